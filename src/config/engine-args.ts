@@ -1,0 +1,56 @@
+// Engine configuration shared by `serval serve`, `LLM`, `run-batch` and the benchmarks.
+// Names mirror vLLM's engine arguments (camelCase); defaults are vLLM's unless a comment says otherwise.
+
+export type DeviceKind = 'auto' | 'cpu' | 'cuda' | 'ts';
+export type DtypeArg = 'auto' | 'bfloat16' | 'float16' | 'float32';
+
+export interface EngineArgs {
+  /** HF id or local directory; undefined = built-in demo model */
+  model?: string;
+  tokenizer?: string;
+  revision?: string;
+  downloadDir?: string;
+  dtype: DtypeArg;
+  /** null = the model's max_position_embeddings */
+  maxModelLen: number | null;
+  gpuMemoryUtilization: number;
+  tensorParallelSize: number;
+  maxNumSeqs: number;
+  /** null = vLLM's default for the usage context (8192 for serve with chunked prefill) */
+  maxNumBatchedTokens: number | null;
+  blockSize: number;
+  enablePrefixCaching: boolean;
+  schedulingPolicy: 'fcfs' | 'priority';
+  seed: number;
+  device: DeviceKind;
+  loadFormat: 'auto' | 'safetensors' | 'dummy';
+  /** 'auto' = read generation_config.json from the model; 'vllm' = ignore it; else a folder holding one */
+  generationConfig: string;
+  chatTemplate?: string;
+  maxLogprobs: number;
+  enforceEager: boolean;
+  /** KV blocks for the CPU/ts backends (they have no GPU memory to size from); null = derive from a memory budget */
+  numKvBlocks: number | null;
+  /** bytes of host memory the CPU/ts KV cache may use when numKvBlocks is null (vLLM's VLLM_CPU_KVCACHE_SPACE) */
+  cpuKvCacheBytes: number;
+}
+
+export const DEFAULT_ENGINE_ARGS: EngineArgs = {
+  dtype: 'auto',
+  maxModelLen: null,
+  gpuMemoryUtilization: 0.9,
+  tensorParallelSize: 1,
+  maxNumSeqs: 256,
+  maxNumBatchedTokens: null,
+  blockSize: 16,
+  enablePrefixCaching: true,
+  schedulingPolicy: 'fcfs',
+  seed: 0,
+  device: 'auto',
+  loadFormat: 'auto',
+  generationConfig: 'auto',
+  maxLogprobs: 20,
+  enforceEager: false,
+  numKvBlocks: null,
+  cpuKvCacheBytes: 1 << 30,
+};

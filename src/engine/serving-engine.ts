@@ -1,0 +1,45 @@
+// What the HTTP server, run-batch and benchmarks need from the engine. AsyncEngine implements it; keeping the
+// surface this small is what lets handlers talk to the loop only through per-request async iterators.
+import type { EngineArgs } from '../config/engine-args.js';
+import type { ModelConfig } from '../loader/model-config-types.js';
+import type { RequestOptions, RequestOutput, SamplingParams } from './types.js';
+
+export type PromptInput = string | { promptTokenIds: number[] };
+
+export interface EngineStats {
+  numRunning: number;
+  numWaiting: number;
+  /** fraction of KV blocks in use, 0..1 */
+  kvCacheUsage: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
+  numPreemptions: number;
+  promptTokensTotal: number;
+  generationTokensTotal: number;
+}
+
+/** Per-request timings reported when a request finishes (seconds). */
+export interface FinishedRequestStats {
+  requestId: string;
+  finishReason: string;
+  promptTokens: number;
+  generationTokens: number;
+  queueTime: number;
+  timeToFirstToken: number | null;
+  interTokenLatencies: number[];
+  e2eLatency: number;
+}
+
+export interface ServingEngine {
+  readonly args: EngineArgs;
+  readonly modelConfig: ModelConfig;
+  readonly maxModelLen: number;
+  /** async iterator of outputs for one request; ends after the output with finished = true */
+  generate(prompt: PromptInput, params: SamplingParams, requestId: string, options?: RequestOptions): AsyncIterable<RequestOutput>;
+  /** frees everything the request holds at once; its iterator ends with finishReason 'abort' */
+  abort(requestId: string): void;
+  stats(): EngineStats;
+  /** called once per finished request (for metrics) */
+  onRequestFinished(listener: (s: FinishedRequestStats) => void): void;
+  shutdown(): Promise<void>;
+}

@@ -1,0 +1,184 @@
+// GPU-machine run: (1) bf16 CUDA logits vs the ts reference on make-test-model models of the four architectures
+// (top-5 logprobs within 5e-2, same greedy token where the reference's top-1/top-2 gap exceeds 1e-2), over the
+// scripted chunked-prefill/decode steps and a 24-token teacher-forced greedy run; (2) batch-1 decode time per token
+// with dummy weights in Qwen2.5 shapes vs the bandwidth floor (decode weight bytes / measured copy bandwidth).
+// Usage: node cuda-check.mjs OUT_DIR [shape names...]   (SERVAL_NATIVE_ADDON points at the cmake-built addon)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadNativeAddon } from '../../src/native/addon.js';
+import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
+import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js';
+import { TEST_ARCHS } from '../../src/models/test-model-config.js';
+import { loadTsModel } from '../../src/runner/ts/ts-model.js';
+import { greedyGenerate } from '../../src/runner/ts/greedy-generate.js';
+import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
+import { compareRows, failures, type LogprobComparison } from '../../test/native/logprob-compare.js';
+import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS, scriptedSteps } from '../../test/native/native-test-helpers.js';
+import { decodeReadBytes, QWEN25_SHAPES, weightBytes } from './model-shapes.js';
+
+const outDir = process.argv[2] ?? 'cuda-check-out';
+const shapeNames = process.argv.slice(3);
+mkdirSync(outDir, { recursive: true });
+const addon = loadNativeAddon();
+const info = addon.cudaInfo();
+console.log('cudaInfo', JSON.stringify(info));
+const results: Record<string, unknown> = { cudaInfo: info, correctness: {}, decode: {} };
+
+function summarize(rows: LogprobComparison[]) {
+  return {
+    rows: rows.length,
+    maxTop5Diff: Math.max(0, ...rows.map((r) => r.maxTop5Diff)),
+    top1Mismatches: rows.filter((r) => r.refTop1 !== r.gotTop1).length,
+    failures: failures(rows).length,
+  };
+}
+
+async function correctness(arch: (typeof TEST_ARCHS)[number]) {
+  const dir = makeNativeTestModel(arch, 151936);
+  const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE };
+  const ref = await loadTsModel(dir, opts);
+  const gpu = NativeCudaForwardModel.load(dir, { ...opts, maxNumTokens: 256 });
+  const V = ref.vocabSize;
+  const scripted: LogprobComparison[] = [];
+  for (const batch of scriptedSteps(V)) {
+    const want = ref.forward(batch);
+    const got = gpu.forward(batch);
+    scripted.push(...compareRows(want.sampleLogits, got.sampleLogits, V));
+    want.promptLogits.forEach((w, r) => {
+      if (w) scripted.push(...compareRows(w, got.promptLogits[r]!, V));
+    });
+  }
+  // 24-token greedy: the reference decides the tokens, both models see the same ones (teacher forcing).
+  const prompt = [9707, 11, 1879, 0, 151643, 42, 1024, 77];
+  const refRun = greedyGenerate(ref, prompt, 24);
+  const blockTable = Array.from({ length: Math.ceil((prompt.length + 24) / opts.blockSize) }, (_, i) => NATIVE_TEST_NUM_BLOCKS - 1 - i);
+  const greedy: LogprobComparison[] = [];
+  let pending: number[] = prompt;
+  let start = 0;
+  for (let i = 0; i < 24; i++) {
+    const batch = buildStepBatch([{ tokenIds: pending, startPosition: start, blockTable, sample: true }], opts.blockSize);
+    greedy.push(...compareRows(refRun.stepLogits[i]!, gpu.forward(batch).sampleLogits, V));
+    start += pending.length;
+    pending = [refRun.tokenIds[i]!];
+  }
+  gpu.close();
+  const res = { scripted: summarize(scripted), greedy24: summarize(greedy), greedyTokens: refRun.tokenIds };
+  console.log('correctness', arch, JSON.stringify(res));
+  return res;
+}
+
+function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) {
+  const config = QWEN25_SHAPES[name];
+  if (!config) throw new Error(`unknown shape ${name}`);
+  const blockSize = 16;
+  const promptLen = 32;
+  const steps = 64;
+  const numBlocks = Math.ceil((promptLen + steps + 16) / blockSize);
+  const loadStart = performance.now();
+  const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm, enforceEager });
+  const loadMs = performance.now() - loadStart;
+  const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
+  const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150000);
+  gpu.forward(buildStepBatch([{ tokenIds: prompt, startPosition: 0, blockTable, sample: true }], blockSize));
+  let pos = promptLen;
+  const times: number[] = [];
+  for (let i = 0; i < steps + 8; i++) {
+    const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: pos++, blockTable, sample: true }], blockSize);
+    const t0 = performance.now();
+    gpu.forward(batch);
+    if (i >= 8) times.push(performance.now() - t0);
+  }
+  const mem = gpu.memory();
+  gpu.close();
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  const bandwidth = addon.cudaCopyBandwidth!(0, 1 << 30, 20);
+  const floorMs = (decodeReadBytes(config) / bandwidth) * 1000;
+  const res = {
+    weightGiB: weightBytes(config) / 2 ** 30,
+    decodeReadGiB: decodeReadBytes(config) / 2 ** 30,
+    copyBandwidthGBs: bandwidth / 1e9,
+    floorMsPerToken: floorMs,
+    medianMsPerToken: median,
+    p10: times[Math.floor(times.length * 0.1)],
+    p90: times[Math.floor(times.length * 0.9)],
+    fractionOfFloorSpeed: floorMs / median,
+    loadMs,
+    memory: mem,
+  };
+  console.log('decode', name, skinnyGemm ? 'skinny' : 'cublaslt', enforceEager ? 'eager' : 'graphs', JSON.stringify(res));
+  return res;
+}
+
+/** KV sizing as the engine does it, on the 7B shape, plus one large prefill step's time */
+async function sizingAndPrefill() {
+  const config = QWEN25_SHAPES['Qwen2.5-7B']!;
+  const t0 = performance.now();
+  const logs: string[] = [];
+  const { backend, plan, memory } = createCudaEngineBackend({
+    modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.9, maxModelLen: 32768, maxNumBatchedTokens: 8192,
+    maxNumSeqs: 256, loadFormat: 'dummy', enforceEager: false, seed: 1, log: (m) => logs.push(m),
+  });
+  const startupMs = performance.now() - t0;
+  await backend.close();
+  let refusal = '';
+  try {
+    createCudaEngineBackend({
+      modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.3, maxModelLen: 10_000_000, maxNumBatchedTokens: 2048,
+      maxNumSeqs: 16, loadFormat: 'dummy', enforceEager: false, seed: 1,
+    });
+  } catch (e) {
+    refusal = (e as Error).message;
+  }
+  // prefill throughput: one 2048-token row, then 4 rows of 512 tokens (eager; cuBLASLt GEMMs + CUDA-core attention)
+  const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks: 600, blockSize: 16, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096 });
+  const table = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
+  const prefill = (rows: number, len: number) => {
+    const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: table(r * 130, Math.ceil(len / 16)), sample: true })), 16);
+    gpu.forward(b);
+    const t = performance.now();
+    gpu.forward(b);
+    return performance.now() - t;
+  };
+  const ms2048 = prefill(1, 2048);
+  const ms4x512 = prefill(4, 512);
+  gpu.close();
+  const res = { startupMs, plan, memory, log: logs, refusal, prefill2048Ms: ms2048, prefill2048TokPerS: 2048 / (ms2048 / 1000), prefill4x512Ms: ms4x512 };
+  console.log('sizing', JSON.stringify(res));
+  return res;
+}
+
+if (process.env['SERVAL_PROFILE_ONLY'] === '1') {
+  // for nsys: 7B batch-1 eager decode only
+  decodeTiming('Qwen2.5-7B', true, true);
+  process.exit(0);
+}
+
+try {
+  results.sizing = await sizingAndPrefill();
+} catch (e) {
+  console.log('sizing ERROR', (e as Error).stack);
+  results.sizing = { error: String((e as Error).stack) };
+}
+
+for (const arch of TEST_ARCHS) {
+  try {
+    (results.correctness as Record<string, unknown>)[arch] = await correctness(arch);
+  } catch (e) {
+    console.log('correctness', arch, 'ERROR', (e as Error).stack);
+    (results.correctness as Record<string, unknown>)[arch] = { error: String((e as Error).stack) };
+  }
+}
+for (const name of shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
+  try {
+    (results.decode as Record<string, unknown>)[name] = {
+      graphsSkinnyGemm: decodeTiming(name, true, false),
+      eagerSkinnyGemm: decodeTiming(name, true, true),
+      eagerCublasLtOnly: decodeTiming(name, false, true),
+    };
+  } catch (e) {
+    console.log('decode', name, 'ERROR', (e as Error).stack);
+    (results.decode as Record<string, unknown>)[name] = { error: String((e as Error).stack) };
+  }
+}
+writeFileSync(join(outDir, 'cuda-check.json'), JSON.stringify(results, null, 2) + '\n');

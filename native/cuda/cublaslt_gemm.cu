@@ -1,0 +1,84 @@
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/cublaslt_gemm.h"
+#include "cuda/cublaslt_loader.h"
+#include "cuda/cuda_util.h"
+#include "cuda/kernels.h"
+
+namespace serval {
+
+LinearGemm::LinearGemm(cudaStream_t stream, size_t workspaceBytes) : stream_(stream), workspaceBytes_(workspaceBytes) {
+  checkLt(cublasLt().create(&handle_), "create");
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&numSms_, cudaDevAttrMultiProcessorCount, device));
+  CUDA_CHECK(cudaMalloc(&workspace_, workspaceBytes_));
+}
+
+LinearGemm::~LinearGemm() {
+  const CublasLtApi& api = cublasLt();
+  for (auto& kv : plans_) {
+    api.matrixLayoutDestroy(kv.second.a);
+    api.matrixLayoutDestroy(kv.second.b);
+    api.matrixLayoutDestroy(kv.second.d);
+    api.matmulDescDestroy(kv.second.desc);
+  }
+  if (workspace_) cudaFree(workspace_);
+  if (handle_) api.destroy(handle_);
+}
+
+LinearGemm::Plan& LinearGemm::plan(int T, int N, int K, bool bias) {
+  auto key = std::make_tuple(T, N, K, bias);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second;
+  const CublasLtApi& api = cublasLt();
+  Plan p;
+  // Column-major view: D (N×T) = op(A)ᵀ with A = W stored K×N (ld K), times B = X stored K×T (ld K).
+  checkLt(api.matmulDescCreate(&p.desc, lt::COMPUTE_32F, lt::R_32F), "matmulDescCreate");
+  const int32_t opT = lt::OP_T, opN = lt::OP_N;
+  checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_TRANSA, &opT, sizeof(opT)), "set TRANSA");
+  checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_TRANSB, &opN, sizeof(opN)), "set TRANSB");
+  const uint32_t epilogue = bias ? lt::EPILOGUE_BIAS : lt::EPILOGUE_DEFAULT;
+  checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_EPILOGUE, &epilogue, sizeof(epilogue)), "set EPILOGUE");
+  checkLt(api.matrixLayoutCreate(&p.a, lt::R_16BF, K, N, K), "layout A");
+  checkLt(api.matrixLayoutCreate(&p.b, lt::R_16BF, K, T, K), "layout B");
+  checkLt(api.matrixLayoutCreate(&p.d, lt::R_32F, N, T, N), "layout D");
+  void* pref = nullptr;
+  checkLt(api.preferenceCreate(&pref), "preferenceCreate");
+  const uint64_t ws = workspaceBytes_;
+  checkLt(api.preferenceSetAttribute(pref, lt::PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)), "set workspace");
+  if (bias) {
+    // The heuristic looks at the bias pointer's alignment: a 256-byte-aligned stand-in matches cudaMalloc'd biases.
+    const void* fake = reinterpret_cast<const void*>(uintptr_t(256));
+    checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_BIAS_POINTER, &fake, sizeof(fake)), "set BIAS_POINTER");
+  }
+  lt::HeuristicResult result{};
+  int returned = 0;
+  const int st = api.algoGetHeuristic(handle_, p.desc, p.a, p.b, p.d, p.d, pref, 1, &result, &returned);
+  api.preferenceDestroy(pref);
+  checkLt(st, "algoGetHeuristic");
+  if (returned == 0)
+    throw std::runtime_error("cuBLASLt has no algorithm for bf16 GEMM T=" + std::to_string(T) + " N=" +
+                             std::to_string(N) + " K=" + std::to_string(K));
+  std::memcpy(p.algo, &result.algo, sizeof(p.algo));
+  return plans_.emplace(key, p).first->second;
+}
+
+void LinearGemm::run(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, const float* bias, int T, int N, int K) {
+  if (T == 0) return;
+  if (skinny_ && skinnyGemmSupported(T, K)) {
+    launchSkinnyGemm(x, w, bias, y, T, N, K, numSms_, stream_);
+    return;
+  }
+  Plan& p = plan(T, N, K, bias != nullptr);
+  const CublasLtApi& api = cublasLt();
+  if (bias) checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_BIAS_POINTER, &bias, sizeof(bias)), "set BIAS_POINTER");
+  const float alpha = 1.f, beta = 0.f;
+  checkLt(api.matmul(handle_, p.desc, &alpha, w, p.a, x, p.b, &beta, y, p.d, y, p.d,
+                     reinterpret_cast<const lt::MatmulAlgo*>(p.algo), workspace_, workspaceBytes_, stream_),
+          "matmul");
+}
+
+}  // namespace serval

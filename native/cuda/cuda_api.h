@@ -1,0 +1,70 @@
+// Host-side interface of the CUDA backend, free of CUDA headers so the Node-API bindings compile with g++.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/forward_batch.h"
+#include "common/model_spec.h"
+
+namespace serval {
+
+struct CudaDeviceInfo {
+  std::string name;
+  size_t totalMemory = 0, freeMemory = 0;
+  int major = 0, minor = 0, multiprocessors = 0;
+};
+
+struct CudaStatus {
+  int deviceCount = 0;
+  std::string error;  // empty when devices were enumerated
+  std::vector<CudaDeviceInfo> devices;
+};
+
+/** Never throws: a machine without driver/GPU gives deviceCount 0 and the CUDA error text. */
+CudaStatus queryCuda();
+
+/** Device-to-device copy bandwidth (bytes read + written per second) on `device`, for the decode floor. */
+double measureCopyBandwidth(int device, size_t bytes, int iterations);
+
+struct CudaModelOptions {
+  int device = 0;
+  int numBlocks = 0, blockSize = 16;  // numBlocks 0: no cache until allocateKvCache
+  /** fill weights with seeded random values on the GPU instead of reading files (--load-format dummy) */
+  bool dummyWeights = false;
+  uint64_t seed = 0;
+  /** most tokens one forward may carry (sizes the activation buffers) */
+  int maxNumTokens = 8192;
+  /** decode-sized GEMMs through the skinny kernel (false: cuBLASLt for all, for comparison) */
+  bool skinnyGemm = true;
+  /** replay decode-only steps (1 token per row, up to 256 rows) from captured CUDA graphs (--enforce-eager: false) */
+  bool cudaGraphs = true;
+};
+
+struct CudaMemoryReport {
+  size_t weightBytes = 0, kvCacheBytes = 0, activationBytes = 0, workspaceBytes = 0;
+};
+
+/** cudaMemGetInfo on `device`: bytes free and total (everything allocated by anyone counts as used). */
+void cudaMemoryInfo(int device, size_t* freeBytes, size_t* totalBytes);
+
+class CudaModelImpl;
+
+/** bf16 weights and KV cache on one GPU, fp32 residual stream, cuBLASLt GEMMs; same forward as CpuModel. */
+class CudaModel {
+ public:
+  CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts);
+  ~CudaModel();
+  void forward(const ForwardBatch& b, float* logits);
+  /** Replaces the paged KV cache by one of `numBlocks` blocks (contents are zeroed; captured graphs are dropped). */
+  void allocateKvCache(int numBlocks);
+  CudaMemoryReport memory() const;
+  const ModelSpec& spec() const;
+
+ private:
+  std::unique_ptr<CudaModelImpl> impl_;
+};
+
+}  // namespace serval

@@ -1,0 +1,390 @@
+// The CUDA backend's forward: bf16 weights and paged bf16 KV cache on one GPU, fp32 residual stream and GEMM
+// outputs (cuBLASLt, fp32 accumulate), same math as CpuModel and the TypeScript reference.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <utility>
+#include <stdexcept>
+#include <vector>
+
+#include "common/weight_names.h"
+#include "common/weight_store.h"
+#include "cuda/cublaslt_gemm.h"
+#include "cuda/cuda_api.h"
+#include "cuda/cuda_util.h"
+#include "cuda/device_buffer.h"
+#include "cuda/kernels.h"
+
+namespace serval {
+
+using bf16 = __nv_bfloat16;
+
+namespace {
+
+struct LayerWeights {
+  DeviceBuffer inputNorm, postNorm, qNorm, kNorm;  // fp32
+  DeviceBuffer qkv, qkvBias, o, gateUp, down;      // bf16 weights, fp32 bias
+};
+
+// Weights come from the memory-mapped files (or a seeded fill): bf16 is copied straight from the mapping,
+// f32/f16 go through a device staging buffer and a conversion kernel; nothing is copied whole on the host.
+class WeightUploader {
+ public:
+  WeightUploader(const WeightStore* store, bool dummy, uint64_t seed, cudaStream_t s)
+      : store_(store), dummy_(dummy), seed_(seed), stream_(s) {}
+
+  /** Writes tensor `name` (shape {rows, cols}) as bf16 at dst. `fanIn` scales dummy values. */
+  void matrix(bf16* dst, const std::string& name, int64_t rows, int64_t cols, int64_t fanIn) {
+    const size_t n = (size_t)rows * cols;
+    if (dummy_) {
+      launchFillUniformBf16(dst, n, 1.f / std::sqrt((float)fanIn), seed_ + (counter_++) * 7919, stream_);
+      return;
+    }
+    const TensorView& t = store_->get(name, {rows, cols});
+    copyAsBf16(dst, t, n);
+  }
+  /** A 1-D tensor as fp32 (norm weights, biases); dummy: `dummyValue` (norms) or small random (biases). */
+  void vector(float* dst, const std::string& name, int64_t n, float dummyValue) {
+    std::vector<float> host(n, dummyValue);
+    if (!dummy_) {
+      const TensorView& t = store_->get(name, {n});
+      toFloat(t.data, t.dtype, host.data(), n);
+    }
+    CUDA_CHECK(cudaMemcpyAsync(dst, host.data(), n * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+ private:
+  void copyAsBf16(bf16* dst, const TensorView& t, size_t n) {
+    if (t.dtype == DType::BF16) {
+      CUDA_CHECK(cudaMemcpyAsync(dst, t.data, n * 2, cudaMemcpyHostToDevice, stream_));
+      return;
+    }
+    staging_.ensure(n * dtypeSize(t.dtype));
+    CUDA_CHECK(cudaMemcpyAsync(staging_.as<void>(), t.data, n * dtypeSize(t.dtype), cudaMemcpyHostToDevice, stream_));
+    if (t.dtype == DType::F32)
+      launchF32ToBf16(staging_.as<float>(), dst, n, stream_);
+    else
+      launchF16ToBf16(staging_.as<uint16_t>(), dst, n, stream_);
+    CUDA_CHECK(cudaStreamSynchronize(stream_));  // staging is reused by the next tensor
+  }
+  const WeightStore* store_;
+  bool dummy_;
+  uint64_t seed_, counter_ = 1;
+  cudaStream_t stream_;
+  DeviceBuffer staging_;
+};
+
+}  // namespace
+
+class CudaModelImpl {
+ public:
+  CudaModelImpl(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
+      : spec_(spec), opts_(opts) {
+    spec_.validate();
+    if (opts.numBlocks < 0 || opts.blockSize <= 0) throw std::invalid_argument("numBlocks must be >= 0 and blockSize > 0");
+    if (!opts.dummyWeights && tensors.empty()) throw std::invalid_argument("no weight tensors given (and dummyWeights is off)");
+    CudaStatus st = queryCuda();
+    if (st.deviceCount == 0) throw std::runtime_error(st.error.empty() ? "no CUDA device" : st.error);
+    if (opts.device < 0 || opts.device >= st.deviceCount)
+      throw std::invalid_argument("CUDA device " + std::to_string(opts.device) + " does not exist");
+    CUDA_CHECK(cudaSetDevice(opts.device));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20);
+    gemm_->setSkinnyEnabled(opts.skinnyGemm);
+    std::unique_ptr<WeightStore> store;
+    if (!opts.dummyWeights) store = std::make_unique<WeightStore>(tensors);
+    loadWeights(store.get());
+    if (opts.numBlocks > 0) allocateKvCache(opts.numBlocks);
+  }
+
+  ~CudaModelImpl() {
+    clearGraphs();
+    gemm_.reset();
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  const ModelSpec& spec() const { return spec_; }
+
+  void allocateKvCache(int numBlocks) {
+    if (numBlocks <= 0) throw std::invalid_argument("allocateKvCache: numBlocks must be > 0");
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    clearGraphs();
+    kCache_ = DeviceBuffer();  // free the old cache before allocating the new one
+    vCache_ = DeviceBuffer();
+    opts_.numBlocks = numBlocks;
+    allocateCache();
+  }
+
+  CudaMemoryReport memory() const {
+    CudaMemoryReport r;
+    r.weightBytes = weightBytes_;
+    r.kvCacheBytes = kCache_.bytes() + vCache_.bytes();
+    r.activationBytes = x_.bytes() + delta_.bytes() + normed_.bytes() + qkv_.bytes() + attn_.bytes() + gu_.bytes() +
+                        act_.bytes() + logits_.bytes() + meta_.bytes();
+    r.workspaceBytes = gemm_->workspaceBytes();
+    return r;
+  }
+
+  void forward(const ForwardBatch& b, float* logitsOut) {
+    if (opts_.numBlocks == 0) throw std::runtime_error("forward before allocateKvCache: the model has no KV cache");
+    validateBatch(b, opts_.numBlocks, opts_.blockSize, spec_.vocabSize);
+    const int T = b.numTokens, R = b.numLogitTokens;
+    if (T > opts_.maxNumTokens)
+      throw std::invalid_argument("step has " + std::to_string(T) + " tokens, more than maxNumTokens " +
+                                  std::to_string(opts_.maxNumTokens));
+    if (T == 0) return;
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    const bool graph = opts_.cudaGraphs && isPlainDecode(b);
+    // Graph replays bake the block-table stride in: round it up so a growing context rarely needs a new capture.
+    StepDims d{T, R, b.numRows, graph ? graphTableStride(b.maxBlocksPerRow) : b.maxBlocksPerRow};
+    ensureActivations(T, R);
+    uploadMetadata(b, d);
+    if (graph) {
+      CUDA_CHECK(cudaGraphLaunch(decodeGraph(d), stream_));
+    } else {
+      enqueueForward(d);
+    }
+    if (R > 0)
+      CUDA_CHECK(cudaMemcpyAsync(logitsOut, logits_.as<float>(), (size_t)R * spec_.vocabSize * sizeof(float),
+                                 cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+ private:
+  /** the shape of one step's device metadata (see uploadMetadata for the layout) */
+  struct StepDims {
+    int T, R, rows, tableStride;
+  };
+
+  /** decode-only step: one token per row, every row sampled in order (what CUDA graphs are captured for) */
+  static bool isPlainDecode(const ForwardBatch& b) {
+    if (b.numTokens != b.numRows || b.numLogitTokens != b.numTokens || b.numTokens > kMaxGraphTokens) return false;
+    for (int i = 0; i < b.numLogitTokens; ++i)
+      if (b.logitTokenIndices[i] != i) return false;
+    return true;
+  }
+  static int graphTableStride(int maxBlocksPerRow) {
+    int s = 16;
+    while (s < maxBlocksPerRow) s *= 2;
+    return s;
+  }
+
+  /** the graph replaying enqueueForward for these dims, captured on first use */
+  cudaGraphExec_t decodeGraph(const StepDims& d) {
+    const auto key = std::make_pair(d.T, d.tableStride);
+    auto it = graphs_.find(key);
+    if (it != graphs_.end()) return it->second;
+    cudaGraph_t g = nullptr;
+    CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueueForward(d);
+    } catch (...) {
+      cudaStreamEndCapture(stream_, &g);
+      if (g) cudaGraphDestroy(g);
+      throw;
+    }
+    CUDA_CHECK(cudaStreamEndCapture(stream_, &g));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, g, 0);
+    cudaGraphDestroy(g);
+    CUDA_CHECK(err);
+    graphs_[key] = exec;
+    return exec;
+  }
+
+  void clearGraphs() {
+    for (auto& kv : graphs_) cudaGraphExecDestroy(kv.second);
+    graphs_.clear();
+  }
+
+  /** Issues the whole forward on stream_ from the metadata already in meta_ (eager, or recorded into a graph). */
+  void enqueueForward(const StepDims& d) {
+    const int T = d.T, R = d.R;
+    const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
+    const int nh = spec_.numHeads, nkv = spec_.numKvHeads, qkvDim = (nh + 2 * nkv) * hd;
+    const int32_t* meta = meta_.as<int32_t>();
+    const int32_t *dTokens = meta, *dPositions = meta + T, *dSlots = meta + 2 * T, *dTokenRow = meta + 3 * T;
+    const int32_t* dLogitRows = meta + 4 * T;
+    const int32_t* dTables = dLogitRows + R;
+
+    float* x = x_.as<float>();
+    float* delta = delta_.as<float>();
+    bf16* normed = normed_.as<bf16>();
+    float* qkv = qkv_.as<float>();
+    bf16* attn = attn_.as<bf16>();
+    float* gu = gu_.as<float>();
+    bf16* act = act_.as<bf16>();
+    const size_t layerCache = (size_t)opts_.numBlocks * opts_.blockSize * nkv * hd;
+
+    launchEmbeddingGather(embed_.as<bf16>(), dTokens, x, T, H, stream_);
+    for (int l = 0; l < spec_.numLayers; ++l) {
+      LayerWeights& L = layers_[l];
+      // residual add of the previous layer's MLP output fused into this layer's input norm
+      launchAddRmsNorm(x, l == 0 ? nullptr : delta, L.inputNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps,
+                       stream_);
+      gemm_->run(normed, L.qkv.as<bf16>(), qkv, spec_.attentionBias ? L.qkvBias.as<float>() : nullptr, T, qkvDim, H);
+      bf16* kc = kCache_.as<bf16>() + l * layerCache;
+      bf16* vc = vCache_.as<bf16>() + l * layerCache;
+      launchQkNormRopeKvWrite(qkv, spec_.qkNorm ? L.qNorm.as<float>() : nullptr,
+                              spec_.qkNorm ? L.kNorm.as<float>() : nullptr, invFreq_.as<float>(), dPositions, dSlots,
+                              kc, vc, T, nh, nkv, hd, spec_.rmsNormEps, stream_);
+      launchPagedAttention(qkv, kc, vc, dTokenRow, dPositions, dTables, d.tableStride, opts_.blockSize, attn, T, nh,
+                           nkv, hd, stream_);
+      gemm_->run(attn, L.o.as<bf16>(), delta, nullptr, T, H, nh * hd);
+      launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
+      gemm_->run(normed, L.gateUp.as<bf16>(), gu, nullptr, T, 2 * I, H);
+      launchSiluMul(gu, act, T, I, stream_);
+      gemm_->run(act, L.down.as<bf16>(), delta, nullptr, T, H, I);
+    }
+    // last residual add + final norm only for the rows whose logits are wanted, then the LM head on those rows
+    if (R > 0) {
+      launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
+      gemm_->run(normed, lmHead(), logits_.as<float>(), nullptr, R, spec_.vocabSize, H);
+    }
+  }
+
+  const bf16* lmHead() const { return spec_.tieWordEmbeddings ? embed_.as<bf16>() : lmHead_.as<bf16>(); }
+
+  void loadWeights(const WeightStore* store) {
+    const int64_t H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim, V = spec_.vocabSize;
+    const int64_t qDim = spec_.numHeads * hd, kvDim = spec_.numKvHeads * hd;
+    WeightUploader up(store, opts_.dummyWeights, opts_.seed, stream_);
+    auto alloc = [&](DeviceBuffer& buf, size_t bytes) {
+      buf.ensure(bytes);
+      weightBytes_ += bytes;
+    };
+    alloc(embed_, V * H * 2);
+    up.matrix(embed_.as<bf16>(), names::embed(), V, H, 1);  // dummy embedding: uniform(-1, 1)
+    alloc(finalNorm_, H * 4);
+    up.vector(finalNorm_.as<float>(), names::finalNorm(), H, 1.f);
+    if (!spec_.tieWordEmbeddings) {
+      alloc(lmHead_, V * H * 2);
+      up.matrix(lmHead_.as<bf16>(), names::lmHead(), V, H, H);
+    }
+    layers_.resize(spec_.numLayers);
+    for (int i = 0; i < spec_.numLayers; ++i) {
+      LayerWeights& L = layers_[i];
+      alloc(L.inputNorm, H * 4);
+      up.vector(L.inputNorm.as<float>(), names::layer(i, "input_layernorm.weight"), H, 1.f);
+      alloc(L.postNorm, H * 4);
+      up.vector(L.postNorm.as<float>(), names::layer(i, "post_attention_layernorm.weight"), H, 1.f);
+      if (spec_.qkNorm) {
+        alloc(L.qNorm, hd * 4);
+        up.vector(L.qNorm.as<float>(), names::layer(i, "self_attn.q_norm.weight"), hd, 1.f);
+        alloc(L.kNorm, hd * 4);
+        up.vector(L.kNorm.as<float>(), names::layer(i, "self_attn.k_norm.weight"), hd, 1.f);
+      }
+      // q, k, v fused into one [qDim + 2 kvDim, H] matrix: one GEMM per layer for the projections
+      alloc(L.qkv, (qDim + 2 * kvDim) * H * 2);
+      bf16* qkv = L.qkv.as<bf16>();
+      up.matrix(qkv, names::layer(i, "self_attn.q_proj.weight"), qDim, H, H);
+      up.matrix(qkv + qDim * H, names::layer(i, "self_attn.k_proj.weight"), kvDim, H, H);
+      up.matrix(qkv + (qDim + kvDim) * H, names::layer(i, "self_attn.v_proj.weight"), kvDim, H, H);
+      if (spec_.attentionBias) {
+        alloc(L.qkvBias, (qDim + 2 * kvDim) * 4);
+        float* bias = L.qkvBias.as<float>();
+        up.vector(bias, names::layer(i, "self_attn.q_proj.bias"), qDim, 0.f);
+        up.vector(bias + qDim, names::layer(i, "self_attn.k_proj.bias"), kvDim, 0.f);
+        up.vector(bias + qDim + kvDim, names::layer(i, "self_attn.v_proj.bias"), kvDim, 0.f);
+      }
+      alloc(L.o, H * qDim * 2);
+      up.matrix(L.o.as<bf16>(), names::layer(i, "self_attn.o_proj.weight"), H, qDim, qDim);
+      // gate and up fused: [2I, H], gate rows first (SiLU-and-mul reads them in that order)
+      alloc(L.gateUp, 2 * I * H * 2);
+      up.matrix(L.gateUp.as<bf16>(), names::layer(i, "mlp.gate_proj.weight"), I, H, H);
+      up.matrix(L.gateUp.as<bf16>() + I * H, names::layer(i, "mlp.up_proj.weight"), I, H, H);
+      alloc(L.down, H * I * 2);
+      up.matrix(L.down.as<bf16>(), names::layer(i, "mlp.down_proj.weight"), H, I, I);
+    }
+    std::vector<double> inv = ropeInvFreq(spec_);
+    std::vector<float> invF(inv.begin(), inv.end());
+    invFreq_.ensure(invF.size() * 4);
+    CUDA_CHECK(cudaMemcpy(invFreq_.as<float>(), invF.data(), invF.size() * 4, cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void allocateCache() {
+    const size_t perLayer = (size_t)opts_.numBlocks * opts_.blockSize * spec_.numKvHeads * spec_.headDim;
+    const size_t bytes = perLayer * spec_.numLayers * sizeof(bf16);
+    kCache_ = DeviceBuffer(bytes);
+    vCache_ = DeviceBuffer(bytes);
+    CUDA_CHECK(cudaMemset(kCache_.as<void>(), 0, bytes));
+    CUDA_CHECK(cudaMemset(vCache_.as<void>(), 0, bytes));
+    CUDA_CHECK(cudaDeviceSynchronize());  // the memsets ran on the legacy stream, forward uses stream_
+  }
+
+  void ensureActivations(int T, int R) {
+    const size_t H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
+    const size_t qkvDim = (spec_.numHeads + 2 * spec_.numKvHeads) * hd;
+    // Captured graphs hold these addresses: any reallocation invalidates them.
+    bool grew = false;
+    auto grow = [&](DeviceBuffer& buf, size_t bytes) {
+      if (bytes > buf.bytes()) grew = true;
+      buf.ensure(bytes);
+    };
+    grow(x_, T * H * 4);
+    grow(delta_, T * H * 4);
+    grow(normed_, T * H * 2);
+    grow(qkv_, T * qkvDim * 4);
+    grow(attn_, T * spec_.numHeads * hd * 2);
+    grow(gu_, T * 2 * I * 4);
+    grow(act_, T * I * 2);
+    grow(logits_, std::max<size_t>(1, R) * spec_.vocabSize * 4);
+    if (grew) clearGraphs();
+  }
+
+  // All per-step int32 metadata in one host buffer → one host-to-device copy. Layout: tokens[T] positions[T]
+  // slots[T] tokenRow[T] logitRows[R] blockTables[rows * tableStride] (rows padded with -1 up to the stride).
+  void uploadMetadata(const ForwardBatch& b, const StepDims& d) {
+    const int T = d.T, R = d.R, rows = d.rows;
+    const size_t n = 4 * (size_t)T + R + (size_t)rows * d.tableStride;
+    hostMeta_.assign(n, -1);
+    int32_t* h = hostMeta_.data();
+    std::memcpy(h, b.tokenIds, T * 4);
+    std::memcpy(h + T, b.positions, T * 4);
+    std::memcpy(h + 2 * T, b.slotMapping, T * 4);
+    for (int r = 0; r < rows; ++r)
+      for (int t = b.queryStartLoc[r]; t < b.queryStartLoc[r + 1]; ++t) h[3 * T + t] = r;
+    int32_t* p = h + 4 * T;
+    std::memcpy(p, b.logitTokenIndices, R * 4);
+    p += R;
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(p + (size_t)r * d.tableStride, b.blockTables + (size_t)r * b.maxBlocksPerRow, b.maxBlocksPerRow * 4);
+    if (n * 4 > meta_.bytes()) {
+      // at least the largest graph step's size, so decode steps never move the buffer under a captured graph
+      meta_.ensure(std::max(n, (size_t)kMaxGraphTokens * (5 + 1024)) * 4);
+      clearGraphs();
+    }
+    CUDA_CHECK(cudaMemcpyAsync(meta_.as<int32_t>(), h, n * 4, cudaMemcpyHostToDevice, stream_));
+  }
+
+  static constexpr int kMaxGraphTokens = 256;
+
+  ModelSpec spec_;
+  CudaModelOptions opts_;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<LinearGemm> gemm_;
+  size_t weightBytes_ = 0;
+  DeviceBuffer embed_, finalNorm_, lmHead_, invFreq_;
+  std::vector<LayerWeights> layers_;
+  DeviceBuffer kCache_, vCache_;
+  DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
+  std::vector<int32_t> hostMeta_;
+  std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
+};
+
+CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
+    : impl_(std::make_unique<CudaModelImpl>(spec, tensors, opts)) {}
+CudaModel::~CudaModel() = default;
+void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
+void CudaModel::allocateKvCache(int numBlocks) { impl_->allocateKvCache(numBlocks); }
+CudaMemoryReport CudaModel::memory() const { return impl_->memory(); }
+const ModelSpec& CudaModel::spec() const { return impl_->spec(); }
+
+}  // namespace serval

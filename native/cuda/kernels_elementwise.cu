@@ -1,0 +1,196 @@
+// Row-wise and element-wise kernels: embedding, residual-add + RMSNorm, q/k norm + RoPE + KV write, SiLU-and-mul.
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "cuda/cuda_util.h"
+#include "cuda/kernels.h"
+
+namespace serval {
+
+template <int BLOCK>
+__device__ float blockSum(float v, float* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = 0.f;
+  for (int i = 0; i < BLOCK / 32; ++i) total += scratch[i];
+  __syncthreads();
+  return total;
+}
+
+__global__ void embeddingGatherKernel(const __nv_bfloat16* table, const int32_t* ids, float* x, int H) {
+  const int t = blockIdx.x;
+  const __nv_bfloat16* row = table + (size_t)ids[t] * H;
+  for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+}
+
+void launchEmbeddingGather(const __nv_bfloat16* table, const int32_t* ids, float* x, int T, int H, cudaStream_t s) {
+  if (T == 0) return;
+  embeddingGatherKernel<<<T, 256, 0, s>>>(table, ids, x, H);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+constexpr int kNormBlock = 256;
+
+__global__ void addRmsNormKernel(float* x, const float* delta, const float* w, __nv_bfloat16* out, const int32_t* rows,
+                                 int H, float eps) {
+  __shared__ float scratch[kNormBlock / 32];
+  // With a row list (final norm of the logit rows) a row may be listed twice (sampled token + prompt logits), so the
+  // residual sum is recomputed instead of written back; without one, every row is visited once and updated in place.
+  const bool writeBack = rows == nullptr;
+  const int r = rows ? rows[blockIdx.x] : blockIdx.x;
+  float* xr = x + (size_t)r * H;
+  const float* dr = delta ? delta + (size_t)r * H : nullptr;
+  float ss = 0.f;
+  for (int i = threadIdx.x; i < H; i += kNormBlock) {
+    float v = xr[i];
+    if (dr) {
+      v += dr[i];
+      if (writeBack) xr[i] = v;
+    }
+    ss += v * v;
+  }
+  const float inv = rsqrtf(blockSum<kNormBlock>(ss, scratch) / H + eps);
+  __nv_bfloat16* o = out + (size_t)blockIdx.x * H;
+  for (int i = threadIdx.x; i < H; i += kNormBlock) {
+    const float v = (dr && !writeBack) ? xr[i] + dr[i] : xr[i];
+    o[i] = __float2bfloat16(v * inv * w[i]);
+  }
+}
+
+void launchAddRmsNorm(float* x, const float* delta, const float* w, __nv_bfloat16* out, const int32_t* rows,
+                      int numOut, int H, float eps, cudaStream_t s) {
+  if (numOut == 0) return;
+  addRmsNormKernel<<<numOut, kNormBlock, 0, s>>>(x, delta, w, out, rows, H, eps);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+// grid (T, nh + nkv), block = hd/2 rounded up to whole warps: thread i < hd/2 owns the rotate-half pair
+// (i, i + hd/2) of one head; the rest only take part in the reduction.
+__global__ void qkNormRopeKvWriteKernel(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
+                                        const int32_t* positions, const int32_t* slots, __nv_bfloat16* kCache,
+                                        __nv_bfloat16* vCache, int nh, int nkv, int hd, float eps) {
+  __shared__ float scratch[32];
+  const int t = blockIdx.x, head = blockIdx.y, half = hd / 2, i = threadIdx.x;
+  const bool active = i < half;
+  const size_t rowStride = (size_t)(nh + 2 * nkv) * hd;
+  const bool isQ = head < nh;
+  float* v = qkv + t * rowStride + (size_t)head * hd;  // k heads follow the q heads in the fused projection
+  float x1 = active ? v[i] : 0.f, x2 = active ? v[i + half] : 0.f;
+  const float* normW = isQ ? qNormW : kNormW;
+  if (normW) {
+    float ss = x1 * x1 + x2 * x2;
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if (i % 32 == 0) scratch[i / 32] = ss;
+    __syncthreads();
+    float total = 0.f;
+    for (int k = 0; k < (int)(blockDim.x / 32); ++k) total += scratch[k];
+    const float inv = rsqrtf(total / hd + eps);
+    if (active) {
+      x1 = x1 * inv * normW[i];
+      x2 = x2 * inv * normW[i + half];
+    }
+  }
+  if (!active) return;
+  float sn, cs;
+  sincosf((float)positions[t] * invFreq[i], &sn, &cs);
+  const float r1 = x1 * cs - x2 * sn, r2 = x2 * cs + x1 * sn;
+  if (isQ) {
+    v[i] = r1;
+    v[i + half] = r2;
+    return;
+  }
+  const int kvh = head - nh;
+  const size_t dst = ((size_t)slots[t] * nkv + kvh) * hd;
+  kCache[dst + i] = __float2bfloat16(r1);
+  kCache[dst + i + half] = __float2bfloat16(r2);
+  const float* vv = qkv + t * rowStride + (size_t)(nh + nkv + kvh) * hd;
+  vCache[dst + i] = __float2bfloat16(vv[i]);
+  vCache[dst + i + half] = __float2bfloat16(vv[i + half]);
+}
+
+void launchQkNormRopeKvWrite(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
+                             const int32_t* positions, const int32_t* slots, __nv_bfloat16* kCache,
+                             __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, float eps, cudaStream_t s) {
+  if (T == 0) return;
+  if (hd % 2 != 0 || hd > 2048) throw std::runtime_error("CUDA backend: headDim must be even and <= 2048");
+  const int threads = ((hd / 2 + 31) / 32) * 32;
+  dim3 grid(T, nh + nkv);
+  qkNormRopeKvWriteKernel<<<grid, threads, 0, s>>>(qkv, qNormW, kNormW, invFreq, positions, slots, kCache, vCache, nh,
+                                                   nkv, hd, eps);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+__global__ void siluMulKernel(const float* gu, __nv_bfloat16* out, int I, size_t n) {
+  for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < n; idx += (size_t)gridDim.x * blockDim.x) {
+    const size_t t = idx / I, i = idx % I;
+    const float g = gu[t * 2 * I + i], u = gu[t * 2 * I + I + i];
+    out[idx] = __float2bfloat16(g / (1.f + expf(-g)) * u);
+  }
+}
+
+void launchSiluMul(const float* gu, __nv_bfloat16* out, int T, int I, cudaStream_t s) {
+  const size_t n = (size_t)T * I;
+  if (n == 0) return;
+  const int blocks = (int)std::min<size_t>((n + 255) / 256, 65535);
+  siluMulKernel<<<blocks, 256, 0, s>>>(gu, out, I, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+__global__ void f32ToBf16Kernel(const float* src, __nv_bfloat16* dst, size_t n) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    dst[i] = __float2bfloat16(src[i]);
+}
+__global__ void f16ToBf16Kernel(const uint16_t* src, __nv_bfloat16* dst, size_t n) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    __half_raw raw;
+    raw.x = src[i];
+    dst[i] = __float2bfloat16(__half2float(__half(raw)));
+  }
+}
+__global__ void bf16ToF32Kernel(const __nv_bfloat16* src, float* dst, size_t n) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    dst[i] = __bfloat162float(src[i]);
+}
+__device__ __forceinline__ uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+__global__ void fillUniformKernel(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const float u = (mix64(seed * 0x9e3779b97f4a7c15ull + i) >> 40) * (1.f / 16777216.f);  // [0, 1)
+    dst[i] = __float2bfloat16((2.f * u - 1.f) * scale);
+  }
+}
+__global__ void fillF32Kernel(float* dst, size_t n, float value) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    dst[i] = value;
+}
+
+static int gridFor(size_t n) { return (int)std::max<size_t>(1, std::min<size_t>((n + 255) / 256, 65535)); }
+
+void launchF32ToBf16(const float* src, __nv_bfloat16* dst, size_t n, cudaStream_t s) {
+  f32ToBf16Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void launchF16ToBf16(const uint16_t* src, __nv_bfloat16* dst, size_t n, cudaStream_t s) {
+  f16ToBf16Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void launchBf16ToF32(const __nv_bfloat16* src, float* dst, size_t n, cudaStream_t s) {
+  bf16ToF32Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
+  CUDA_CHECK(cudaGetLastError());
+}
+void launchFillUniformBf16(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed, cudaStream_t s) {
+  fillUniformKernel<<<gridFor(n), 256, 0, s>>>(dst, n, scale, seed);
+  CUDA_CHECK(cudaGetLastError());
+}
+void launchFillF32(float* dst, size_t n, float value, cudaStream_t s) {
+  fillF32Kernel<<<gridFor(n), 256, 0, s>>>(dst, n, value);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace serval

@@ -1,0 +1,70 @@
+// forwardAsync: runs a model's forward on a libuv worker thread and resolves a Promise with the logits, so the
+// JavaScript event loop stays free while the CPU threads or the GPU work. The batch is copied (it is small) so the
+// JS arrays may change meanwhile; one forward per model at a time (the KV cache is shared state).
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "src/napi_batch.h"
+
+namespace serval {
+
+/** Claims the model for one forward; throws a JS error when one is already running. */
+inline void claimModel(Napi::Env env, std::atomic<bool>& busy) {
+  bool expected = false;
+  if (!busy.compare_exchange_strong(expected, true))
+    throw Napi::Error::New(env, "forward called while another forward of this model is still running");
+}
+
+template <typename Model>
+class ForwardWorker : public Napi::AsyncWorker {
+ public:
+  ForwardWorker(Napi::Env env, Napi::Object owner, Model* model, OwnedBatch batch, size_t vocab, std::atomic<bool>* busy,
+                const char* what)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(Napi::Persistent(owner)),
+        model_(model),
+        batch_(std::move(batch)),
+        logits_((size_t)batch_.numLogitTokens * vocab),
+        busy_(busy),
+        what_(what) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      model_->forward(batch_.view(), logits_.data());
+    } catch (const std::exception& e) {
+      SetError(what_ + ": " + e.what());
+    }
+  }
+
+  void OnOK() override {
+    busy_->store(false);
+    Napi::Env env = Env();
+    Napi::Float32Array out = Napi::Float32Array::New(env, logits_.size());
+    if (!logits_.empty()) std::memcpy(out.Data(), logits_.data(), logits_.size() * sizeof(float));
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override {
+    busy_->store(false);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;  // keeps the JS model object (and so the C++ model) alive until the work is done
+  Model* model_;
+  OwnedBatch batch_;
+  std::vector<float> logits_;
+  std::atomic<bool>* busy_;
+  std::string what_;
+};
+
+}  // namespace serval

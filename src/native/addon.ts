@@ -1,0 +1,158 @@
+// Loads the native addon (C++ CPU backend + CUDA backend) built by scripts/build-native.mjs.
+// SERVAL_NATIVE_ADDON=/path/serval_native.node overrides the location (the GPU machine builds with plain cmake).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeModelSpec {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling:
+    | { type: 'default' }
+    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
+  tieWordEmbeddings: boolean;
+  attentionBias: boolean;
+  qkNorm: boolean;
+}
+
+/** where one weight tensor's bytes live; the addon mmaps the file */
+export interface NativeTensorRef {
+  name: string;
+  file: string;
+  offset: number;
+  dtype: string;
+  shape: number[];
+}
+
+/** the flat step the native forward consumes (views of StepBatch arrays + which tokens need logits) */
+export interface NativeForwardBatch {
+  numTokens: number;
+  tokenIds: Int32Array;
+  positions: Int32Array;
+  slotMapping: Int32Array;
+  numRows: number;
+  queryStartLoc: Int32Array;
+  contextLens: Int32Array;
+  blockTables: Int32Array;
+  maxBlocksPerRow: number;
+  /** flat token indices whose logits are returned, in this order */
+  logitTokenIndices: Int32Array;
+}
+
+export interface NativeForwardModel {
+  /** logits [logitTokenIndices.length, vocab], row-major; blocks the calling thread */
+  forward(batch: NativeForwardBatch): Float32Array;
+  /** the same on a worker thread (the batch is copied first); one forward per model at a time */
+  forwardAsync(batch: NativeForwardBatch): Promise<Float32Array>;
+}
+
+export interface NativeCpuModel extends NativeForwardModel {
+  numThreads(): number;
+}
+
+export interface CudaMemoryReport {
+  weightBytes: number;
+  kvCacheBytes: number;
+  activationBytes: number;
+  workspaceBytes: number;
+}
+
+export interface NativeCudaModel extends NativeForwardModel {
+  memory(): CudaMemoryReport;
+  /** replaces the paged KV cache (created with numBlocks 0 = none yet) */
+  allocateKvCache(numBlocks: number): void;
+  close(): void;
+}
+
+export interface CudaDeviceInfo {
+  name: string;
+  totalMemory: number;
+  freeMemory: number;
+  computeCapability: string;
+  multiprocessors: number;
+}
+
+export interface CudaInfo {
+  /** whether the addon was built with nvcc */
+  compiled: boolean;
+  deviceCount: number;
+  /** why there is no usable device ("no CUDA device: ..."), null when devices were found */
+  error: string | null;
+  devices: CudaDeviceInfo[];
+}
+
+export interface NativeAddon {
+  CpuModel: new (
+    spec: NativeModelSpec,
+    tensors: NativeTensorRef[],
+    options: { numBlocks: number; blockSize: number; numThreads?: number },
+  ) => NativeCpuModel;
+  /** present only when the addon was compiled with CUDA */
+  CudaModel?: new (
+    spec: NativeModelSpec,
+    tensors: NativeTensorRef[],
+    options: {
+      numBlocks: number;
+      blockSize: number;
+      device?: number;
+      dummyWeights?: boolean;
+      seed?: number;
+      maxNumTokens?: number;
+      /** decode-sized GEMMs through the custom skinny kernel (default true; false = cuBLASLt for all) */
+      skinnyGemm?: boolean;
+      /** replay decode-only steps from captured CUDA graphs (default true; false = --enforce-eager) */
+      cudaGraphs?: boolean;
+    },
+  ) => NativeCudaModel;
+  cudaInfo(): CudaInfo;
+  /** present only with CUDA: device-to-device copy bandwidth in bytes/s (read + write) */
+  cudaCopyBandwidth?: (device: number, bytes: number, iterations: number) => number;
+  /** present only with CUDA: cudaMemGetInfo of a device */
+  cudaMemoryInfo?: (device: number) => { free: number; total: number };
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_ADDON_PATH = join(repoRoot, 'build', 'native', 'Release', 'serval_native.node');
+
+let cached: NativeAddon | null = null;
+
+export function addonPath(): string {
+  return process.env['SERVAL_NATIVE_ADDON'] ?? DEFAULT_ADDON_PATH;
+}
+
+/** The addon, loaded once. Throws naming the missing file and the command that builds it. */
+export function loadNativeAddon(): NativeAddon {
+  if (cached) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(
+      `serval native addon not built: ${path} is missing. Build it with \`node scripts/build-native.mjs\` ` +
+        '(runs on `npm install`; needs cmake and a C++17 compiler), or point SERVAL_NATIVE_ADDON at a built serval_native.node',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NativeAddon;
+  return cached;
+}
+
+/** whether the addon file exists (it may still fail to load) */
+export function nativeAddonBuilt(): boolean {
+  return existsSync(addonPath());
+}
+
+export function cudaInfo(): CudaInfo {
+  return loadNativeAddon().cudaInfo();
+}
+
+/** number of usable CUDA devices; 0 without GPU, driver, or a CUDA build */
+export function cudaDeviceCount(): number {
+  return cudaInfo().deviceCount;
+}

@@ -1,0 +1,133 @@
+// The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
+// (native/cuda). For now logits come back to the host and the TypeScript sampler picks tokens, as in the ts backend.
+import type { ModelConfig } from '../loader/model-config-types.js';
+import { loadModelConfig } from '../loader/model-config.js';
+import { Checkpoint } from '../loader/safetensors.js';
+import type { Backend, StepBatch } from '../runner/batch.js';
+import { createTsBackend } from '../runner/ts-backend.js';
+import type { ForwardOutput } from '../runner/ts/ts-model.js';
+import { loadNativeAddon, type CudaMemoryReport, type NativeCudaModel, type NativeTensorRef } from './addon.js';
+import { nativeForward, nativeForwardAsync } from './native-forward.js';
+import { nativeModelSpec, nativeTensorRefs } from './native-spec.js';
+
+export interface CudaModelOptions {
+  numBlocks: number;
+  blockSize: number;
+  device?: number;
+  /** 'dummy' fills seeded random bf16 weights on the GPU (benchmarks with real shapes, no files needed) */
+  loadFormat?: 'auto' | 'safetensors' | 'dummy';
+  seed?: number;
+  /** most tokens one step may carry (sizes activation buffers; default 8192) */
+  maxNumTokens?: number;
+  /** decode-sized GEMMs through the custom skinny kernel (default true) */
+  skinnyGemm?: boolean;
+  /** --enforce-eager: never replay decode steps from CUDA graphs */
+  enforceEager?: boolean;
+}
+
+/** Throws a clear error when CUDA cannot be used (addon built without nvcc, no driver, no GPU). */
+export function requireCuda(): void {
+  const addon = loadNativeAddon();
+  const info = addon.cudaInfo();
+  if (!addon.CudaModel || info.deviceCount === 0) {
+    throw new Error(`the cuda backend is unavailable: ${info.error ?? 'no CUDA device'}`);
+  }
+}
+
+export class NativeCudaForwardModel {
+  readonly vocabSize: number;
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly model: NativeCudaModel,
+    private blocks: number,
+    readonly blockSize: number,
+    readonly device: number,
+    readonly deviceName: string,
+  ) {
+    this.vocabSize = config.vocabSize;
+  }
+
+  get numBlocks(): number {
+    return this.blocks;
+  }
+
+  /** replaces the KV cache by one of numBlocks blocks (after memory profiling) */
+  allocateKvCache(numBlocks: number): void {
+    this.model.allocateKvCache(numBlocks);
+    this.blocks = numBlocks;
+  }
+
+  static load(dir: string, opts: CudaModelOptions): NativeCudaForwardModel {
+    return NativeCudaForwardModel.fromConfig(loadModelConfig(dir), dir, opts);
+  }
+
+  /** `dir` may be null with loadFormat 'dummy' (shapes from the config alone). */
+  static fromConfig(config: ModelConfig, dir: string | null, opts: CudaModelOptions): NativeCudaForwardModel {
+    requireCuda();
+    const addon = loadNativeAddon();
+    const dummy = opts.loadFormat === 'dummy';
+    let tensors: NativeTensorRef[] = [];
+    if (!dummy) {
+      if (dir === null) throw new Error('cuda backend: a model directory is needed unless loadFormat is "dummy"');
+      const checkpoint = Checkpoint.open(dir);
+      try {
+        tensors = nativeTensorRefs(config, checkpoint);
+      } finally {
+        checkpoint.close();
+      }
+    }
+    const device = opts.device ?? 0;
+    const model = new addon.CudaModel!(nativeModelSpec(config), tensors, {
+      numBlocks: opts.numBlocks,
+      blockSize: opts.blockSize,
+      device,
+      dummyWeights: dummy,
+      seed: opts.seed ?? 0,
+      maxNumTokens: opts.maxNumTokens ?? 8192,
+      skinnyGemm: opts.skinnyGemm ?? true,
+      cudaGraphs: !(opts.enforceEager ?? false),
+    });
+    const name = addon.cudaInfo().devices[device]?.name ?? `cuda:${device}`;
+    return new NativeCudaForwardModel(config, model, opts.numBlocks, opts.blockSize, device, name);
+  }
+
+  forward(batch: StepBatch): ForwardOutput {
+    return nativeForward(this.model, batch, this.vocabSize);
+  }
+
+  /** the forward on a worker thread (not yet run on a GPU: the backends below use the synchronous forward) */
+  forwardAsync(batch: StepBatch): Promise<ForwardOutput> {
+    return nativeForwardAsync(this.model, batch, this.vocabSize);
+  }
+
+  memory(): CudaMemoryReport {
+    return this.model.memory();
+  }
+
+  close(): void {
+    this.model.close();
+  }
+}
+
+export interface CudaBackendOptions extends CudaModelOptions {
+  seed: number;
+}
+
+export function createCudaBackend(dir: string, opts: CudaBackendOptions): Backend {
+  const model = NativeCudaForwardModel.load(dir, opts);
+  const inner = createTsBackend(model, {
+    numBlocks: opts.numBlocks,
+    blockSize: opts.blockSize,
+    seed: opts.seed,
+    kind: 'cuda',
+    device: `${model.deviceName} (native CUDA, bf16)`,
+  });
+  return {
+    info: inner.info,
+    execute: (batch) => inner.execute(batch),
+    async close() {
+      await inner.close();
+      model.close();
+    },
+  };
+}

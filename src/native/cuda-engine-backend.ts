@@ -1,0 +1,110 @@
+// The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step, size the
+// paged KV cache from --gpu-memory-utilization (refusing a --max-model-len it cannot hold), log the memory split.
+import type { DtypeArg } from '../config/engine-args.js';
+import type { ModelConfig } from '../loader/model-config-types.js';
+import type { Backend } from '../runner/batch.js';
+import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-builder.js';
+import { createTsBackend } from '../runner/ts-backend.js';
+import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
+import { NativeCudaForwardModel } from './cuda-backend.js';
+import { cudaKvBytesPerBlock, planKvCache, type KvPlan } from './kv-cache-plan.js';
+
+export interface CudaEngineBackendOptions {
+  modelDir: string | null;
+  config: ModelConfig;
+  blockSize: number;
+  gpuMemoryUtilization: number;
+  maxModelLen: number;
+  /** the scheduler's token budget per step: the profiled step has this many tokens */
+  maxNumBatchedTokens: number;
+  maxNumSeqs: number;
+  loadFormat: 'auto' | 'safetensors' | 'dummy';
+  /** --dtype: the CUDA backend computes in bf16 ('auto' means bf16 here) */
+  dtype?: DtypeArg;
+  enforceEager: boolean;
+  seed: number;
+  device?: number;
+  log?: (message: string) => void;
+}
+
+export interface CudaEngineBackend {
+  backend: Backend;
+  plan: KvPlan;
+  memory: CudaMemoryReport;
+}
+
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/** the worst step the scheduler can send: maxNumBatchedTokens tokens over as many rows as it allows, all sampled */
+function profileRows(tokens: number, rows: number, blockSize: number): BatchRowSpec[] {
+  const specs: BatchRowSpec[] = [];
+  let nextBlock = 0;
+  for (let r = 0; r < rows; r++) {
+    const len = Math.floor(tokens / rows) + (r < tokens % rows ? 1 : 0);
+    const blocks = Array.from({ length: Math.ceil(len / blockSize) }, () => nextBlock++);
+    specs.push({ tokenIds: Array.from({ length: len }, (_, i) => (i * 31 + r) % 1000), startPosition: 0, blockTable: blocks, sample: true });
+  }
+  return specs;
+}
+
+export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
+  if (o.dtype === 'float16' || o.dtype === 'float32') {
+    throw new Error(`--dtype ${o.dtype} is not implemented for the cuda backend yet (supported: auto, bfloat16)`);
+  }
+  const addon = loadNativeAddon();
+  const device = o.device ?? 0;
+  const tokens = Math.max(1, o.maxNumBatchedTokens);
+  const rows = Math.max(1, Math.min(o.maxNumSeqs, tokens));
+  const rowSpecs = profileRows(tokens, rows, o.blockSize);
+  const profileBlocks = rowSpecs.reduce((a, r) => a + r.blockTable.length, 0);
+  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, {
+    numBlocks: profileBlocks,
+    blockSize: o.blockSize,
+    device,
+    loadFormat: o.loadFormat,
+    seed: o.seed,
+    maxNumTokens: tokens,
+    enforceEager: o.enforceEager,
+  });
+  try {
+    model.forward(buildStepBatch(rowSpecs, o.blockSize));
+    const profiled = model.memory();
+    const mem = addon.cudaMemoryInfo!(device);
+    const plan = planKvCache({
+      totalBytes: mem.total,
+      usedBytes: mem.total - mem.free,
+      profileCacheBytes: profiled.kvCacheBytes,
+      gpuMemoryUtilization: o.gpuMemoryUtilization,
+      bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim),
+      blockSize: o.blockSize,
+      maxModelLen: o.maxModelLen,
+    });
+    model.allocateKvCache(plan.numBlocks);
+    const memory = model.memory();
+    o.log?.(
+      `cuda: ${model.deviceName}: weights ${gib(memory.weightBytes)}, activations ${gib(memory.activationBytes)} ` +
+        `(profiled ${tokens} tokens / ${rows} rows), workspace ${gib(memory.workspaceBytes)}, KV cache ` +
+        `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
+        `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
+    );
+    const inner = createTsBackend(model, {
+      numBlocks: plan.numBlocks,
+      blockSize: o.blockSize,
+      seed: o.seed,
+      kind: 'cuda',
+      device: `${model.deviceName} (native CUDA, bf16${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
+    });
+    const backend: Backend = {
+      info: inner.info,
+      execute: (batch) => inner.execute(batch),
+      async close() {
+        await inner.close();
+        model.close();
+      },
+    };
+    return { backend, plan, memory };
+  } catch (e) {
+    model.close();
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+// Sizing the GPU's paged KV cache the way vLLM does: after the weights are loaded and one forward of the largest
+// step has been profiled, whatever `--gpu-memory-utilization` of the card is still unused becomes KV blocks.
+// A --max-model-len the cache cannot hold is refused with what is needed and what to change.
+
+export interface KvPlanInput {
+  totalBytes: number;
+  /** bytes in use on the device after loading and profiling (cudaMemGetInfo: total - free) */
+  usedBytes: number;
+  /** bytes of the temporary profiling cache included in usedBytes (freed before the real cache is made) */
+  profileCacheBytes: number;
+  gpuMemoryUtilization: number;
+  /** K + V bytes of one block over all layers */
+  bytesPerBlock: number;
+  blockSize: number;
+  maxModelLen: number;
+}
+
+export interface KvPlan {
+  numBlocks: number;
+  kvCacheBytes: number;
+  /** tokens the cache holds */
+  capacityTokens: number;
+  /** how many max-length requests fit at once */
+  maxConcurrency: number;
+}
+
+const GiB = 2 ** 30;
+const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
+
+export function planKvCache(p: KvPlanInput): KvPlan {
+  if (!(p.gpuMemoryUtilization > 0 && p.gpuMemoryUtilization <= 1)) {
+    throw new Error(`gpu_memory_utilization must be in (0, 1], got ${p.gpuMemoryUtilization}`);
+  }
+  const budget = p.totalBytes * p.gpuMemoryUtilization;
+  const kvBytes = budget - (p.usedBytes - p.profileCacheBytes);
+  const numBlocks = Math.floor(Math.max(0, kvBytes) / p.bytesPerBlock);
+  if (numBlocks <= 0) {
+    throw new Error(
+      `No available memory for the cache blocks: the model and its activations use ${gib(p.usedBytes - p.profileCacheBytes)} ` +
+        `of the ${gib(budget)} allowed by gpu_memory_utilization=${p.gpuMemoryUtilization} (of ${gib(p.totalBytes)}). ` +
+        'Try increasing `gpu_memory_utilization` when initializing the engine.',
+    );
+  }
+  const capacityTokens = numBlocks * p.blockSize;
+  if (p.maxModelLen > capacityTokens) {
+    const neededBytes = Math.ceil(p.maxModelLen / p.blockSize) * p.bytesPerBlock;
+    throw new Error(
+      `The model's max seq len (${p.maxModelLen}) is larger than the maximum number of tokens that can be stored in KV ` +
+        `cache (${capacityTokens}). ${gib(neededBytes)} KV cache is needed, which is larger than the available KV cache ` +
+        `memory (${gib(numBlocks * p.bytesPerBlock)}). Try increasing \`gpu_memory_utilization\` or decreasing ` +
+        '`max_model_len` when initializing the engine.',
+    );
+  }
+  return {
+    numBlocks,
+    kvCacheBytes: numBlocks * p.bytesPerBlock,
+    capacityTokens,
+    maxConcurrency: capacityTokens / p.maxModelLen,
+  };
+}
+
+/** bf16 K and V of one block over all layers */
+export function cudaKvBytesPerBlock(numLayers: number, blockSize: number, numKvHeads: number, headDim: number): number {
+  return 2 * numLayers * blockSize * numKvHeads * headDim * 2;
+}

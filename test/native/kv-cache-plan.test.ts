@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cudaKvBytesPerBlock, planKvCache } from '../../src/native/kv-cache-plan.js';
+
+const GiB = 2 ** 30;
+// Qwen2.5-7B: 28 layers, 4 KV heads of 128, block 16 → 917,504 bytes per block
+const perBlock = cudaKvBytesPerBlock(28, 16, 4, 128);
+
+test('bf16 KV bytes per block count K and V over all layers', () => {
+  assert.equal(perBlock, 2 * 28 * 16 * 4 * 128 * 2);
+});
+
+test('the cache gets what gpu_memory_utilization leaves after weights and the profiled activations', () => {
+  const plan = planKvCache({
+    totalBytes: 80 * GiB,
+    usedBytes: 16 * GiB + 1 * GiB, // weights+activations, plus the 1 GiB profiling cache
+    profileCacheBytes: 1 * GiB,
+    gpuMemoryUtilization: 0.9,
+    bytesPerBlock: perBlock,
+    blockSize: 16,
+    maxModelLen: 32768,
+  });
+  assert.equal(plan.numBlocks, Math.floor((72 - 16) * GiB / perBlock));
+  assert.equal(plan.capacityTokens, plan.numBlocks * 16);
+  assert.ok(plan.maxConcurrency > 30 && plan.maxConcurrency < 40);
+});
+
+test('a max_model_len the cache cannot hold is refused with what is needed and what to change', () => {
+  assert.throws(
+    () =>
+      planKvCache({ totalBytes: 80 * GiB, usedBytes: 70 * GiB, profileCacheBytes: 0, gpuMemoryUtilization: 0.9, bytesPerBlock: perBlock, blockSize: 16, maxModelLen: 131072 }),
+    (e: Error) =>
+      /max seq len \(131072\) is larger than the maximum number of tokens that can be stored in KV cache \(\d+\)/.test(e.message) &&
+      /7\.00 GiB KV cache is needed/.test(e.message) &&
+      /increasing `gpu_memory_utilization` or decreasing `max_model_len`/.test(e.message),
+  );
+});
+
+test('no room at all for KV blocks is refused naming gpu_memory_utilization', () => {
+  assert.throws(
+    () => planKvCache({ totalBytes: 80 * GiB, usedBytes: 75 * GiB, profileCacheBytes: 0, gpuMemoryUtilization: 0.9, bytesPerBlock: perBlock, blockSize: 16, maxModelLen: 1024 }),
+    /No available memory for the cache blocks.*increasing `gpu_memory_utilization`/,
+  );
+  assert.throws(() => planKvCache({ totalBytes: 1, usedBytes: 0, profileCacheBytes: 0, gpuMemoryUtilization: 1.5, bytesPerBlock: 1, blockSize: 1, maxModelLen: 1 }), /gpu_memory_utilization must be in \(0, 1\]/);
+});

@@ -4,7 +4,8 @@ import type { EngineArgs } from '../config/engine-args.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
 import type { RequestOptions, RequestOutput, SamplingParams } from './types.js';
 
-export type PromptInput = string | { promptTokenIds: number[] };
+/** text (tokenized with special tokens), or token ids; `prompt` optionally carries their text for the output */
+export type PromptInput = string | { promptTokenIds: number[]; prompt?: string };
 
 export interface EngineStats {
   numRunning: number;

@@ -41,6 +41,8 @@ export interface RequestOptions {
   cacheSalt?: string;
   /** when true, the output text of each step is only the new part (streaming); default false = cumulative */
   delta?: boolean;
+  /** when true, only the final (cumulative) output is emitted: vLLM's FINAL_ONLY, what LLM.generate uses */
+  finalOnly?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';

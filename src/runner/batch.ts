@@ -53,6 +53,13 @@ export interface StepBatch {
   grammarBitmask: Int32Array | null;
   /** which sample rows use the bitmask (1) and which are free (0) */
   grammarRows: Uint8Array | null;
+  /** per row: 1 = the backend must also return the logits of every query token (prompt logprobs) */
+  promptLogitsRows?: Uint8Array | null;
+  /**
+   * per row (null = none): prompt logprobs to compute from this step's query tokens. targetTokenIds[j] is the token
+   * that query token j predicts (the next prompt token), -1 where it is not a prompt token (the last prompt position).
+   */
+  promptLogprobs?: Array<{ numLogprobs: number; targetTokenIds: Int32Array } | null> | null;
 }
 
 export interface TokenLogprobs {
@@ -65,7 +72,7 @@ export interface TokenLogprobs {
 }
 
 export interface StepResult {
-  /** sampled token per entry of sampleRows */
+  /** sampled token per entry of sampleRows; -1 when the row's masks left no token to sample (that request fails) */
   sampledTokenIds: Int32Array;
   /** per sample row, when its logprobs >= 0 */
   logprobs: Array<TokenLogprobs | null>;

@@ -1,0 +1,164 @@
+// Builds an engine from EngineArgs: resolve model → config → tokenizer → chat template → generation defaults →
+// backend → EngineCore. Shared by AsyncEngine.create and LLM.create.
+import { DEFAULT_ENGINE_ARGS, type EngineArgs } from '../config/engine-args.js';
+import { resolveModelPath } from '../hub/resolve-model-path.js';
+import { ensureDemoModel } from '../models/demo-model.js';
+import { loadModelConfig } from '../loader/model-config.js';
+import { loadGenerationConfig } from '../loader/generation-config.js';
+import type { ModelConfig } from '../loader/model-config-types.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import { IncrementalDetokenizer } from '../tokenizer/incremental-detokenizer.js';
+import type { TextTokenizer } from '../tokenizer/types.js';
+import { loadChatTemplate, type ChatTemplate } from '../chat/chat-template.js';
+import type { Backend } from '../runner/batch.js';
+import { loadTsModel } from '../runner/ts/ts-model.js';
+import { PagedKvCache } from '../runner/ts/paged-kv-cache.js';
+import { createTsBackend } from '../runner/ts-backend.js';
+import type { GrammarProvider } from './grammar.js';
+import { EngineCore } from './engine-core.js';
+import type { GenerationDefaults } from './sampling-params.js';
+
+export interface EngineFactoryExtras {
+  /** a ready backend (tests, native backends): skips loading the ts model */
+  backend?: Backend;
+  /**
+   * structured-output provider, or a function building one once the model is resolved (it needs the tokenizer
+   * folder and the logits width); without it structured requests are refused
+   */
+  grammar?: GrammarProvider | ((ctx: GrammarContext) => GrammarProvider);
+  /** startup information (e.g. the CUDA memory split); default: silent */
+  log?: (message: string) => void;
+}
+
+export interface GrammarContext {
+  modelDir: string;
+  tokenizerDir: string;
+  tokenizer: TextTokenizer;
+  modelConfig: ModelConfig;
+  /** logits width: the bitmask row has ceil(vocabSize / 32) words */
+  vocabSize: number;
+}
+
+export interface EngineParts {
+  args: EngineArgs;
+  modelDir: string;
+  modelConfig: ModelConfig;
+  maxModelLen: number;
+  core: EngineCore;
+  tokenizer: TextTokenizer;
+  /** null when the model has none (chat then fails with chatTemplateError) */
+  chatTemplate: ChatTemplate | null;
+  chatTemplateError: Error | null;
+}
+
+/** vLLM's default token budget per step with chunked prefill (online serving) */
+const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
+
+export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFactoryExtras): Promise<EngineParts> {
+  const { backend: givenBackend, grammar, log, ...rest } = partial;
+  const args: EngineArgs = { ...DEFAULT_ENGINE_ARGS, ...stripUndefined(rest) };
+  // no model: the built-in demo model (random weights, real tokenizer), as `serval serve` without a model
+  const modelDir = args.model === undefined ? await ensureDemoModel() : await resolveModelPath(args.model, { revision: args.revision, downloadDir: args.downloadDir });
+  const modelConfig = loadModelConfig(modelDir);
+  const tokenizerDir = args.tokenizer ? await resolveModelPath(args.tokenizer, { revision: args.revision, downloadDir: args.downloadDir }) : modelDir;
+  const tokenizer = await loadTokenizer(tokenizerDir);
+
+  let chatTemplate: ChatTemplate | null = null;
+  let chatTemplateError: Error | null = null;
+  if (args.chatTemplate !== undefined) chatTemplate = loadChatTemplate(tokenizerDir, args.chatTemplate);
+  else {
+    try {
+      chatTemplate = loadChatTemplate(tokenizerDir);
+    } catch (e) {
+      // completions still work without one; chat requests report this error
+      chatTemplateError = e as Error;
+    }
+  }
+
+  const gen = args.generationConfig === 'vllm' ? null : loadGenerationConfig(args.generationConfig === 'auto' ? modelDir : args.generationConfig);
+  const defaults: GenerationDefaults = {};
+  if (gen) {
+    if (gen.temperature !== undefined) defaults.temperature = gen.temperature;
+    if (gen.topP !== undefined) defaults.topP = gen.topP;
+    if (gen.topK !== undefined) defaults.topK = gen.topK;
+    if (gen.minP !== undefined) defaults.minP = gen.minP;
+    if (gen.repetitionPenalty !== undefined) defaults.repetitionPenalty = gen.repetitionPenalty;
+    if (gen.maxNewTokens !== undefined) defaults.maxTokens = gen.maxNewTokens;
+  }
+
+  const derivedMaxLen = modelConfig.maxPositionEmbeddings;
+  if (args.maxModelLen !== null && args.maxModelLen > derivedMaxLen) {
+    throw new Error(`User-specified max_model_len (${args.maxModelLen}) is greater than the derived max_model_len (max_position_embeddings=${derivedMaxLen} in the model's config.json).`);
+  }
+  const maxModelLen = args.maxModelLen ?? derivedMaxLen;
+
+  const maxNumBatchedTokens = args.maxNumBatchedTokens ?? Math.max(DEFAULT_MAX_NUM_BATCHED_TOKENS, args.maxNumSeqs);
+  const backend = givenBackend ?? (await buildBackend(args, modelDir, modelConfig, maxModelLen, maxNumBatchedTokens, log));
+  const eos = new Set<number>();
+  if (tokenizer.eosTokenId !== null) eos.add(tokenizer.eosTokenId);
+  for (const id of modelConfig.eosTokenIds) eos.add(id);
+  for (const id of gen?.eosTokenIds ?? []) eos.add(id);
+
+  const grammarProvider = typeof grammar === 'function' ? grammar({ modelDir, tokenizerDir, tokenizer, modelConfig, vocabSize: backend.info.vocabSize }) : grammar;
+  const core = new EngineCore({
+    backend,
+    tokenizer,
+    detokenizer: (promptIds, opts) => new IncrementalDetokenizer(tokenizer, promptIds, opts),
+    maxModelLen,
+    maxNumSeqs: args.maxNumSeqs,
+    maxNumBatchedTokens,
+    schedulingPolicy: args.schedulingPolicy,
+    enablePrefixCaching: args.enablePrefixCaching,
+    seed: args.seed,
+    maxLogprobs: args.maxLogprobs,
+    eosTokenIds: [...eos],
+    generationDefaults: defaults,
+    grammar: grammarProvider,
+  });
+  return { args, modelDir, modelConfig, maxModelLen, core, tokenizer, chatTemplate, chatTemplateError };
+}
+
+async function buildBackend(
+  args: EngineArgs,
+  modelDir: string,
+  config: ModelConfig,
+  maxModelLen: number,
+  maxNumBatchedTokens: number,
+  log: ((message: string) => void) | undefined,
+): Promise<Backend> {
+  if (args.device === 'cuda') {
+    // loaded only when asked for: it needs the native addon (its loader names the build command when missing)
+    const { createCudaEngineBackend } = await import('../native/cuda-engine-backend.js');
+    return createCudaEngineBackend({
+      modelDir,
+      config,
+      blockSize: args.blockSize,
+      gpuMemoryUtilization: args.gpuMemoryUtilization,
+      maxModelLen,
+      maxNumBatchedTokens,
+      maxNumSeqs: args.maxNumSeqs,
+      loadFormat: args.loadFormat,
+      enforceEager: args.enforceEager,
+      seed: args.seed,
+      log,
+    }).backend;
+  }
+  // host backends: the KV cache is fp32 in host memory, sized by numKvBlocks or cpuKvCacheBytes
+  const kvBytesPerBlock = PagedKvCache.bytesPerBlock(config.numLayers, args.blockSize, config.numKvHeads, config.headDim);
+  const numBlocks = args.numKvBlocks ?? Math.floor(args.cpuKvCacheBytes / kvBytesPerBlock);
+  if (numBlocks < 1) throw new Error(`cpuKvCacheBytes ${args.cpuKvCacheBytes} holds no KV block (${kvBytesPerBlock} bytes each)`);
+  if (args.device === 'cpu') {
+    if (args.loadFormat === 'dummy') throw new Error('the native cpu backend reads real weights only (loadFormat "dummy" works with device "ts")');
+    const { createCpuBackend } = await import('../native/cpu-backend.js');
+    return createCpuBackend(modelDir, { numBlocks, blockSize: args.blockSize, seed: args.seed });
+  }
+  // 'ts', and 'auto' for now: the TypeScript reference backend
+  // the ts loader reads safetensors under 'auto'; 'safetensors' means the same there
+  const loadFormat = args.loadFormat === 'dummy' ? 'dummy' : 'auto';
+  const model = await loadTsModel(modelDir, { numBlocks, blockSize: args.blockSize, loadFormat });
+  return createTsBackend(model, { numBlocks, blockSize: args.blockSize, seed: args.seed });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

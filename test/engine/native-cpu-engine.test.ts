@@ -1,0 +1,37 @@
+// device 'cpu' (the native C++ backend, when its addon is built) behind the engine gives the ts backend's tokens.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestModel } from '../../src/models/make-test-model.js';
+import { AsyncEngine } from '../../src/engine/async-engine.js';
+import { nativeAddonBuilt } from '../../src/native/addon.js';
+import type { RequestOutput } from '../../src/engine/types.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'serval-cpu-engine-'));
+  makeTestModel({ arch: 'llama', out: join(dir, 'm'), vocabSize: 1024, hidden: 32, heads: 2, kvHeads: 1, layers: 2, seed: 6 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
+  let out: RequestOutput | null = null;
+  for await (const o of it) out = o;
+  return out!;
+}
+
+test('device cpu: concurrent greedy requests match the ts backend', { skip: nativeAddonBuilt() ? false : 'native addon not built' }, async () => {
+  const prompts = [[5, 6, 7, 8], [9, 10], [5, 6, 7, 8, 11, 12, 13, 14, 15]];
+  const params = { temperature: 0, maxTokens: 8, ignoreEos: true };
+  const tokens: Record<string, number[][]> = {};
+  for (const device of ['cpu', 'ts'] as const) {
+    const e = await AsyncEngine.create({ model: join(dir, 'm'), device, numKvBlocks: 64, blockSize: 4, maxModelLen: 128 });
+    assert.equal(e.core.backend.info.kind, device === 'cpu' ? 'cpu' : 'ts');
+    const outs = await Promise.all(prompts.map((p, i) => last(e.generate({ promptTokenIds: p }, params, `r${i}`))));
+    tokens[device] = outs.map((o) => o.outputs[0].tokenIds);
+    await e.shutdown();
+  }
+  assert.deepEqual(tokens.cpu, tokens.ts);
+});

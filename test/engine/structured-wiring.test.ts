@@ -1,0 +1,46 @@
+// The engine with the real structured-output provider: masks reach the sampler, accepted tokens reach the
+// matcher, and the output obeys the constraint.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestModel } from '../../src/models/make-test-model.js';
+import { AsyncEngine } from '../../src/engine/async-engine.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { loadTokenVocab } from '../../src/structured/token-vocab.js';
+import type { RequestOutput } from '../../src/engine/types.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'serval-structured-'));
+  makeTestModel({ arch: 'qwen2', out: join(dir, 'm'), hidden: 16, heads: 2, kvHeads: 1, layers: 1, seed: 4 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
+  let out: RequestOutput | null = null;
+  for await (const o of it) out = o;
+  return out!;
+}
+
+test('choice and regex constraints hold on a random-weight model; unconstrained neighbours are unaffected', async () => {
+  const e = await AsyncEngine.create({
+    model: join(dir, 'm'),
+    device: 'ts',
+    numKvBlocks: 64,
+    maxModelLen: 256,
+    grammar: (ctx) => createGrammarProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize })),
+  });
+  const params = { temperature: 0, maxTokens: 20 };
+  const [choice, regex, free] = await Promise.all([
+    last(e.generate('Pick one:', { ...params, structured: { kind: 'choice', choices: ['alpha', 'beta', 'gamma'] } }, 'c')),
+    last(e.generate('Digits:', { ...params, structured: { kind: 'regex', pattern: '[0-9]{3}' } }, 'r')),
+    last(e.generate('Hello', { ...params, ignoreEos: true, maxTokens: 5 }, 'f')),
+  ]);
+  assert.ok(['alpha', 'beta', 'gamma'].includes(choice.outputs[0].text), `choice gave ${JSON.stringify(choice.outputs[0].text)}`);
+  assert.equal(choice.outputs[0].finishReason, 'stop');
+  assert.match(regex.outputs[0].text, /^[0-9]{3}$/);
+  assert.equal(free.outputs[0].tokenIds.length, 5);
+  await e.shutdown();
+});

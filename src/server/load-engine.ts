@@ -1,0 +1,61 @@
+// Loads the engine `serval serve` runs: the model folder (the built-in demo model when none is named, else the
+// local folder or HF id resolved through the HF cache), the structured-output provider over its vocabulary, and
+// AsyncEngine — then checks it has what the server needs (a tokenizer; a chat template only for chat requests).
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/serve-config.js';
+import { AsyncEngine } from '../engine/async-engine.js';
+import { resolveModelPath } from '../hub/resolve-model-path.js';
+import { loadModelConfig } from '../loader/model-config.js';
+import { ensureDemoModel } from '../models/demo-model.js';
+import { createGrammarProvider } from '../structured/provider.js';
+import { loadTokenVocab } from '../structured/token-vocab.js';
+import { ApiError, badRequest } from './api-error.js';
+import type { ChatTemplateRenderer, ServerEngine } from './server-engine.js';
+
+/** AsyncEngine → ServerEngine: a missing tokenizer is fatal; a missing chat template makes chat requests 400. */
+export function asServerEngine(engine: AsyncEngine): ServerEngine {
+  const tokenizer = engine.tokenizer;
+  if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json); serve it with --tokenizer NAME_OR_DIR');
+  const chatTemplate: ChatTemplateRenderer = {
+    render: (messages, opts) => {
+      let template;
+      try {
+        template = engine.requireChatTemplate();
+      } catch (e) {
+        throw new ApiError(400, `this model has no chat template, so chat messages cannot be formatted (${(e as Error).message}); use /v1/completions or start serval with --chat-template`, 'messages');
+      }
+      return template.render(messages, opts);
+    },
+  };
+  return {
+    args: engine.args,
+    modelConfig: engine.modelConfig,
+    maxModelLen: engine.maxModelLen,
+    tokenizer,
+    chatTemplate,
+    generate: (prompt, params, requestId, options) => engine.generate(prompt, params, requestId, options),
+    abort: (requestId) => engine.abort(requestId),
+    stats: () => engine.stats(),
+    onRequestFinished: (listener) => engine.onRequestFinished(listener),
+    shutdown: () => engine.shutdown(),
+  };
+}
+
+async function demoModelDir(log: Logger): Promise<string> {
+  const dir = await ensureDemoModel();
+  log.warn(`no model given: serving the built-in demo model from ${dir}. Its weights are RANDOM, so it answers with gibberish; pass a model (HF id or folder) for real answers`);
+  return dir;
+}
+
+export async function loadServerEngine(config: ServeConfig, log: Logger): Promise<ServerEngine> {
+  const args = { ...config.engineArgs };
+  const where = { ...(args.revision !== undefined ? { revision: args.revision } : {}), ...(args.downloadDir !== undefined ? { downloadDir: args.downloadDir } : {}) };
+  const modelDir = args.model === undefined ? await demoModelDir(log) : await resolveModelPath(args.model, where);
+  const tokenizerDir = args.tokenizer !== undefined ? await resolveModelPath(args.tokenizer, { ...where, requiredFile: 'tokenizer.json' }) : modelDir;
+  log.info(`loading ${args.model ?? 'the demo model'} from ${modelDir} ...`);
+  const t0 = Date.now();
+  const grammar = createGrammarProvider(loadTokenVocab(tokenizerDir, { size: loadModelConfig(modelDir).vocabSize }));
+  const engine = await AsyncEngine.create({ ...args, model: modelDir, grammar });
+  log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}; structured output by serval's engine`);
+  return asServerEngine(engine);
+}

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseStructuredOutput } from '../../src/server/structured-request.js';
+import { fakeServer } from './helpers.js';
+
+const schema = { type: 'object', properties: { cpe: { type: 'array', items: { type: 'string' } } }, required: ['cpe'] };
+
+test('each request surface maps to one StructuredConstraint', () => {
+  assert.equal(parseStructuredOutput({}, {}), undefined);
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema }, {}), { kind: 'json', schema });
+  assert.deepEqual(parseStructuredOutput({ guided_json: JSON.stringify(schema), guided_whitespace_pattern: '[ ]?' }, {}), { kind: 'json', schema, whitespacePattern: '[ ]?' });
+  assert.deepEqual(parseStructuredOutput({ guided_regex: '\\d+' }, {}), { kind: 'regex', pattern: '\\d+' });
+  assert.deepEqual(parseStructuredOutput({ guided_choice: ['a', 'b'] }, {}), { kind: 'choice', choices: ['a', 'b'] });
+  assert.deepEqual(parseStructuredOutput({ guided_grammar: 'root ::= "x"' }, {}), { kind: 'grammar', grammar: 'root ::= "x"' });
+  assert.deepEqual(parseStructuredOutput({ structured_outputs: { json: schema, disable_any_whitespace: true, disable_additional_properties: true } }, {}), {
+    kind: 'json',
+    schema,
+    disableAnyWhitespace: true,
+    disableAdditionalProperties: true,
+  });
+  assert.deepEqual(parseStructuredOutput({ structured_outputs: { json_object: true } }, {}), { kind: 'json_object' });
+  assert.deepEqual(parseStructuredOutput({ structured_outputs: { choice: ['y'] } }, {}), { kind: 'choice', choices: ['y'] });
+  assert.deepEqual(parseStructuredOutput({ response_format: { type: 'json_object' } }, { disableAnyWhitespace: true }), { kind: 'json_object', disableAnyWhitespace: true });
+  assert.deepEqual(parseStructuredOutput({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema, strict: true } } }, {}), { kind: 'json', schema });
+  assert.equal(parseStructuredOutput({ response_format: { type: 'text' } }, {}), undefined);
+  // server-wide defaults (--structured-outputs-config) apply, request fields win
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, structured_outputs: { disable_any_whitespace: false } }, { disableAnyWhitespace: true }), {
+    kind: 'json',
+    schema,
+    disableAnyWhitespace: false,
+  });
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'lm-format-enforcer' }, {}), { kind: 'json', schema });
+});
+
+test('more than one kind, bad JSON, missing schema and unknown backend are 400s naming the field', () => {
+  assert.throws(() => parseStructuredOutput({ guided_json: schema, guided_regex: 'x' }, {}), (e: any) => e.status === 400 && /guided_json, guided_regex/.test(e.message));
+  assert.throws(() => parseStructuredOutput({ guided_choice: ['a'], response_format: { type: 'json_object' } }, {}), (e: any) => e.status === 400 && e.param === 'response_format');
+  assert.throws(() => parseStructuredOutput({ guided_json: '{nope' }, {}), (e: any) => e.status === 400 && e.param === 'guided_json' && /not valid JSON/.test(e.message));
+  assert.throws(() => parseStructuredOutput({ response_format: { type: 'json_schema' } }, {}), (e: any) => e.status === 400 && e.param === 'response_format.json_schema.schema');
+  assert.throws(() => parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'magic' }, {}), (e: any) => e.status === 400 && e.param === 'guided_decoding_backend');
+});
+
+test('the issue\'s request: guided_json and extra_body fields at top level reach the engine', async () => {
+  const { app, engine } = await fakeServer();
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    payload: { model: 'fake-model', messages: [{ role: 'user', content: 'list CPEs' }], guided_json: schema, guided_decoding_backend: 'outlines', top_k: 5 },
+  });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual(engine.calls[0].params.structured, { kind: 'json', schema });
+  assert.equal(engine.calls[0].params.topK, 5);
+  const c = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', guided_choice: ['yes', 'no'] } });
+  assert.equal(c.statusCode, 200);
+  assert.deepEqual(engine.calls[1].params.structured, { kind: 'choice', choices: ['yes', 'no'] });
+  await app.close();
+});

@@ -60,7 +60,10 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
   // no model: the built-in demo model (random weights, real tokenizer), as `serval serve` without a model
   const modelDir = args.model === undefined ? await ensureDemoModel() : await resolveModelPath(args.model, { revision: args.revision, downloadDir: args.downloadDir });
   const modelConfig = loadModelConfig(modelDir);
-  const tokenizerDir = args.tokenizer ? await resolveModelPath(args.tokenizer, { revision: args.revision, downloadDir: args.downloadDir }) : modelDir;
+  // a tokenizer-only folder or repo has no config.json: require the tokenizer file instead
+  const tokenizerDir = args.tokenizer
+    ? await resolveModelPath(args.tokenizer, { revision: args.revision, downloadDir: args.downloadDir, requiredFile: 'tokenizer.json' })
+    : modelDir;
   const tokenizer = await loadTokenizer(tokenizerDir);
 
   let chatTemplate: ChatTemplate | null = null;

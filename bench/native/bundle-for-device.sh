@@ -8,4 +8,5 @@ cd "$(dirname "$0")/../.."
 mkdir -p build/gpu
 npx esbuild bench/native/cuda-check.ts --bundle --platform=node --format=esm --target=node20 --outfile=build/gpu/cuda-check.mjs --log-level=warning
 npx esbuild test/native/cuda-backend.test.ts --bundle --platform=node --format=esm --target=node20 --outfile=build/gpu/cuda-backend.test.mjs --log-level=warning
+npx esbuild test/native/cuda-attention.test.ts --bundle --platform=node --format=esm --target=node20 --outfile=build/gpu/cuda-attention.test.mjs --log-level=warning
 bash ../shared/device/pack-node.sh

@@ -130,7 +130,7 @@ async function sizingAndPrefill() {
   } catch (e) {
     refusal = (e as Error).message;
   }
-  // prefill throughput: one 2048-token row, then 4 rows of 512 tokens (eager; cuBLASLt GEMMs + CUDA-core attention)
+  // prefill throughput: one 2048-token row, then 4 rows of 512 tokens (eager; cuBLASLt GEMMs + dispatched attention)
   const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks: 600, blockSize: 16, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096 });
   const table = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
   const prefill = (rows: number, len: number) => {
@@ -148,6 +148,60 @@ async function sizingAndPrefill() {
   return res;
 }
 
+/** Attention before/after on the 7B shape: the legacy CUDA-core kernel for every token (SERVAL_ATTENTION=legacy) vs
+ *  the dispatched kernels (flash prefill, split-KV decode). Prefill: one forward of 1x512, 1x2048, 4x512 prompt
+ *  tokens (eager). Decode: batch-1 steps with CUDA graphs at long contexts; the KV contents are not filled (only the
+ *  time is measured), so the long prompt need not be prefilled first. */
+function attentionBeforeAfter() {
+  const config = QWEN25_SHAPES['Qwen2.5-7B']!;
+  const blockSize = 16;
+  const contexts = [64, 1024, 4096, 16384, 32768];
+  const numBlocks = 32768 / blockSize + 64;
+  const out: Record<string, unknown> = {};
+  for (const mode of ['legacy', 'auto'] as const) {
+    process.env['SERVAL_ATTENTION'] = mode;
+    let gpu: NativeCudaForwardModel;
+    try {
+      gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096 });
+    } finally {
+      delete process.env['SERVAL_ATTENTION'];
+    }
+    const table = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
+    const prefill = (rows: number, len: number) => {
+      const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: table(r * 130, Math.ceil(len / 16)), sample: true })), 16);
+      gpu.forward(b);
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        gpu.forward(b);
+        times.push(performance.now() - t);
+      }
+      return Math.min(...times);
+    };
+    const res: Record<string, number> = {
+      prefill1x512Ms: prefill(1, 512),
+      prefill1x2048Ms: prefill(1, 2048),
+      prefill4x512Ms: prefill(4, 512),
+    };
+    for (const ctx of contexts) {
+      const blockTable = table(0, Math.ceil((ctx + 48) / blockSize));
+      const times: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: ctx + i, blockTable, sample: true }], blockSize);
+        const t0 = performance.now();
+        gpu.forward(batch);
+        if (i >= 8) times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      res[`decodeB1Ctx${ctx}MsMedian`] = times[Math.floor(times.length / 2)]!;
+    }
+    gpu.close();
+    console.log('attention', mode, JSON.stringify(res));
+    out[mode] = res;
+  }
+  return out;
+}
+
 if (process.env['SERVAL_PROFILE_ONLY'] === '1') {
   // for nsys: 7B batch-1 eager decode only
   decodeTiming('Qwen2.5-7B', true, true);
@@ -159,6 +213,13 @@ try {
 } catch (e) {
   console.log('sizing ERROR', (e as Error).stack);
   results.sizing = { error: String((e as Error).stack) };
+}
+
+try {
+  results.attention = attentionBeforeAfter();
+} catch (e) {
+  console.log('attention ERROR', (e as Error).stack);
+  results.attention = { error: String((e as Error).stack) };
 }
 
 for (const arch of TEST_ARCHS) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (see bundle-for-device.sh): builds the addon for sm_90 with plain cmake, runs the CUDA test
-# file (GPU test mode: the device tests are not skipped there) and the correctness + decode-timing check.
+# files (GPU test mode: the device tests are not skipped there), the attention kernel check (attention-check.cu) and the
+# correctness + timing check.
 # Logs and results go to $OUT. Extra arguments go to cuda-check (shape names, e.g. Qwen2.5-7B).
 set -uo pipefail
 . .device/on-device.sh
@@ -9,8 +10,12 @@ set -uo pipefail
   tail -30 "$OUT/build.log"
   exit 1
 }
+# attention kernels in isolation: new vs legacy kernel on random paged batches, and per-layer timings (7B shape)
+"$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" -std=c++17 -O3 -arch=sm_90 -I native bench/native/attention-check.cu native/cuda/attention_dispatch.cu \
+  native/cuda/attention_flash_prefill.cu native/cuda/attention_split_decode.cu native/cuda/kernels_attention.cu \
+  -o /tmp/attention-check > "$OUT/attention-check-build.log" 2>&1 && /tmp/attention-check 2>&1 | tee "$OUT/attention-check.log" | cut -c1-300
 export SERVAL_NATIVE_ADDON=/tmp/serval-build/serval_native.node
-node --test build/gpu/cuda-backend.test.mjs 2>&1 | tee "$OUT/gpu-tests.log" | grep -E "^# (pass|fail|skipped)|^not ok" || true
+node --test build/gpu/cuda-backend.test.mjs build/gpu/cuda-attention.test.mjs 2>&1 | tee "$OUT/gpu-tests.log" | grep -E "^# (pass|fail|skipped)|^not ok" || true
 node build/gpu/cuda-check.mjs "$OUT" "$@" 2>&1 | tee "$OUT/check.log" | cut -c1-400
 if command -v nsys >/dev/null 2>&1; then
   SERVAL_PROFILE_ONLY=1 nsys profile -t cuda --cuda-graph-trace=node -o /tmp/serval-decode -f true \

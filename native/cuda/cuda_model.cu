@@ -13,6 +13,7 @@
 
 #include "common/weight_names.h"
 #include "common/weight_store.h"
+#include "cuda/attention_dispatch.h"
 #include "cuda/cublaslt_gemm.h"
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_util.h"
@@ -96,6 +97,11 @@ class CudaModelImpl {
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20);
     gemm_->setSkinnyEnabled(opts.skinnyGemm);
+    int numSms = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&numSms, cudaDevAttrMultiProcessorCount, opts.device));
+    attnShape_ = AttentionShape{spec_.numHeads, spec_.numKvHeads, spec_.headDim, opts.blockSize, numSms,
+                                attentionForceLegacyFromEnv()};
+    splitWs_.ensure(splitKvWorkspaceFloats(attnShape_) * sizeof(float));  // fixed size: graphs keep its address
     std::unique_ptr<WeightStore> store;
     if (!opts.dummyWeights) store = std::make_unique<WeightStore>(tensors);
     loadWeights(store.get());
@@ -127,7 +133,7 @@ class CudaModelImpl {
     r.kvCacheBytes = kCache_.bytes() + vCache_.bytes();
     r.activationBytes = x_.bytes() + delta_.bytes() + normed_.bytes() + qkv_.bytes() + attn_.bytes() + gu_.bytes() +
                         act_.bytes() + logits_.bytes() + meta_.bytes();
-    r.workspaceBytes = gemm_->workspaceBytes();
+    r.workspaceBytes = gemm_->workspaceBytes() + splitWs_.bytes();
     return r;
   }
 
@@ -144,6 +150,8 @@ class CudaModelImpl {
     // Graph replays bake the block-table stride in: round it up so a growing context rarely needs a new capture.
     StepDims d{T, R, b.numRows, graph ? graphTableStride(b.maxBlocksPerRow) : b.maxBlocksPerRow};
     ensureActivations(T, R);
+    // a graph's plan may depend only on its key (T, table stride): decode contexts bounded by the table's capacity
+    plan_ = graph ? planDecodeGraph(T, d.tableStride * opts_.blockSize, attnShape_) : planAttention(b, attnShape_);
     uploadMetadata(b, d);
     if (graph) {
       CUDA_CHECK(cudaGraphLaunch(decodeGraph(d), stream_));
@@ -212,6 +220,8 @@ class CudaModelImpl {
     const int32_t *dTokens = meta, *dPositions = meta + T, *dSlots = meta + 2 * T, *dTokenRow = meta + 3 * T;
     const int32_t* dLogitRows = meta + 4 * T;
     const int32_t* dTables = dLogitRows + R;
+    const int32_t* dTiles = dTables + (size_t)d.rows * d.tableStride;
+    const int32_t* dDecodeTokens = dTiles + plan_.tiles.size();
 
     float* x = x_.as<float>();
     float* delta = delta_.as<float>();
@@ -234,8 +244,10 @@ class CudaModelImpl {
       launchQkNormRopeKvWrite(qkv, spec_.qkNorm ? L.qNorm.as<float>() : nullptr,
                               spec_.qkNorm ? L.kNorm.as<float>() : nullptr, invFreq_.as<float>(), dPositions, dSlots,
                               kc, vc, T, nh, nkv, hd, spec_.rmsNormEps, stream_);
-      launchPagedAttention(qkv, kc, vc, dTokenRow, dPositions, dTables, d.tableStride, opts_.blockSize, attn, T, nh,
-                           nkv, hd, stream_);
+      launchAttention(plan_, attnShape_,
+                      AttentionArgs{qkv, kc, vc, dTokenRow, dPositions, dTables, d.tableStride, dTiles, dDecodeTokens,
+                                    splitWs_.as<float>(), attn, T},
+                      stream_);
       gemm_->run(attn, L.o.as<bf16>(), delta, nullptr, T, H, nh * hd);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
       gemm_->run(normed, L.gateUp.as<bf16>(), gu, nullptr, T, 2 * I, H);
@@ -340,10 +352,12 @@ class CudaModelImpl {
   }
 
   // All per-step int32 metadata in one host buffer → one host-to-device copy. Layout: tokens[T] positions[T]
-  // slots[T] tokenRow[T] logitRows[R] blockTables[rows * tableStride] (rows padded with -1 up to the stride).
+  // slots[T] tokenRow[T] logitRows[R] blockTables[rows * tableStride] (rows padded with -1 up to the stride), then
+  // the attention plan's lists: prefill tiles[2 * numTiles] decodeTokens[...] (both empty in graph steps).
   void uploadMetadata(const ForwardBatch& b, const StepDims& d) {
     const int T = d.T, R = d.R, rows = d.rows;
-    const size_t n = 4 * (size_t)T + R + (size_t)rows * d.tableStride;
+    const size_t nTables = 4 * (size_t)T + R + (size_t)rows * d.tableStride;
+    const size_t n = nTables + plan_.tiles.size() + plan_.decodeTokens.size();
     hostMeta_.assign(n, -1);
     int32_t* h = hostMeta_.data();
     std::memcpy(h, b.tokenIds, T * 4);
@@ -356,6 +370,8 @@ class CudaModelImpl {
     p += R;
     for (int r = 0; r < rows; ++r)
       std::memcpy(p + (size_t)r * d.tableStride, b.blockTables + (size_t)r * b.maxBlocksPerRow, b.maxBlocksPerRow * 4);
+    std::copy(plan_.tiles.begin(), plan_.tiles.end(), h + nTables);
+    std::copy(plan_.decodeTokens.begin(), plan_.decodeTokens.end(), h + nTables + plan_.tiles.size());
     if (n * 4 > meta_.bytes()) {
       // at least the largest graph step's size, so decode steps never move the buffer under a captured graph
       meta_.ensure(std::max(n, (size_t)kMaxGraphTokens * (5 + 1024)) * 4);
@@ -374,6 +390,9 @@ class CudaModelImpl {
   DeviceBuffer embed_, finalNorm_, lmHead_, invFreq_;
   std::vector<LayerWeights> layers_;
   DeviceBuffer kCache_, vCache_;
+  AttentionShape attnShape_{};
+  AttentionPlan plan_;     // this step's attention plan (its lists are uploaded with the metadata)
+  DeviceBuffer splitWs_;  // split-KV decode partials
   DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
   std::vector<int32_t> hostMeta_;
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;

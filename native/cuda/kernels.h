@@ -24,9 +24,10 @@ void launchQkNormRopeKvWrite(float* qkv, const float* qNormW, const float* kNorm
 void launchSiluMul(const float* gu, __nv_bfloat16* out, int T, int I, cudaStream_t s);
 
 /** Paged causal attention over variable-length rows (prefill chunks with cached context, and decode), GQA.
- *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd] bf16. */
+ *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd] bf16.
+ *  Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). Dispatch: attention_dispatch.h. */
 void launchPagedAttention(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                          const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
+                          const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
                           int maxBlocksPerRow, int blockSize, __nv_bfloat16* out, int T, int nh, int nkv, int hd,
                           cudaStream_t s);
 

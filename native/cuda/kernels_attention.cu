@@ -1,6 +1,7 @@
 // Paged attention for mixed batches: one block per (query token, head), keys visited in tiles of 128 with an
 // online softmax. Covers prefill chunks (causal within the chunk, plus the row's cached context) and decode, GQA.
-// First version: CUDA cores, no tensor cores and no split over the KV length (see the report in bench/native).
+// CUDA cores, no split over the KV length: the kernel for what the tensor-core prefill and split-KV decode kernels do
+// not cover (see attention_dispatch.h for the rules). tokenList (nullable) names the tokens to compute.
 #include <cmath>
 
 #include "cuda/cuda_util.h"
@@ -30,7 +31,7 @@ __device__ float blockReduce(float v, float* red, bool isMax) {
 }
 
 __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                                     const int32_t* tokenRow, const int32_t* positions,
+                                     const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions,
                                      const int32_t* blockTables, int maxBlocksPerRow, int blockSize,
                                      __nv_bfloat16* out, int nh, int nkv, int hd, float scale) {
   extern __shared__ float shared[];
@@ -38,7 +39,7 @@ __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCac
   float* ps = qs + hd;                   // [kAttnThreads] probabilities of the tile
   float* red = ps + kAttnThreads;        // [kAttnThreads / 32] reduction scratch
   int* slotS = reinterpret_cast<int*>(red + kAttnThreads / 32);  // [kAttnThreads] cache slots of the tile
-  const int t = blockIdx.x, h = blockIdx.y, kvh = h / (nh / nkv), tid = threadIdx.x;
+  const int t = tokenList ? tokenList[blockIdx.x] : blockIdx.x, h = blockIdx.y, kvh = h / (nh / nkv), tid = threadIdx.x;
   const int r = tokenRow[t];
   // Causal: the token at position p sees the row's KV positions 0..p.
   const int visible = positions[t] + 1;
@@ -91,14 +92,14 @@ __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCac
 }
 
 void launchPagedAttention(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                          const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
+                          const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
                           int maxBlocksPerRow, int blockSize, __nv_bfloat16* out, int T, int nh, int nkv, int hd,
                           cudaStream_t s) {
   if (T == 0) return;
   if (hd > kAttnThreads * kMaxDimsPerThread) throw std::runtime_error("CUDA attention: headDim > 512 is not implemented");
   const size_t shared = (hd + kAttnThreads + kAttnThreads / 32) * sizeof(float) + kAttnThreads * sizeof(int);
   dim3 grid(T, nh);
-  pagedAttentionKernel<<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenRow, positions, blockTables,
+  pagedAttentionKernel<<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
                                                           maxBlocksPerRow, blockSize, out, nh, nkv, hd,
                                                           1.f / sqrtf((float)hd));
   CUDA_CHECK(cudaGetLastError());

@@ -1,0 +1,128 @@
+// Attention dispatch: host-side plan (which kernel computes which tokens) and the per-layer launches. The rules are
+// documented in attention_dispatch.h.
+#include "cuda/attention_dispatch.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/kernels.h"
+
+namespace serval {
+
+bool attentionForceLegacyFromEnv() {
+  const char* v = std::getenv("SERVAL_ATTENTION");
+  if (!v || !*v || std::string(v) == "auto") return false;
+  if (std::string(v) == "legacy") return true;
+  throw std::invalid_argument(std::string("SERVAL_ATTENTION=") + v + " is not one of: auto, legacy");
+}
+
+namespace {
+
+/** Partitions for decode tokens whose longest context is maxContext: enough blocks to fill the GPU about twice. */
+void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s) {
+  p.decodeSplits = 1;
+  if (p.numDecode == 0 || !splitKvDecodeSupported(s.headDim, s.numHeads / s.numKvHeads) ||
+      maxContext < kSplitKvMinContext)
+    return;
+  const long wantSplits = (2L * s.numSms + (long)p.numDecode * s.numKvHeads - 1) / ((long)p.numDecode * s.numKvHeads);
+  if (wantSplits < 2) return;  // the decode rows alone fill the GPU: the legacy kernel needs no split
+  int partition = (int)((maxContext + wantSplits - 1) / wantSplits);
+  partition = std::max(kSplitKvMinPartition, (partition + 63) / 64 * 64);
+  const int splits = (maxContext + partition - 1) / partition;
+  if (splits < 2) return;
+  p.decodeSplits = splits;
+  p.decodePartition = partition;
+}
+
+}  // namespace
+
+size_t splitKvWorkspaceFloats(const AttentionShape& s) {
+  // planDecodeSplits splits only while numDecode * nkv < 2 * numSms, into at most ceil(2 * numSms / (numDecode * nkv))
+  // partitions: numDecode * nkv * splits < 2 * numSms + numDecode * nkv < 4 * numSms.
+  const size_t group = (size_t)s.numHeads / s.numKvHeads;
+  return 4 * (size_t)s.numSms * group * (size_t)(s.headDim + 2);
+}
+
+AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s) {
+  AttentionPlan p;
+  if (s.forceLegacy) {
+    p.legacyAll = true;
+    return p;
+  }
+  const bool flash = flashPrefillSupported(s.headDim);
+  std::vector<std::pair<int, int>> tileOrder;  // (kv length, tile index)
+  int maxDecodeContext = 0;
+  for (int r = 0; r < b.numRows; ++r) {
+    const int first = b.queryStartLoc[r], n = b.queryStartLoc[r + 1] - first;
+    if (n == 1 || (n > 1 && !flash)) {
+      for (int t = first; t < first + n; ++t) {
+        p.decodeTokens.push_back(t);
+        maxDecodeContext = std::max(maxDecodeContext, b.positions[t] + 1);
+      }
+      continue;
+    }
+    for (int t = first; t < first + n; t += kFlashTileQueries) {
+      const int count = std::min(kFlashTileQueries, first + n - t);
+      int kvLen = 0;
+      for (int k = t; k < t + count; ++k) kvLen = std::max(kvLen, b.positions[k] + 1);
+      tileOrder.emplace_back(kvLen, (int)p.tiles.size() / 2);
+      p.tiles.push_back(t);
+      p.tiles.push_back(count);
+    }
+  }
+  // longest tiles first: the last wave of blocks is then made of short ones
+  std::stable_sort(tileOrder.begin(), tileOrder.end(), [](auto& x, auto& y) { return x.first > y.first; });
+  std::vector<int32_t> sorted;
+  sorted.reserve(p.tiles.size());
+  for (auto& e : tileOrder) sorted.insert(sorted.end(), {p.tiles[2 * e.second], p.tiles[2 * e.second + 1]});
+  p.tiles.swap(sorted);
+  p.numDecode = (int)p.decodeTokens.size();
+  p.decodeIsAllTokens = p.numDecode == b.numTokens;  // tokens are ordered by row, so these are 0..T-1
+  if (p.decodeIsAllTokens) p.decodeTokens.clear();
+  planDecodeSplits(p, maxDecodeContext, s);
+  // a short-context decode-and-prefill-free step on an unsupported shape is just the legacy kernel on all tokens
+  if (p.decodeIsAllTokens && p.decodeSplits == 1) p.legacyAll = true;
+  return p;
+}
+
+AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
+  AttentionPlan p;
+  p.numDecode = T;
+  p.decodeIsAllTokens = true;
+  if (s.forceLegacy) {
+    p.legacyAll = true;
+    return p;
+  }
+  planDecodeSplits(p, maxContext, s);
+  if (p.decodeSplits == 1) p.legacyAll = true;
+  return p;
+}
+
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream) {
+  if (plan.legacyAll) {
+    launchPagedAttention(a.qkv, a.kCache, a.vCache, nullptr, a.tokenRow, a.positions, a.blockTables, a.tableStride,
+                         s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream);
+    return;
+  }
+  if (plan.numTiles() > 0) {
+    if (!a.tiles) throw std::logic_error("attention plan has prefill tiles but none were uploaded");
+    launchFlashPrefillAttention(s, a, plan.numTiles(), stream);
+  }
+  if (plan.numDecode > 0) {
+    if (!plan.decodeIsAllTokens && !a.decodeTokens)
+      throw std::logic_error("attention plan has a decode token list but none was uploaded");
+    const int32_t* list = plan.decodeIsAllTokens ? nullptr : a.decodeTokens;
+    if (plan.decodeSplits > 1) {
+      AttentionArgs d = a;
+      d.decodeTokens = list;
+      launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
+    } else {
+      launchPagedAttention(a.qkv, a.kCache, a.vCache, list, a.tokenRow, a.positions, a.blockTables, a.tableStride,
+                           s.blockSize, a.out, plan.numDecode, s.numHeads, s.numKvHeads, s.headDim, stream);
+    }
+  }
+}
+
+}  // namespace serval

@@ -1,0 +1,82 @@
+// Which attention kernel runs which tokens of a step, decided on the host from the step's metadata (explicit rules,
+// no silent fallback):
+//   - rows with >= 2 query tokens (prefill chunks) -> tensor-core flash-attention prefill kernel, in tiles of
+//     kFlashTileQueries tokens of one row, when flashPrefillSupported(headDim); otherwise the legacy kernel;
+//   - rows with 1 query token (decode) -> split-KV decode kernel when splitKvDecodeSupported(headDim, group) and the
+//     longest decode context is >= kSplitKvMinContext and splitting gives >= 2 partitions; otherwise the legacy
+//     kernel (CUDA cores, one block per token and head: short contexts, unsupported shapes);
+//   - SERVAL_ATTENTION=legacy runs the legacy kernel for every token (benchmarks' before/after, bisecting).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "common/forward_batch.h"
+
+namespace serval {
+
+constexpr int kFlashTileQueries = 64;
+constexpr int kSplitKvMinContext = 512;
+constexpr int kSplitKvMinPartition = 64;
+constexpr int kSplitKvMaxPartition = 512;  // keys per chunk of a partition (longer partitions loop)
+constexpr int kSplitKvMaxGroup = 8;
+
+bool flashPrefillSupported(int headDim);
+bool splitKvDecodeSupported(int headDim, int group);
+
+/** Model geometry and device facts the plan depends on. */
+struct AttentionShape {
+  int numHeads, numKvHeads, headDim, blockSize, numSms;
+  bool forceLegacy;  // SERVAL_ATTENTION=legacy
+};
+
+/** Reads SERVAL_ATTENTION: unset/"auto" -> false, "legacy" -> true; anything else throws naming the values. */
+bool attentionForceLegacyFromEnv();
+
+struct AttentionPlan {
+  bool legacyAll = false;           // one legacy launch over all tokens
+  std::vector<int32_t> tiles;       // flash prefill tiles: (first token, token count) pairs, longest KV first
+  int numDecode = 0;                // decode tokens (one-token rows)
+  bool decodeIsAllTokens = false;   // decode tokens are exactly 0..T-1 (no list needed)
+  std::vector<int32_t> decodeTokens;  // their token indices when !decodeIsAllTokens
+  int decodeSplits = 1;             // > 1: split-KV decode kernel with this many partitions
+  int decodePartition = 0;          // keys per partition (split-KV only)
+  int numTiles() const { return (int)tiles.size() / 2; }
+};
+
+/** Plan for an eager step. */
+AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s);
+/** Plan for a captured decode-only graph: T one-token rows whose contexts are at most maxContext (the padded block
+ *  table's capacity), so the plan depends only on the graph's key. */
+AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s);
+
+/** Floats the split-KV partial results may need (allocate once; never grows, so captured graphs stay valid). */
+size_t splitKvWorkspaceFloats(const AttentionShape& s);
+
+/** Device pointers of one layer's attention. tiles/decodeTokens point at the uploaded plan lists (may be null when
+ *  the plan has none). */
+struct AttentionArgs {
+  const float* qkv;  // [T, (nh + 2 nkv) * hd], q already rotated
+  const __nv_bfloat16* kCache;
+  const __nv_bfloat16* vCache;
+  const int32_t* tokenRow;
+  const int32_t* positions;
+  const int32_t* blockTables;
+  int tableStride;
+  const int32_t* tiles;
+  const int32_t* decodeTokens;
+  float* splitWorkspace;
+  __nv_bfloat16* out;  // [T, nh * hd]
+  int numTokens;
+};
+
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream);
+
+/** Kernel launchers (attention_flash_prefill.cu, attention_split_decode.cu). */
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream);
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgs& a, int numDecode, int splits,
+                                  int partition, cudaStream_t stream);
+
+}  // namespace serval

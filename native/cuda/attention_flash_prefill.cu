@@ -1,0 +1,255 @@
+// Paged flash-attention for prefill on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulate; sm_80 and sm_90).
+// One block = one tile of up to 64 query tokens of one row x one query head; 4 warps own 16 query rows each. K/V are
+// gathered through the block table in blocks of 64 keys with cp.async, double-buffered; online softmax in base 2.
+// Q is split into bf16 high and low parts (two MMAs for Q K^T): the legacy kernel keeps Q in fp32, and one bf16
+// rounding of Q alone moved the small test models' logprobs past the GPU test's bound.
+// Causal by position: query t sees the row's KV positions 0..positions[t] (cached context included).
+#include <cuda_bf16.h>
+
+#include <climits>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/attention_dispatch.h"
+#include "cuda/cuda_util.h"
+#include "cuda/smem_opt_in.h"
+
+namespace serval {
+namespace {
+
+using bf16 = __nv_bfloat16;
+constexpr int kBM = kFlashTileQueries;  // queries per tile
+constexpr int kBN = 64;                 // keys per KV block
+constexpr int kThreads = 128;
+
+template <int HD>
+constexpr size_t flashSmemBytes() {
+  return (size_t)(2 * kBM + 4 * kBN) * (HD + 8) * sizeof(bf16);  // Qhi, Qlo, K[2], V[2]; rows padded (bank conflicts)
+}
+
+__device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+__device__ __forceinline__ void mmaBf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
+  const uint32_t s = (uint32_t)__cvta_generic_to_shared(smem);
+  const int n = valid ? 16 : 0;  // 0 bytes read: the 16 smem bytes are zero-filled (keys past the end)
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const bf16* p) {
+  const uint32_t a = (uint32_t)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+template <int HD>
+__global__ void __launch_bounds__(kThreads)
+    flashPrefillKernel(const float* __restrict__ qkv, const bf16* __restrict__ kCache, const bf16* __restrict__ vCache,
+                       const int32_t* __restrict__ tiles, const int32_t* __restrict__ tokenRow,
+                       const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
+                       int blockSize, bf16* __restrict__ out, int nh, int nkv, float scaleLog2) {
+  constexpr int S = HD + 8;   // smem row stride (bf16)
+  constexpr int KT = HD / 16; // k-slices of Q K^T
+  constexpr int NT = HD / 8;  // n-tiles of O
+  constexpr int CH = HD / 8;  // 16-byte chunks per K/V row
+  extern __shared__ __align__(16) unsigned char smemRaw[];
+  bf16* sQ = reinterpret_cast<bf16*>(smemRaw);
+  bf16* sQlo = sQ + kBM * S;    // q - bf16(q), as bf16
+  bf16* sK = sQlo + kBM * S;    // [2][kBN][S]
+  bf16* sV = sK + 2 * kBN * S;  // [2][kBN][S]
+  __shared__ int sPos[kBM];
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, tg = lane & 3;
+  const int t0 = tiles[2 * blockIdx.x], nq = tiles[2 * blockIdx.x + 1];
+  const int h = blockIdx.y, kvh = h / (nh / nkv);
+  const int32_t* table = blockTables + (size_t)tokenRow[t0] * tableStride;
+  const size_t rowStride = (size_t)(nh + 2 * nkv) * HD;
+
+  // Q tile to bf16 smem, pre-scaled by softmax scale * log2(e); padding rows are zero and see no key (pos -1).
+  for (int i = tid; i < kBM * HD; i += kThreads) {
+    const int m = i / HD, d = i % HD;
+    const float v = m < nq ? qkv[(size_t)(t0 + m) * rowStride + (size_t)h * HD + d] * scaleLog2 : 0.f;
+    const bf16 hi = __float2bfloat16(v);
+    sQ[m * S + d] = hi;
+    sQlo[m * S + d] = __float2bfloat16(v - __bfloat162float(hi));
+  }
+  if (tid < kBM) sPos[tid] = tid < nq ? positions[t0 + tid] : -1;
+  __syncthreads();
+  int kvLen = 0, warpMin = INT_MAX, warpMax = -1;
+  for (int m = 0; m < kBM; ++m) kvLen = max(kvLen, sPos[m] + 1);
+  for (int m = warp * 16; m < warp * 16 + 16; ++m)
+    if (sPos[m] >= 0) warpMin = min(warpMin, sPos[m]), warpMax = max(warpMax, sPos[m]);
+  const int pos0 = sPos[warp * 16 + g], pos1 = sPos[warp * 16 + g + 8];
+
+  auto loadKv = [&](int j0, int buf) {
+    for (int i = tid; i < kBN * CH; i += kThreads) {
+      const int n = i / CH, c = i % CH, j = j0 + n;
+      const bool valid = j < kvLen;
+      size_t off = 0;
+      if (valid) {
+        const int slot = table[j / blockSize] * blockSize + j % blockSize;
+        off = ((size_t)slot * nkv + kvh) * HD + c * 8;
+      }
+      cpAsync16(sK + (buf * kBN + n) * S + c * 8, kCache + off, valid);
+      cpAsync16(sV + (buf * kBN + n) * S + c * 8, vCache + off, valid);
+    }
+    cpAsyncCommit();
+  };
+  const int nBlocks = (kvLen + kBN - 1) / kBN;
+  if (nBlocks > 0) loadKv(0, 0);
+
+  uint32_t qf[2][KT][4];  // [hi/lo] A fragments
+#pragma unroll
+  for (int part = 0; part < 2; ++part) {
+    const bf16* base = (part ? sQlo : sQ) + (warp * 16 + g) * S + 2 * tg;
+#pragma unroll
+    for (int ks = 0; ks < KT; ++ks) {
+      qf[part][ks][0] = *reinterpret_cast<const uint32_t*>(base + ks * 16);
+      qf[part][ks][1] = *reinterpret_cast<const uint32_t*>(base + 8 * S + ks * 16);
+      qf[part][ks][2] = *reinterpret_cast<const uint32_t*>(base + ks * 16 + 8);
+      qf[part][ks][3] = *reinterpret_cast<const uint32_t*>(base + 8 * S + ks * 16 + 8);
+    }
+  }
+  float o[NT][4];
+#pragma unroll
+  for (int i = 0; i < NT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
+
+  for (int blk = 0; blk < nBlocks; ++blk) {
+    const int buf = blk & 1, j0 = blk * kBN;
+    if (blk + 1 < nBlocks) {
+      loadKv(j0 + kBN, buf ^ 1);
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    if (j0 <= warpMax) {  // else every key of the block is in this warp's causal future
+      const bf16* kb = sK + buf * kBN * S;
+      const bf16* vb = sV + buf * kBN * S;
+      float s[kBN / 8][4];
+#pragma unroll
+      for (int nt = 0; nt < kBN / 8; ++nt) {
+        s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+        const bf16* kp = kb + (nt * 8 + g) * S + 2 * tg;
+#pragma unroll
+        for (int ks = 0; ks < KT; ++ks) {
+          const uint32_t b0 = *reinterpret_cast<const uint32_t*>(kp + ks * 16);
+          const uint32_t b1 = *reinterpret_cast<const uint32_t*>(kp + ks * 16 + 8);
+          mmaBf16(s[nt], qf[0][ks], b0, b1);
+          mmaBf16(s[nt], qf[1][ks], b0, b1);
+        }
+      }
+      if (j0 + kBN - 1 > warpMin) {  // the block crosses the causal edge of some row of this warp
+#pragma unroll
+        for (int nt = 0; nt < kBN / 8; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int j = j0 + nt * 8 + 2 * tg + (e & 1);
+            if (j > (e < 2 ? pos0 : pos1)) s[nt][e] = -INFINITY;
+          }
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < kBN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float newM = fmaxf(mRow[r], mx);
+        const float ref = newM == -INFINITY ? 0.f : newM;  // a row with no visible key yet stays all-zero
+        const float corr = exp2f(mRow[r] - ref);
+        float sum = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < kBN / 8; ++nt) {
+          s[nt][2 * r] = exp2f(s[nt][2 * r] - ref);
+          s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - ref);
+          sum += s[nt][2 * r] + s[nt][2 * r + 1];
+        }
+        lRow[r] = lRow[r] * corr + sum;  // this thread's share; the quad's shares are summed at the end
+        mRow[r] = newM;
+#pragma unroll
+        for (int i = 0; i < NT; ++i) o[i][2 * r] *= corr, o[i][2 * r + 1] *= corr;
+      }
+      // O += P V: the S accumulators of n-tiles 2kk, 2kk+1 are exactly the A fragment of k-slice kk.
+#pragma unroll
+      for (int kk = 0; kk < kBN / 16; ++kk) {
+        const uint32_t a[4] = {packBf16(s[2 * kk][0], s[2 * kk][1]), packBf16(s[2 * kk][2], s[2 * kk][3]),
+                               packBf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                               packBf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        const bf16* vp = vb + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + (lane >> 4) * 8;
+#pragma unroll
+        for (int dp = 0; dp < NT / 2; ++dp) {
+          uint32_t bfr[4];
+          ldmatrixX4Trans(bfr, vp + dp * 16);
+          mmaBf16(o[2 * dp], a, bfr[0], bfr[1]);
+          mmaBf16(o[2 * dp + 1], a, bfr[2], bfr[3]);
+        }
+      }
+    }
+    __syncthreads();  // the next iteration's loads overwrite this buffer
+  }
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float l = lRow[r];
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    const int m = warp * 16 + g + 8 * r;
+    if (m >= nq) continue;
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    bf16* dst = out + ((size_t)(t0 + m) * nh + h) * HD + 2 * tg;
+#pragma unroll
+    for (int i = 0; i < NT; ++i)
+      *reinterpret_cast<__nv_bfloat162*>(dst + i * 8) = __floats2bfloat162_rn(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
+  }
+}
+
+template <int HD>
+void launchFor(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream) {
+  constexpr size_t smem = flashSmemBytes<HD>();
+  static std::atomic<uint64_t> smemConfigured{0};
+  ensureDynamicSmem(flashPrefillKernel<HD>, smem, smemConfigured);
+  const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
+  flashPrefillKernel<HD><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
+      a.qkv, a.kCache, a.vCache, a.tiles, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize, a.out,
+      s.numHeads, s.numKvHeads, scaleLog2);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+bool flashPrefillSupported(int headDim) {
+  return headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128;
+}
+
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream) {
+  if (numTiles == 0) return;
+  switch (s.headDim) {
+    case 16: return launchFor<16>(s, a, numTiles, stream);
+    case 32: return launchFor<32>(s, a, numTiles, stream);
+    case 64: return launchFor<64>(s, a, numTiles, stream);
+    case 128: return launchFor<128>(s, a, numTiles, stream);
+    default:
+      throw std::runtime_error("flash prefill attention: headDim " + std::to_string(s.headDim) +
+                               " is not implemented (16, 32, 64, 128)");
+  }
+}
+
+}  // namespace serval

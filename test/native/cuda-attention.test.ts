@@ -1,0 +1,101 @@
+// The CUDA attention dispatch (native/cuda/attention_dispatch.h) on the GPU: tensor-core flash prefill (long chunks,
+// prefix-cached context, several rows) and split-KV decode (contexts past 512, eager and CUDA graphs) must give the
+// ts reference's logits within the bf16 bounds of cuda-backend.test.ts, and the legacy kernel's
+// (SERVAL_ATTENTION=legacy) and the CUDA-graph replays' within a tighter bound (top-5 logprobs within 5e-2). Skipped without a GPU.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cudaInfo } from '../../src/native/addon.js';
+import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
+import { makeTestModel } from '../../src/models/make-test-model.js';
+import { loadTsModel } from '../../src/runner/ts/ts-model.js';
+import { buildStepBatch, type BatchRowSpec } from '../../src/runner/ts/step-batch-builder.js';
+import type { StepBatch } from '../../src/runner/batch.js';
+import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
+
+const hasGpu = cudaInfo().deviceCount > 0;
+const BLOCK = 16;
+const NUM_BLOCKS = 96;
+
+/** headDim 64 and 2 query heads per KV head: a shape both new kernels cover */
+function attentionTestModel(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'serval-attn-'));
+  return makeTestModel({ arch: 'qwen3', out: dir, vocabSize: 4096, seed: 11, tokenizer: false, hidden: 64, heads: 4, kvHeads: 2, headDim: 64 });
+}
+
+/** A: 700-token prompt in chunks of 400 and 300 (the second next to B's 90-token prompt), then 6 decode steps of both
+ *  rows with contexts past 512 (split-KV). Blocks are shuffled. */
+function steps(vocab: number): StepBatch[] {
+  const blocks = Array.from({ length: NUM_BLOCKS }, (_, i) => (i * 37) % NUM_BLOCKS);
+  const blocksA = blocks.slice(0, 48);
+  const blocksB = blocks.slice(48);
+  const tok = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (seed * 7919 + i * 104729) % vocab);
+  const promptA = tok(700, 1);
+  const promptB = tok(90, 2);
+  const rows: BatchRowSpec[][] = [
+    [{ tokenIds: promptA.slice(0, 400), startPosition: 0, blockTable: blocksA, sample: true }],
+    [
+      { tokenIds: promptA.slice(400), startPosition: 400, blockTable: blocksA, sample: true },
+      { tokenIds: promptB, startPosition: 0, blockTable: blocksB, sample: true },
+    ],
+  ];
+  for (let i = 0; i < 6; i++) {
+    rows.push([
+      { tokenIds: [(101 + i * 13) % vocab], startPosition: 700 + i, blockTable: blocksA, sample: true },
+      { tokenIds: [(202 + i * 17) % vocab], startPosition: 90 + i, blockTable: blocksB, sample: true },
+    ]);
+  }
+  // a decode row next to a prefill chunk: the decode token goes through the split-KV kernel's token list
+  rows.push([
+    { tokenIds: [7], startPosition: 706, blockTable: blocksA, sample: true },
+    { tokenIds: tok(40, 3), startPosition: 96, blockTable: blocksB, sample: true },
+  ]);
+  return rows.map((r) => buildStepBatch(r, BLOCK));
+}
+
+test('flash prefill and split-KV decode match the ts model and the legacy kernel', { skip: hasGpu ? false : 'no CUDA device' }, async () => {
+  const dir = attentionTestModel();
+  const opts = { numBlocks: NUM_BLOCKS, blockSize: BLOCK, maxNumTokens: 512 };
+  const ref = await loadTsModel(dir, { numBlocks: NUM_BLOCKS, blockSize: BLOCK });
+  const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
+  const graphs = NativeCudaForwardModel.load(dir, opts);
+  process.env['SERVAL_ATTENTION'] = 'legacy';
+  let legacy: NativeCudaForwardModel;
+  try {
+    legacy = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
+  } finally {
+    delete process.env['SERVAL_ATTENTION'];
+  }
+  try {
+    const vsRef: LogprobComparison[] = [];
+    const vsLegacy: LogprobComparison[] = [];
+    const graphVsEager: LogprobComparison[] = [];
+    for (const batch of steps(ref.vocabSize)) {
+      const got = eager.forward(batch).sampleLogits;
+      vsRef.push(...compareRows(ref.forward(batch).sampleLogits, got, ref.vocabSize));
+      vsLegacy.push(...compareRows(legacy.forward(batch).sampleLogits, got, ref.vocabSize));
+      // graph replays size split-KV partitions for the padded table's capacity, not the actual context
+      graphVsEager.push(...compareRows(got, graphs.forward(batch).sampleLogits, ref.vocabSize));
+    }
+    assert.equal(vsRef.length, 1 + 2 + 2 * 6 + 2);
+    assert.deepEqual(failures(vsRef, 0.15, 0.05), []);
+    // same bf16 cache and GEMMs: only the attention's summation order and bf16 rounding of q/P differ
+    assert.deepEqual(failures(vsLegacy, 0.05, 0.05), []);
+    assert.deepEqual(failures(graphVsEager, 0.05, 0.05), []);
+  } finally {
+    eager.close();
+    graphs.close();
+    legacy.close();
+  }
+});
+
+test('SERVAL_ATTENTION rejects unknown values with the accepted ones', { skip: hasGpu ? false : 'no CUDA device' }, () => {
+  process.env['SERVAL_ATTENTION'] = 'fast';
+  try {
+    assert.throws(() => NativeCudaForwardModel.load(attentionTestModel(), { numBlocks: 4, blockSize: BLOCK }), /SERVAL_ATTENTION=fast is not one of: auto, legacy/);
+  } finally {
+    delete process.env['SERVAL_ATTENTION'];
+  }
+});

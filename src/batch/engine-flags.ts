@@ -1,7 +1,7 @@
 // The engine flags of `serval serve` (same Option definitions, names, parsers and defaults), offered again by the
 // in-process commands run-batch and bench throughput, and turned into EngineArgs by serve's own resolver.
-import type { Option } from 'commander';
-import { resolveServeConfig, type ServeConfig, type ServeFlags } from '../config/serve-config.js';
+import type { Command, Option } from 'commander';
+import { resolveServeConfig, ServeConfigError, type ServeConfig, type ServeFlags } from '../config/serve-config.js';
 import { createServeCommand } from '../config/serve-flags.js';
 
 /** serve flags that configure the model and engine (server-only flags such as --port stay with serve) */
@@ -23,4 +23,14 @@ export function resolveEngineFlags(model: string | undefined, flags: Record<stri
   const defaults: Record<string, unknown> = {};
   for (const o of createServeCommand().options) if (o.defaultValue !== undefined) defaults[o.attributeName()] = o.defaultValue;
   return resolveServeConfig(model, { ...defaults, ...flags } as unknown as ServeFlags);
+}
+
+/** resolveEngineFlags for a command's action: a bad flag value ends the command with its message (exit 1) */
+export function resolveEngineFlagsOrExit(cmd: Command, model: string | undefined, flags: Record<string, unknown>): ServeConfig {
+  try {
+    return resolveEngineFlags(model, flags);
+  } catch (e) {
+    if (e instanceof ServeConfigError) cmd.error(`error: ${e.message}`, { exitCode: 1 });
+    throw e;
+  }
 }

@@ -4,24 +4,25 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from '../loader/model-config-types.js';
 
-export interface NativeModelSpec {
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  vocabSize: number;
-  rmsNormEps: number;
-  ropeTheta: number;
-  ropeScaling:
-    | { type: 'default' }
-    | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
-  tieWordEmbeddings: boolean;
-  attentionBias: boolean;
-  qkNorm: boolean;
-}
+/** the model shape the addon needs: the same fields as ModelConfig */
+export type NativeModelSpec = Pick<
+  ModelConfig,
+  | 'hiddenSize'
+  | 'intermediateSize'
+  | 'numLayers'
+  | 'numHeads'
+  | 'numKvHeads'
+  | 'headDim'
+  | 'vocabSize'
+  | 'rmsNormEps'
+  | 'ropeTheta'
+  | 'ropeScaling'
+  | 'tieWordEmbeddings'
+  | 'attentionBias'
+  | 'qkNorm'
+>;
 
 /** where one weight tensor's bytes live; the addon mmaps the file */
 export interface NativeTensorRef {

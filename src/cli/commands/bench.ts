@@ -8,13 +8,12 @@ import type { GoodputSlos, MetricName } from '../../benchmarks/metrics.js';
 import { runServeBenchmark } from '../../benchmarks/serve-benchmark.js';
 import { writeFileSync } from 'node:fs';
 import { createStderrLogger } from '../../batch/batch-logger.js';
-import { engineFlagOptions, resolveEngineFlags } from '../../batch/engine-flags.js';
+import { engineFlagOptions, resolveEngineFlagsOrExit } from '../../batch/engine-flags.js';
 import { createThroughputProgress } from '../../batch/progress-bar.js';
 import { benchTokenizerFrom } from '../../benchmarks/bench-tokenizer.js';
 import { datasetSchema, sampleDataset } from '../../benchmarks/datasets/load-dataset.js';
 import { SeededRandom } from '../../benchmarks/rng.js';
 import { formatThroughput, runThroughputBenchmark } from '../../benchmarks/throughput-benchmark.js';
-import { ServeConfigError } from '../../config/serve-config.js';
 import { loadServerEngine } from '../../server/load-engine.js';
 import { STRUCTURED_FIELDS, type StructuredField } from '../../benchmarks/structured-body.js';
 
@@ -127,13 +126,7 @@ function registerBenchThroughput(bench: Command): void {
     .addOption(new Option('--disable-progress', 'no progress bar').default(false));
   for (const o of engineFlagOptions()) cmd.addOption(o);
   cmd.action(async (flags: ThroughputFlags) => {
-    let config;
-    try {
-      config = resolveEngineFlags(flags.model, flags);
-    } catch (e) {
-      if (e instanceof ServeConfigError) cmd.error(`error: ${e.message}`, { exitCode: 1 });
-      throw e;
-    }
+    const config = resolveEngineFlagsOrExit(cmd, flags.model, flags as unknown as Record<string, unknown>);
     const ds = datasetOptions({ ...flags, dataset: flags.datasetName ?? flags.dataset });
     const schema = !flags.structuredOutput ? null : flags.guidedJson !== undefined ? readSchemaFile(flags.guidedJson) : datasetSchema(ds.dataset);
     const engine = await loadServerEngine(config, createStderrLogger('bench'));

@@ -1,9 +1,8 @@
 // `serval run-batch -i FILE|URL -o FILE|- [--model M] [engine flags]`: vLLM's run_batch — an OpenAI batch file run
 // through the engine in-process (the server's routes without a socket), results in input order.
 import { Command, Option } from 'commander';
-import { ServeConfigError } from '../../config/serve-config.js';
 import { createStderrLogger } from '../../batch/batch-logger.js';
-import { engineFlagOptions, resolveEngineFlags } from '../../batch/engine-flags.js';
+import { engineFlagOptions, resolveEngineFlagsOrExit } from '../../batch/engine-flags.js';
 import { openLineSink } from '../../batch/output-sink.js';
 import { createThroughputProgress } from '../../batch/progress-bar.js';
 import { readBatchInput } from '../../batch/read-input.js';
@@ -29,13 +28,7 @@ export function registerRunBatch(program: Command): void {
     .addOption(new Option('--disable-progress', 'no progress bar on stderr').default(false));
   for (const o of engineFlagOptions()) cmd.addOption(o);
   cmd.action(async (flags: RunBatchFlags) => {
-    let config;
-    try {
-      config = resolveEngineFlags(flags.model, flags);
-    } catch (e) {
-      if (e instanceof ServeConfigError) cmd.error(`error: ${e.message}`, { exitCode: 1 });
-      throw e;
-    }
+    const config = resolveEngineFlagsOrExit(cmd, flags.model, flags as unknown as Record<string, unknown>);
     const log = createStderrLogger('run-batch');
     let input: string;
     try {

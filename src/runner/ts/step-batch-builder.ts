@@ -1,5 +1,6 @@
 // Builds a StepBatch from per-row descriptions. The engine has its own scheduler-driven builder; this one serves
 // the reference helpers (greedyGenerate) and tests that drive a model directly.
+import { defaultRowSampling } from '../sampler.js';
 import type { RowSampling, StepBatch } from '../batch.js';
 
 export interface BatchRowSpec {
@@ -16,24 +17,7 @@ export interface BatchRowSpec {
 }
 
 export function greedyRowSampling(promptTokenIds: ArrayLike<number> = [], outputTokenIds: ArrayLike<number> = []): RowSampling {
-  return {
-    temperature: 0,
-    topP: 1,
-    topK: -1,
-    minP: 0,
-    repetitionPenalty: 1,
-    presencePenalty: 0,
-    frequencyPenalty: 0,
-    logitBias: null,
-    allowedTokenIds: null,
-    bannedTokenIds: null,
-    seed: null,
-    outputIndex: outputTokenIds.length,
-    logprobs: -1,
-    promptLogprobs: -1,
-    promptTokenIds,
-    outputTokenIds,
-  };
+  return { ...defaultRowSampling(), outputIndex: outputTokenIds.length, promptTokenIds, outputTokenIds };
 }
 
 export function buildStepBatch(rows: readonly BatchRowSpec[], blockSize: number): StepBatch {

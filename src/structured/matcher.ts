@@ -1,0 +1,186 @@
+// One request's position in a compiled grammar: advances by tokens and fills the allowed-token bitmask by walking
+// the token trie through the lexer DFA, calling the Earley parser only where a lexeme ends inside a token.
+import type { RequestGrammar } from '../engine/grammar.js';
+import { CompiledGrammar } from './compiled-grammar.js';
+import { EarleyParser } from './earley.js';
+import { DEAD } from './lexer-dfa.js';
+import type { TokenTrie } from './token-trie.js';
+import type { TokenVocab } from './token-vocab.js';
+
+
+/** bound on the parser work of one mask (typical masks need well under 10,000 items) */
+const MAX_PARSER_ITEMS_PER_MASK = 2_000_000;
+
+export class GrammarMatcher implements RequestGrammar {
+  private readonly parser: EarleyParser;
+  private lex: number;
+  private finished = false;
+  private readonly words: number;
+  private readonly isEos: Uint8Array;
+  private readonly lexStack: Int32Array;
+  private readonly setStack: Int32Array;
+
+  constructor(
+    private readonly cg: CompiledGrammar,
+    private readonly vocab: TokenVocab,
+    private readonly trie: TokenTrie,
+  ) {
+    this.parser = new EarleyParser(cg.grammar, cg.dfa, cg.keys);
+    this.lex = this.parser.lexState;
+    this.words = Math.ceil(vocab.size / 32);
+    this.isEos = new Uint8Array(vocab.size);
+    for (const e of vocab.eosIds) this.isEos[e] = 1;
+    this.lexStack = new Int32Array(trie.maxDepth + 1);
+    this.setStack = new Int32Array(trie.maxDepth + 1);
+  }
+
+  /** advance one byte; on false the state may be partly advanced (callers restore) */
+  private step(b: number): boolean {
+    const dfa = this.cg.dfa;
+    let ns = dfa.next(this.lex, b);
+    if (ns >= 0) {
+      this.lex = ns;
+      return true;
+    }
+    const acc = dfa.accepting[this.lex]!;
+    if (acc.length === 0 || !this.parser.scan(acc)) return false;
+    ns = dfa.next(this.parser.lexState, b);
+    if (ns < 0) return false;
+    this.lex = ns;
+    return true;
+  }
+
+  /** feed raw bytes (e.g. to test a text); false leaves the state unchanged */
+  acceptBytes(bytes: ArrayLike<number>): boolean {
+    const sets = this.parser.setCount;
+    const lex = this.lex;
+    for (let i = 0; i < bytes.length; i++) {
+      if (!this.step(bytes[i]!)) {
+        this.parser.truncate(sets);
+        this.lex = lex;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  acceptToken(tokenId: number): boolean {
+    if (this.finished || tokenId < 0 || tokenId >= this.vocab.size) return false;
+    if (this.isEos[tokenId]) {
+      if (!this.eosAllowed()) return false;
+      this.finished = true;
+      return true;
+    }
+    const b = this.vocab.tokenBytes[tokenId];
+    if (!b || b.length === 0) return false;
+    return this.acceptBytes(b);
+  }
+
+  /** would the token be accepted now (the state is left unchanged) */
+  canAcceptToken(tokenId: number): boolean {
+    if (this.finished || tokenId < 0 || tokenId >= this.vocab.size) return false;
+    if (this.isEos[tokenId]) return this.eosAllowed();
+    const b = this.vocab.tokenBytes[tokenId];
+    if (!b || b.length === 0) return false;
+    const sets = this.parser.setCount;
+    const lex = this.lex;
+    let ok = true;
+    for (let i = 0; i < b.length && ok; i++) ok = this.step(b[i]!);
+    this.parser.truncate(sets);
+    this.lex = lex;
+    return ok;
+  }
+
+  /** the text so far is a complete sentence of the grammar */
+  eosAllowed(): boolean {
+    if (this.lex === this.parser.lexState) return this.parser.accepting;
+    const acc = this.cg.dfa.accepting[this.lex]!;
+    if (acc.length === 0) return false;
+    const sets = this.parser.setCount;
+    if (!this.parser.scan(acc)) return false;
+    const ok = this.parser.accepting;
+    this.parser.truncate(sets);
+    return ok;
+  }
+
+  isTerminated(): boolean {
+    if (this.finished) return true;
+    if (!this.eosAllowed()) return false;
+    const sets = this.parser.setCount;
+    const lex = this.lex;
+    for (let b = 0; b < 256; b++) {
+      const ok = this.step(b);
+      this.parser.truncate(sets);
+      this.lex = lex;
+      if (ok) return false;
+    }
+    return true;
+  }
+
+  fillNextTokenBitmask(out: Int32Array, offset: number): void {
+    if (this.finished) {
+      out.fill(0, offset, offset + this.words);
+      return;
+    }
+    const key = this.parser.stateKey() * 1048576 + this.lex;
+    let mask = this.cg.cachedMask(key);
+    if (!mask) {
+      mask = this.computeMask();
+      this.cg.storeMask(key, mask);
+    }
+    out.set(mask, offset);
+  }
+
+  private computeMask(): Int32Array {
+    const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
+    const mask = walk.inner.slice();
+    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = this.trie;
+    const dfa = this.cg.dfa;
+    const parser = this.parser;
+    const lexStack = this.lexStack;
+    const setStack = this.setStack;
+    const baseSets = parser.setCount;
+    const workStart = parser.work;
+    const { boundaryNodes, boundaryAccepting } = walk;
+    for (let q = 0; q < boundaryNodes.length; q++) {
+      // the lexeme ends before this node's byte: the parser decides what may follow
+      const top = boundaryNodes[q]!;
+      parser.truncate(baseSets);
+      if (parser.work - workStart > MAX_PARSER_ITEMS_PER_MASK) {
+        // an extremely ambiguous grammar: end this request rather than stall the batch
+        throw new Error(`structured output: computing one token mask needed more than ${MAX_PARSER_ITEMS_PER_MASK} parser items`);
+      }
+      if (!parser.scan(boundaryAccepting[q]!)) continue;
+      const first = dfa.next(parser.lexState, nodeByte[top]!);
+      if (first < 0) continue;
+      const topDepth = nodeDepth[top]!;
+      lexStack[topDepth] = first;
+      setStack[topDepth] = parser.setCount;
+      for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
+      const end = subtreeEnd[top]!;
+      let i = top + 1;
+      while (i < end) {
+        const d = nodeDepth[i]!;
+        const parentLex = lexStack[d - 1]!;
+        const parentSets = setStack[d - 1]!;
+        if (parser.setCount !== parentSets) parser.truncate(parentSets);
+        const b = nodeByte[i]!;
+        let ns = dfa.next(parentLex, b);
+        if (ns === DEAD) {
+          const acc = dfa.accepting[parentLex]!;
+          if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
+            i = subtreeEnd[i]!;
+            continue;
+          }
+        }
+        lexStack[d] = ns;
+        setStack[d] = parser.setCount;
+        for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
+        i++;
+      }
+    }
+    parser.truncate(baseSets);
+    if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
+    return mask;
+  }
+}

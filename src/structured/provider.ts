@@ -1,0 +1,58 @@
+// The engine's GrammarProvider: compiles constraints once (cached by hash, errors included) and hands each
+// request a matcher over the shared compiled grammar and token trie.
+import type { GrammarProvider } from '../engine/grammar.js';
+import type { StructuredConstraint } from '../engine/types.js';
+import { CompiledGrammar } from './compiled-grammar.js';
+import { compileConstraint, constraintHash } from './compile.js';
+import { GrammarMatcher } from './matcher.js';
+import { TokenTrie } from './token-trie.js';
+import type { TokenVocab } from './token-vocab.js';
+import { LexerWalkCache } from './lexer-walk.js';
+
+export interface GrammarProviderOptions {
+  /** compiled constraints kept (least recently used dropped first); default 256 */
+  maxCompiled?: number;
+}
+
+export class StructuredGrammarProvider implements GrammarProvider {
+  readonly trie: TokenTrie;
+  private readonly compiled = new Map<string, CompiledGrammar | Error>();
+  private readonly maxCompiled: number;
+  /** lexer walks shared by all compiled grammars (they depend on the token trie only) */
+  private readonly walks = new LexerWalkCache();
+
+  constructor(
+    readonly vocab: TokenVocab,
+    opts: GrammarProviderOptions = {},
+  ) {
+    this.trie = new TokenTrie(vocab);
+    this.maxCompiled = opts.maxCompiled ?? 256;
+  }
+
+  compile(constraint: StructuredConstraint): CompiledGrammar {
+    const key = constraintHash(constraint);
+    let hit = this.compiled.get(key);
+    if (hit) {
+      this.compiled.delete(key);
+      this.compiled.set(key, hit);
+    } else {
+      try {
+        hit = new CompiledGrammar(compileConstraint(constraint), this.walks);
+      } catch (e) {
+        hit = e instanceof Error ? e : new Error(String(e));
+      }
+      this.compiled.set(key, hit);
+      if (this.compiled.size > this.maxCompiled) this.compiled.delete(this.compiled.keys().next().value!);
+    }
+    if (hit instanceof Error) throw hit;
+    return hit;
+  }
+
+  create(constraint: StructuredConstraint): GrammarMatcher {
+    return new GrammarMatcher(this.compile(constraint), this.vocab, this.trie);
+  }
+}
+
+export function createGrammarProvider(vocab: TokenVocab, opts?: GrammarProviderOptions): StructuredGrammarProvider {
+  return new StructuredGrammarProvider(vocab, opts);
+}

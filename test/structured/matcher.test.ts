@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StructuredConstraint } from '../../src/engine/types.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { qwen } from './qwen-fixture.js';
+import { accepts } from './walk.js';
+
+const q = qwen();
+const provider = createGrammarProvider(q.vocab);
+const words = Math.ceil(q.vocab.size / 32);
+const EOS = q.vocab.eosIds[0]!;
+const bit = (mask: Int32Array, id: number) => ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+
+function check(c: StructuredConstraint, text: string): boolean {
+  return accepts(provider.create(c), q.encode(text));
+}
+
+test('regex and choice: whole-output match, EOS only where the pattern is complete', () => {
+  const re: StructuredConstraint = { kind: 'regex', pattern: '\\d{3}-[a-z]+' };
+  assert.equal(check(re, '123-abc'), true);
+  assert.equal(check(re, '123-ab1'), false);
+  assert.equal(check(re, '123-'), false);
+  const m = provider.create(re);
+  for (const id of q.encode('123')) assert.equal(m.acceptToken(id), true);
+  assert.equal(m.acceptToken(EOS), false, 'EOS before the pattern is complete');
+  const choice: StructuredConstraint = { kind: 'choice', choices: ['yes', 'no', 'maybe so'] };
+  assert.equal(check(choice, 'maybe so'), true);
+  assert.equal(check(choice, 'maybe'), false);
+  assert.equal(check(choice, 'yes!'), false);
+});
+
+test('mask bits agree with token-by-token acceptance at every step (JSON schema)', () => {
+  const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 8 }, n: { type: 'integer', minimum: -5, maximum: 120 }, tags: { type: 'array', items: { enum: ['a', 'b c'] }, maxItems: 2 } }, required: ['name'] };
+  const text = JSON.stringify({ name: 'Zoë 😀', n: 42, tags: ['b c'] }, null, 2);
+  const m = provider.create({ kind: 'json', schema });
+  const mask = new Int32Array(words);
+  const sample: number[] = [];
+  for (let id = 0; id < q.vocab.size; id += 37) sample.push(id);
+  for (const id of q.encode(text)) {
+    m.fillNextTokenBitmask(mask, 0);
+    for (const t of [...sample, id, EOS]) assert.equal(bit(mask, t), m.canAcceptToken(t), `token ${t} after ${JSON.stringify(text)}`);
+    assert.equal(m.acceptToken(id), true);
+  }
+  m.fillNextTokenBitmask(mask, 0);
+  assert.equal(bit(mask, EOS), true, 'EOS allowed at the end');
+  assert.equal(m.isTerminated(), true);
+  assert.equal(m.acceptToken(EOS), true);
+});
+
+test('special tokens never match text; EOS only where the grammar accepts', () => {
+  const m = provider.create({ kind: 'json_object' });
+  const mask = new Int32Array(words);
+  m.fillNextTokenBitmask(mask, 0);
+  for (let id = 151643; id < q.vocab.size; id++) if (q.vocab.tokenBytes[id] === null) assert.equal(bit(mask, id), false, `special ${id}`);
+  assert.equal(bit(mask, EOS), false);
+  assert.equal(check({ kind: 'json_object' }, '{"a": [1, {"b": null}], "c": "x\\ny"}'), true);
+  assert.equal(check({ kind: 'json_object' }, '[1]'), false);
+  assert.equal(check({ kind: 'json_object', disableAnyWhitespace: true }, '{"a": 1}'), false);
+  assert.equal(check({ kind: 'json_object', disableAnyWhitespace: true }, '{"a":1}'), true);
+});
+
+test('tokens that split a UTF-8 character are handled byte-exactly', () => {
+  const c: StructuredConstraint = { kind: 'regex', pattern: '[\\u4e00-\\u9fff]{2}' };
+  // raw byte tokens: the three bytes of 中 fed one token at a time
+  const byteToken = (b: number) => q.vocab.tokenBytes.findIndex((t) => t !== null && t.length === 1 && t[0] === b);
+  const m = provider.create(c);
+  const mask = new Int32Array(words);
+  for (const b of new TextEncoder().encode('中')) {
+    m.fillNextTokenBitmask(mask, 0);
+    const id = byteToken(b);
+    assert.equal(bit(mask, id), true);
+    assert.equal(m.acceptToken(id), true);
+  }
+  // mid-character: only continuation bytes, then a complete second character
+  assert.equal(m.canAcceptToken(byteToken(0x41)), false);
+  for (const id of q.encode('文')) assert.equal(m.acceptToken(id), true);
+  assert.equal(m.eosAllowed(), true);
+  assert.equal(check(c, '中a'), false);
+});
+
+test('GBNF grammars (llama.cpp syntax)', () => {
+  const g = `
+# a tiny arithmetic language
+root ::= expr ("; " expr)*
+expr ::= term (("+" | "-") term)*
+term ::= [0-9]+ | "(" expr ")"
+`;
+  const c: StructuredConstraint = { kind: 'grammar', grammar: g };
+  assert.equal(check(c, '1+(2-30); 4'), true);
+  assert.equal(check(c, '1+(2-30'), false);
+  assert.equal(check(c, '1++2'), false);
+  assert.throws(() => provider.create({ kind: 'grammar', grammar: 'root ::= missing' }), /missing/);
+  assert.throws(() => provider.create({ kind: 'grammar', grammar: 'start ::= "a"' }), /root/);
+});
+
+test('JSON schema: property order, bounded whitespace, additionalProperties, refused keywords', () => {
+  const schema = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, required: ['a'] };
+  const c: StructuredConstraint = { kind: 'json', schema };
+  assert.equal(check(c, '{"a": 1, "b": "x"}'), true);
+  assert.equal(check(c, '{"b": "x", "a": 1}'), false, 'schema order only');
+  assert.equal(check(c, '{"a": 1, "zz": [true]}'), true, 'additionalProperties defaults to true');
+  assert.equal(check(c, '{"a": 1, "a": 2}'), false, 'a declared name is not an additional property');
+  assert.equal(check({ ...c, disableAdditionalProperties: true }, '{"a": 1, "zz": 1}'), false);
+  assert.equal(check(c, `{"a":${' '.repeat(65)}1}`), false, 'whitespace is bounded');
+  assert.equal(check({ ...c, disableAnyWhitespace: true }, '{"a": 1}'), false);
+  assert.throws(() => provider.create({ kind: 'json', schema: { type: 'array', uniqueItems: true } }), /uniqueItems/);
+  assert.throws(() => provider.create({ kind: 'json', schema: { not: { minimum: 3 } } }), /"not"/);
+  assert.equal(check({ kind: 'json', schema: { not: { type: 'string' } } }, '"x"'), false);
+  assert.equal(check({ kind: 'json', schema: { not: { type: 'string' } } }, '[1]'), true);
+  assert.equal(check({ kind: 'json', schema: { type: 'object', not: { required: ['a'] } } }, '{"a": 1}'), false);
+  assert.throws(() => provider.create({ kind: 'json', schema: { type: 'string', format: 'ipv5' } }), /format/);
+});
+
+test('the issue example: {"cpe": [strings]} required', () => {
+  const schema = { type: 'object', properties: { cpe: { type: 'array', items: { type: 'string' } } }, required: ['cpe'] };
+  assert.equal(check({ kind: 'json', schema }, JSON.stringify({ cpe: ['cpe:2.3:a:apache:http_server:2.4.1', 'x'] }, null, 2)), true);
+  assert.equal(check({ kind: 'json', schema }, '{}'), false);
+  assert.equal(check({ kind: 'json', schema }, '{"cpe": [1]}'), false);
+});
+
+test('compiled constraints are cached by hash, errors included', () => {
+  const c: StructuredConstraint = { kind: 'json', schema: { type: 'integer', minimum: 3 } };
+  assert.equal(provider.compile(c), provider.compile({ kind: 'json', schema: { type: 'integer', minimum: 3 } }));
+  assert.equal(check(c, '2'), false);
+  assert.equal(check(c, '3'), true);
+  assert.equal(check(c, '1000'), true);
+});

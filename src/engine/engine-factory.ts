@@ -15,6 +15,7 @@ import { loadTsModel } from '../runner/ts/ts-model.js';
 import { PagedKvCache } from '../runner/ts/paged-kv-cache.js';
 import { createTsBackend } from '../runner/ts-backend.js';
 import type { GrammarProvider } from './grammar.js';
+import { createGrammarProvider, loadTokenVocab } from '../structured/index.js';
 import { EngineCore } from './engine-core.js';
 import type { GenerationDefaults } from './sampling-params.js';
 
@@ -23,7 +24,7 @@ export interface EngineFactoryExtras {
   backend?: Backend;
   /**
    * structured-output provider, or a function building one once the model is resolved (it needs the tokenizer
-   * folder and the logits width); without it structured requests are refused
+   * folder and the logits width); default: serval's structured-output engine over the model's vocabulary
    */
   grammar?: GrammarProvider | ((ctx: GrammarContext) => GrammarProvider);
   /** startup information (e.g. the CUDA memory split); default: silent */
@@ -102,7 +103,9 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
   for (const id of modelConfig.eosTokenIds) eos.add(id);
   for (const id of gen?.eosTokenIds ?? []) eos.add(id);
 
-  const grammarProvider = typeof grammar === 'function' ? grammar({ modelDir, tokenizerDir, tokenizer, modelConfig, vocabSize: backend.info.vocabSize }) : grammar;
+  const grammarCtx: GrammarContext = { modelDir, tokenizerDir, tokenizer, modelConfig, vocabSize: backend.info.vocabSize };
+  const grammarProvider =
+    grammar === undefined ? defaultGrammarProvider(grammarCtx) : typeof grammar === 'function' ? grammar(grammarCtx) : grammar;
   const core = new EngineCore({
     backend,
     tokenizer,
@@ -164,6 +167,20 @@ async function buildBackend(
   const loadFormat = args.loadFormat === 'dummy' ? 'dummy' : 'auto';
   const model = await loadTsModel(modelDir, { numBlocks, blockSize: args.blockSize, loadFormat });
   return createTsBackend(model, { numBlocks, blockSize: args.blockSize, seed: args.seed });
+}
+
+/**
+ * serval's structured-output engine over the model's vocabulary, built on the first structured request: reading
+ * the vocabulary takes seconds, which engines that never see a constraint should not pay
+ */
+function defaultGrammarProvider(ctx: GrammarContext): GrammarProvider {
+  let provider: GrammarProvider | null = null;
+  return {
+    create: (constraint) => {
+      provider ??= createGrammarProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize }));
+      return provider.create(constraint);
+    },
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

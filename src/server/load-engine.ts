@@ -5,10 +5,7 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.js';
 import { AsyncEngine } from '../engine/async-engine.js';
 import { resolveModelPath } from '../hub/resolve-model-path.js';
-import { loadModelConfig } from '../loader/model-config.js';
 import { ensureDemoModel } from '../models/demo-model.js';
-import { createGrammarProvider } from '../structured/provider.js';
-import { loadTokenVocab } from '../structured/token-vocab.js';
 import { ApiError, badRequest } from './api-error.js';
 import type { ChatTemplateRenderer, ServerEngine } from './server-engine.js';
 
@@ -51,11 +48,10 @@ export async function loadServerEngine(config: ServeConfig, log: Logger): Promis
   const args = { ...config.engineArgs };
   const where = { ...(args.revision !== undefined ? { revision: args.revision } : {}), ...(args.downloadDir !== undefined ? { downloadDir: args.downloadDir } : {}) };
   const modelDir = args.model === undefined ? await demoModelDir(log) : await resolveModelPath(args.model, where);
-  const tokenizerDir = args.tokenizer !== undefined ? await resolveModelPath(args.tokenizer, { ...where, requiredFile: 'tokenizer.json' }) : modelDir;
   log.info(`loading ${args.model ?? 'the demo model'} from ${modelDir} ...`);
   const t0 = Date.now();
-  const grammar = createGrammarProvider(loadTokenVocab(tokenizerDir, { size: loadModelConfig(modelDir).vocabSize }));
-  const engine = await AsyncEngine.create({ ...args, model: modelDir, grammar });
+  // the engine brings serval's structured-output engine over the model's vocabulary
+  const engine = await AsyncEngine.create({ ...args, model: modelDir });
   log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}; structured output by serval's engine`);
   return asServerEngine(engine);
 }

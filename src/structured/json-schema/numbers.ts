@@ -1,5 +1,6 @@
 // Regexes for bounded numbers in canonical decimal form (no leading zeros, no exponent when bounded).
 import { RNode, alt, ch, cls, lit, opt, rep, seq } from '../regex-ast.js';
+import { UnsupportedSchemaError } from './keywords.js';
 
 const D = cls([0x30, 0x39]);
 const digitRange = (a: number, b: number): RNode => cls([0x30 + a, 0x30 + b]);
@@ -94,7 +95,7 @@ export const UNBOUNDED_NUMBER: RNode = seq([
 export function numberRegex(b: Bounds): RNode | null {
   if (b.lo === -Infinity && b.hi === Infinity) return UNBOUNDED_NUMBER;
   for (const v of [b.lo, b.hi]) {
-    if (Number.isFinite(v) && !Number.isInteger(v)) throw new Error('structured output: a fractional minimum/maximum on type number is not supported');
+    if (Number.isFinite(v) && !Number.isInteger(v)) throw new UnsupportedSchemaError(v === b.lo ? 'minimum' : 'maximum', `fractional bound ${v} on type number`);
   }
   const parts: RNode[] = [];
   // magnitude m = I.F; for value v >= 0: v in [I, I+1). For v < 0: -v in [I, I+1).

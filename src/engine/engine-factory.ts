@@ -58,6 +58,13 @@ const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
 export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFactoryExtras): Promise<EngineParts> {
   const { backend: givenBackend, grammar, log, ...rest } = partial;
   const args: EngineArgs = { ...DEFAULT_ENGINE_ARGS, ...stripUndefined(rest) };
+  if (args.tensorParallelSize > 1) {
+    // never run on one GPU while the user asked for several
+    throw new Error(
+      `--tensor-parallel-size ${args.tensorParallelSize} is not implemented yet: serval's CUDA backend runs a model on one GPU. ` +
+        'Use --tensor-parallel-size 1 (a 14B model in bf16 fits one 80 GB GPU).',
+    );
+  }
   // no model: the built-in demo model (random weights, real tokenizer), as `serval serve` without a model
   const modelDir = args.model === undefined ? await ensureDemoModel() : await resolveModelPath(args.model, { revision: args.revision, downloadDir: args.downloadDir });
   const modelConfig = loadModelConfig(modelDir);

@@ -1,7 +1,7 @@
 // Scheduler + engine host overhead per step at 256 running rows, with a trivial backend (no model: it returns a
 // token per sample row at once), so everything measured is serval's own per-step work: scheduling, batch building,
 // sampling-parameter preparation, token bookkeeping, detokenization, stop checks and output emission.
-// Usage: node --import tsx bench/engine/step-overhead.ts [--rows 256] [--steps 400] [--out results.json]
+// Usage: node --import tsx bench/engine/step-overhead.ts [--rows 256] [--steps 400] [--warmup 100] [--out results.json]
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +9,8 @@ import type { Backend, StepBatch, StepResult } from '../../src/runner/batch.js';
 import { EngineCore } from '../../src/engine/engine-core.js';
 import { loadTokenizer } from '../../src/tokenizer/tokenizer.js';
 import { IncrementalDetokenizer } from '../../src/tokenizer/incremental-detokenizer.js';
+import { createDetokenizer } from '../../src/tokenizer/create-detokenizer.js';
+import type { DetokenizerFactory } from '../../src/engine/detokenizer.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import type { TextTokenizer } from '../../src/tokenizer/types.js';
 
@@ -19,6 +21,7 @@ function arg(name: string, dflt: string): string {
 const ROWS = Number(arg('rows', '256'));
 const STEPS = Number(arg('steps', '400'));
 const PROMPT = 64;
+const WARMUP = Number(arg('warmup', '100'));
 
 function trivialBackend(numBlocks: number, blockSize: number, vocabSize: number): Backend {
   return {
@@ -46,13 +49,13 @@ interface Result {
   cpuMsPerStep: number;
 }
 
-async function run(config: string, tokenizer: TextTokenizer | null, stop: string[]): Promise<Result> {
+async function run(config: string, tokenizer: TextTokenizer | null, detokenizer: DetokenizerFactory | null, stop: string[]): Promise<Result> {
   const blockSize = 16;
-  const numBlocks = Math.ceil(((PROMPT + STEPS + 64) * ROWS) / blockSize) + 64;
+  const numBlocks = Math.ceil(((PROMPT + WARMUP + STEPS + 64) * ROWS) / blockSize) + 64;
   const core = new EngineCore({
     backend: trivialBackend(numBlocks, blockSize, 151936),
     tokenizer,
-    detokenizer: tokenizer ? (ids, o) => new IncrementalDetokenizer(tokenizer, ids, o) : null,
+    detokenizer,
     maxModelLen: 4096,
     maxNumSeqs: ROWS,
     maxNumBatchedTokens: 8192,
@@ -65,7 +68,7 @@ async function run(config: string, tokenizer: TextTokenizer | null, stop: string
   let emitted = 0;
   for (let r = 0; r < ROWS; r++) {
     const prompt = Array.from({ length: PROMPT }, (_, i) => 100 + ((r * 131 + i * 17) % 30000));
-    core.addRequest(`r${r}`, { prompt: null, promptTokenIds: prompt }, { temperature: 0.8, topP: 0.95, maxTokens: STEPS + 32, ignoreEos: true, stop }, { delta: true }, {
+    core.addRequest(`r${r}`, { prompt: null, promptTokenIds: prompt }, { temperature: 0.8, topP: 0.95, maxTokens: WARMUP + STEPS + 32, ignoreEos: true, stop }, { delta: true }, {
       emit: (o) => {
         emitted++;
         if (o.finished) throw new Error(`${config}: request ${o.requestId} finished early (${o.outputs[0].finishReason}, ${o.outputs[0].tokenIds.length} tokens)`);
@@ -77,7 +80,7 @@ async function run(config: string, tokenizer: TextTokenizer | null, stop: string
   }
   // prefill steps until every row decodes
   for (let i = 0; i < 10 && core.stats().numRunning < ROWS; i++) await core.step();
-  for (let i = 0; i < 20; i++) await core.step(); // warm-up (JIT)
+  for (let i = 0; i < WARMUP; i++) await core.step(); // warm-up: JIT, and the previous run's garbage collected
   const times: number[] = [];
   let scheduleMs = 0;
   const schedule = core.scheduler.schedule.bind(core.scheduler);
@@ -113,10 +116,16 @@ async function run(config: string, tokenizer: TextTokenizer | null, stop: string
 }
 
 const tok = await loadTokenizer(qwenTokenizerDir());
+// what the engine uses: the byte-level fast path for Qwen3 (createDetokenizer's rule)
+const selected: DetokenizerFactory = (ids, o) => createDetokenizer(tok, ids, o);
+// the general decode-and-compare method, for comparison
+const general: DetokenizerFactory = (ids, o) => new IncrementalDetokenizer(tok, ids, o);
+if (!tok.byteLevelTable) throw new Error('the Qwen3 tokenizer should take the byte-level detokenizer');
 const results = [
-  await run('token ids only (no detokenization)', null, []),
-  await run('Qwen3 tokenizer: incremental detokenization', tok, []),
-  await run('Qwen3 tokenizer: detokenization + 2 stop strings', tok, ['</answer-end>', 'QQQZZZ']),
+  await run('token ids only (no detokenization)', null, null, []),
+  await run('Qwen3: byte-level detokenization', tok, selected, []),
+  await run('Qwen3: byte-level detokenization + 2 stop strings', tok, selected, ['</answer-end>', 'QQQZZZ']),
+  await run('Qwen3: general (decode-and-compare) detokenization', tok, general, []),
 ];
 console.table(results);
 const out = arg('out', '');

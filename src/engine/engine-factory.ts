@@ -7,7 +7,7 @@ import { loadModelConfig } from '../loader/model-config.js';
 import { loadGenerationConfig } from '../loader/generation-config.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
-import { IncrementalDetokenizer } from '../tokenizer/incremental-detokenizer.js';
+import { createDetokenizer } from '../tokenizer/create-detokenizer.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { loadChatTemplate, type ChatTemplate } from '../chat/chat-template.js';
 import type { Backend } from '../runner/batch.js';
@@ -116,7 +116,7 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
   const core = new EngineCore({
     backend,
     tokenizer,
-    detokenizer: (promptIds, opts) => new IncrementalDetokenizer(tokenizer, promptIds, opts),
+    detokenizer: (promptIds, opts) => createDetokenizer(tokenizer, promptIds, opts),
     maxModelLen,
     maxNumSeqs: args.maxNumSeqs,
     maxNumBatchedTokens,

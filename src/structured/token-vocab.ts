@@ -2,6 +2,7 @@
 // (null for special tokens and for embedding-padding ids beyond the tokenizer, which never match text).
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { byteLevelCharToByte, byteLevelTokenBytes } from '../tokenizer/byte-level-alphabet.js';
 
 export interface TokenVocab {
   /** the model's vocab size (logits width); the bitmask has ceil(size / 32) words */
@@ -16,25 +17,6 @@ interface TokenizerJson {
   added_tokens?: Array<{ id: number; content: string; special: boolean }>;
   decoder?: { type: string; decoders?: Array<{ type: string }> } | null;
   pre_tokenizer?: unknown;
-}
-
-/** GPT-2's byte → printable unicode alphabet, inverted */
-function byteLevelDecoder(): Map<string, number> {
-  const bs: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const m = new Map<string, number>();
-  bs.forEach((b, i) => m.set(String.fromCodePoint(cs[i]!), b));
-  return m;
 }
 
 function isByteLevel(t: TokenizerJson): boolean {
@@ -54,21 +36,11 @@ export function vocabFromTokenizerJson(t: TokenizerJson, opts: { size?: number; 
   const bytes: Array<Uint8Array | null> = new Array(size).fill(null);
   const enc = new TextEncoder();
   const byteLevel = isByteLevel(t);
-  const b2 = byteLevel ? byteLevelDecoder() : null;
+  const b2 = byteLevel ? byteLevelCharToByte() : null;
   for (const [s, id] of entries) {
     if (id >= size) continue;
     if (b2) {
-      const out: number[] = [];
-      let ok = true;
-      for (const c of s) {
-        const b = b2.get(c);
-        if (b === undefined) {
-          ok = false;
-          break;
-        }
-        out.push(b);
-      }
-      bytes[id] = ok ? Uint8Array.from(out) : null;
+      bytes[id] = byteLevelTokenBytes(s, b2);
     } else {
       // SentencePiece style: ▁ is a space, <0xAB> is a raw byte (byte fallback)
       const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(s);

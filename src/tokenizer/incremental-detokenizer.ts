@@ -8,7 +8,7 @@
 // what is held back, so a push costs O(new tokens), not O(total). Token by token, the output equals HF tokenizers'
 // DecodeStream, which vLLM v1 streams with (test/tokenizer/stream-reference.test.ts); flush() additionally returns
 // text still held back at the end (a character that never completed, as U+FFFD), so the whole stream always
-// equals decode(all ids).
+// equals decode(all ids). Byte-level tokenizers take ByteLevelDetokenizer instead (createDetokenizer picks).
 import type { DecodeOptions, TextTokenizer } from './types.js';
 
 /** prompt tokens kept as left context for the first generated tokens (vLLM uses 5) */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import type { DecodeOptions, TextTokenizer } from './types.js';
 import { readTokenizerConfig, specialTokenText, type TokenizerConfig } from './tokenizer-config.js';
+import { planByteLevelDecoding, type ByteLevelTable } from './byte-level-table.js';
 
 export class Tokenizer implements TextTokenizer {
   readonly size: number;
@@ -19,6 +20,8 @@ export class Tokenizer implements TextTokenizer {
     private readonly hf: HfTokenizer,
     readonly config: TokenizerConfig,
     source: string,
+    /** from planByteLevelDecoding(tokenizer.json, config); null keeps the general detokenizer */
+    readonly byteLevelTable: ByteLevelTable | null = null,
   ) {
     const added = hf.get_added_tokens_decoder();
     this.specialIds = new Set([...added].filter(([, t]) => t.special).map(([id]) => id));
@@ -96,5 +99,5 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   } catch (err) {
     throw new Error(`cannot build the tokenizer from ${path}: ${(err as Error).message}`);
   }
-  return new Tokenizer(hf, config, dir);
+  return new Tokenizer(hf, config, dir, planByteLevelDecoding(json, config).table);
 }

@@ -1,4 +1,5 @@
 // The tokenizer surface the engine, server and structured-output engine use.
+import type { ByteLevelTable } from './byte-level-table.js';
 export interface DecodeOptions {
   skipSpecialTokens?: boolean;
   spacesBetweenSpecialTokens?: boolean;
@@ -16,4 +17,6 @@ export interface TextTokenizer {
   tokenToId(token: string): number | undefined;
   /** added tokens marked special (e.g. <|im_end|>) */
   isSpecial(id: number): boolean;
+  /** set when decode is provably a plain byte-level stream (byte-level-table.ts): enables the O(1)-per-token detokenizer */
+  readonly byteLevelTable?: ByteLevelTable | null;
 }

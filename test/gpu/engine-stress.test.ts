@@ -21,7 +21,8 @@ function stressModel(): string {
 
 const base = (modelDir: string): StressOptions => ({
   modelDir,
-  tokenizerDir: qwenTokenizerDir(),
+  // the GPU machine has no node_modules: bench/gpu/device-run.sh points this at the copied tokenizer
+  tokenizerDir: process.env['SERVAL_TOKENIZER_DIR'] ?? qwenTokenizerDir(),
   numRequests: 40,
   numBlocks: 24,
   blockSize: 4,

@@ -1,0 +1,43 @@
+// A CUDA engine backend with a fixed, small number of KV blocks: the stress run needs preemption, which the
+// production factory (createCudaEngineBackend) cannot be asked for — it sizes the cache from
+// --gpu-memory-utilization and ignores numKvBlocks.
+import type { ModelConfig } from '../../src/loader/model-config-types.js';
+import type { Backend } from '../../src/runner/batch.js';
+import { createTsBackend } from '../../src/runner/ts-backend.js';
+import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
+
+export interface SmallKvCudaOptions {
+  modelDir: string;
+  config: ModelConfig;
+  numBlocks: number;
+  blockSize: number;
+  /** must cover the scheduler's token budget per step */
+  maxNumTokens: number;
+  seed: number;
+}
+
+export function createSmallKvCudaBackend(o: SmallKvCudaOptions): Backend {
+  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, {
+    numBlocks: o.numBlocks,
+    blockSize: o.blockSize,
+    loadFormat: 'auto',
+    seed: o.seed,
+    maxNumTokens: o.maxNumTokens,
+    enforceEager: false,
+  });
+  const inner = createTsBackend(model, {
+    numBlocks: o.numBlocks,
+    blockSize: o.blockSize,
+    seed: o.seed,
+    kind: 'cuda',
+    device: `${model.deviceName} (native CUDA, bf16, CUDA graphs, ${o.numBlocks} KV blocks)`,
+  });
+  return {
+    info: inner.info,
+    execute: (batch) => inner.execute(batch),
+    async close() {
+      await inner.close();
+      model.close();
+    },
+  };
+}

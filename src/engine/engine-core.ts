@@ -279,7 +279,7 @@ export class EngineCore {
       }
       if (badWords.length > 0) bannedByBadWords(badWords, seq.outputTokenIds, (banned ??= new Set()));
       s.bannedTokenIds = banned && banned.size > 0 ? Int32Array.from(banned) : null;
-      if (state.grammar) {
+      if (state.grammar && !state.grammarDone) {
         batch.grammarBitmask ??= new Int32Array(sampleSeqs.length * words);
         batch.grammarRows ??= new Uint8Array(sampleSeqs.length);
         try {
@@ -336,7 +336,10 @@ export class EngineCore {
       s.logprobs.push(logprobs);
     }
     s.dirty = true;
-    if (s.grammar && !s.grammar.acceptToken(token)) throw new Error(`structured output: the grammar rejected token ${token}`);
+    if (s.grammar && !s.grammarDone) {
+      if (!s.grammar.acceptToken(token)) throw new Error(`structured output: the grammar rejected token ${token}`);
+      if (this.opts.eosTokenIds.includes(token)) s.grammarDone = true;
+    }
 
     // token-level stops (vLLM v1 order: length, then min_tokens gate, then EOS, then stop_token_ids)
     const nOut = seq.outputTokenIds.length;

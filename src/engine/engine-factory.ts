@@ -157,6 +157,7 @@ async function buildBackend(
       loadFormat: args.loadFormat,
       enforceEager: args.enforceEager,
       seed: args.seed,
+      numKvBlocks: args.numKvBlocks,
       log,
     }).backend;
   }

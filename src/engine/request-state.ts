@@ -16,6 +16,11 @@ export class SequenceState {
   sentTokens = 0;
   /** tokens produced this step (for which an output is due) */
   dirty = false;
+  /**
+   * the grammar accepted an EOS token: the structure is complete. Only ignore_eos lets the sequence go on, and then
+   * it goes on unconstrained (as vLLM does once a grammar has terminated)
+   */
+  grammarDone = false;
   constructor(
     readonly index: number,
     readonly seq: Sequence,

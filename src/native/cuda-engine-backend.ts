@@ -7,7 +7,7 @@ import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-build
 import { createTsBackend } from '../runner/ts-backend.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
 import { NativeCudaForwardModel } from './cuda-backend.js';
-import { cudaKvBytesPerBlock, planKvCache, type KvPlan } from './kv-cache-plan.js';
+import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
 
 export interface CudaEngineBackendOptions {
   modelDir: string | null;
@@ -23,6 +23,8 @@ export interface CudaEngineBackendOptions {
   dtype?: DtypeArg;
   enforceEager: boolean;
   seed: number;
+  /** vLLM's num_gpu_blocks_override: exactly this many KV blocks instead of what the memory profile allows */
+  numKvBlocks?: number | null;
   device?: number;
   log?: (message: string) => void;
 }
@@ -47,6 +49,7 @@ function profileRows(tokens: number, rows: number, blockSize: number): BatchRowS
   return specs;
 }
 
+
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   if (o.dtype === 'float16' || o.dtype === 'float32') {
     throw new Error(`--dtype ${o.dtype} is not implemented for the cuda backend yet (supported: auto, bfloat16)`);
@@ -70,7 +73,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
     const profiled = model.memory();
     const mem = addon.cudaMemoryInfo!(device);
-    const plan = planKvCache({
+    const profiledPlan = planKvCache({
       totalBytes: mem.total,
       usedBytes: mem.total - mem.free,
       profileCacheBytes: profiled.kvCacheBytes,
@@ -79,6 +82,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       blockSize: o.blockSize,
       maxModelLen: o.maxModelLen,
     });
+    const plan = o.numKvBlocks == null ? profiledPlan : overridePlan(profiledPlan, o.numKvBlocks, o.blockSize, o.maxModelLen);
     model.allocateKvCache(plan.numBlocks);
     const memory = model.memory();
     o.log?.(

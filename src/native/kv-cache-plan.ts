@@ -63,3 +63,13 @@ export function planKvCache(p: KvPlanInput): KvPlan {
 export function cudaKvBytesPerBlock(numLayers: number, blockSize: number, numKvHeads: number, headDim: number): number {
   return 2 * numLayers * blockSize * numKvHeads * headDim * 2;
 }
+
+/** the plan for a user-given block count: it may be smaller than the profile allows (tests force preemption), never larger */
+export function overridePlan(profiled: KvPlan, numBlocks: number, blockSize: number, maxModelLen: number): KvPlan {
+  if (!Number.isInteger(numBlocks) || numBlocks < 1) throw new Error(`num_kv_blocks must be a positive integer, got ${numBlocks}`);
+  if (numBlocks > profiled.numBlocks) {
+    throw new Error(`num_kv_blocks ${numBlocks} is more than the GPU memory allows (${profiled.numBlocks} blocks at this --gpu-memory-utilization)`);
+  }
+  const bytesPerBlock = profiled.kvCacheBytes / profiled.numBlocks;
+  return { numBlocks, kvCacheBytes: numBlocks * bytesPerBlock, capacityTokens: numBlocks * blockSize, maxConcurrency: (numBlocks * blockSize) / maxModelLen };
+}

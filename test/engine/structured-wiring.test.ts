@@ -44,3 +44,16 @@ test('choice and regex constraints hold on a random-weight model; unconstrained 
   assert.equal(free.outputs[0].tokenIds.length, 5);
   await e.shutdown();
 });
+
+test('with ignore_eos a completed structure lets the sequence go on unconstrained (default provider, as vLLM)', async () => {
+  // no `grammar` given: the engine brings serval's structured-output engine by default
+  const e = await AsyncEngine.create({ model: join(dir, 'm'), device: 'ts', numKvBlocks: 64, maxModelLen: 256 });
+  const out = await last(
+    e.generate('Pick one:', { temperature: 0, maxTokens: 12, ignoreEos: true, structured: { kind: 'choice', choices: ['alpha', 'beta'] } }, 'ie'),
+  );
+  const o = out.outputs[0];
+  assert.equal(o.finishReason, 'length', 'the request runs to max_tokens instead of failing once the grammar has ended');
+  assert.equal(o.tokenIds.length, 12);
+  assert.ok(o.text.startsWith('alpha') || o.text.startsWith('beta'), `the constrained part comes first: ${JSON.stringify(o.text)}`);
+  await e.shutdown();
+});

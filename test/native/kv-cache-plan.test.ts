@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cudaKvBytesPerBlock, planKvCache } from '../../src/native/kv-cache-plan.js';
+import { cudaKvBytesPerBlock, overridePlan, planKvCache } from '../../src/native/kv-cache-plan.js';
 
 const GiB = 2 ** 30;
 // Qwen2.5-7B: 28 layers, 4 KV heads of 128, block 16 → 917,504 bytes per block
@@ -42,4 +42,22 @@ test('no room at all for KV blocks is refused naming gpu_memory_utilization', ()
     /No available memory for the cache blocks.*increasing `gpu_memory_utilization`/,
   );
   assert.throws(() => planKvCache({ totalBytes: 1, usedBytes: 0, profileCacheBytes: 0, gpuMemoryUtilization: 1.5, bytesPerBlock: 1, blockSize: 1, maxModelLen: 1 }), /gpu_memory_utilization must be in \(0, 1\]/);
+});
+
+test('a num_kv_blocks override gives exactly that many blocks, and never more than the profile allows', () => {
+  const profiled = planKvCache({
+    totalBytes: 80 * GiB,
+    usedBytes: 17 * GiB,
+    profileCacheBytes: 1 * GiB,
+    gpuMemoryUtilization: 0.9,
+    bytesPerBlock: perBlock,
+    blockSize: 16,
+    maxModelLen: 4096,
+  });
+  const small = overridePlan(profiled, 160, 16, 2048);
+  assert.equal(small.numBlocks, 160);
+  assert.equal(small.capacityTokens, 160 * 16);
+  assert.equal(small.kvCacheBytes, 160 * perBlock);
+  assert.throws(() => overridePlan(profiled, profiled.numBlocks + 1, 16, 2048), /more than the GPU memory allows/);
+  assert.throws(() => overridePlan(profiled, 0, 16, 2048), /positive integer/);
 });

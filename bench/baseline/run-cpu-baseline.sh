@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Reproduces the CPU baseline of the built-in demo model (ts backend): `serval serve` on 127.0.0.1 measured with
-# `serval bench serve` (random and cpe workloads), then `serval bench throughput` in-process. Short runs: the ts
-# backend is a reference implementation, not a fast one.
+# Reproduces the CPU baseline of the built-in demo model (--device auto: the native CPU backend here): `serval serve` on 127.0.0.1 measured with
+# `serval bench serve` (random and cpe workloads), then `serval bench throughput` in-process. Short runs: the
+# demo model is tiny and host work dominates.
 #   bash bench/baseline/run-cpu-baseline.sh            # cpe without the JSON schema
 #   STRUCTURED=1 bash bench/baseline/run-cpu-baseline.sh  # cpe constrained to {cpe: string[]} as well
 set -euo pipefail

@@ -19,6 +19,7 @@
 #include "cuda/cuda_util.h"
 #include "cuda/device_buffer.h"
 #include "cuda/kernels.h"
+#include "cuda/sampling_greedy.h"
 
 namespace serval {
 
@@ -138,13 +139,60 @@ class CudaModelImpl {
   }
 
   void forward(const ForwardBatch& b, float* logitsOut) {
+    const int R = b.numLogitTokens;
+    if (!enqueueStep(b)) return;
+    if (R > 0)
+      CUDA_CHECK(cudaMemcpyAsync(logitsOut, logits_.as<float>(), (size_t)R * spec_.vocabSize * sizeof(float),
+                                 cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokensOut, float* logitsOut) {
+    const int R = b.numLogitTokens, V = spec_.vocabSize, words = (V + 31) / 32;
+    for (int i = 0; i < R; ++i)
+      if (req.rowMask[i] < kGreedySkipRow || req.rowMask[i] >= req.numMasks)
+        throw std::invalid_argument("forwardGreedy: rowMask[" + std::to_string(i) + "] is out of range");
+    for (int i = 0; i < req.numCopyRows; ++i)
+      if (req.copyRows[i] < 0 || req.copyRows[i] >= R)
+        throw std::invalid_argument("forwardGreedy: copyRows[" + std::to_string(i) + "] is out of range");
+    std::fill(tokensOut, tokensOut + R, kGreedySkipRow);
+    if (!enqueueStep(b)) return;
+    if (R > 0) {
+      // one upload: rowMask[R] then the bitmask rows; the kernel runs after the forward (or its graph) on stream_
+      hostSample_.assign(req.rowMask, req.rowMask + R);
+      hostSample_.insert(hostSample_.end(), req.masks, req.masks + (size_t)req.numMasks * words);
+      sampleMeta_.ensure(hostSample_.size() * 4);
+      sampleOut_.ensure((size_t)R * 4);
+      CUDA_CHECK(cudaMemcpyAsync(sampleMeta_.as<int32_t>(), hostSample_.data(), hostSample_.size() * 4,
+                                 cudaMemcpyHostToDevice, stream_));
+      const int32_t* dRowMask = sampleMeta_.as<int32_t>();
+      launchGreedyArgmax(logits_.as<float>(), R, V, dRowMask, dRowMask + R, words, sampleOut_.as<int32_t>(), stream_);
+      CUDA_CHECK(cudaMemcpyAsync(tokensOut, sampleOut_.as<int32_t>(), (size_t)R * 4, cudaMemcpyDeviceToHost, stream_));
+      // consecutive logit rows go back in one copy
+      for (int i = 0; i < req.numCopyRows;) {
+        int j = i + 1;
+        while (j < req.numCopyRows && req.copyRows[j] == req.copyRows[j - 1] + 1) ++j;
+        CUDA_CHECK(cudaMemcpyAsync(logitsOut + (size_t)i * V, logits_.as<float>() + (size_t)req.copyRows[i] * V,
+                                   (size_t)(j - i) * V * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+        i = j;
+      }
+    }
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    // the kernel leaves skipped rows untouched (the copied buffer holds stale values there): mark them -2
+    for (int i = 0; i < R; ++i)
+      if (req.rowMask[i] == kGreedySkipRow) tokensOut[i] = kGreedySkipRow;
+  }
+
+ private:
+  /** validates the batch and enqueues its forward on stream_ (graph or eager); false when it has no tokens */
+  bool enqueueStep(const ForwardBatch& b) {
     if (opts_.numBlocks == 0) throw std::runtime_error("forward before allocateKvCache: the model has no KV cache");
     validateBatch(b, opts_.numBlocks, opts_.blockSize, spec_.vocabSize);
     const int T = b.numTokens, R = b.numLogitTokens;
     if (T > opts_.maxNumTokens)
       throw std::invalid_argument("step has " + std::to_string(T) + " tokens, more than maxNumTokens " +
                                   std::to_string(opts_.maxNumTokens));
-    if (T == 0) return;
+    if (T == 0) return false;
     CUDA_CHECK(cudaSetDevice(opts_.device));
     const bool graph = opts_.cudaGraphs && isPlainDecode(b);
     // Graph replays bake the block-table stride in: round it up so a growing context rarely needs a new capture.
@@ -158,13 +206,9 @@ class CudaModelImpl {
     } else {
       enqueueForward(d);
     }
-    if (R > 0)
-      CUDA_CHECK(cudaMemcpyAsync(logitsOut, logits_.as<float>(), (size_t)R * spec_.vocabSize * sizeof(float),
-                                 cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return true;
   }
 
- private:
   /** the shape of one step's device metadata (see uploadMetadata for the layout) */
   struct StepDims {
     int T, R, rows, tableStride;
@@ -395,6 +439,8 @@ class CudaModelImpl {
   DeviceBuffer splitWs_;  // split-KV decode partials
   DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
   std::vector<int32_t> hostMeta_;
+  DeviceBuffer sampleMeta_, sampleOut_;  // forwardGreedy: rowMask + bitmask rows up, tokens down
+  std::vector<int32_t> hostSample_;
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
 };
 
@@ -402,6 +448,9 @@ CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensor
     : impl_(std::make_unique<CudaModelImpl>(spec, tensors, opts)) {}
 CudaModel::~CudaModel() = default;
 void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
+void CudaModel::forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokens, float* logits) {
+  impl_->forwardGreedy(b, req, tokens, logits);
+}
 void CudaModel::allocateKvCache(int numBlocks) { impl_->allocateKvCache(numBlocks); }
 CudaMemoryReport CudaModel::memory() const { return impl_->memory(); }
 const ModelSpec& CudaModel::spec() const { return impl_->spec(); }

@@ -17,6 +17,7 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
   static void Register(Napi::Env env, Napi::Object exports) {
     Napi::Function cls = DefineClass(env, "CudaModel",
                                      {InstanceMethod("forward", &CudaModelWrap::Forward),
+                                      InstanceMethod("forwardGreedy", &CudaModelWrap::ForwardGreedy),
                                       InstanceMethod("forwardAsync", &CudaModelWrap::ForwardAsync),
                                       InstanceMethod("memory", &CudaModelWrap::Memory),
                                       InstanceMethod("allocateKvCache", &CudaModelWrap::AllocateKvCache),
@@ -69,6 +70,48 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     }
     busy_.store(false);
     return logits;
+  }
+  // forwardGreedy(batch, { rowMask: Int32Array, masks: Int32Array, copyRows: Int32Array })
+  //   → { tokens: Int32Array[numLogitTokens], logits: Float32Array[copyRows.length * vocab] }
+  Napi::Value ForwardGreedy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject())
+      throw Napi::TypeError::New(env, "forwardGreedy(batch, request) expects two objects");
+    CudaModel& m = model(env);
+    ForwardBatch b = batchFromJs(info[0].As<Napi::Object>());
+    Napi::Object r = info[1].As<Napi::Object>();
+    auto ints = [&](const char* name) {
+      Napi::Value v = r.Get(name);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw Napi::TypeError::New(env, std::string("forwardGreedy: field '") + name + "' must be an Int32Array");
+      return v.As<Napi::Int32Array>();
+    };
+    Napi::Int32Array rowMask = ints("rowMask"), masks = ints("masks"), copyRows = ints("copyRows");
+    const size_t words = ((size_t)m.spec().vocabSize + 31) / 32;
+    if (rowMask.ElementLength() != (size_t)b.numLogitTokens)
+      throw Napi::RangeError::New(env, "forwardGreedy: rowMask must have one entry per logit token");
+    if (masks.ElementLength() % words != 0)
+      throw Napi::RangeError::New(env, "forwardGreedy: masks must hold whole rows of ceil(vocab / 32) words");
+    GreedySampleRequest req;
+    req.rowMask = rowMask.Data();
+    req.masks = masks.Data();
+    req.numMasks = static_cast<int>(masks.ElementLength() / words);
+    req.copyRows = copyRows.Data();
+    req.numCopyRows = static_cast<int>(copyRows.ElementLength());
+    Napi::Int32Array tokens = Napi::Int32Array::New(env, b.numLogitTokens);
+    Napi::Float32Array logits = Napi::Float32Array::New(env, (size_t)req.numCopyRows * m.spec().vocabSize);
+    claimModel(env, busy_);
+    try {
+      m.forwardGreedy(b, req, tokens.Data(), logits.Data());
+    } catch (const std::exception& e) {
+      busy_.store(false);
+      throw Napi::Error::New(env, std::string("CudaModel.forwardGreedy: ") + e.what());
+    }
+    busy_.store(false);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tokens", tokens);
+    out.Set("logits", logits);
+    return out;
   }
   // forwardAsync(batch) → Promise<Float32Array>, run on a worker thread (the event loop does not wait on the GPU)
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {

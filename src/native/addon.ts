@@ -66,7 +66,25 @@ export interface CudaMemoryReport {
   workspaceBytes: number;
 }
 
+/** forwardGreedy's request: per logit row -2 = host samples it, -1 = GPU greedy, k >= 0 = GPU greedy under mask k */
+export interface NativeGreedyRequest {
+  rowMask: Int32Array;
+  /** the bitmask rows of the rows that use one, [k, ceil(vocab / 32)] */
+  masks: Int32Array;
+  /** logit rows copied back, in this order */
+  copyRows: Int32Array;
+}
+
+export interface NativeGreedyResult {
+  /** per logit row: the GPU's greedy token (-1: nothing allowed), -2 where the row was not sampled on the GPU */
+  tokens: Int32Array;
+  /** [copyRows.length, vocab] */
+  logits: Float32Array;
+}
+
 export interface NativeCudaModel extends NativeForwardModel {
+  /** forward, greedy argmax on the GPU for the rows rowMask marks, only copyRows' logits copied back */
+  forwardGreedy(batch: NativeForwardBatch, request: NativeGreedyRequest): NativeGreedyResult;
   memory(): CudaMemoryReport;
   /** replaces the paged KV cache (created with numBlocks 0 = none yet) */
   allocateKvCache(numBlocks: number): void;

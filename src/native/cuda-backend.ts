@@ -1,13 +1,14 @@
 // The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
-// (native/cuda). For now logits come back to the host and the TypeScript sampler picks tokens, as in the ts backend.
+// (native/cuda). Greedy rows without logit changes are sampled on the GPU (cuda-greedy-sampling.ts); the logits of
+// the other rows come back to the host and the TypeScript sampler picks their tokens, as in the ts backend.
 import type { ModelConfig } from '../loader/model-config-types.js';
 import { loadModelConfig } from '../loader/model-config.js';
 import { Checkpoint } from '../loader/safetensors.js';
 import type { Backend, StepBatch } from '../runner/batch.js';
-import { createTsBackend } from '../runner/ts-backend.js';
 import type { ForwardOutput } from '../runner/ts/ts-model.js';
 import { loadNativeAddon, type CudaMemoryReport, type NativeCudaModel, type NativeTensorRef } from './addon.js';
 import { nativeForward, nativeForwardAsync } from './native-forward.js';
+import { createCudaSamplingBackend, nativeForwardGreedy, type GreedyForwardOutput } from './cuda-greedy-sampling.js';
 import { nativeModelSpec, nativeTensorRefs } from './native-spec.js';
 
 export interface CudaModelOptions {
@@ -95,6 +96,11 @@ export class NativeCudaForwardModel {
     return nativeForward(this.model, batch, this.vocabSize);
   }
 
+  /** the forward with greedy sampling on the GPU for simple rows (see cuda-greedy-sampling.ts) */
+  forwardGreedy(batch: StepBatch): GreedyForwardOutput {
+    return nativeForwardGreedy(this.model, batch, this.vocabSize);
+  }
+
   /** the forward on a worker thread (not yet run on a GPU: the backends below use the synchronous forward) */
   forwardAsync(batch: StepBatch): Promise<ForwardOutput> {
     return nativeForwardAsync(this.model, batch, this.vocabSize);
@@ -115,7 +121,7 @@ export interface CudaBackendOptions extends CudaModelOptions {
 
 export function createCudaBackend(dir: string, opts: CudaBackendOptions): Backend {
   const model = NativeCudaForwardModel.load(dir, opts);
-  const inner = createTsBackend(model, {
+  const inner = createCudaSamplingBackend(model, {
     numBlocks: opts.numBlocks,
     blockSize: opts.blockSize,
     seed: opts.seed,

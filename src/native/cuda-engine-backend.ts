@@ -4,7 +4,7 @@ import type { DtypeArg } from '../config/engine-args.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
 import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-builder.js';
-import { createTsBackend } from '../runner/ts-backend.js';
+import { createCudaSamplingBackend } from './cuda-greedy-sampling.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
 import { NativeCudaForwardModel } from './cuda-backend.js';
 import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
@@ -91,7 +91,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
         `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
         `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
-    const inner = createTsBackend(model, {
+    const inner = createCudaSamplingBackend(model, {
       numBlocks: plan.numBlocks,
       blockSize: o.blockSize,
       seed: o.seed,

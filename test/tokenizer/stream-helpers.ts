@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import { IncrementalDetokenizer } from '../../src/tokenizer/incremental-detokenizer.js';
 import type { DecodeOptions, TextTokenizer } from '../../src/tokenizer/types.js';
 
-/** small seeded PRNG (mulberry32) so failures reproduce */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** small seeded PRNG (the test models' mulberry32) so failures reproduce */
+export { mulberry32 as rng } from '../../src/models/seeded-random.js';
 
 export function stream(tok: TextTokenizer, prompt: number[], ids: number[], opts: DecodeOptions, rand: () => number) {
   const detok = new IncrementalDetokenizer(tok, prompt, opts);

@@ -89,17 +89,8 @@ export function datasetOptions(flags: DatasetFlags): DatasetOptions {
   return out;
 }
 
-export interface DatasetFlags {
-  dataset: string;
-  datasetPath?: string;
-  numPrompts: number;
-  randomInputLen: number;
-  randomOutputLen: number;
-  randomPrefixLen: number;
-  randomRangeRatio: number;
-  outputLen: number;
-  seed: number;
-}
+/** the dataset flags as commander parses them: DatasetOptions with the dataset name unchecked, plus the seed */
+export type DatasetFlags = Omit<DatasetOptions, 'dataset'> & { dataset: string; seed: number };
 
 export function datasetFlagOptions(defaultNumPrompts: number): Option[] {
   return [

@@ -2,7 +2,6 @@
 // and bad lines served over http — every custom_id exactly once, in input order, with the right statuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -10,17 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import type { BatchOutputLine } from '../../src/batch/batch-format.js';
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/run-cli.js';
 
 test('run-batch: good and bad lines, input from a URL, output file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'serval-run-batch-'));

@@ -1,0 +1,23 @@
+# Sourced by the device-run scripts on the GPU machine: prints the card, builds the addon for sm_90 with plain cmake,
+# points serval at it and at the bundled tokenizer in $1 (the bundle folder), and defines `phase NAME LIMIT_S CMD...`,
+# which runs one step under its own time limit and logs it to $OUT/run.log.
+BUNDLE=$1
+. .device/on-device.sh
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv | tee "$OUT/run.log"
+t0=$(date +%s)
+(cmake -S native -B /tmp/serval-build -DNODE_INCLUDE="$NODE_HEADERS_DIR" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/serval-build -j16) > "$OUT/build.log" 2>&1 || {
+  tail -30 "$OUT/build.log"
+  exit 1
+}
+echo "build: $(( $(date +%s) - t0 )) s" | tee -a "$OUT/run.log"
+export SERVAL_NATIVE_ADDON=/tmp/serval-build/serval_native.node
+export SERVAL_TOKENIZER_DIR=$PWD/$BUNDLE/tokenizer
+phase() { # name limit_s command...
+  local name=$1 limit=$2; shift 2
+  local s=$(date +%s)
+  echo "=== $name (limit ${limit}s)" >> "$OUT/run.log"
+  timeout "$limit" "$@" >> "$OUT/run.log" 2>&1
+  local rc=$?
+  echo "=== $name: rc=$rc, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
+}

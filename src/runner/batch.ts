@@ -53,6 +53,13 @@ export interface StepBatch {
   grammarBitmask: Int32Array | null;
   /** which sample rows use the bitmask (1) and which are free (0) */
   grammarRows: Uint8Array | null;
+  /**
+   * When set, the engine fills grammarBitmask/grammarRows (already allocated, zeroed) while the backend runs the
+   * forward pass, and resolves this once they are complete: a backend must await it before it reads either of them
+   * (so the masks cost no step time on a backend whose forward runs off the JS thread). It never rejects: a row
+   * whose mask failed is left free (grammarRows 0) and the engine fails that request itself.
+   */
+  masksReady?: Promise<void> | null;
   /** per row: 1 = the backend must also return the logits of every query token (prompt logprobs) */
   promptLogitsRows?: Uint8Array | null;
   /**

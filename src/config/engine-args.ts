@@ -33,6 +33,8 @@ export interface EngineArgs {
   numKvBlocks: number | null;
   /** bytes of host memory the CPU/ts KV cache may use when numKvBlocks is null (vLLM's VLLM_CPU_KVCACHE_SPACE) */
   cpuKvCacheBytes: number;
+  /** worker threads computing the grammar masks of large steps; 0 = off; null = min(4, cores - 1) (serval's own) */
+  structuredOutputWorkers: number | null;
 }
 
 export const DEFAULT_ENGINE_ARGS: EngineArgs = {
@@ -53,4 +55,5 @@ export const DEFAULT_ENGINE_ARGS: EngineArgs = {
   enforceEager: false,
   numKvBlocks: null,
   cpuKvCacheBytes: 1 << 30,
+  structuredOutputWorkers: null,
 };

@@ -122,7 +122,7 @@ export class AsyncEngine implements ServingEngine {
     this.stopped = true;
     for (const id of [...this.queues.keys()]) this.abort(id);
     await this.loop;
-    await this.core.backend.close();
+    await this.core.close();
   }
 
   private toPromptInput(prompt: PromptInput): { prompt: string | null; promptTokenIds: number[] } {

@@ -9,7 +9,7 @@ import type { SchedulingPolicy } from '../scheduler/waiting-queue.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { bannedByBadWords, tokenizeBadWords } from './bad-words.js';
 import type { DetokenizerFactory } from './detokenizer.js';
-import type { GrammarProvider } from './grammar.js';
+import type { BulkMaskFiller, GrammarProvider, MaskRow } from './grammar.js';
 import { RequestState, SequenceState } from './request-state.js';
 import { resolveSamplingParams, type GenerationDefaults, type ResolvedSamplingParams } from './sampling-params.js';
 import type { EngineStats, FinishedRequestStats } from './serving-engine.js';
@@ -45,6 +45,15 @@ export interface RequestSink {
 export class RequestRejectedError extends Error {
   override name = 'RequestRejectedError';
   readonly status = 400;
+}
+
+/** the grammar rows of a step, between prepareSampling and fillMasks */
+interface PendingMasks {
+  /** indices into the step's sample rows */
+  rows: number[];
+  words: number;
+  filler: BulkMaskFiller | null;
+  resolve: () => void;
 }
 
 interface SeqRef {
@@ -225,12 +234,18 @@ export class EngineCore {
       }
     }
     let result: StepResult;
+    let masksDone: Promise<void> | null = null;
     // from here until the step's KV is written, frees are deferred (the batch still points at the blocks)
     this.inStep = true;
     try {
-      this.prepareSampling(step);
-      result = await this.backend.execute(step.batch);
+      const maskRows = this.prepareSampling(step);
+      // the forward starts first; the masks are computed while it runs (the backend awaits batch.masksReady)
+      const executing = this.backend.execute(step.batch);
+      masksDone = this.fillMasks(step, maskRows);
+      result = await executing;
     } finally {
+      // a worker thread may still be writing this step's masks: the step is over only once they are done
+      if (masksDone) await masksDone;
       this.inStep = false;
       for (const seq of this.deferredFrees) this.scheduler.finish(seq);
       this.deferredFrees = [];
@@ -260,14 +275,18 @@ export class EngineCore {
     };
   }
 
-  /** per-step sampling inputs: RNG counter, min_tokens and bad-words bans, grammar masks */
-  private prepareSampling(step: ScheduledStep): void {
+  /**
+   * per-step sampling inputs that must be ready before the forward starts: RNG counter, min_tokens and bad-words
+   * bans. Returns the sample rows that need a grammar mask; their bitmask is allocated (zeroed) and
+   * batch.masksReady set, and fillMasks fills them once the forward has started.
+   */
+  private prepareSampling(step: ScheduledStep): PendingMasks | null {
     const { batch, sampleSeqs } = step;
-    const words = Math.ceil(this.vocabSize / 32);
+    const maskRows: number[] = [];
     for (let i = 0; i < sampleSeqs.length; i++) {
       const seq = sampleSeqs[i];
       const ref = this.seqRefs.get(seq);
-      if (!ref) continue; // its request failed earlier in this loop
+      if (!ref) continue;
       const { req, state, badWords } = ref;
       const s = seq.sampling;
       s.outputIndex = seq.outputTokenIds.length;
@@ -279,17 +298,71 @@ export class EngineCore {
       }
       if (badWords.length > 0) bannedByBadWords(badWords, seq.outputTokenIds, (banned ??= new Set()));
       s.bannedTokenIds = banned && banned.size > 0 ? Int32Array.from(banned) : null;
-      if (state.grammar && !state.grammarDone) {
-        batch.grammarBitmask ??= new Int32Array(sampleSeqs.length * words);
-        batch.grammarRows ??= new Uint8Array(sampleSeqs.length);
-        try {
-          state.grammar.fillNextTokenBitmask(batch.grammarBitmask, i * words);
-          batch.grammarRows[i] = 1;
-        } catch (e) {
-          // the row samples unconstrained; its token is discarded because the request has failed
-          this.failRequest(req, e);
+      if (state.grammar && !state.grammarDone) maskRows.push(i);
+    }
+    if (maskRows.length === 0) return null;
+    const words = Math.ceil(this.vocabSize / 32);
+    const filler = this.opts.grammar?.bulkFiller?.(maskRows.length) ?? null;
+    const length = sampleSeqs.length * words;
+    batch.grammarBitmask = filler ? filler.allocate(length) : new Int32Array(length);
+    batch.grammarRows = new Uint8Array(sampleSeqs.length);
+    let resolve!: () => void;
+    batch.masksReady = new Promise<void>((r) => (resolve = r));
+    return { rows: maskRows, words, filler, resolve };
+  }
+
+  /**
+   * fills the step's grammar masks and resolves batch.masksReady; never rejects. A grammar that throws (or whose
+   * worker thread fails) ends its own request: its row stays free and its sampled token is discarded.
+   */
+  private async fillMasks(step: ScheduledStep, pending: PendingMasks | null): Promise<void> {
+    if (!pending) return;
+    const { batch, sampleSeqs } = step;
+    const bitmask = batch.grammarBitmask!;
+    const grammarRows = batch.grammarRows!;
+    const { rows, words, filler } = pending;
+    try {
+      if (!filler) {
+        for (const i of rows) {
+          const ref = this.seqRefs.get(sampleSeqs[i]);
+          if (!ref) continue; // its request failed earlier in this loop
+          try {
+            ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
+            grammarRows[i] = 1;
+          } catch (e) {
+            // the row samples unconstrained; its token is discarded because the request has failed
+            this.failRequest(ref.req, e);
+          }
         }
+        return;
       }
+      const live: number[] = [];
+      const maskRows: MaskRow[] = [];
+      for (const i of rows) {
+        const ref = this.seqRefs.get(sampleSeqs[i]);
+        if (!ref) continue;
+        live.push(i);
+        maskRows.push({ grammar: ref.state.grammar!, offset: i * words });
+      }
+      const errors = await filler.fill(maskRows, bitmask);
+      live.forEach((i, k) => {
+        const err = errors[k];
+        if (!err) {
+          grammarRows[i] = 1;
+          return;
+        }
+        // the request may have ended (abort) while the workers ran
+        const ref = this.seqRefs.get(sampleSeqs[i]);
+        if (ref) this.failRequest(ref.req, err);
+      });
+    } catch (e) {
+      // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
+      for (const i of rows) {
+        const ref = this.seqRefs.get(sampleSeqs[i]);
+        if (ref && grammarRows[i] !== 1) this.failRequest(ref.req, e);
+      }
+    } finally {
+      pending.resolve();
     }
   }
 
@@ -393,6 +466,7 @@ export class EngineCore {
     for (const s of req.seqs) {
       this.releaseSequence(s.seq);
       this.seqRefs.delete(s.seq);
+      s.grammar?.release?.();
     }
     const finishedAt = this.now();
     req.times.finished = finishedAt;
@@ -431,6 +505,15 @@ export class EngineCore {
   private releaseSequence(seq: Sequence): void {
     if (this.inStep) this.deferredFrees.push(seq);
     else this.scheduler.finish(seq);
+  }
+
+  /** releases the backend and the grammar provider's threads (after the last step) */
+  async close(): Promise<void> {
+    try {
+      await this.backend.close();
+    } finally {
+      await this.opts.grammar?.close?.();
+    }
   }
 
   /** fails every request (the backend itself failed) */

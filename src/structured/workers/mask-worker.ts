@@ -1,0 +1,66 @@
+// A mask worker thread: holds its own grammar provider over the same vocabulary and mirrors the requests assigned
+// to it (the engine thread keeps the authoritative matcher and sends each request's newly accepted tokens), and
+// writes their masks straight into the step's shared bitmask.
+import { parentPort, workerData } from 'node:worker_threads';
+import { StructuredGrammarProvider } from '../provider.js';
+import type { GrammarMatcher } from '../matcher.js';
+import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
+import { unpackVocab } from './vocab-transfer.js';
+
+if (!parentPort) throw new Error('mask-worker.ts runs as a worker thread of the structured-output mask pool');
+const port = parentPort;
+const init = workerData as MaskWorkerInit;
+const provider = new StructuredGrammarProvider(unpackVocab(init.vocab), { maxCompiled: init.maxCompiled });
+const mirrors = new Map<number, GrammarMatcher>();
+/** requests whose early mirror failed: their next fill reports why */
+const mirrorErrors = new Map<number, string>();
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function fillRow(row: MirrorRow, out: Int32Array): void {
+  const early = mirrorErrors.get(row.key);
+  if (early !== undefined && !row.constraint) throw new Error(early);
+  let m = mirrors.get(row.key);
+  if (row.constraint) {
+    m = provider.create(row.constraint);
+    mirrors.set(row.key, m);
+  }
+  if (!m) throw new Error(`structured output worker: no mirrored matcher for request ${row.key}`);
+  for (const t of row.tokens) {
+    if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
+  }
+  m.fillNextTokenBitmask(out, row.offset);
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'drop') {
+    for (const k of msg.keys) {
+      mirrors.delete(k);
+      mirrorErrors.delete(k);
+    }
+    return;
+  }
+  if (msg.type === 'mirror') {
+    try {
+      mirrors.set(msg.key, provider.create(msg.constraint));
+    } catch (e) {
+      mirrorErrors.set(msg.key, errorMessage(e));
+    }
+    return;
+  }
+  const out = new Int32Array(msg.bitmask);
+  const errors = msg.rows.map((row) => {
+    try {
+      fillRow(row, out);
+      return null;
+    } catch (e) {
+      mirrors.delete(row.key); // the engine fails this request: its mirror is of no further use
+      mirrorErrors.delete(row.key);
+      return errorMessage(e);
+    }
+  });
+  port.postMessage({ type: 'filled', id: msg.id, errors } satisfies FromWorker);
+});
+port.postMessage({ type: 'ready' } satisfies FromWorker);

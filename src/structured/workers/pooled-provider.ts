@@ -1,0 +1,187 @@
+// A GrammarProvider whose large steps compute their masks on worker threads. The engine thread keeps the
+// authoritative matcher of every request (acceptToken is cheap and stays synchronous; small steps fill masks here as
+// before); each request's accepted tokens are kept so the worker mirroring it can catch up with every step.
+import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from '../../engine/grammar.js';
+import type { StructuredConstraint } from '../../engine/types.js';
+import { constraintHash } from '../compile.js';
+import type { GrammarMatcher } from '../matcher.js';
+import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provider.js';
+import type { TokenVocab } from '../token-vocab.js';
+import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
+
+/** default smallest step (grammar rows) handed to the workers: below it the messaging costs more than it saves */
+export const DEFAULT_MIN_ROWS_FOR_WORKERS = 16;
+
+export interface PooledGrammarProviderOptions extends MaskWorkerPoolOptions, GrammarProviderOptions {
+  /** steps with fewer grammar rows are filled on the engine thread; default 16 */
+  minRowsForWorkers?: number;
+  /**
+   * the engine thread takes an equal share of the requests of a large step while the workers compute theirs (it
+   * waits for the forward pass anyway); default true
+   */
+  shareEngineThread?: boolean;
+}
+
+/** a request's grammar: the engine thread's matcher plus what its worker mirror needs */
+export class MirroredGrammar implements RequestGrammar {
+  /** every token accepted so far (a restarted worker rebuilds its mirror from it) */
+  readonly history: number[] = [];
+  /** who computes this request's masks in large steps (stable, so that thread's caches stay warm) */
+  placement: 'unplaced' | 'engine' | 'workers' = 'unplaced';
+  constructor(
+    readonly key: number,
+    readonly constraint: StructuredConstraint,
+    readonly constraintKey: string,
+    readonly matcher: GrammarMatcher,
+    private readonly onRelease: (key: number) => void,
+  ) {}
+
+  fillNextTokenBitmask(out: Int32Array, offset: number): void {
+    this.matcher.fillNextTokenBitmask(out, offset);
+  }
+
+  acceptToken(tokenId: number): boolean {
+    const ok = this.matcher.acceptToken(tokenId);
+    if (ok) this.history.push(tokenId);
+    return ok;
+  }
+
+  isTerminated(): boolean {
+    return this.matcher.isTerminated();
+  }
+
+  release(): void {
+    this.onRelease(this.key);
+  }
+}
+
+export class PooledGrammarProvider implements GrammarProvider {
+  /** started by the first step large enough to use it (engines that never see one never pay for the threads) */
+  private pool: MaskWorkerPool | null = null;
+  private readonly poolOptions: MaskWorkerPoolOptions;
+  /** the engine thread's provider: authoritative matchers, and the masks of small steps */
+  readonly main: StructuredGrammarProvider;
+  private readonly minRows: number;
+  private nextKey = 1;
+  private closed = false;
+  private readonly shareEngineThread: boolean;
+  /** live requests placed on the engine thread / on the workers */
+  private onEngine = 0;
+  private onWorkers = 0;
+  /** constraintKey → the side that took it first */
+  private readonly home = new Map<string, 'engine' | 'workers'>();
+  private readonly maxHomes: number;
+  private readonly filler: BulkMaskFiller;
+
+  constructor(vocab: TokenVocab, opts: PooledGrammarProviderOptions) {
+    this.minRows = opts.minRowsForWorkers ?? DEFAULT_MIN_ROWS_FOR_WORKERS;
+    if (!Number.isInteger(this.minRows) || this.minRows < 1) {
+      throw new Error(`structured output: minRowsForWorkers must be a positive integer, got ${opts.minRowsForWorkers}`);
+    }
+    // the workers' providers keep as many compiled constraints as this one
+    this.main = new StructuredGrammarProvider(vocab, { maxCompiled: opts.maxCompiled });
+    this.poolOptions = opts;
+    this.shareEngineThread = opts.shareEngineThread ?? true;
+    this.maxHomes = opts.maxCompiled ?? 256;
+    this.filler = {
+      allocate: (length) => new Int32Array(new SharedArrayBuffer(length * 4)),
+      fill: (rows, out) => this.fillOnWorkers(rows, out),
+    };
+  }
+
+  create(constraint: StructuredConstraint): MirroredGrammar {
+    // compiled here first: a constraint that does not compile is refused at once (a 400), as without workers
+    const matcher = this.main.create(constraint);
+    const g: MirroredGrammar = new MirroredGrammar(this.nextKey++, constraint, constraintHash(constraint), matcher, () => this.release(g));
+    if (this.pool?.usable) this.place(g);
+    return g;
+  }
+
+  /**
+   * engine thread or workers, keeping the engine thread's share near 1 / (workers + 1) of the live requests; a
+   * constraint keeps going where it went first while that side is not overloaded (its mask cache is warm there)
+   */
+  private place(g: MirroredGrammar): void {
+    const pool = this.startWorkers();
+    // loads in units of one thread's share
+    const engineLoad = this.onEngine * pool.numWorkers;
+    const workersLoad = this.onWorkers;
+    let onEngine = this.shareEngineThread && engineLoad < workersLoad;
+    const home = this.home.get(g.constraintKey);
+    if (this.shareEngineThread && home === 'engine' && notOverloaded(engineLoad, workersLoad)) onEngine = true;
+    if (home === 'workers' && notOverloaded(workersLoad, engineLoad)) onEngine = false;
+    if (home === undefined) {
+      this.home.set(g.constraintKey, onEngine ? 'engine' : 'workers');
+      if (this.home.size > this.maxHomes) this.home.delete(this.home.keys().next().value!);
+    }
+    if (onEngine) {
+      g.placement = 'engine';
+      this.onEngine++;
+      return;
+    }
+    g.placement = 'workers';
+    this.onWorkers++;
+    // its worker compiles the constraint and starts the mirror while the request waits for its first mask
+    pool.prepare(g.key, g.constraint, g.constraintKey);
+  }
+
+  private release(g: MirroredGrammar): void {
+    if (g.placement === 'engine') this.onEngine--;
+    else if (g.placement === 'workers') {
+      this.onWorkers--;
+      this.pool?.drop(g.key);
+    }
+    g.placement = 'unplaced';
+  }
+
+  bulkFiller(numRows: number): BulkMaskFiller | null {
+    if (numRows < this.minRows || this.closed) return null;
+    // while the workers start (or if none could), the engine thread fills the masks itself
+    return this.startWorkers().usable ? this.filler : null;
+  }
+
+  /** starts the worker threads now (they start by themselves on the first large step) */
+  startWorkers(): MaskWorkerPool {
+    if (this.closed) throw new Error('structured output: the grammar provider is closed');
+    this.pool ??= new MaskWorkerPool(this.main.vocab, this.poolOptions);
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool?.close();
+  }
+
+  private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array): Promise<Array<Error | null>> {
+    const errors: Array<Error | null> = new Array(rows.length).fill(null);
+    const poolRows = [];
+    const poolAt: number[] = [];
+    const engineAt: number[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const g = rows[k]!.grammar;
+      if (!(g instanceof MirroredGrammar)) {
+        errors[k] = new Error('structured output: a grammar not created by this provider cannot be filled on its workers');
+        continue;
+      }
+      if (g.placement === 'unplaced') this.place(g);
+      if (g.placement === 'engine') {
+        engineAt.push(k);
+        continue;
+      }
+      poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, offset: rows[k]!.offset });
+      poolAt.push(k);
+    }
+    // the workers' messages are posted before the engine thread starts on its own share
+    const fromPool = this.startWorkers().fill(poolRows, out);
+    for (const k of engineAt) {
+      try {
+        rows[k]!.grammar.fillNextTokenBitmask(out, rows[k]!.offset);
+      } catch (e) {
+        errors[k] = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+    const poolErrors = await fromPool;
+    poolAt.forEach((k, j) => (errors[k] = poolErrors[j]!));
+    return errors;
+  }
+}

@@ -1,0 +1,32 @@
+// Messages between the mask worker pool (engine thread) and its worker threads.
+import type { StructuredConstraint } from '../../engine/types.js';
+import type { PackedVocab } from './vocab-transfer.js';
+
+export interface MaskWorkerInit {
+  vocab: PackedVocab;
+  /** the provider's compile cache size (the same semantics as the engine thread's provider) */
+  maxCompiled: number;
+}
+
+/** one request's row: bring its mirror up to date, then write its mask into the shared bitmask */
+export interface MirrorRow {
+  /** the request's id within the pool */
+  key: number;
+  /** present when the worker has no mirror for the key yet: compile (cached) and start one */
+  constraint?: StructuredConstraint;
+  /** tokens accepted since the mirror's last sync (the whole output when the constraint is sent) */
+  tokens: number[];
+  /** where the row starts in the bitmask (in int32 words) */
+  offset: number;
+}
+
+export type ToWorker =
+  | { type: 'fill'; id: number; bitmask: SharedArrayBuffer; rows: MirrorRow[] }
+  /** a new request: compile its constraint and start its mirror now, before its first step needs a mask */
+  | { type: 'mirror'; key: number; constraint: StructuredConstraint }
+  | { type: 'drop'; keys: number[] };
+
+export type FromWorker =
+  | { type: 'ready' }
+  /** per row: null = filled, else the error message (the worker then holds no mirror for that key) */
+  | { type: 'filled'; id: number; errors: Array<string | null> };

@@ -1,0 +1,295 @@
+// The structured-output worker pool: masks computed on worker threads equal the engine thread's, row for row,
+// along real outputs; a failing row or worker fails only its own requests; the pool never hangs and closes cleanly.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qwen, SHARED_DATA } from './qwen-fixture.js';
+import { pickWorkload, type WorkloadItem } from '../../bench/structured/step-masks.js';
+import { MirroredGrammar, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
+import { packVocab, unpackVocab } from '../../src/structured/workers/vocab-transfer.js';
+import { makeTestModel } from '../../src/models/make-test-model.js';
+import { AsyncEngine } from '../../src/engine/async-engine.js';
+import { loadTokenVocab } from '../../src/structured/token-vocab.js';
+import type { RequestOutput, StructuredConstraint } from '../../src/engine/types.js';
+
+const q = qwen();
+const WORDS = Math.ceil(q.vocab.size / 32);
+const hasBench = existsSync(join(SHARED_DATA, 'jsonschemabench'));
+
+/** a few JSONSchemaBench schemas along their real outputs, plus regex, choice and GBNF constraints */
+function workload(): WorkloadItem[] {
+  const eos = q.vocab.eosIds[0]!;
+  const extra: Array<[StructuredConstraint, string]> = [
+    [{ kind: 'regex', pattern: '[a-z]+@[a-z]+\\.(com|org)' }, 'ada@example.org'],
+    [{ kind: 'choice', choices: ['positive', 'negative', 'neutral'] }, 'neutral'],
+    [{ kind: 'grammar', grammar: 'root ::= "[" num ("," num)* "]"\nnum ::= [0-9]+' }, '[12,3,456]'],
+    [{ kind: 'json', schema: { type: 'object', properties: { cpe: { type: 'array', items: { type: 'string' } } }, required: ['cpe'] } }, '{"cpe": ["a:b", "ü 😀"]}'],
+  ];
+  const items = extra.map(([constraint, text], i) => ({ name: `extra ${i}`, constraint, ids: [...q.encode(text), eos] }));
+  return hasBench ? [...pickWorkload(q, 2), ...items] : items;
+}
+
+test('vocabulary packing round-trips', () => {
+  const v = unpackVocab(packVocab(q.vocab));
+  assert.equal(v.size, q.vocab.size);
+  assert.deepEqual(v.eosIds, q.vocab.eosIds);
+  for (let t = 0; t < q.vocab.size; t += 97) assert.deepEqual(v.tokenBytes[t], q.vocab.tokenBytes[t], `token ${t}`);
+});
+
+test('worker masks equal engine-thread masks, row for row, along real outputs (2 workers)', async () => {
+  const work = workload();
+  assert.ok(work.length >= 8, `workload of ${work.length}`);
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 2, minRowsForWorkers: 2 });
+  await p.startWorkers().whenStarted();
+  try {
+    // every request runs twice at once (two requests with one schema), so rows of one schema meet on a worker
+    const live = [...work, ...work].map((item) => ({ item, g: p.create(item.constraint), pos: 0 }));
+    const workers = new Set(live.map((l) => p.startWorkers().workerOf(l.g.key)));
+    // -1: the engine thread's share
+    assert.deepEqual([...workers].sort(), [-1, 0, 1], 'requests are spread over both workers and the engine thread');
+    let steps = 0;
+    let compared = 0;
+    while (live.some((l) => l.pos < l.item.ids.length)) {
+      const active = live.filter((l) => l.pos < l.item.ids.length);
+      const filler = p.bulkFiller(active.length);
+      const out = filler ? filler.allocate(active.length * WORDS) : null;
+      if (filler && out) {
+        const errors = await filler.fill(active.map((l, i) => ({ grammar: l.g, offset: i * WORDS })), out);
+        assert.deepEqual(errors, active.map(() => null));
+        const ref = new Int32Array(WORDS);
+        active.forEach((l, i) => {
+          l.g.matcher.fillNextTokenBitmask(ref, 0);
+          assert.deepEqual(out.subarray(i * WORDS, (i + 1) * WORDS), ref, `${l.item.name} at token ${l.pos}`);
+          compared++;
+        });
+      }
+      for (const l of active) {
+        assert.ok(l.g.acceptToken(l.item.ids[l.pos++]!), `${l.item.name}: token ${l.pos - 1} accepted`);
+        if (l.pos === l.item.ids.length) l.g.release();
+      }
+      steps++;
+    }
+    assert.ok(compared > 100, `compared ${compared} masks over ${steps} steps`);
+  } finally {
+    await p.close();
+  }
+});
+
+test('a row whose constraint fails in its worker fails alone', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
+  await pool.whenStarted();
+  try {
+    const out = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    const good: StructuredConstraint = { kind: 'choice', choices: ['yes', 'no'] };
+    const errors = await pool.fill(
+      [
+        { key: 1, constraint: { kind: 'regex', pattern: '(unclosed' }, constraintKey: 'bad', history: [], offset: 0 },
+        { key: 2, constraint: good, constraintKey: 'good', history: [], offset: WORDS },
+      ],
+      out,
+    );
+    assert.match(errors[0]!.message, /regex|paren|\)/i);
+    assert.equal(errors[1], null);
+    const ref = new Int32Array(WORDS);
+    createGrammarProvider(q.vocab).create(good).fillNextTokenBitmask(ref, 0);
+    assert.deepEqual(out.subarray(WORDS), ref);
+    // a plain (not shared) bitmask is refused with a clear error, not written from another thread
+    const plain = await pool.fill([{ key: 3, constraint: good, constraintKey: 'good', history: [], offset: 0 }], new Int32Array(WORDS));
+    assert.match(plain[0]!.message, /SharedArrayBuffer/);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker that dies mid-step fails its rows only; it restarts and re-mirrors its other requests', async () => {
+  const messages: string[] = [];
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 2, minRowsForWorkers: 1, onWorkerError: (m) => messages.push(m) });
+  const pool = p.startWorkers();
+  await pool.whenStarted();
+  try {
+    const c: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { n: { type: 'integer' }, s: { type: 'string' } } } };
+    const gs = [p.create(c), p.create(c), p.create(c), p.create(c)];
+    const text = q.encode('{"n": 12, "s": "abc"}');
+    const filler = p.bulkFiller(gs.length)!;
+    const rows = () => gs.map((g, i) => ({ grammar: g, offset: i * WORDS }));
+    let out = filler.allocate(gs.length * WORDS);
+    assert.deepEqual(await filler.fill(rows(), out), [null, null, null, null]);
+    for (const g of gs) for (const id of text.slice(0, 3)) assert.ok(g.acceptToken(id));
+    // worker 0 goes away while it computes the step
+    const victim = pool.threads()[0]!;
+    const onZero = gs.filter((g) => pool.workerOf(g.key) === 0);
+    assert.ok(onZero.length > 0 && onZero.length < gs.length);
+    out = filler.allocate(gs.length * WORDS);
+    const pending = filler.fill(rows(), out);
+    void victim.terminate();
+    const errors = await pending;
+    gs.forEach((g, i) => {
+      if (onZero.includes(g)) assert.match(errors[i]!.message, /mask worker 0 exited unexpectedly/);
+      else assert.equal(errors[i], null);
+    });
+    await pool.whenStarted();
+    assert.ok(messages.some((m) => /mask worker 0 exited unexpectedly .*restarting/.test(m)), messages.join('\n'));
+    // the survivors (the engine failed the others) go on; rows on the restarted worker are rebuilt from their history
+    const survivors = gs.filter((g) => !onZero.includes(g));
+    onZero.forEach((g) => g.release());
+    const more = p.create(c);
+    for (const id of text.slice(0, 3)) more.acceptToken(id);
+    const next = [...survivors, more];
+    out = filler.allocate(next.length * WORDS);
+    assert.deepEqual(await filler.fill(next.map((g, i) => ({ grammar: g, offset: i * WORDS })), out), next.map(() => null));
+    const ref = new Int32Array(WORDS);
+    next.forEach((g, i) => {
+      g.matcher.fillNextTokenBitmask(ref, 0);
+      assert.deepEqual(out.subarray(i * WORDS, (i + 1) * WORDS), ref);
+    });
+  } finally {
+    await p.close();
+  }
+});
+
+test('a worker that does not answer in time is stopped and its rows fail', async () => {
+  const messages: string[] = [];
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1, fillTimeoutMs: 1, maxRestarts: 0, onWorkerError: (m) => messages.push(m) });
+  await pool.whenStarted();
+  try {
+    const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    // a cold JSON schema (compile + first masks) takes well over 1 ms
+    const schema = { type: 'object', properties: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`field${i}`, { type: 'string', maxLength: i + 1 }])) };
+    const errors = await pool.fill([{ key: 1, constraint: { kind: 'json', schema }, constraintKey: 'x', history: [], offset: 0 }], out);
+    assert.match(errors[0]!.message, /mask worker 0 did not answer within 1 ms and was stopped/);
+    await pool.whenStarted();
+    assert.equal(pool.usable, false, 'with no restarts left the worker stays down');
+    assert.ok(messages.some((m) => /stays down/.test(m)));
+    const later = await pool.fill([{ key: 2, constraint: { kind: 'choice', choices: ['a'] }, constraintKey: 'y', history: [], offset: 0 }], out);
+    assert.match(later[0]!.message, /no mask worker is running/);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('requests with one constraint stay on its home worker (warm caches) unless it is overloaded', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 2 });
+  await pool.whenStarted();
+  try {
+    const a: StructuredConstraint = { kind: 'choice', choices: ['a'] };
+    const b: StructuredConstraint = { kind: 'choice', choices: ['b'] };
+    [1, 2, 3].forEach((k) => pool.prepare(k, a, 'A'));
+    [4, 5, 6].forEach((k) => pool.prepare(k, b, 'B'));
+    const homeA = pool.workerOf(1);
+    assert.deepEqual([1, 2, 3].map((k) => pool.workerOf(k)), [homeA, homeA, homeA]);
+    assert.deepEqual([4, 5, 6].map((k) => pool.workerOf(k)), [1 - homeA, 1 - homeA, 1 - homeA]);
+    // ten more of A: its home fills up to its share, then the other worker takes the rest
+    for (let k = 7; k < 17; k++) pool.prepare(k, a, 'A');
+    const loads = [0, 1].map((w) => Array.from({ length: 16 }, (_, i) => pool.workerOf(i + 1)).filter((x) => x === w).length);
+    assert.ok(Math.abs(loads[0]! - loads[1]!) <= 4, `loads ${loads}`);
+    // the prepared mirrors are real: a fill needs no constraint any more and gives the right mask
+    const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    assert.deepEqual(await pool.fill([{ key: 1, constraint: a, constraintKey: 'A', history: [], offset: 0 }], out), [null]);
+    const ref = new Int32Array(WORDS);
+    createGrammarProvider(q.vocab).create(a).fillNextTokenBitmask(ref, 0);
+    assert.deepEqual(out, ref);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a closed pool answers with errors at once and leaves no thread behind', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 2 });
+  await pool.whenStarted();
+  assert.equal(pool.threads().length, 2);
+  await pool.close();
+  assert.equal(pool.threads().length, 0);
+  const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+  const errors = await pool.fill([{ key: 1, constraint: { kind: 'choice', choices: ['a'] }, constraintKey: 'a', history: [], offset: 0 }], out);
+  assert.match(errors[0]!.message, /closed/);
+});
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'serval-mask-workers-'));
+  makeTestModel({ arch: 'qwen2', out: join(dir, 'm'), hidden: 16, heads: 2, kvHeads: 1, layers: 1, seed: 4 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
+  let out: RequestOutput | null = null;
+  for await (const o of it) out = o;
+  return out!;
+}
+
+test('engine: steps computed on the workers give the same outputs as the engine thread; shutdown stops them', async () => {
+  const constraints: StructuredConstraint[] = [
+    { kind: 'choice', choices: ['alpha', 'beta', 'gamma'] },
+    { kind: 'regex', pattern: '[0-9]{2,4}-[a-z]{3}' },
+    {
+      kind: 'json',
+      schema: {
+        type: 'object',
+        properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: 0, maximum: 99 } },
+        required: ['ok', 'n'],
+        additionalProperties: false,
+      },
+      disableAnyWhitespace: true,
+    },
+  ];
+  let bulkSteps = 0;
+  const pooledProvider = (vocab: ReturnType<typeof loadTokenVocab>) => {
+    const p = new PooledGrammarProvider(vocab, { numWorkers: 1, minRowsForWorkers: 2 });
+    const bulkFiller = p.bulkFiller.bind(p);
+    p.bulkFiller = (n) => {
+      const f = bulkFiller(n);
+      if (f) bulkSteps++;
+      return f;
+    };
+    return p;
+  };
+  const run = async (workers: boolean) => {
+    let provider: PooledGrammarProvider | null = null;
+    const e = await AsyncEngine.create({
+      model: join(dir, 'm'),
+      device: 'ts',
+      numKvBlocks: 256,
+      maxModelLen: 256,
+      structuredOutputWorkers: 0,
+      grammar: workers
+        ? (ctx) => (provider = pooledProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize })))
+        : undefined,
+    });
+    const pool = provider ? (provider as PooledGrammarProvider).startWorkers() : null;
+    await pool?.whenStarted();
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        last(e.generate(`Request ${i}:`, { temperature: 0.8, seed: i, maxTokens: 64, structured: constraints[i % 3] }, `r${i}`)),
+      ),
+    );
+    const threads = pool?.threads().length ?? 0;
+    await e.shutdown();
+    return { texts: outs.map((o) => o.outputs[0].text), finish: outs.map((o) => o.outputs[0].finishReason), threads, threadsAfter: pool?.threads().length ?? 0 };
+  };
+  const plain = await run(false);
+  const pooled = await run(true);
+  assert.ok(bulkSteps >= 3, `${bulkSteps} steps had their masks computed on the worker`);
+  assert.equal(pooled.threads, 1);
+  assert.equal(pooled.threadsAfter, 0, 'shutdown stopped the worker');
+  assert.deepEqual(pooled.finish, plain.finish.map(() => 'stop'));
+  assert.deepEqual(pooled.texts, plain.texts);
+  assert.ok(['alpha', 'beta', 'gamma'].includes(pooled.texts[0]!), pooled.texts[0]);
+  assert.match(pooled.texts[1]!, /^[0-9]{2,4}-[a-z]{3}$/);
+  assert.equal(typeof JSON.parse(pooled.texts[2]!).ok, 'boolean');
+});
+
+test('MirroredGrammar keeps the accepted tokens only', () => {
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1 });
+  const g = p.create({ kind: 'choice', choices: ['yes'] });
+  assert.ok(g instanceof MirroredGrammar);
+  const bad = q.encode('no')[0]!;
+  assert.equal(g.acceptToken(bad), false);
+  assert.deepEqual(g.history, []);
+  const yes = q.encode('yes');
+  for (const id of yes) assert.ok(g.acceptToken(id));
+  assert.deepEqual(g.history, yes);
+});

@@ -37,6 +37,8 @@ type Numeric = Exclude<keyof StepTimes, 'kind'>;
 export class StepProfile {
   readonly steps: StepTimes[] = [];
   private lastEnd: number | null = null;
+  private resetAt = performance.now();
+  private firstStart: number | null = null;
 
   /** the time since the previous step's result was handed back (0 for the first step) */
   engineGap(now: number): number {
@@ -45,6 +47,7 @@ export class StepProfile {
 
   record(t: StepTimes, end: number): void {
     this.steps.push(t);
+    this.firstStart ??= end - t.executeMs;
     this.lastEnd = end;
   }
 
@@ -52,11 +55,26 @@ export class StepProfile {
   reset(): void {
     this.steps.length = 0;
     this.lastEnd = null;
+    this.firstStart = null;
+    this.resetAt = performance.now();
   }
 
-  /** per step kind: the number of steps and the mean of every field, in ms */
+  /**
+   * per step kind: the number of steps and the mean of every field, in ms; `total`: from reset() to the first step,
+   * from there to the last step's end, and the sums of execute() and of the engine's JS time between steps
+   */
   summary(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
+    const sum = (k: Numeric) => Number(this.steps.reduce((a, s) => a + s[k], 0).toFixed(1));
+    out['total'] = {
+      steps: this.steps.length,
+      beforeFirstStepMs: Number(((this.firstStart ?? this.resetAt) - this.resetAt).toFixed(1)),
+      firstToLastStepMs: Number(((this.lastEnd ?? this.resetAt) - (this.firstStart ?? this.resetAt)).toFixed(1)),
+      executeMs: sum('executeMs'),
+      engineJsMs: sum('engineJsMs'),
+      forwardGpuMs: sum('forwardGpuMs'),
+      sampleGpuMs: sum('sampleGpuMs'),
+    };
     for (const kind of ['decode', 'mixed'] as const) {
       const steps = this.steps.filter((s) => s.kind === kind);
       if (steps.length === 0) continue;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { cudaInfo, loadNativeAddon, type NativeForwardBatch, type NativeSampleRequest } from '../../src/native/addon.js';
 import { buildSampleRequest, ROW_INT_FIELDS, RowInt, type GlobalRngStream } from '../../src/native/cuda-sampling.js';
 import { createCudaSamplingBackend, type GpuSamplingModel } from '../../src/native/cuda-sampling-backend.js';
+import { StepProfile } from '../../src/native/cuda-step-profile.js';
 import { logitLayout } from '../../src/native/native-forward.js';
 import type { RowSampling, StepBatch } from '../../src/runner/batch.js';
 import { defaultRowSampling, filteredProbs, processLogits, sampleFiltered } from '../../src/runner/sampler.js';
@@ -135,6 +136,24 @@ test('bad sampling settings are a clear error, and the begun step is ended so th
   assert.deepEqual(model.calls, ['forwardBegin', 'sample:0']);
   b.sampling = [row({ temperature: -1 })];
   await assert.rejects(backend.execute(b), /temperature -1 is not >= 0/);
+});
+
+test('with a profile attached, every step records its phases; the summary splits decode and mixed steps', async () => {
+  const profile = new StepProfile();
+  const steps = mixedSteps();
+  let step = 0;
+  const backend = createCudaSamplingBackend(standInModel(() => fakeLogits(steps[step]!, step)), { numBlocks: 64, blockSize: 4, seed: 5, profile });
+  for (; step < steps.length; step++) await backend.execute(steps[step]!);
+  assert.equal(profile.steps.length, 4);
+  assert.deepEqual(profile.steps.map((s) => s.kind), ['mixed', 'decode', 'decode', 'decode']);
+  assert.ok(profile.steps.every((s) => s.executeMs >= s.sampleAwaitMs && s.rows === 8));
+  const sum = profile.summary();
+  assert.equal(sum['decode']!['steps'], 3);
+  assert.equal(sum['mixed']!['tokens'], steps[0]!.numTokens);
+  assert.equal(sum['total']!['steps'], 4);
+  profile.reset();
+  assert.equal(profile.steps.length, 0);
+  assert.deepEqual(Object.keys(profile.summary()), ['total']);
 });
 
 // ---- the kernels themselves (GPU machine) ----

@@ -3,7 +3,7 @@
 # CUDA test file, the decode-step GPU-time scan (rows × context, both attention paths), then the offline throughput
 # runs with per-step phase timers (SERVAL_CUDA_PROFILE=1): 7B and 0.5B, plain and guided, greedy and temperature 1,
 # N requests each (default 1000). With PROFILE_ONLY=1: only the 7B plain greedy and T=1 runs, under --cpu-prof
-# (summarized into $OUT). Logs and results go to $OUT.
+# (summarized into $OUT); with RUNS_7B="N:T[:guided] ...": only those 7B runs. Logs and results go to $OUT.
 set -uo pipefail
 B=${1:-.dev-cuda-sampling}
 N=${2:-1000}
@@ -11,7 +11,10 @@ N=${2:-1000}
 export SERVAL_CUDA_PROFILE=1
 phase gpu-tests 60 node --test "$B/cuda-sampling.test.mjs" "$B/cuda-sampling-backend.test.mjs" "$B/cuda-backend.test.mjs" \
   "$B/cuda-attention.test.mjs" "$B/engine-stress.test.mjs"
-if [ "${PROFILE_ONLY:-0}" = 1 ]; then
+if [ -n "${RUNS_7B:-}" ]; then
+  # shellcheck disable=SC2086
+  phase throughput-7B 300 node "$B/run-gpu.mjs" throughput Qwen2.5-7B "$OUT/throughput-Qwen2.5-7B.json" $RUNS_7B
+elif [ "${PROFILE_ONLY:-0}" = 1 ]; then
   phase profile-7B 200 node --cpu-prof --cpu-prof-dir=/tmp/prof "$B/run-gpu.mjs" throughput Qwen2.5-7B "$OUT/throughput-Qwen2.5-7B.json" "$N:0" "$N:1"
   p=$(ls -S /tmp/prof/*.cpuprofile 2>/dev/null | head -1)
   [ -n "$p" ] && node "$B/cpuprofile-summary.mjs" "$p" 45 > "$OUT/cpuprofile-7B.txt" 2>&1

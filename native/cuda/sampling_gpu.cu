@@ -14,12 +14,13 @@ namespace serval {
 
 PinnedBuffer::~PinnedBuffer() {
   if (ptr_) cudaFreeHost(ptr_);
+  for (char* p : retired_) cudaFreeHost(p);
 }
 
 void PinnedBuffer::ensure(size_t bytes) {
   if (bytes <= bytes_) return;
   const size_t grown = std::max(bytes, bytes_ * 3 / 2);  // steps vary in size: avoid re-pinning for every larger one
-  if (ptr_) CUDA_CHECK(cudaFreeHost(ptr_));
+  if (ptr_) retired_.push_back(ptr_);  // sizes grow by 1.5x or more: the retired ones hold at most twice the live one
   ptr_ = nullptr;
   bytes_ = 0;
   CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&ptr_), grown, cudaHostAllocDefault));

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "cuda/device_buffer.h"
 #include "cuda/sampling_api.h"
@@ -26,6 +27,8 @@ class PinnedBuffer {
  private:
   char* ptr_ = nullptr;
   size_t bytes_ = 0;
+  // outgrown buffers, freed with this one: cudaFreeHost waits for the whole device, which would stall a step
+  std::vector<char*> retired_;
 };
 
 class GpuSampler {

@@ -40,7 +40,11 @@ export const ROW_FLOAT_FIELDS = 6;
 /** the most top logprobs a row may ask for on the GPU (sampling_api.h kMaxGpuTopLogprobs) */
 export const MAX_GPU_TOP_LOGPROBS = 128;
 
-/** rows without a seed draw from one engine-global counter stream, as on the host (Sampler.globalCounter) */
+/**
+ * Rows without a seed draw from one engine-global counter stream, as on the host (Sampler.globalCounter). One
+ * difference: the host skips the counter for a row whose masks leave no token, the GPU request assigns it before the
+ * masks are looked at. (The engine gives every request a seed, so only direct backend users see this stream.)
+ */
 export interface GlobalRngStream {
   readonly seed: number;
   counter: number;

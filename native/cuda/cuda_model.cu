@@ -19,7 +19,7 @@
 #include "cuda/cuda_util.h"
 #include "cuda/device_buffer.h"
 #include "cuda/kernels.h"
-#include "cuda/sampling_greedy.h"
+#include "cuda/sampling_gpu.h"
 
 namespace serval {
 
@@ -147,40 +147,23 @@ class CudaModelImpl {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  void forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokensOut, float* logitsOut) {
-    const int R = b.numLogitTokens, V = spec_.vocabSize, words = (V + 31) / 32;
-    for (int i = 0; i < R; ++i)
-      if (req.rowMask[i] < kGreedySkipRow || req.rowMask[i] >= req.numMasks)
-        throw std::invalid_argument("forwardGreedy: rowMask[" + std::to_string(i) + "] is out of range");
-    for (int i = 0; i < req.numCopyRows; ++i)
-      if (req.copyRows[i] < 0 || req.copyRows[i] >= R)
-        throw std::invalid_argument("forwardGreedy: copyRows[" + std::to_string(i) + "] is out of range");
-    std::fill(tokensOut, tokensOut + R, kGreedySkipRow);
-    if (!enqueueStep(b)) return;
-    if (R > 0) {
-      // one upload: rowMask[R] then the bitmask rows; the kernel runs after the forward (or its graph) on stream_
-      hostSample_.assign(req.rowMask, req.rowMask + R);
-      hostSample_.insert(hostSample_.end(), req.masks, req.masks + (size_t)req.numMasks * words);
-      sampleMeta_.ensure(hostSample_.size() * 4);
-      sampleOut_.ensure((size_t)R * 4);
-      CUDA_CHECK(cudaMemcpyAsync(sampleMeta_.as<int32_t>(), hostSample_.data(), hostSample_.size() * 4,
-                                 cudaMemcpyHostToDevice, stream_));
-      const int32_t* dRowMask = sampleMeta_.as<int32_t>();
-      launchGreedyArgmax(logits_.as<float>(), R, V, dRowMask, dRowMask + R, words, sampleOut_.as<int32_t>(), stream_);
-      CUDA_CHECK(cudaMemcpyAsync(tokensOut, sampleOut_.as<int32_t>(), (size_t)R * 4, cudaMemcpyDeviceToHost, stream_));
-      // consecutive logit rows go back in one copy
-      for (int i = 0; i < req.numCopyRows;) {
-        int j = i + 1;
-        while (j < req.numCopyRows && req.copyRows[j] == req.copyRows[j - 1] + 1) ++j;
-        CUDA_CHECK(cudaMemcpyAsync(logitsOut + (size_t)i * V, logits_.as<float>() + (size_t)req.copyRows[i] * V,
-                                   (size_t)(j - i) * V * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-        i = j;
-      }
-    }
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-    // the kernel leaves skipped rows untouched (the copied buffer holds stale values there): mark them -2
-    for (int i = 0; i < R; ++i)
-      if (req.rowMask[i] == kGreedySkipRow) tokensOut[i] = kGreedySkipRow;
+  /** the forward on stream_ without waiting for it; sample() follows (from any thread) */
+  void enqueueForward(const ForwardBatch& b) {
+    pendingLogitRows_ = 0;
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    if (!sampler_) sampler_ = std::make_unique<GpuSampler>();
+    sampler_->markForwardStart(stream_);
+    if (enqueueStep(b)) pendingLogitRows_ = b.numLogitTokens;
+    sampler_->markForwardEnd(stream_);
+  }
+
+  /** samples the rows of the forward enqueued last (sampling_gpu.h) and waits for the stream */
+  void sample(const SampleRequest& req, SampleResult& out) {
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    if (!sampler_) sampler_ = std::make_unique<GpuSampler>();
+    const int R = pendingLogitRows_;
+    pendingLogitRows_ = 0;
+    sampler_->run(logits_.as<float>(), R, spec_.vocabSize, req, out, stream_);
   }
 
  private:
@@ -439,8 +422,8 @@ class CudaModelImpl {
   DeviceBuffer splitWs_;  // split-KV decode partials
   DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
   std::vector<int32_t> hostMeta_;
-  DeviceBuffer sampleMeta_, sampleOut_;  // forwardGreedy: rowMask + bitmask rows up, tokens down
-  std::vector<int32_t> hostSample_;
+  std::unique_ptr<GpuSampler> sampler_;  // created on the model's device at the first sampled step
+  int pendingLogitRows_ = 0;              // logit rows of the forward enqueueForward left for sample()
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
 };
 
@@ -448,9 +431,8 @@ CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensor
     : impl_(std::make_unique<CudaModelImpl>(spec, tensors, opts)) {}
 CudaModel::~CudaModel() = default;
 void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
-void CudaModel::forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokens, float* logits) {
-  impl_->forwardGreedy(b, req, tokens, logits);
-}
+void CudaModel::enqueueForward(const ForwardBatch& b) { impl_->enqueueForward(b); }
+void CudaModel::sample(const SampleRequest& req, SampleResult& out) { impl_->sample(req, out); }
 void CudaModel::allocateKvCache(int numBlocks) { impl_->allocateKvCache(numBlocks); }
 CudaMemoryReport CudaModel::memory() const { return impl_->memory(); }
 const ModelSpec& CudaModel::spec() const { return impl_->spec(); }

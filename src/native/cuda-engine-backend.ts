@@ -4,7 +4,8 @@ import type { DtypeArg } from '../config/engine-args.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
 import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-builder.js';
-import { createCudaSamplingBackend } from './cuda-greedy-sampling.js';
+import { createCudaSamplingBackend } from './cuda-sampling-backend.js';
+import { activeCudaStepProfile, StepProfile } from './cuda-step-profile.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
 import { NativeCudaForwardModel } from './cuda-backend.js';
 import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
@@ -91,7 +92,11 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
         `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
         `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
+    // SERVAL_CUDA_PROFILE=1: per-step phase timers, read by bench/gpu through activeCudaStepProfile
+    const profile = process.env['SERVAL_CUDA_PROFILE'] === '1' ? new StepProfile() : null;
+    if (profile) activeCudaStepProfile.current = profile;
     const inner = createCudaSamplingBackend(model, {
+      profile,
       numBlocks: plan.numBlocks,
       blockSize: o.blockSize,
       seed: o.seed,

@@ -67,7 +67,9 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
   return res;
 }
 
-function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) {
+/** `greedy`: forwardGreedy (argmax on the GPU, only the token id comes back: what a greedy request runs); otherwise
+ *  forward (the 151,936 fp32 logits come back to the host) */
+function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean, greedy = false) {
   const config = QWEN25_SHAPES[name];
   if (!config) throw new Error(`unknown shape ${name}`);
   const blockSize = 16;
@@ -85,7 +87,11 @@ function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) 
   for (let i = 0; i < steps + 8; i++) {
     const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: pos++, blockTable, sample: true }], blockSize);
     const t0 = performance.now();
-    gpu.forward(batch);
+    if (greedy) {
+      if (gpu.forwardGreedy(batch).gpuTokens[0]! < 0) throw new Error('forwardGreedy returned no token');
+    } else {
+      gpu.forward(batch);
+    }
     if (i >= 8) times.push(performance.now() - t0);
   }
   const mem = gpu.memory();
@@ -106,7 +112,7 @@ function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) 
     loadMs,
     memory: mem,
   };
-  console.log('decode', name, skinnyGemm ? 'skinny' : 'cublaslt', enforceEager ? 'eager' : 'graphs', JSON.stringify(res));
+  console.log('decode', name, skinnyGemm ? 'gemv' : 'cublaslt', enforceEager ? 'eager' : 'graphs', greedy ? 'greedy' : 'logits', JSON.stringify(res));
   return res;
 }
 
@@ -208,21 +214,28 @@ if (process.env['SERVAL_PROFILE_ONLY'] === '1') {
   process.exit(0);
 }
 
-try {
-  results.sizing = await sizingAndPrefill();
-} catch (e) {
-  console.log('sizing ERROR', (e as Error).stack);
-  results.sizing = { error: String((e as Error).stack) };
+// SERVAL_CHECK_PARTS: comma list of sizing, attention, correctness, decode (default: all)
+const parts = new Set((process.env['SERVAL_CHECK_PARTS'] ?? 'sizing,attention,correctness,decode').split(','));
+
+if (parts.has('sizing')) {
+  try {
+    results.sizing = await sizingAndPrefill();
+  } catch (e) {
+    console.log('sizing ERROR', (e as Error).stack);
+    results.sizing = { error: String((e as Error).stack) };
+  }
 }
 
-try {
-  results.attention = attentionBeforeAfter();
-} catch (e) {
-  console.log('attention ERROR', (e as Error).stack);
-  results.attention = { error: String((e as Error).stack) };
+if (parts.has('attention')) {
+  try {
+    results.attention = attentionBeforeAfter();
+  } catch (e) {
+    console.log('attention ERROR', (e as Error).stack);
+    results.attention = { error: String((e as Error).stack) };
+  }
 }
 
-for (const arch of TEST_ARCHS) {
+for (const arch of parts.has('correctness') ? TEST_ARCHS : []) {
   try {
     (results.correctness as Record<string, unknown>)[arch] = await correctness(arch);
   } catch (e) {
@@ -230,9 +243,10 @@ for (const arch of TEST_ARCHS) {
     (results.correctness as Record<string, unknown>)[arch] = { error: String((e as Error).stack) };
   }
 }
-for (const name of shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
+for (const name of !parts.has('decode') ? [] : shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
   try {
     (results.decode as Record<string, unknown>)[name] = {
+      graphsGreedy: decodeTiming(name, true, false, true),
       graphsSkinnyGemm: decodeTiming(name, true, false),
       eagerSkinnyGemm: decodeTiming(name, true, true),
       eagerCublasLtOnly: decodeTiming(name, false, true),

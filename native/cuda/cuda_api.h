@@ -38,7 +38,7 @@ struct CudaModelOptions {
   uint64_t seed = 0;
   /** most tokens one forward may carry (sizes the activation buffers) */
   int maxNumTokens = 8192;
-  /** decode-sized GEMMs through the skinny kernel (false: cuBLASLt for all, for comparison) */
+  /** decode-sized steps on the GEMV kernels and the fused decode layer (false: cuBLASLt for all, for comparison) */
   bool skinnyGemm = true;
   /** replay decode-only steps (1 token per row, up to 256 rows) from captured CUDA graphs (--enforce-eager: false) */
   bool cudaGraphs = true;

@@ -28,7 +28,7 @@ export interface CudaModelOptions {
   seed?: number;
   /** most tokens one step may carry (sizes activation buffers; default 8192) */
   maxNumTokens?: number;
-  /** decode-sized GEMMs through the custom skinny kernel (default true) */
+  /** decode-sized steps (<= 8 tokens) on the GEMV kernels and the fused decode layer (default true; false: cuBLASLt) */
   skinnyGemm?: boolean;
   /** --enforce-eager: never replay decode steps from CUDA graphs */
   enforceEager?: boolean;

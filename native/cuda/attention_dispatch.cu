@@ -106,6 +106,8 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
 }
 
 void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream) {
+  if (a.outF && !splitKvOnly(plan, a.numTokens))
+    throw std::logic_error("fp32 attention output asked for a step that does not run split-KV decode on every token");
   if (plan.legacyAll) {
     launchPagedAttention(a.qkv, a.kCache, a.vCache, nullptr, a.tokenRow, a.positions, a.blockTables, a.tableStride,
                          s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream);

@@ -73,7 +73,15 @@ struct AttentionArgs {
   float* splitWorkspace;
   __nv_bfloat16* out;  // [T, nh * hd]
   int numTokens;
+  /** when set, the output is written here in fp32 instead of `out`: only for plans whose every token runs the
+   *  split-KV decode kernel (splitKvOnly); the fused decode layers feed it to the fp32-input o-projection GEMV */
+  float* outF = nullptr;
 };
+
+/** every token of the plan runs the split-KV decode kernel (what an fp32 attention output needs) */
+inline bool splitKvOnly(const AttentionPlan& p, int numTokens) {
+  return !p.legacyAll && p.decodeSplitKernel && p.numTiles() == 0 && p.numDecode == numTokens;
+}
 
 void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream);
 

@@ -134,7 +134,7 @@ class CudaModelImpl {
     r.weightBytes = weightBytes_;
     r.kvCacheBytes = kCache_.bytes() + vCache_.bytes();
     r.activationBytes = x_.bytes() + delta_.bytes() + normed_.bytes() + qkv_.bytes() + attn_.bytes() + gu_.bytes() +
-                        act_.bytes() + normedF_.bytes() + actF_.bytes() + logits_.bytes() + meta_.bytes();
+                        act_.bytes() + normedF_.bytes() + actF_.bytes() + attnF_.bytes() + logits_.bytes() + meta_.bytes();
     r.workspaceBytes = gemm_->workspaceBytes() + splitWs_.bytes();
     return r;
   }
@@ -287,10 +287,11 @@ class CudaModelImpl {
     return StepMeta{meta + T, meta + 2 * T, meta + 3 * T, tables, tiles, tiles + plan_.tiles.size()};
   }
 
-  void enqueueAttention(int l, const StepDims& d, const StepMeta& m) {
+  void enqueueAttention(int l, const StepDims& d, const StepMeta& m, float* outF = nullptr) {
     launchAttention(plan_, attnShape_,
                     AttentionArgs{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
-                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<bf16>(), d.T},
+                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<bf16>(), d.T,
+                                  outF},
                     stream_);
   }
   bf16* kCache(int l) const { return kCache_.as<bf16>() + l * layerCacheElems(); }
@@ -346,6 +347,9 @@ class CudaModelImpl {
     const int splitQkv = gemvSplitFor(qkvDim, H, sms);
     const int splitO = gemvSplitFor(H, nh * hd, sms), splitGateUp = gemvSplitFor(2 * I, H, sms);
     const int splitDown = gemvSplitFor(H, I, sms);
+    // Decode tokens keep the attention output in fp32 for the o-projection: one bf16 rounding fewer per layer (the
+    // largest activation error left against the fp32 reference), at no cost at these sizes.
+    float* attnF = splitKvOnly(plan_, T) ? attnF_.as<float>() : nullptr;
     for (int l = 0; l < spec_.numLayers; ++l) {
       LayerWeights& L = layers_[l];
       const float* bias = spec_.attentionBias ? L.qkvBias.as<float>() : nullptr;
@@ -359,8 +363,11 @@ class CudaModelImpl {
         launchGemvQkvRopeKv(normed, L.qkv.as<bf16>(), bias, qkv, invFreq_.as<float>(), m.positions, m.slots, kCache(l),
                             vCache(l), T, nh, nkv, hd, H, splitQkv, stream_);
       }
-      enqueueAttention(l, d, m);
-      launchGemvLinear(attn_.as<bf16>(), L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+      enqueueAttention(l, d, m, attnF);
+      if (attnF)
+        launchGemvLinear(attnF, L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+      else
+        launchGemvLinear(attn_.as<bf16>(), L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
       launchGemvGateUpSilu(normed, L.gateUp.as<bf16>(), act, T, I, H, splitGateUp, stream_);
       launchGemvLinear(act, L.down.as<bf16>(), nullptr, delta, T, H, I, splitDown, stream_);
@@ -456,6 +463,7 @@ class CudaModelImpl {
     const size_t gemvT = std::min<size_t>(T, kGemvMaxTokens);  // decode-sized steps' fp32 GEMV inputs
     grow(normedF_, gemvT * H * 4);
     grow(actF_, gemvT * I * 4);
+    grow(attnF_, gemvT * spec_.numHeads * hd * 4);
     grow(logits_, std::max<size_t>(1, R) * spec_.vocabSize * 4);
     if (grew) clearGraphs();
   }
@@ -503,7 +511,7 @@ class CudaModelImpl {
   AttentionPlan plan_;     // this step's attention plan (its lists are uploaded with the metadata)
   DeviceBuffer splitWs_;  // split-KV decode partials
   DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
-  DeviceBuffer normedF_, actF_;  // fp32 GEMV inputs of decode-sized steps (at most kGemvMaxTokens rows)
+  DeviceBuffer normedF_, actF_, attnF_;  // fp32 GEMV inputs of decode-sized steps (at most kGemvMaxTokens rows)
   std::vector<int32_t> hostMeta_;
   std::unique_ptr<GpuSampler> sampler_;  // created on the model's device at the first sampled step
   int pendingLogitRows_ = 0;              // logit rows of the forward enqueueForward left for sample()

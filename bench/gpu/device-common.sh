@@ -7,14 +7,16 @@ NATIVE_SRC=${2:-native}
 . .device/on-device.sh
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv | tee "$OUT/run.log"
 t0=$(date +%s)
-(cmake -S "$NATIVE_SRC" -B /tmp/serval-build -DNODE_INCLUDE="$NODE_HEADERS_DIR" -DCMAKE_CUDA_ARCHITECTURES=90 \
+# one build folder per source folder: cmake refuses a folder configured for another source (warm machines keep /tmp)
+BUILD_DIR=/tmp/serval-build-$(echo "$NATIVE_SRC" | tr -c 'A-Za-z0-9\n' '_')
+(cmake -S "$NATIVE_SRC" -B "$BUILD_DIR" -DNODE_INCLUDE="$NODE_HEADERS_DIR" -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DNODE_ADDON_API_DIR="$PWD/node_modules/node-addon-api" \
-  -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/serval-build -j16) > "$OUT/build.log" 2>&1 || {
+  -DCMAKE_BUILD_TYPE=Release && cmake --build "$BUILD_DIR" -j16) > "$OUT/build.log" 2>&1 || {
   tail -30 "$OUT/build.log"
   exit 1
 }
 echo "build: $(( $(date +%s) - t0 )) s" | tee -a "$OUT/run.log"
-export SERVAL_NATIVE_ADDON=/tmp/serval-build/serval_native.node
+export SERVAL_NATIVE_ADDON=$BUILD_DIR/serval_native.node
 export SERVAL_TOKENIZER_DIR=$PWD/$BUNDLE/tokenizer
 phase() { # name limit_s command...
   local name=$1 limit=$2; shift 2

@@ -1,7 +1,5 @@
-// `runThroughputBenchmark` with the sampling temperature as a parameter. vLLM's benchmark samples at temperature 1;
-// serval's cuda backend samples on the host in TypeScript (src/runner/sampler.ts), where temperature-1 sampling of a
-// 152k vocabulary costs milliseconds per row — so the GPU run also measures greedy (argmax) steps, which show the
-// engine's throughput without that cost. Everything else (all requests at once, ignore_eos, token counting from the
+// `runThroughputBenchmark` with the sampling temperature as a parameter: vLLM's benchmark samples at temperature 1,
+// and the GPU runs also measure greedy (argmax) steps. Everything else (all requests at once, ignore_eos, token counting from the
 // engine's outputs, vLLM's metric names) is as in src/benchmarks/throughput-benchmark.ts, except that only final
 // outputs are emitted (finalOnly), as vLLM's offline benchmark does through LLM.generate.
 import type { ServingEngine } from '../../src/engine/serving-engine.js';

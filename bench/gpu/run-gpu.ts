@@ -1,6 +1,7 @@
 // Entry point of the GPU run (bundled by bench/gpu/bundle.sh, run by bench/gpu/device-run.sh):
 //   node run-gpu.mjs stress OUT.json
 //   node run-gpu.mjs throughput SHAPE OUT.json RUN...   RUN = N:temperature[:guided], e.g. 512:0 512:0:guided 64:1
+//   node run-gpu.mjs decode-scaling SHAPE OUT.json      forward GPU time of decode steps over rows × context
 // The tokenizer folder is SERVAL_TOKENIZER_DIR (the device has no node_modules; the bundle script copies it).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import { runEngineStress } from './engine-stress.js';
 import { runGpuThroughput } from './throughput-run.js';
+import { runDecodeScaling } from './decode-scaling.js';
 
 const tokenizerDir = process.env['SERVAL_TOKENIZER_DIR'];
 if (!tokenizerDir) throw new Error('set SERVAL_TOKENIZER_DIR to a folder with tokenizer.json and tokenizer_config.json');
@@ -48,6 +50,9 @@ if (mode === 'stress') {
   );
   save(out!, report);
   for (const r of report.runs) console.log(`${shape} guided=${r.guided} T=${r.temperature} N=${r.num_requests}: ${r.error ? `ERROR ${r.error.split('\n')[0]}` : `${r.output_tokens_per_second.toFixed(1)} output tok/s (${r.elapsed_time.toFixed(1)} s, prefix hit ${(100 * r.prefixCacheHitRate).toFixed(1)} %, preemptions ${r.preemptions})`}`);
+} else if (mode === 'decode-scaling') {
+  const [shape, out] = rest;
+  save(out!, await runDecodeScaling(shape!, tokenizerDir, [1, 64, 256], [16, 128, 512, 1024, 2048]));
 } else {
-  throw new Error(`usage: run-gpu.mjs stress OUT.json [N] | throughput SHAPE OUT.json N:T[:guided]...; got "${mode ?? ''}"`);
+  throw new Error(`usage: run-gpu.mjs stress OUT.json [N] | throughput SHAPE OUT.json N:T[:guided]... | decode-scaling SHAPE OUT.json; got "${mode ?? ''}"`);
 }

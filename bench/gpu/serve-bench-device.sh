@@ -6,8 +6,8 @@
 #   2. online: `serval serve` + `serval bench serve` at concurrency 1, 32 and 256 (TTFT/TPOT/ITL percentiles).
 # Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
 set -uo pipefail
+tar xJf .dev-serve/node_modules.tar.xz  # production dependencies, node-addon-api (the addon build) included
 . bench/gpu/device-common.sh .dev-serve
-tar xJf .dev-serve/node_modules.tar.xz
 rm -rf dist && cp -r .dev-serve/dist dist
 SERVAL=(node bin/serval.js)
 ENGINE=(--load-format dummy --device cuda --max-num-seqs 256 --max-num-batched-tokens 8192 --gpu-memory-utilization 0.9 --max-model-len 4096)
@@ -40,6 +40,8 @@ for shape in ${SHAPES:-Qwen2.5-7B}; do
     done
   done
   kill $pid; wait $pid 2> /dev/null
+  # the side-by-side peer on the same card and shape: HF transformers generate, batch 256 (bench/gpu/hf_generate.py)
+  HF_BATCHES=${HF_BATCHES:-256} phase "hf-generate-$shape" 150 python3 bench/gpu/hf_generate.py "$RES/hf-generate-$shape.json" "$model"
 done
 tar czf "$OUT/results.tgz" -C /tmp serve-results
 grep -E "^=== |tok/s|Output token throughput|Mean TTFT|Median TPOT|Error|error" "$OUT/run.log" | cut -c1-300 | tail -80

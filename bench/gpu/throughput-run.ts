@@ -16,6 +16,7 @@ import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
 import type { EngineStats } from '../../src/engine/serving-engine.js';
 import { writeDummyModelDir } from './dummy-model-dir.js';
+import { activeCudaStepProfile } from '../../src/native/cuda-step-profile.js';
 
 export interface WorkloadShape {
   promptLen: number;
@@ -36,6 +37,8 @@ export interface ThroughputRun extends ThroughputResult {
   /** engine stats change over the run */
   prefixCacheHitRate: number;
   preemptions: number;
+  /** per-step phase means (ms) by step kind, when the engine ran with SERVAL_CUDA_PROFILE=1 */
+  stepProfile?: Record<string, Record<string, number>>;
   error?: string;
 }
 
@@ -113,10 +116,13 @@ export async function runGpuThroughput(
       const { guided, temperature } = spec;
       const samples = sample(k + 1, spec.numRequests, workload.outputLen);
       const before = engine.stats();
+      activeCudaStepProfile.current?.reset();
       const label = `[${shape}] ${guided ? 'guided' : 'plain'} T=${temperature} N=${spec.numRequests}`;
       try {
         const r = await runOfflineBatch(engine, samples, { schema: guided ? CPE_SCHEMA : null, temperature, seed: 1000 * (k + 1) });
-        report.runs.push({ ...r, guided, temperature, ...delta(engine.stats(), before) });
+        const stepProfile = activeCudaStepProfile.current?.summary();
+        report.runs.push({ ...r, guided, temperature, ...delta(engine.stats(), before), ...(stepProfile ? { stepProfile } : {}) });
+        if (stepProfile) console.error(`${label} step profile (ms, means): ${JSON.stringify(stepProfile)}`);
         console.error(`${label}: ${r.output_tokens_per_second.toFixed(1)} output tok/s, ${r.elapsed_time.toFixed(1)} s`);
       } catch (e) {
         const err = e as Error;

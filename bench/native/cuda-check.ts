@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
 import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js';
+import { createCudaSamplingBackend } from '../../src/native/cuda-sampling-backend.js';
 import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { greedyGenerate } from '../../src/runner/ts/greedy-generate.js';
@@ -67,7 +68,9 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
   return res;
 }
 
-function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) {
+/** `greedy`: the cuda backend's step (forward + greedy sampling on the GPU, only the token id comes back: what a
+ *  greedy request runs); otherwise forward (the 151,936 fp32 logits come back to the host) */
+async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean, greedy = false) {
   const config = QWEN25_SHAPES[name];
   if (!config) throw new Error(`unknown shape ${name}`);
   const blockSize = 16;
@@ -77,6 +80,7 @@ function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) 
   const loadStart = performance.now();
   const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm, enforceEager });
   const loadMs = performance.now() - loadStart;
+  const backend = createCudaSamplingBackend(gpu, { numBlocks, blockSize, seed: 1 });
   const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
   const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150000);
   gpu.forward(buildStepBatch([{ tokenIds: prompt, startPosition: 0, blockTable, sample: true }], blockSize));
@@ -85,7 +89,11 @@ function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) 
   for (let i = 0; i < steps + 8; i++) {
     const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: pos++, blockTable, sample: true }], blockSize);
     const t0 = performance.now();
-    gpu.forward(batch);
+    if (greedy) {
+      if ((await backend.execute(batch)).sampledTokenIds[0]! < 0) throw new Error('GPU greedy sampling returned no token');
+    } else {
+      gpu.forward(batch);
+    }
     if (i >= 8) times.push(performance.now() - t0);
   }
   const mem = gpu.memory();
@@ -106,7 +114,7 @@ function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean) 
     loadMs,
     memory: mem,
   };
-  console.log('decode', name, skinnyGemm ? 'skinny' : 'cublaslt', enforceEager ? 'eager' : 'graphs', JSON.stringify(res));
+  console.log('decode', name, skinnyGemm ? 'gemv' : 'cublaslt', enforceEager ? 'eager' : 'graphs', greedy ? 'greedy' : 'logits', JSON.stringify(res));
   return res;
 }
 
@@ -204,25 +212,32 @@ function attentionBeforeAfter() {
 
 if (process.env['SERVAL_PROFILE_ONLY'] === '1') {
   // for nsys: 7B batch-1 eager decode only
-  decodeTiming('Qwen2.5-7B', true, true);
+  await decodeTiming('Qwen2.5-7B', true, true);
   process.exit(0);
 }
 
-try {
-  results.sizing = await sizingAndPrefill();
-} catch (e) {
-  console.log('sizing ERROR', (e as Error).stack);
-  results.sizing = { error: String((e as Error).stack) };
+// SERVAL_CHECK_PARTS: comma list of sizing, attention, correctness, decode (default: all)
+const parts = new Set((process.env['SERVAL_CHECK_PARTS'] ?? 'sizing,attention,correctness,decode').split(','));
+
+if (parts.has('sizing')) {
+  try {
+    results.sizing = await sizingAndPrefill();
+  } catch (e) {
+    console.log('sizing ERROR', (e as Error).stack);
+    results.sizing = { error: String((e as Error).stack) };
+  }
 }
 
-try {
-  results.attention = attentionBeforeAfter();
-} catch (e) {
-  console.log('attention ERROR', (e as Error).stack);
-  results.attention = { error: String((e as Error).stack) };
+if (parts.has('attention')) {
+  try {
+    results.attention = attentionBeforeAfter();
+  } catch (e) {
+    console.log('attention ERROR', (e as Error).stack);
+    results.attention = { error: String((e as Error).stack) };
+  }
 }
 
-for (const arch of TEST_ARCHS) {
+for (const arch of parts.has('correctness') ? TEST_ARCHS : []) {
   try {
     (results.correctness as Record<string, unknown>)[arch] = await correctness(arch);
   } catch (e) {
@@ -230,12 +245,13 @@ for (const arch of TEST_ARCHS) {
     (results.correctness as Record<string, unknown>)[arch] = { error: String((e as Error).stack) };
   }
 }
-for (const name of shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
+for (const name of !parts.has('decode') ? [] : shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
   try {
     (results.decode as Record<string, unknown>)[name] = {
-      graphsSkinnyGemm: decodeTiming(name, true, false),
-      eagerSkinnyGemm: decodeTiming(name, true, true),
-      eagerCublasLtOnly: decodeTiming(name, false, true),
+      graphsGreedy: await decodeTiming(name, true, false, true),
+      graphsSkinnyGemm: await decodeTiming(name, true, false),
+      eagerSkinnyGemm: await decodeTiming(name, true, true),
+      eagerCublasLtOnly: await decodeTiming(name, false, true),
     };
   } catch (e) {
     console.log('decode', name, 'ERROR', (e as Error).stack);

@@ -20,14 +20,19 @@ bool attentionForceLegacyFromEnv() {
 
 namespace {
 
-/** Partitions for decode tokens whose longest context is maxContext: enough blocks to fill the GPU about twice. */
+/** The split-KV kernel serves every decode token of a supported shape: one block per (token, KV head) reads each K/V
+ *  row once for the whole GQA group with 16-byte loads, where the legacy kernel re-reads it per query head with scalar
+ *  loads (at 256 rows x 600 tokens of 7B context that was ~75 % of a decode step). The context is cut into partitions
+ *  only when the decode tokens alone leave the GPU under-filled and the context is long. */
 void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s) {
   p.decodeSplits = 1;
-  if (p.numDecode == 0 || !splitKvDecodeSupported(s.headDim, s.numHeads / s.numKvHeads) ||
-      maxContext < kSplitKvMinContext)
-    return;
+  p.decodeSplitKernel = false;
+  if (p.numDecode == 0 || !splitKvDecodeSupported(s.headDim, s.numHeads / s.numKvHeads)) return;
+  p.decodeSplitKernel = true;
+  p.decodePartition = kWholeContextPartition;
+  if (maxContext < kSplitKvMinContext) return;
   const long wantSplits = (2L * s.numSms + (long)p.numDecode * s.numKvHeads - 1) / ((long)p.numDecode * s.numKvHeads);
-  if (wantSplits < 2) return;  // the decode rows alone fill the GPU: the legacy kernel needs no split
+  if (wantSplits < 2) return;  // the decode rows alone fill the GPU: one partition per (token, KV head)
   int partition = (int)((maxContext + wantSplits - 1) / wantSplits);
   partition = std::max(kSplitKvMinPartition, (partition + 63) / 64 * 64);
   const int splits = (maxContext + partition - 1) / partition;
@@ -82,8 +87,8 @@ AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s) {
   p.decodeIsAllTokens = p.numDecode == b.numTokens;  // tokens are ordered by row, so these are 0..T-1
   if (p.decodeIsAllTokens) p.decodeTokens.clear();
   planDecodeSplits(p, maxDecodeContext, s);
-  // a short-context decode-and-prefill-free step on an unsupported shape is just the legacy kernel on all tokens
-  if (p.decodeIsAllTokens && p.decodeSplits == 1) p.legacyAll = true;
+  // a decode-only step on a shape the split-KV kernel does not support is just the legacy kernel on all tokens
+  if (p.decodeIsAllTokens && !p.decodeSplitKernel) p.legacyAll = true;
   return p;
 }
 
@@ -96,11 +101,13 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
     return p;
   }
   planDecodeSplits(p, maxContext, s);
-  if (p.decodeSplits == 1) p.legacyAll = true;
+  if (!p.decodeSplitKernel) p.legacyAll = true;
   return p;
 }
 
 void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream) {
+  if (a.outF && !splitKvOnly(plan, a.numTokens))
+    throw std::logic_error("fp32 attention output asked for a step that does not run split-KV decode on every token");
   if (plan.legacyAll) {
     launchPagedAttention(a.qkv, a.kCache, a.vCache, nullptr, a.tokenRow, a.positions, a.blockTables, a.tableStride,
                          s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream);
@@ -114,7 +121,7 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
     if (!plan.decodeIsAllTokens && !a.decodeTokens)
       throw std::logic_error("attention plan has a decode token list but none was uploaded");
     const int32_t* list = plan.decodeIsAllTokens ? nullptr : a.decodeTokens;
-    if (plan.decodeSplits > 1) {
+    if (plan.decodeSplitKernel) {
       AttentionArgs d = a;
       d.decodeTokens = list;
       launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);

@@ -2,9 +2,10 @@
 // no silent fallback):
 //   - rows with >= 2 query tokens (prefill chunks) -> tensor-core flash-attention prefill kernel, in tiles of
 //     kFlashTileQueries tokens of one row, when flashPrefillSupported(headDim); otherwise the legacy kernel;
-//   - rows with 1 query token (decode) -> split-KV decode kernel when splitKvDecodeSupported(headDim, group) and the
-//     longest decode context is >= kSplitKvMinContext and splitting gives >= 2 partitions; otherwise the legacy
-//     kernel (CUDA cores, one block per token and head: short contexts, unsupported shapes);
+//   - rows with 1 query token (decode) -> split-KV decode kernel when splitKvDecodeSupported(headDim, group), its
+//     context cut into partitions when the longest decode context is >= kSplitKvMinContext and the decode tokens
+//     alone under-fill the GPU (else one partition per token and KV head); otherwise (unsupported shapes) the legacy
+//     kernel (CUDA cores, one block per token and head);
 //   - SERVAL_ATTENTION=legacy runs the legacy kernel for every token (benchmarks' before/after, bisecting).
 #pragma once
 #include <cuda_bf16.h>
@@ -22,6 +23,7 @@ constexpr int kSplitKvMinContext = 512;
 constexpr int kSplitKvMinPartition = 64;
 constexpr int kSplitKvMaxPartition = 512;  // keys per chunk of a partition (longer partitions loop)
 constexpr int kSplitKvMaxGroup = 8;
+constexpr int kWholeContextPartition = 1 << 30;  // one partition covering any context
 
 bool flashPrefillSupported(int headDim);
 bool splitKvDecodeSupported(int headDim, int group);
@@ -41,7 +43,8 @@ struct AttentionPlan {
   int numDecode = 0;                // decode tokens (one-token rows)
   bool decodeIsAllTokens = false;   // decode tokens are exactly 0..T-1 (no list needed)
   std::vector<int32_t> decodeTokens;  // their token indices when !decodeIsAllTokens
-  int decodeSplits = 1;             // > 1: split-KV decode kernel with this many partitions
+  bool decodeSplitKernel = false;   // decode tokens run the split-KV kernel (else the legacy kernel)
+  int decodeSplits = 1;             // partitions of the split-KV kernel (1: no reduce pass)
   int decodePartition = 0;          // keys per partition (split-KV only)
   int numTiles() const { return (int)tiles.size() / 2; }
 };
@@ -70,7 +73,15 @@ struct AttentionArgs {
   float* splitWorkspace;
   __nv_bfloat16* out;  // [T, nh * hd]
   int numTokens;
+  /** when set, the output is written here in fp32 instead of `out`: only for plans whose every token runs the
+   *  split-KV decode kernel (splitKvOnly); the fused decode layers feed it to the fp32-input o-projection GEMV */
+  float* outF = nullptr;
 };
+
+/** every token of the plan runs the split-KV decode kernel (what an fp32 attention output needs) */
+inline bool splitKvOnly(const AttentionPlan& p, int numTokens) {
+  return !p.legacyAll && p.decodeSplitKernel && p.numTiles() == 0 && p.numDecode == numTokens;
+}
 
 void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream);
 

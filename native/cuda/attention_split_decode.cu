@@ -51,6 +51,7 @@ __global__ void __launch_bounds__(kThreads)
                       const int32_t* __restrict__ decodeTokens, const int32_t* __restrict__ tokenRow,
                       const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
                       int blockSize, int nh, int nkv, int partition, float scale, bf16* __restrict__ out,
+                      float* __restrict__ outF,
                       float* __restrict__ partAcc, float* __restrict__ partMl) {
   constexpr int DPL = HD / 32;  // dims per lane: a warp reads one K/V row (HD bf16) in one coalesced access
   constexpr int G = kSplitKvMaxGroup;
@@ -164,7 +165,11 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) sum += sRed[(w * G + g) * HD + d];
     if (splits == 1) {
-      out[((size_t)t * nh + (size_t)kvh * group + g) * HD + d] = __float2bfloat16(sum / sL[g]);
+      const size_t o = ((size_t)t * nh + (size_t)kvh * group + g) * HD + d;
+      if (outF)
+        outF[o] = sum / sL[g];
+      else
+        out[o] = __float2bfloat16(sum / sL[g]);
     } else {
       partAcc[(partBase + (size_t)g * splits) * HD + d] = sum;
       if (d == 0) {
@@ -178,7 +183,8 @@ __global__ void __launch_bounds__(kThreads)
 /** out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M); grid (token, head), HD threads. */
 template <int HD>
 __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, const float* __restrict__ partAcc,
-                                  const float* __restrict__ partMl, int nh, int splits, bf16* __restrict__ out) {
+                                  const float* __restrict__ partMl, int nh, int splits, bf16* __restrict__ out,
+                                  float* __restrict__ outF) {
   const int i = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
   const int t = decodeTokens ? decodeTokens[i] : i;
   const size_t base = ((size_t)i * nh + h) * splits;
@@ -192,7 +198,10 @@ __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, cons
     L += l * w;
     acc += partAcc[(base + s) * HD + d] * w;
   }
-  out[((size_t)t * nh + h) * HD + d] = __float2bfloat16(acc / L);
+  if (outF)
+    outF[((size_t)t * nh + h) * HD + d] = acc / L;
+  else
+    out[((size_t)t * nh + h) * HD + d] = __float2bfloat16(acc / L);
 }
 
 template <int HD>
@@ -203,13 +212,13 @@ void launchFor(const AttentionShape& s, const AttentionArgs& a, int numDecode, i
   ensureDynamicSmem(splitDecodeKernel<HD>, smem, smemConfigured);
   splitDecodeKernel<HD><<<dim3(numDecode, s.numKvHeads, splits), kThreads, smem, stream>>>(
       a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
-      s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.splitWorkspace,
+      s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF, a.splitWorkspace,
       a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
   CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
     splitReduceKernel<HD><<<dim3(numDecode, s.numHeads), HD, 0, stream>>>(
         a.decodeTokens, a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
-        splits, a.out);
+        splits, a.out, a.outF);
     CUDA_CHECK(cudaGetLastError());
   }
 }

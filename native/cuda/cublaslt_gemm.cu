@@ -66,10 +66,12 @@ LinearGemm::Plan& LinearGemm::plan(int T, int N, int K, bool bias) {
   return plans_.emplace(key, p).first->second;
 }
 
+bool LinearGemm::usesGemv(int T, int K) const { return skinny_ && gemvSupported(T, K); }
+
 void LinearGemm::run(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, const float* bias, int T, int N, int K) {
   if (T == 0) return;
-  if (skinny_ && skinnyGemmSupported(T, K)) {
-    launchSkinnyGemm(x, w, bias, y, T, N, K, numSms_, stream_);
+  if (usesGemv(T, K)) {
+    launchGemvLinear(x, w, bias, y, T, N, K, gemvSplitFor(N, K, numSms_), stream_);
     return;
   }
   Plan& p = plan(T, N, K, bias != nullptr);

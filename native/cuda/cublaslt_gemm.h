@@ -1,5 +1,5 @@
-// Y[T, N] (fp32) = X[T, K] (bf16) · W[N, K]^T (bf16) (+ bias[N] fp32): decode-sized steps (T <= 8) use the
-// skinny-GEMM kernel, larger ones cuBLASLt with per-shape plans (layouts + heuristic algorithm) cached.
+// Y[T, N] (fp32) = X[T, K] (bf16) · W[N, K]^T (bf16) (+ bias[N] fp32): decode-sized steps (T <= kGemvMaxTokens) use
+// the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + heuristic algorithm) cached.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -19,6 +19,9 @@ class LinearGemm {
   size_t workspaceBytes() const { return workspaceBytes_; }
   /** false: every GEMM goes through cuBLASLt (for comparisons) */
   void setSkinnyEnabled(bool on) { skinny_ = on; }
+  /** whether a T-token GEMM with inner dimension K runs on the GEMV kernel */
+  bool usesGemv(int T, int K) const;
+  int numSms() const { return numSms_; }
 
  private:
   struct Plan {

@@ -8,6 +8,7 @@
 
 #include "common/forward_batch.h"
 #include "common/model_spec.h"
+#include "cuda/sampling_api.h"
 
 namespace serval {
 
@@ -37,7 +38,7 @@ struct CudaModelOptions {
   uint64_t seed = 0;
   /** most tokens one forward may carry (sizes the activation buffers) */
   int maxNumTokens = 8192;
-  /** decode-sized GEMMs through the skinny kernel (false: cuBLASLt for all, for comparison) */
+  /** decode-sized steps on the GEMV kernels and the fused decode layer (false: cuBLASLt for all, for comparison) */
   bool skinnyGemm = true;
   /** replay decode-only steps (1 token per row, up to 256 rows) from captured CUDA graphs (--enforce-eager: false) */
   bool cudaGraphs = true;
@@ -50,18 +51,6 @@ struct CudaMemoryReport {
 /** cudaMemGetInfo on `device`: bytes free and total (everything allocated by anyone counts as used). */
 void cudaMemoryInfo(int device, size_t* freeBytes, size_t* totalBytes);
 
-/** forwardGreedy's sampling request: which logit rows the GPU samples greedily and which come back as logits. */
-struct GreedySampleRequest {
-  /** per logit row [numLogitTokens]: -2 = not sampled on the GPU, -1 = greedy, k >= 0 = greedy under bitmask row k */
-  const int32_t* rowMask = nullptr;
-  /** bitmask rows [numMasks, ceil(vocab / 32)], only those of rows that use one; bit set = allowed */
-  const int32_t* masks = nullptr;
-  int numMasks = 0;
-  /** logit rows copied to the host, in this order */
-  const int32_t* copyRows = nullptr;
-  int numCopyRows = 0;
-};
-
 class CudaModelImpl;
 
 /** bf16 weights and KV cache on one GPU, fp32 residual stream, cuBLASLt GEMMs; same forward as CpuModel. */
@@ -70,9 +59,11 @@ class CudaModel {
   CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts);
   ~CudaModel();
   void forward(const ForwardBatch& b, float* logits);
-  /** forward, then greedy argmax on the GPU for the rows req.rowMask marks (tokens[numLogitTokens], -2 where not
-   *  sampled), and only the rows req.copyRows names copied to logits[numCopyRows, vocab]. */
-  void forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokens, float* logits);
+  /** Enqueues the forward on the GPU and returns without waiting for it; sample() must follow. */
+  void enqueueForward(const ForwardBatch& b);
+  /** After enqueueForward: samples its first req.numRows logit rows on the GPU (sampling_api.h), copies back only
+   *  tokens, requested logprobs and req.copyRows' logits, and waits for the GPU. */
+  void sample(const SampleRequest& req, SampleResult& out);
   /** Replaces the paged KV cache by one of `numBlocks` blocks (contents are zeroed; captured graphs are dropped). */
   void allocateKvCache(int numBlocks);
   CudaMemoryReport memory() const;

@@ -1,5 +1,6 @@
 // The CUDA backend's forward: bf16 weights and paged bf16 KV cache on one GPU, fp32 residual stream and GEMM
-// outputs (cuBLASLt, fp32 accumulate), same math as CpuModel and the TypeScript reference.
+// outputs (fp32 accumulate), same math as CpuModel and the TypeScript reference. Steps of up to kGemvMaxTokens tokens
+// run every projection on the GEMV kernel with fp32 inputs and fused epilogues; larger ones use cuBLASLt (bf16 inputs).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -19,7 +20,7 @@
 #include "cuda/cuda_util.h"
 #include "cuda/device_buffer.h"
 #include "cuda/kernels.h"
-#include "cuda/sampling_greedy.h"
+#include "cuda/sampling_gpu.h"
 
 namespace serval {
 
@@ -133,7 +134,7 @@ class CudaModelImpl {
     r.weightBytes = weightBytes_;
     r.kvCacheBytes = kCache_.bytes() + vCache_.bytes();
     r.activationBytes = x_.bytes() + delta_.bytes() + normed_.bytes() + qkv_.bytes() + attn_.bytes() + gu_.bytes() +
-                        act_.bytes() + logits_.bytes() + meta_.bytes();
+                        act_.bytes() + normedF_.bytes() + actF_.bytes() + attnF_.bytes() + logits_.bytes() + meta_.bytes();
     r.workspaceBytes = gemm_->workspaceBytes() + splitWs_.bytes();
     return r;
   }
@@ -147,40 +148,23 @@ class CudaModelImpl {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
 
-  void forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokensOut, float* logitsOut) {
-    const int R = b.numLogitTokens, V = spec_.vocabSize, words = (V + 31) / 32;
-    for (int i = 0; i < R; ++i)
-      if (req.rowMask[i] < kGreedySkipRow || req.rowMask[i] >= req.numMasks)
-        throw std::invalid_argument("forwardGreedy: rowMask[" + std::to_string(i) + "] is out of range");
-    for (int i = 0; i < req.numCopyRows; ++i)
-      if (req.copyRows[i] < 0 || req.copyRows[i] >= R)
-        throw std::invalid_argument("forwardGreedy: copyRows[" + std::to_string(i) + "] is out of range");
-    std::fill(tokensOut, tokensOut + R, kGreedySkipRow);
-    if (!enqueueStep(b)) return;
-    if (R > 0) {
-      // one upload: rowMask[R] then the bitmask rows; the kernel runs after the forward (or its graph) on stream_
-      hostSample_.assign(req.rowMask, req.rowMask + R);
-      hostSample_.insert(hostSample_.end(), req.masks, req.masks + (size_t)req.numMasks * words);
-      sampleMeta_.ensure(hostSample_.size() * 4);
-      sampleOut_.ensure((size_t)R * 4);
-      CUDA_CHECK(cudaMemcpyAsync(sampleMeta_.as<int32_t>(), hostSample_.data(), hostSample_.size() * 4,
-                                 cudaMemcpyHostToDevice, stream_));
-      const int32_t* dRowMask = sampleMeta_.as<int32_t>();
-      launchGreedyArgmax(logits_.as<float>(), R, V, dRowMask, dRowMask + R, words, sampleOut_.as<int32_t>(), stream_);
-      CUDA_CHECK(cudaMemcpyAsync(tokensOut, sampleOut_.as<int32_t>(), (size_t)R * 4, cudaMemcpyDeviceToHost, stream_));
-      // consecutive logit rows go back in one copy
-      for (int i = 0; i < req.numCopyRows;) {
-        int j = i + 1;
-        while (j < req.numCopyRows && req.copyRows[j] == req.copyRows[j - 1] + 1) ++j;
-        CUDA_CHECK(cudaMemcpyAsync(logitsOut + (size_t)i * V, logits_.as<float>() + (size_t)req.copyRows[i] * V,
-                                   (size_t)(j - i) * V * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-        i = j;
-      }
-    }
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-    // the kernel leaves skipped rows untouched (the copied buffer holds stale values there): mark them -2
-    for (int i = 0; i < R; ++i)
-      if (req.rowMask[i] == kGreedySkipRow) tokensOut[i] = kGreedySkipRow;
+  /** the forward on stream_ without waiting for it; sample() follows (from any thread) */
+  void enqueueForward(const ForwardBatch& b) {
+    pendingLogitRows_ = 0;
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    if (!sampler_) sampler_ = std::make_unique<GpuSampler>();
+    sampler_->markForwardStart(stream_);
+    if (enqueueStep(b)) pendingLogitRows_ = b.numLogitTokens;
+    sampler_->markForwardEnd(stream_);
+  }
+
+  /** samples the rows of the forward enqueued last (sampling_gpu.h) and waits for the stream */
+  void sample(const SampleRequest& req, SampleResult& out) {
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    if (!sampler_) sampler_ = std::make_unique<GpuSampler>();
+    const int R = pendingLogitRows_;
+    pendingLogitRows_ = 0;
+    sampler_->run(logits_.as<float>(), R, spec_.vocabSize, req, out, stream_);
   }
 
  private:
@@ -194,12 +178,13 @@ class CudaModelImpl {
                                   std::to_string(opts_.maxNumTokens));
     if (T == 0) return false;
     CUDA_CHECK(cudaSetDevice(opts_.device));
-    const bool graph = opts_.cudaGraphs && isPlainDecode(b);
+    const bool plainDecode = isPlainDecode(b), graph = opts_.cudaGraphs && plainDecode;
     // Graph replays bake the block-table stride in: round it up so a growing context rarely needs a new capture.
-    StepDims d{T, R, b.numRows, graph ? graphTableStride(b.maxBlocksPerRow) : b.maxBlocksPerRow};
+    StepDims d{T, R, b.numRows, plainDecode ? graphTableStride(b.maxBlocksPerRow) : b.maxBlocksPerRow};
     ensureActivations(T, R);
     // a graph's plan may depend only on its key (T, table stride): decode contexts bounded by the table's capacity
-    plan_ = graph ? planDecodeGraph(T, d.tableStride * opts_.blockSize, attnShape_) : planAttention(b, attnShape_);
+    // Eager decode-only steps take the graphs' plan too, so --enforce-eager and graph replays give identical logits
+    plan_ = plainDecode ? planDecodeGraph(T, d.tableStride * opts_.blockSize, attnShape_) : planAttention(b, attnShape_);
     uploadMetadata(b, d);
     if (graph) {
       CUDA_CHECK(cudaGraphLaunch(decodeGraph(d), stream_));
@@ -255,53 +240,137 @@ class CudaModelImpl {
     graphs_.clear();
   }
 
+  /** Decode-sized steps (every GEMM on the GEMV kernel) run the fused decode layer (enqueueDecodeLayers). */
+  bool gemvStep(int T) const {
+    const int H = spec_.hiddenSize, I = spec_.intermediateSize, qDim = spec_.numHeads * spec_.headDim;
+    return gemm_->usesGemv(T, H) && gemm_->usesGemv(T, I) && gemm_->usesGemv(T, qDim);
+  }
+
   /** Issues the whole forward on stream_ from the metadata already in meta_ (eager, or recorded into a graph). */
   void enqueueForward(const StepDims& d) {
     const int T = d.T, R = d.R;
+    const int H = spec_.hiddenSize;
+    const int32_t* meta = meta_.as<int32_t>();
+    const int32_t* dTokens = meta;
+    const int32_t* dLogitRows = meta + 4 * T;
+    float* x = x_.as<float>();
+    float* delta = delta_.as<float>();
+    launchEmbeddingGather(embed_.as<bf16>(), dTokens, x, T, H, stream_);
+    const bool gemv = gemvStep(T);
+    if (gemv)
+      enqueueDecodeLayers(d);
+    else
+      enqueueLayers(d);
+    // last residual add + final norm only for the rows whose logits are wanted, then the LM head on those rows
+    if (R == 0) return;
+    if (gemv) {
+      float* normed = normedF_.as<float>();
+      launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
+      launchGemvLinear(normed, lmHead(), nullptr, logits_.as<float>(), R, spec_.vocabSize, H,
+                       gemvSplitFor(spec_.vocabSize, H, gemm_->numSms()), stream_);
+    } else {
+      bf16* normed = normed_.as<bf16>();
+      launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
+      gemm_->run(normed, lmHead(), logits_.as<float>(), nullptr, R, spec_.vocabSize, H);
+    }
+  }
+
+  /** device pointers into this step's metadata (layout: uploadMetadata) */
+  struct StepMeta {
+    const int32_t *positions, *slots, *tokenRow, *tables, *tiles, *decodeTokens;
+  };
+  StepMeta stepMeta(const StepDims& d) const {
+    const int32_t* meta = meta_.as<int32_t>();
+    const int T = d.T;
+    const int32_t* tables = meta + 4 * T + d.R;
+    const int32_t* tiles = tables + (size_t)d.rows * d.tableStride;
+    return StepMeta{meta + T, meta + 2 * T, meta + 3 * T, tables, tiles, tiles + plan_.tiles.size()};
+  }
+
+  void enqueueAttention(int l, const StepDims& d, const StepMeta& m, float* outF = nullptr) {
+    launchAttention(plan_, attnShape_,
+                    AttentionArgs{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
+                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<bf16>(), d.T,
+                                  outF},
+                    stream_);
+  }
+  bf16* kCache(int l) const { return kCache_.as<bf16>() + l * layerCacheElems(); }
+  bf16* vCache(int l) const { return vCache_.as<bf16>() + l * layerCacheElems(); }
+  size_t layerCacheElems() const {
+    return (size_t)opts_.numBlocks * opts_.blockSize * spec_.numKvHeads * spec_.headDim;
+  }
+
+  /** The layers of a cuBLASLt step: bf16 GEMM inputs, fp32 GEMM outputs. */
+  void enqueueLayers(const StepDims& d) {
+    const int T = d.T;
     const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
     const int nh = spec_.numHeads, nkv = spec_.numKvHeads, qkvDim = (nh + 2 * nkv) * hd;
-    const int32_t* meta = meta_.as<int32_t>();
-    const int32_t *dTokens = meta, *dPositions = meta + T, *dSlots = meta + 2 * T, *dTokenRow = meta + 3 * T;
-    const int32_t* dLogitRows = meta + 4 * T;
-    const int32_t* dTables = dLogitRows + R;
-    const int32_t* dTiles = dTables + (size_t)d.rows * d.tableStride;
-    const int32_t* dDecodeTokens = dTiles + plan_.tiles.size();
-
+    const StepMeta m = stepMeta(d);
     float* x = x_.as<float>();
     float* delta = delta_.as<float>();
     bf16* normed = normed_.as<bf16>();
     float* qkv = qkv_.as<float>();
-    bf16* attn = attn_.as<bf16>();
     float* gu = gu_.as<float>();
     bf16* act = act_.as<bf16>();
-    const size_t layerCache = (size_t)opts_.numBlocks * opts_.blockSize * nkv * hd;
-
-    launchEmbeddingGather(embed_.as<bf16>(), dTokens, x, T, H, stream_);
     for (int l = 0; l < spec_.numLayers; ++l) {
       LayerWeights& L = layers_[l];
       // residual add of the previous layer's MLP output fused into this layer's input norm
       launchAddRmsNorm(x, l == 0 ? nullptr : delta, L.inputNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps,
                        stream_);
       gemm_->run(normed, L.qkv.as<bf16>(), qkv, spec_.attentionBias ? L.qkvBias.as<float>() : nullptr, T, qkvDim, H);
-      bf16* kc = kCache_.as<bf16>() + l * layerCache;
-      bf16* vc = vCache_.as<bf16>() + l * layerCache;
       launchQkNormRopeKvWrite(qkv, spec_.qkNorm ? L.qNorm.as<float>() : nullptr,
-                              spec_.qkNorm ? L.kNorm.as<float>() : nullptr, invFreq_.as<float>(), dPositions, dSlots,
-                              kc, vc, T, nh, nkv, hd, spec_.rmsNormEps, stream_);
-      launchAttention(plan_, attnShape_,
-                      AttentionArgs{qkv, kc, vc, dTokenRow, dPositions, dTables, d.tableStride, dTiles, dDecodeTokens,
-                                    splitWs_.as<float>(), attn, T},
-                      stream_);
-      gemm_->run(attn, L.o.as<bf16>(), delta, nullptr, T, H, nh * hd);
+                              spec_.qkNorm ? L.kNorm.as<float>() : nullptr, invFreq_.as<float>(), m.positions, m.slots,
+                              kCache(l), vCache(l), T, nh, nkv, hd, spec_.rmsNormEps, stream_);
+      enqueueAttention(l, d, m);
+      gemm_->run(attn_.as<bf16>(), L.o.as<bf16>(), delta, nullptr, T, H, nh * hd);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
       gemm_->run(normed, L.gateUp.as<bf16>(), gu, nullptr, T, 2 * I, H);
       launchSiluMul(gu, act, T, I, stream_);
       gemm_->run(act, L.down.as<bf16>(), delta, nullptr, T, H, I);
     }
-    // last residual add + final norm only for the rows whose logits are wanted, then the LM head on those rows
-    if (R > 0) {
-      launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
-      gemm_->run(normed, lmHead(), logits_.as<float>(), nullptr, R, spec_.vocabSize, H);
+  }
+
+  /** The layers of a decode-sized step on the GEMV kernel: 7 launches per layer instead of 9 (RoPE + K/V write fused
+   *  into the QKV projection unless q/k norm needs the whole head first; SiLU-and-mul into the gate/up projection),
+   *  and the GEMV inputs (norm outputs, SiLU output) kept in fp32: free at these sizes, and fewer bf16 roundings. */
+  void enqueueDecodeLayers(const StepDims& d) {
+    const int T = d.T;
+    const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
+    const int nh = spec_.numHeads, nkv = spec_.numKvHeads, qkvDim = (nh + 2 * nkv) * hd;
+    const int sms = gemm_->numSms();
+    const StepMeta m = stepMeta(d);
+    float* x = x_.as<float>();
+    float* delta = delta_.as<float>();
+    float* normed = normedF_.as<float>();
+    float* qkv = qkv_.as<float>();
+    float* act = actF_.as<float>();
+    const int splitQkv = gemvSplitFor(qkvDim, H, sms);
+    const int splitO = gemvSplitFor(H, nh * hd, sms), splitGateUp = gemvSplitFor(2 * I, H, sms);
+    const int splitDown = gemvSplitFor(H, I, sms);
+    // Decode tokens keep the attention output in fp32 for the o-projection: one bf16 rounding fewer per layer (the
+    // largest activation error left against the fp32 reference), at no cost at these sizes.
+    float* attnF = splitKvOnly(plan_, T) ? attnF_.as<float>() : nullptr;
+    for (int l = 0; l < spec_.numLayers; ++l) {
+      LayerWeights& L = layers_[l];
+      const float* bias = spec_.attentionBias ? L.qkvBias.as<float>() : nullptr;
+      launchAddRmsNorm(x, l == 0 ? nullptr : delta, L.inputNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps,
+                       stream_);
+      if (spec_.qkNorm) {
+        launchGemvLinear(normed, L.qkv.as<bf16>(), bias, qkv, T, qkvDim, H, splitQkv, stream_);
+        launchQkNormRopeKvWrite(qkv, L.qNorm.as<float>(), L.kNorm.as<float>(), invFreq_.as<float>(), m.positions,
+                                m.slots, kCache(l), vCache(l), T, nh, nkv, hd, spec_.rmsNormEps, stream_);
+      } else {
+        launchGemvQkvRopeKv(normed, L.qkv.as<bf16>(), bias, qkv, invFreq_.as<float>(), m.positions, m.slots, kCache(l),
+                            vCache(l), T, nh, nkv, hd, H, splitQkv, stream_);
+      }
+      enqueueAttention(l, d, m, attnF);
+      if (attnF)
+        launchGemvLinear(attnF, L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+      else
+        launchGemvLinear(attn_.as<bf16>(), L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+      launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
+      launchGemvGateUpSilu(normed, L.gateUp.as<bf16>(), act, T, I, H, splitGateUp, stream_);
+      launchGemvLinear(act, L.down.as<bf16>(), nullptr, delta, T, H, I, splitDown, stream_);
     }
   }
 
@@ -391,6 +460,10 @@ class CudaModelImpl {
     grow(attn_, T * spec_.numHeads * hd * 2);
     grow(gu_, T * 2 * I * 4);
     grow(act_, T * I * 2);
+    const size_t gemvT = std::min<size_t>(T, kGemvMaxTokens);  // decode-sized steps' fp32 GEMV inputs
+    grow(normedF_, gemvT * H * 4);
+    grow(actF_, gemvT * I * 4);
+    grow(attnF_, gemvT * spec_.numHeads * hd * 4);
     grow(logits_, std::max<size_t>(1, R) * spec_.vocabSize * 4);
     if (grew) clearGraphs();
   }
@@ -438,9 +511,10 @@ class CudaModelImpl {
   AttentionPlan plan_;     // this step's attention plan (its lists are uploaded with the metadata)
   DeviceBuffer splitWs_;  // split-KV decode partials
   DeviceBuffer x_, delta_, normed_, qkv_, attn_, gu_, act_, logits_, meta_;
+  DeviceBuffer normedF_, actF_, attnF_;  // fp32 GEMV inputs of decode-sized steps (at most kGemvMaxTokens rows)
   std::vector<int32_t> hostMeta_;
-  DeviceBuffer sampleMeta_, sampleOut_;  // forwardGreedy: rowMask + bitmask rows up, tokens down
-  std::vector<int32_t> hostSample_;
+  std::unique_ptr<GpuSampler> sampler_;  // created on the model's device at the first sampled step
+  int pendingLogitRows_ = 0;              // logit rows of the forward enqueueForward left for sample()
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
 };
 
@@ -448,9 +522,8 @@ CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensor
     : impl_(std::make_unique<CudaModelImpl>(spec, tensors, opts)) {}
 CudaModel::~CudaModel() = default;
 void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
-void CudaModel::forwardGreedy(const ForwardBatch& b, const GreedySampleRequest& req, int32_t* tokens, float* logits) {
-  impl_->forwardGreedy(b, req, tokens, logits);
-}
+void CudaModel::enqueueForward(const ForwardBatch& b) { impl_->enqueueForward(b); }
+void CudaModel::sample(const SampleRequest& req, SampleResult& out) { impl_->sample(req, out); }
 void CudaModel::allocateKvCache(int numBlocks) { impl_->allocateKvCache(numBlocks); }
 CudaMemoryReport CudaModel::memory() const { return impl_->memory(); }
 const ModelSpec& CudaModel::spec() const { return impl_->spec(); }

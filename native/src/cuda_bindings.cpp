@@ -1,7 +1,10 @@
 // JavaScript bindings of the CUDA backend: cudaInfo() always exists; CudaModel only when built with nvcc.
 #include <napi.h>
 
+#include <chrono>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "src/forward_worker.h"
 #include "src/napi_batch.h"
@@ -12,12 +15,83 @@
 namespace serval {
 
 #ifdef SERVAL_WITH_CUDA
+// std::vector → a new typed array (copied on the JavaScript thread)
+template <typename Arr, typename T>
+static Arr copyTo(Napi::Env env, const std::vector<T>& v) {
+  Arr a = Arr::New(env, v.size());
+  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(T));
+  return a;
+}
+// SampleResult → the object src/native/addon.ts calls NativeSampleResult
+static Napi::Value sampleResultToJs(Napi::Env env, const SampleResult& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tokens", copyTo<Napi::Int32Array>(env, s.tokens));
+  o.Set("logprob", copyTo<Napi::Float64Array>(env, s.logprob));
+  o.Set("rank", copyTo<Napi::Int32Array>(env, s.rank));
+  o.Set("topN", s.topN);
+  o.Set("topIds", copyTo<Napi::Int32Array>(env, s.topIds));
+  o.Set("topLogprobs", copyTo<Napi::Float64Array>(env, s.topLogprobs));
+  o.Set("logits", copyTo<Napi::Float32Array>(env, s.logits));
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("forwardGpuMs", s.forwardGpuMs);
+  t.Set("gpuGapMs", s.gpuGapMs);
+  t.Set("sampleGpuMs", s.sampleGpuMs);
+  t.Set("hostPrepMs", s.hostPrepMs);
+  t.Set("hostWaitMs", s.hostWaitMs);
+  o.Set("timing", t);
+  return o;
+}
+// sample()'s request object → SampleRequest pointing into its typed arrays (kept alive through `keep`)
+static SampleRequest sampleRequestFromJs(const Napi::Object& r, int vocab, std::vector<Napi::Value>& keep) {
+  Napi::Env env = r.Env();
+  auto typed = [&](const char* name, napi_typedarray_type type, const char* typeName) {
+    Napi::Value v = r.Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+      throw Napi::TypeError::New(env, std::string("sample: field '") + name + "' must be a " + typeName);
+    keep.push_back(v);
+    return v.As<Napi::TypedArray>();
+  };
+  auto ints = [&](const char* name) { return typed(name, napi_int32_array, "Int32Array").As<Napi::Int32Array>(); };
+  auto doubles = [&](const char* name) {
+    return typed(name, napi_float64_array, "Float64Array").As<Napi::Float64Array>();
+  };
+  const int n = intField(r, "numRows");
+  const size_t words = ((size_t)vocab + 31) / 32;
+  Napi::Int32Array rowInts = ints("rowInts"), grammar = ints("grammarMasks"), list = ints("listMasks"),
+                   biasIds = ints("biasIds"), penalty = ints("penaltyIds"), copyRows = ints("copyRows");
+  Napi::Float64Array rowFloats = doubles("rowFloats"), biasValues = doubles("biasValues");
+  if (n < 0 || rowInts.ElementLength() != (size_t)n * kRowIntFields ||
+      rowFloats.ElementLength() != (size_t)n * kRowFloatFields)
+    throw Napi::RangeError::New(env, "sample: rowInts / rowFloats must hold numRows rows of their fields");
+  if (grammar.ElementLength() % words != 0 || list.ElementLength() % words != 0)
+    throw Napi::RangeError::New(env, "sample: masks must hold whole rows of ceil(vocab / 32) words");
+  if (biasIds.ElementLength() != biasValues.ElementLength())
+    throw Napi::RangeError::New(env, "sample: biasIds and biasValues must have the same length");
+  SampleRequest req;
+  req.numRows = n;
+  req.rowInts = rowInts.Data();
+  req.rowFloats = rowFloats.Data();
+  req.grammarMasks = grammar.Data();
+  req.numGrammarMasks = static_cast<int>(grammar.ElementLength() / words);
+  req.listMasks = list.Data();
+  req.numListMasks = static_cast<int>(list.ElementLength() / words);
+  req.biasIds = biasIds.Data();
+  req.biasValues = biasValues.Data();
+  req.numBias = static_cast<int>(biasIds.ElementLength());
+  req.penaltyIds = penalty.Data();
+  req.numPenaltyIds = static_cast<int>(penalty.ElementLength());
+  req.copyRows = copyRows.Data();
+  req.numCopyRows = static_cast<int>(copyRows.ElementLength());
+  return req;
+}
+
 class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
  public:
   static void Register(Napi::Env env, Napi::Object exports) {
     Napi::Function cls = DefineClass(env, "CudaModel",
                                      {InstanceMethod("forward", &CudaModelWrap::Forward),
-                                      InstanceMethod("forwardGreedy", &CudaModelWrap::ForwardGreedy),
+                                      InstanceMethod("forwardBegin", &CudaModelWrap::ForwardBegin),
+                                      InstanceMethod("sample", &CudaModelWrap::Sample),
                                       InstanceMethod("forwardAsync", &CudaModelWrap::ForwardAsync),
                                       InstanceMethod("memory", &CudaModelWrap::Memory),
                                       InstanceMethod("allocateKvCache", &CudaModelWrap::AllocateKvCache),
@@ -71,47 +145,58 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     busy_.store(false);
     return logits;
   }
-  // forwardGreedy(batch, { rowMask: Int32Array, masks: Int32Array, copyRows: Int32Array })
-  //   → { tokens: Int32Array[numLogitTokens], logits: Float32Array[copyRows.length * vocab] }
-  Napi::Value ForwardGreedy(const Napi::CallbackInfo& info) {
+  // forwardBegin(batch) → Promise<{ hostMs }>: enqueues the forward on a worker thread and resolves without waiting
+  // for the GPU. The model stays claimed until sample() settles: sample() must follow.
+  Napi::Value ForwardBegin(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject())
-      throw Napi::TypeError::New(env, "forwardGreedy(batch, request) expects two objects");
-    CudaModel& m = model(env);
-    ForwardBatch b = batchFromJs(info[0].As<Napi::Object>());
-    Napi::Object r = info[1].As<Napi::Object>();
-    auto ints = [&](const char* name) {
-      Napi::Value v = r.Get(name);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-        throw Napi::TypeError::New(env, std::string("forwardGreedy: field '") + name + "' must be an Int32Array");
-      return v.As<Napi::Int32Array>();
-    };
-    Napi::Int32Array rowMask = ints("rowMask"), masks = ints("masks"), copyRows = ints("copyRows");
-    const size_t words = ((size_t)m.spec().vocabSize + 31) / 32;
-    if (rowMask.ElementLength() != (size_t)b.numLogitTokens)
-      throw Napi::RangeError::New(env, "forwardGreedy: rowMask must have one entry per logit token");
-    if (masks.ElementLength() % words != 0)
-      throw Napi::RangeError::New(env, "forwardGreedy: masks must hold whole rows of ceil(vocab / 32) words");
-    GreedySampleRequest req;
-    req.rowMask = rowMask.Data();
-    req.masks = masks.Data();
-    req.numMasks = static_cast<int>(masks.ElementLength() / words);
-    req.copyRows = copyRows.Data();
-    req.numCopyRows = static_cast<int>(copyRows.ElementLength());
-    Napi::Int32Array tokens = Napi::Int32Array::New(env, b.numLogitTokens);
-    Napi::Float32Array logits = Napi::Float32Array::New(env, (size_t)req.numCopyRows * m.spec().vocabSize);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "forwardBegin(batch) expects an object");
+    CudaModel* m = &model(env);
+    auto batch = std::make_shared<OwnedBatch>(ownBatch(batchFromJs(info[0].As<Napi::Object>())));
     claimModel(env, busy_);
-    try {
-      m.forwardGreedy(b, req, tokens.Data(), logits.Data());
-    } catch (const std::exception& e) {
-      busy_.store(false);
-      throw Napi::Error::New(env, std::string("CudaModel.forwardGreedy: ") + e.what());
-    }
-    busy_.store(false);
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("tokens", tokens);
-    out.Set("logits", logits);
-    return out;
+    auto hostMs = std::make_shared<double>(0);
+    auto* w = new TaskWorker(
+        env, info.This().As<Napi::Object>(),
+        [m, batch, hostMs] {
+          const auto t0 = std::chrono::steady_clock::now();
+          m->enqueueForward(batch->view());
+          *hostMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        },
+        [hostMs](Napi::Env e) {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("hostMs", *hostMs);
+          return o;
+        },
+        [this](bool ok) {
+          if (ok)
+            awaitingSample_ = true;
+          else
+            busy_.store(false);
+        },
+        "CudaModel.forwardBegin");
+    w->Queue();
+    return w->Promise();
+  }
+  // sample(request) → Promise<result>: GPU sampling of the forward begun last, on a worker thread (sampling_api.h;
+  // request and result shapes: src/native/addon.ts NativeSampleRequest / NativeSampleResult)
+  Napi::Value Sample(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "sample(request) expects an object");
+    if (!awaitingSample_) throw Napi::Error::New(env, "CudaModel.sample: no forward to sample (call forwardBegin first)");
+    CudaModel* m = &model(env);
+    Napi::Object r = info[0].As<Napi::Object>();
+    std::vector<Napi::Value> keep;
+    auto req = std::make_shared<SampleRequest>(sampleRequestFromJs(r, m->spec().vocabSize, keep));
+    auto out = std::make_shared<SampleResult>();
+    auto* w = new TaskWorker(
+        env, info.This().As<Napi::Object>(), [m, req, out] { m->sample(*req, *out); },
+        [out](Napi::Env e) { return sampleResultToJs(e, *out); },
+        [this](bool) {
+          awaitingSample_ = false;
+          busy_.store(false);
+        },
+        "CudaModel.sample", std::move(keep));
+    w->Queue();
+    return w->Promise();
   }
   // forwardAsync(batch) → Promise<Float32Array>, run on a worker thread (the event loop does not wait on the GPU)
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
@@ -155,6 +240,7 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
   }
   std::unique_ptr<CudaModel> model_;
   std::atomic<bool> busy_{false};
+  bool awaitingSample_ = false;  // forwardBegin succeeded and its sample() has not settled (JavaScript thread only)
 };
 #endif
 
@@ -201,6 +287,30 @@ static Napi::Value CopyBandwidth(const Napi::CallbackInfo& info) {
 #endif
 
 #ifdef SERVAL_WITH_CUDA
+// cudaSampleLogits(device, vocab, logits: Float32Array [rows, vocab], request) → the sample() result, synchronously:
+// the GPU sampler on given logits (tests and tools; a step's sampling goes through CudaModel.sample)
+static Napi::Value SampleLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() || !info[3].IsObject())
+    throw Napi::TypeError::New(env, "cudaSampleLogits(device, vocab, logits, request) expects (number, number, Float32Array, object)");
+  const int vocab = info[1].As<Napi::Number>().Int32Value();
+  if (vocab <= 0) throw Napi::RangeError::New(env, "cudaSampleLogits: vocab must be > 0");
+  Napi::TypedArray t = info[2].As<Napi::TypedArray>();
+  if (t.TypedArrayType() != napi_float32_array || t.ElementLength() % (size_t)vocab != 0)
+    throw Napi::TypeError::New(env, "cudaSampleLogits: logits must be a Float32Array of whole rows");
+  Napi::Float32Array logits = t.As<Napi::Float32Array>();
+  std::vector<Napi::Value> keep;
+  SampleRequest req = sampleRequestFromJs(info[3].As<Napi::Object>(), vocab, keep);
+  SampleResult out;
+  try {
+    sampleGivenLogits(info[0].As<Napi::Number>().Int32Value(), logits.Data(), (int)(logits.ElementLength() / vocab), vocab,
+                      req, out);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string("cudaSampleLogits: ") + e.what());
+  }
+  return sampleResultToJs(env, out);
+}
+
 // cudaMemoryInfo(device) → { free, total } bytes
 static Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -223,6 +333,7 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
   CudaModelWrap::Register(env, exports);
   exports.Set("cudaCopyBandwidth", Napi::Function::New(env, CopyBandwidth));
   exports.Set("cudaMemoryInfo", Napi::Function::New(env, MemoryInfo));
+  exports.Set("cudaSampleLogits", Napi::Function::New(env, SampleLogits));
 #endif
 }
 

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "src/napi_batch.h"
@@ -64,6 +66,60 @@ class ForwardWorker : public Napi::AsyncWorker {
   OwnedBatch batch_;
   std::vector<float> logits_;
   std::atomic<bool>* busy_;
+  std::string what_;
+};
+
+/**
+ * Runs `work` on a libuv worker thread and resolves a Promise with `result(env)` on the JavaScript thread.
+ * `settled(ok)` runs on the JavaScript thread first, whatever the outcome (it releases the model's claim). `keep`
+ * holds JavaScript values (typed arrays that `work` reads) alive until then.
+ */
+class TaskWorker : public Napi::AsyncWorker {
+ public:
+  TaskWorker(Napi::Env env, Napi::Object owner, std::function<void()> work,
+             std::function<Napi::Value(Napi::Env)> result, std::function<void(bool ok)> settled, std::string what,
+             std::vector<Napi::Value> keep = {})
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(Napi::Persistent(owner)),
+        work_(std::move(work)),
+        result_(std::move(result)),
+        settled_(std::move(settled)),
+        what_(std::move(what)) {
+    for (auto& v : keep) keep_.push_back(Napi::Persistent(v));
+  }
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      work_();
+    } catch (const std::exception& e) {
+      SetError(what_ + ": " + e.what());
+    }
+  }
+
+  void OnOK() override {
+    settled_(true);
+    try {
+      deferred_.Resolve(result_(Env()));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    settled_(false);
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;  // keeps the JS model object (and so the C++ model) alive until the work is done
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> result_;
+  std::function<void(bool)> settled_;
   std::string what_;
 };
 

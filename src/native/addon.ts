@@ -66,25 +66,60 @@ export interface CudaMemoryReport {
   workspaceBytes: number;
 }
 
-/** forwardGreedy's request: per logit row -2 = host samples it, -1 = GPU greedy, k >= 0 = GPU greedy under mask k */
-export interface NativeGreedyRequest {
-  rowMask: Int32Array;
-  /** the bitmask rows of the rows that use one, [k, ceil(vocab / 32)] */
-  masks: Int32Array;
-  /** logit rows copied back, in this order */
+/**
+ * One step's GPU sampling request (native/cuda/sampling_api.h): sample row i is logit row i of the forward begun
+ * last. Built by src/native/cuda-sampling.ts.
+ */
+export interface NativeSampleRequest {
+  numRows: number;
+  /** [numRows, ROW_INT_FIELDS] (field order: cuda-sampling.ts RowInt) */
+  rowInts: Int32Array;
+  /** [numRows, ROW_FLOAT_FIELDS] (field order: cuda-sampling.ts RowFloat) */
+  rowFloats: Float64Array;
+  /** rows of ceil(vocab / 32) words, bit set = allowed: the grammar masks, and the allowed/banned-id masks */
+  grammarMasks: Int32Array;
+  listMasks: Int32Array;
+  /** logit bias entries of all rows (each row names its range) */
+  biasIds: Int32Array;
+  biasValues: Float64Array;
+  /** per penalty row: its prompt ids then its output ids */
+  penaltyIds: Int32Array;
+  /** logit rows copied back (prompt logprobs), in this order */
   copyRows: Int32Array;
 }
 
-export interface NativeGreedyResult {
-  /** per logit row: the GPU's greedy token (-1: nothing allowed), -2 where the row was not sampled on the GPU */
+/** GPU timings of one step (cudaEvents) and the host time of the sampling call on the worker thread */
+export interface NativeSampleTiming {
+  forwardGpuMs: number;
+  /** GPU idle between the forward's end and the sampling's start (waiting for masks / the host) */
+  gpuGapMs: number;
+  sampleGpuMs: number;
+  hostPrepMs: number;
+  /** the worker waiting for the stream (forward remainder + sampling + copies) */
+  hostWaitMs: number;
+}
+
+export interface NativeSampleResult {
+  /** per row: the token, -1 when the row's masks left none */
   tokens: Int32Array;
+  /** per row asking for logprobs: the sampled token's raw logprob and rank */
+  logprob: Float64Array;
+  rank: Int32Array;
+  /** stride of topIds / topLogprobs: the largest N asked this step */
+  topN: number;
+  /** [numRows, topN], best first; -1 past the vocabulary */
+  topIds: Int32Array;
+  topLogprobs: Float64Array;
   /** [copyRows.length, vocab] */
   logits: Float32Array;
+  timing: NativeSampleTiming;
 }
 
 export interface NativeCudaModel extends NativeForwardModel {
-  /** forward, greedy argmax on the GPU for the rows rowMask marks, only copyRows' logits copied back */
-  forwardGreedy(batch: NativeForwardBatch, request: NativeGreedyRequest): NativeGreedyResult;
+  /** enqueues the forward on a worker thread; resolves without waiting for the GPU; sample() must follow */
+  forwardBegin(batch: NativeForwardBatch): Promise<{ hostMs: number }>;
+  /** GPU sampling of the forward begun last, on a worker thread (releases the model) */
+  sample(request: NativeSampleRequest): Promise<NativeSampleResult>;
   memory(): CudaMemoryReport;
   /** replaces the paged KV cache (created with numBlocks 0 = none yet) */
   allocateKvCache(numBlocks: number): void;
@@ -134,6 +169,8 @@ export interface NativeAddon {
   cudaInfo(): CudaInfo;
   /** present only with CUDA: device-to-device copy bandwidth in bytes/s (read + write) */
   cudaCopyBandwidth?: (device: number, bytes: number, iterations: number) => number;
+  /** present only with CUDA: the GPU sampler alone on given logits [rows, vocab], synchronously (tests and tools) */
+  cudaSampleLogits?: (device: number, vocab: number, logits: Float32Array, request: NativeSampleRequest) => NativeSampleResult;
   /** present only with CUDA: cudaMemGetInfo of a device */
   cudaMemoryInfo?: (device: number) => { free: number; total: number };
 }

@@ -1,14 +1,22 @@
 // The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
-// (native/cuda). Greedy rows without logit changes are sampled on the GPU (cuda-greedy-sampling.ts); the logits of
-// the other rows come back to the host and the TypeScript sampler picks their tokens, as in the ts backend.
+// (native/cuda). Every row is sampled on the GPU (cuda-sampling.ts, cuda-sampling-backend.ts); the forward and the
+// sampling run from the addon's worker threads, so the event loop never waits on the GPU.
 import type { ModelConfig } from '../loader/model-config-types.js';
 import { loadModelConfig } from '../loader/model-config.js';
 import { Checkpoint } from '../loader/safetensors.js';
 import type { Backend, StepBatch } from '../runner/batch.js';
 import type { ForwardOutput } from '../runner/ts/ts-model.js';
-import { loadNativeAddon, type CudaMemoryReport, type NativeCudaModel, type NativeTensorRef } from './addon.js';
+import {
+  loadNativeAddon,
+  type CudaMemoryReport,
+  type NativeCudaModel,
+  type NativeForwardBatch,
+  type NativeSampleRequest,
+  type NativeSampleResult,
+  type NativeTensorRef,
+} from './addon.js';
 import { nativeForward, nativeForwardAsync } from './native-forward.js';
-import { createCudaSamplingBackend, nativeForwardGreedy, type GreedyForwardOutput } from './cuda-greedy-sampling.js';
+import { createCudaSamplingBackend } from './cuda-sampling-backend.js';
 import { nativeModelSpec, nativeTensorRefs } from './native-spec.js';
 
 export interface CudaModelOptions {
@@ -20,7 +28,7 @@ export interface CudaModelOptions {
   seed?: number;
   /** most tokens one step may carry (sizes activation buffers; default 8192) */
   maxNumTokens?: number;
-  /** decode-sized GEMMs through the custom skinny kernel (default true) */
+  /** decode-sized steps (<= 8 tokens) on the GEMV kernels and the fused decode layer (default true; false: cuBLASLt) */
   skinnyGemm?: boolean;
   /** --enforce-eager: never replay decode steps from CUDA graphs */
   enforceEager?: boolean;
@@ -96,12 +104,17 @@ export class NativeCudaForwardModel {
     return nativeForward(this.model, batch, this.vocabSize);
   }
 
-  /** the forward with greedy sampling on the GPU for simple rows (see cuda-greedy-sampling.ts) */
-  forwardGreedy(batch: StepBatch): GreedyForwardOutput {
-    return nativeForwardGreedy(this.model, batch, this.vocabSize);
+  /** enqueues the forward from a worker thread without waiting for the GPU; sample() must follow */
+  forwardBegin(batch: NativeForwardBatch): Promise<{ hostMs: number }> {
+    return this.model.forwardBegin(batch);
   }
 
-  /** the forward on a worker thread (not yet run on a GPU: the backends below use the synchronous forward) */
+  /** GPU sampling of the forward begun last (cuda-sampling.ts builds the request) */
+  sample(request: NativeSampleRequest): Promise<NativeSampleResult> {
+    return this.model.sample(request);
+  }
+
+  /** the forward on a worker thread, all logits back (tests; the backends sample on the GPU instead) */
   forwardAsync(batch: StepBatch): Promise<ForwardOutput> {
     return nativeForwardAsync(this.model, batch, this.vocabSize);
   }

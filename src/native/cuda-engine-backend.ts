@@ -1,10 +1,11 @@
 // The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step, size the
 // paged KV cache from --gpu-memory-utilization (refusing a --max-model-len it cannot hold), log the memory split.
 import type { DtypeArg } from '../config/engine-args.js';
-import type { ModelConfig } from '../loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
 import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-builder.js';
-import { createCudaSamplingBackend } from './cuda-greedy-sampling.js';
+import { createCudaSamplingBackend } from './cuda-sampling-backend.js';
+import { activeCudaStepProfile, StepProfile } from './cuda-step-profile.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
 import { NativeCudaForwardModel } from './cuda-backend.js';
 import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
@@ -19,7 +20,7 @@ export interface CudaEngineBackendOptions {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   loadFormat: 'auto' | 'safetensors' | 'dummy';
-  /** --dtype: the CUDA backend computes in bf16 ('auto' means bf16 here) */
+  /** --dtype, resolved by resolveCudaDtype; the CUDA backend computes in bfloat16 only so far. Not given: bfloat16. */
   dtype?: DtypeArg;
   enforceEager: boolean;
   seed: number;
@@ -50,9 +51,21 @@ function profileRows(tokens: number, rows: number, blockSize: number): BatchRowS
 }
 
 
+/** The compute dtype --dtype names, as vLLM resolves it (_resolve_auto_dtype): 'auto' is the checkpoint's dtype,
+ *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+). */
+export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): WeightDtype {
+  if (requested !== 'auto') return requested;
+  return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+}
+
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
-  if (o.dtype === 'float16' || o.dtype === 'float32') {
-    throw new Error(`--dtype ${o.dtype} is not implemented for the cuda backend yet (supported: auto, bfloat16)`);
+  const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
+  if (dtype !== 'bfloat16') {
+    const what = o.dtype === 'auto' ? `auto (the checkpoint's ${dtype}, as vLLM resolves it)` : dtype;
+    throw new Error(
+      `--dtype ${what} is not implemented for the cuda backend yet (it computes in bfloat16: pass --dtype bfloat16; ` +
+        `${o.config.dtype} weights are converted on upload)`,
+    );
   }
   const addon = loadNativeAddon();
   const device = o.device ?? 0;
@@ -91,7 +104,11 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
         `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
         `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
+    // SERVAL_CUDA_PROFILE=1: per-step phase timers, read by bench/gpu through activeCudaStepProfile
+    const profile = process.env['SERVAL_CUDA_PROFILE'] === '1' ? new StepProfile() : null;
+    if (profile) activeCudaStepProfile.current = profile;
     const inner = createCudaSamplingBackend(model, {
+      profile,
       numBlocks: plan.numBlocks,
       blockSize: o.blockSize,
       seed: o.seed,

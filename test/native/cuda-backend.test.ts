@@ -8,7 +8,7 @@ import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
-import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js';
+import { createCudaEngineBackend, resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
 import { resolveDevice } from '../../src/native/device-select.js';
 import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS, scriptedSteps } from './native-test-helpers.js';
@@ -79,6 +79,34 @@ test('cuda decode steps replayed from CUDA graphs equal eager execution', { skip
   }
 });
 
+// Steps of up to 8 tokens run the fused decode layer (kernels_gemv.cu: RoPE + K/V write in the QKV projection's
+// epilogue unless q/k norm comes first, SiLU-and-mul in the gate/up projection's, fp32 GEMV inputs); skinnyGemm:
+// false runs the same steps through cuBLASLt and the separate kernels. The two differ only by bf16 roundings of the
+// GEMM inputs; a wrong rotation pair, cache slot or gate/up row would be off by units.
+for (const arch of TEST_ARCHS) {
+  test(`cuda fused decode layer matches the cuBLASLt path: ${arch}`, { skip: hasGpu ? false : 'no CUDA device' }, () => {
+    const dir = makeNativeTestModel(arch);
+    const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE, maxNumTokens: 64 };
+    const fused = NativeCudaForwardModel.load(dir, opts);
+    const plain = NativeCudaForwardModel.load(dir, { ...opts, skinnyGemm: false });
+    try {
+      const rows: LogprobComparison[] = [];
+      const blockTable = [3, 1, 4, 0, 2];
+      const prompt = [11, 22, 33, 44, 55, 66, 77];  // 7 tokens: a prefill step on the GEMV path too
+      let pending = prompt;
+      for (let pos = 0; pos < 16; pos += pending.length, pending = [(pos * 37) % 4096]) {
+        const batch = buildStepBatch([{ tokenIds: pending, startPosition: pos, blockTable, sample: true }], NATIVE_TEST_BLOCK_SIZE);
+        rows.push(...compareRows(plain.forward(batch).sampleLogits, fused.forward(batch).sampleLogits, fused.vocabSize));
+      }
+      assert.equal(rows.length, 10);
+      assert.deepEqual(failures(rows, TOP5_TOL, TOP1_GAP), []);
+    } finally {
+      fused.close();
+      plain.close();
+    }
+  });
+}
+
 test('--device auto resolves to cuda exactly when the addon sees a GPU', () => {
   assert.equal(resolveDevice('auto'), hasGpu ? 'cuda' : 'cpu');
   assert.equal(resolveDevice('ts'), 'ts');
@@ -127,10 +155,22 @@ test('cuda forwardAsync (worker thread) equals forward', { skip: hasGpu ? false 
   }
 });
 
+test('--dtype auto resolves as vLLM does: the checkpoint dtype, float32 checkpoints downcast to bfloat16', () => {
+  assert.equal(resolveCudaDtype('auto', 'bfloat16'), 'bfloat16');
+  assert.equal(resolveCudaDtype('auto', 'float16'), 'float16');
+  assert.equal(resolveCudaDtype('auto', 'float32'), 'bfloat16');
+  assert.equal(resolveCudaDtype('float32', 'bfloat16'), 'float32');
+  assert.equal(resolveCudaDtype('bfloat16', 'float16'), 'bfloat16');
+});
+
 test('the cuda backend refuses a --dtype it does not implement before touching the GPU', () => {
   const config = loadModelConfig(makeNativeTestModel('qwen2'));
+  const opts = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 64, maxNumBatchedTokens: 64, maxNumSeqs: 4, loadFormat: 'dummy' as const, enforceEager: true, seed: 0 };
+  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float16' }), /--dtype float16 is not implemented for the cuda backend yet/);
+  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float32' }), /--dtype float32 is not implemented .* pass --dtype bfloat16/);
+  // a float16 checkpoint under auto means float16 compute in vLLM: refused with the way out, not silently bf16
   assert.throws(
-    () => createCudaEngineBackend({ modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 64, maxNumBatchedTokens: 64, maxNumSeqs: 4, loadFormat: 'dummy', dtype: 'float16', enforceEager: true, seed: 0 }),
-    /--dtype float16 is not implemented for the cuda backend yet/,
+    () => createCudaEngineBackend({ ...opts, config: { ...config, dtype: 'float16' }, dtype: 'auto' }),
+    /--dtype auto \(the checkpoint's float16, as vLLM resolves it\) is not implemented/,
   );
 });

@@ -1,0 +1,291 @@
+// Decode-sized GEMM (T <= kGemvMaxTokens tokens), bandwidth-bound on the weights: y[t, n] = x[t, :] · W[n, :].
+// One launch = many independent work items (one weight row, or a pair of rows the epilogue combines); each item is
+// read by S warps that each stream a contiguous 1/S of the row with 16-byte loads (several in flight per lane) and
+// reuse every weight chunk for all T tokens. The grid is not persistent: one item group per block and enough blocks
+// for several waves, so the hardware block scheduler balances the SMs. S is chosen per shape so that short row
+// counts still give enough blocks (gemvSplitFor).
+// Epilogues fuse what follows the projection in a decode step: bias; RoPE + K/V cache write (QKV projection);
+// SiLU-and-mul (gate/up projection). Their arithmetic is the same as the separate kernels in kernels_elementwise.cu.
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <string>
+
+#include "cuda/cuda_util.h"
+#include "cuda/kernels.h"
+
+namespace serval {
+
+namespace {
+
+constexpr int kGemvThreads = 256;
+constexpr int kGemvWarps = kGemvThreads / 32;
+
+__device__ __forceinline__ void unpackBf16x8(const uint4& v, float* f) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 p = __bfloat1622float2(h[i]);
+    f[2 * i] = p.x;
+    f[2 * i + 1] = p.y;
+  }
+}
+
+/** 8 consecutive activations x[k .. k+8) as fp32 (x bf16 or fp32; read through the read-only cache, reused by all
+ *  warps of the SM) */
+__device__ __forceinline__ void loadX8(const __nv_bfloat16* x, size_t k, float* f) {
+  unpackBf16x8(__ldg(reinterpret_cast<const uint4*>(x + k)), f);
+}
+__device__ __forceinline__ void loadX8(const float* x, size_t k, float* f) {
+  const float4 a = __ldg(reinterpret_cast<const float4*>(x + k)), b = __ldg(reinterpret_cast<const float4*>(x + k + 4));
+  f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
+}
+
+__device__ __forceinline__ uint4 loadStreaming(const uint4* p) {
+  uint4 v;
+  // weights are read once per step: keep them out of L1 so x stays cached
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+// ---- epilogues: which rows an item reads, and what is written from their dot products -------------------------
+
+/** y[t, n] = dot + bias[n] (fp32) */
+struct PlainEpilogue {
+  static constexpr int kRows = 1;
+  const float* bias;
+  float* y;
+  int N;
+  __device__ int row(int item, int) const { return item; }
+  template <int T>
+  __device__ void store(int item, const float (&acc)[1][T]) const {
+    const float b = bias ? bias[item] : 0.f;
+#pragma unroll
+    for (int t = 0; t < T; ++t) y[(size_t)t * N + item] = acc[0][t] + b;
+  }
+};
+
+/** gate row i and up row I + i: act[t, i] = silu(g) * u (fp32: the down projection's GEMV input) */
+struct SiluMulEpilogue {
+  static constexpr int kRows = 2;
+  float* act;
+  int I;
+  __device__ int row(int item, int r) const { return item + r * I; }
+  template <int T>
+  __device__ void store(int item, const float (&acc)[2][T]) const {
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      const float g = acc[0][t], u = acc[1][t];
+      act[(size_t)t * I + item] = g / (1.f + expf(-g)) * u;
+    }
+  }
+};
+
+/** Fused QKV projection rows (q heads, then k heads, then v heads; head dim hd): an item is the rotate-half pair
+ *  (i, i + hd/2) of one head. q: rotated, written to qkv (fp32, row stride (nh + 2 nkv) hd) for attention;
+ *  k: rotated, v: as is, both written to the paged cache at the token's slot (bf16). */
+struct RopeKvEpilogue {
+  static constexpr int kRows = 2;
+  const float* bias;
+  float* qkv;
+  const float* invFreq;
+  const int32_t* positions;
+  const int32_t* slots;
+  __nv_bfloat16* kCache;
+  __nv_bfloat16* vCache;
+  int nh, nkv, hd;
+  __device__ int row(int item, int r) const {
+    const int half = hd / 2;
+    return (item / half) * hd + item % half + r * half;
+  }
+  template <int T>
+  __device__ void store(int item, const float (&acc)[2][T]) const {
+    const int half = hd / 2, head = item / half, i = item % half;
+    const int r1 = head * hd + i, r2 = r1 + half;
+    const float b1 = bias ? bias[r1] : 0.f, b2 = bias ? bias[r2] : 0.f;
+    const size_t rowStride = (size_t)(nh + 2 * nkv) * hd;
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      const float x1 = acc[0][t] + b1, x2 = acc[1][t] + b2;
+      if (head >= nh + nkv) {  // v
+        const size_t dst = ((size_t)slots[t] * nkv + (head - nh - nkv)) * hd;
+        vCache[dst + i] = __float2bfloat16(x1);
+        vCache[dst + i + half] = __float2bfloat16(x2);
+        continue;
+      }
+      float sn, cs;
+      sincosf((float)positions[t] * invFreq[i], &sn, &cs);
+      const float y1 = x1 * cs - x2 * sn, y2 = x2 * cs + x1 * sn;
+      if (head < nh) {
+        qkv[t * rowStride + r1] = y1;
+        qkv[t * rowStride + r2] = y2;
+      } else {
+        const size_t dst = ((size_t)slots[t] * nkv + (head - nh)) * hd;
+        kCache[dst + i] = __float2bfloat16(y1);
+        kCache[dst + i + half] = __float2bfloat16(y2);
+      }
+    }
+  }
+};
+
+// ---- the kernel ------------------------------------------------------------------------------------------------
+
+/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S. */
+template <int T, int S, class Epi, class XT>
+__global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x,
+                                                           const __nv_bfloat16* __restrict__ w, int K, int numItems,
+                                                           Epi epi) {
+  constexpr int R = Epi::kRows;
+  constexpr int kUnroll = R == 1 ? 4 : 2;  // 16-byte loads in flight per lane: kUnroll * R
+  __shared__ float partial[S > 1 ? kGemvWarps : 1][R][T];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int item = blockIdx.x * (kGemvWarps / S) + warp / S;
+  const int slice = warp % S;
+  const bool active = item < numItems;
+  const int chunks = K / 8;  // 8 bf16 = 16 bytes
+  const int c0 = (int)((long)chunks * slice / S), c1 = (int)((long)chunks * (slice + 1) / S);
+
+  float acc[R][T];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < T; ++t) acc[r][t] = 0.f;
+
+  if (active) {
+    const uint4* wr[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const uint4*>(w + (size_t)epi.row(item, r) * K);
+    auto consume = [&](const uint4 (&wv)[R], int c) {
+      float wf[R][8];
+#pragma unroll
+      for (int r = 0; r < R; ++r) unpackBf16x8(wv[r], wf[r]);
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        float xf[8];
+        loadX8(x, (size_t)t * K + (size_t)c * 8, xf);
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int i = 0; i < 8; ++i) acc[r][t] += wf[r][i] * xf[i];
+      }
+    };
+    int c = c0 + lane;
+    for (; c + 32 * (kUnroll - 1) < c1; c += 32 * kUnroll) {
+      uint4 wv[kUnroll][R];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+        for (int r = 0; r < R; ++r) wv[u][r] = loadStreaming(wr[r] + c + 32 * u);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) consume(wv[u], c + 32 * u);
+    }
+    for (; c < c1; c += 32) {
+      uint4 wv[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) wv[r] = loadStreaming(wr[r] + c);
+      consume(wv, c);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      float v = acc[r][t];
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      acc[r][t] = v;
+    }
+  if constexpr (S > 1) {
+    if (lane == 0)
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < T; ++t) partial[warp][r][t] = acc[r][t];
+    __syncthreads();
+    if (slice != 0 || lane != 0 || !active) return;
+    // the item's first warp sums its slices in a fixed order (deterministic)
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        float v = partial[warp][r][t];
+        for (int s = 1; s < S; ++s) v += partial[warp + s][r][t];
+        acc[r][t] = v;
+      }
+    epi.template store<T>(item, acc);
+  } else {
+    if (lane == 0 && active) epi.template store<T>(item, acc);
+  }
+}
+
+template <int T, class Epi, class XT>
+void launchForTokens(const XT* x, const __nv_bfloat16* w, int K, int numItems, int split, const Epi& epi,
+                     cudaStream_t s) {
+  const int itemsPerBlock = kGemvWarps / split;
+  const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
+  switch (split) {
+    case 1: gemvKernel<T, 1, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
+    case 2: gemvKernel<T, 2, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
+    case 4: gemvKernel<T, 4, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
+    case 8: gemvKernel<T, 8, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
+    default: throw std::invalid_argument("GEMV: split must be 1, 2, 4 or 8, got " + std::to_string(split));
+  }
+}
+
+template <class Epi, class XT>
+void launchGemv(const XT* x, const __nv_bfloat16* w, int T, int K, int numItems, int split, const Epi& epi,
+                cudaStream_t s) {
+  if (!gemvSupported(T, K)) throw std::invalid_argument("GEMV: unsupported shape T=" + std::to_string(T) + " K=" + std::to_string(K));
+  if (numItems == 0) return;
+  switch (T) {
+    case 1: launchForTokens<1>(x, w, K, numItems, split, epi, s); break;
+    case 2: launchForTokens<2>(x, w, K, numItems, split, epi, s); break;
+    case 3: launchForTokens<3>(x, w, K, numItems, split, epi, s); break;
+    case 4: launchForTokens<4>(x, w, K, numItems, split, epi, s); break;
+    case 5: launchForTokens<5>(x, w, K, numItems, split, epi, s); break;
+    case 6: launchForTokens<6>(x, w, K, numItems, split, epi, s); break;
+    case 7: launchForTokens<7>(x, w, K, numItems, split, epi, s); break;
+    case 8: launchForTokens<8>(x, w, K, numItems, split, epi, s); break;
+  }
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+bool gemvSupported(int T, int K) { return T >= 1 && T <= kGemvMaxTokens && K % 8 == 0 && K > 0; }
+
+int gemvSplitFor(int numRows, int K, int numSms) {
+  // Measured on an H200 (bench/native/results/h200-gemv-*.log): one warp per row is fastest as soon as the rows fill
+  // ~3 blocks per SM (every Qwen2.5-7B/14B projection); splitting rows across warps only pays for short matrices
+  // (Qwen2.5-0.5B's 896-row projections: 4.3 -> 2.2 us with 4 warps per row), where it adds blocks.
+  const int chunks = K / 8;
+  int split = 1;
+  while (split < kGemvWarps && (long)numRows * split / kGemvWarps < 3L * numSms && chunks / (2 * split) >= 8) split *= 2;
+  return split;
+}
+
+void launchGemvLinear(const __nv_bfloat16* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
+                      int split, cudaStream_t s) {
+  launchGemv(x, w, T, K, N, split, PlainEpilogue{bias, y, N}, s);
+}
+void launchGemvLinear(const float* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
+                      int split, cudaStream_t s) {
+  launchGemv(x, w, T, K, N, split, PlainEpilogue{bias, y, N}, s);
+}
+
+void launchGemvGateUpSilu(const float* x, const __nv_bfloat16* wGateUp, float* act, int T, int I,
+                          int K, int split, cudaStream_t s) {
+  launchGemv(x, wGateUp, T, K, I, split, SiluMulEpilogue{act, I}, s);
+}
+
+void launchGemvQkvRopeKv(const float* x, const __nv_bfloat16* wQkv, const float* bias, float* qkv,
+                         const float* invFreq, const int32_t* positions, const int32_t* slots,
+                         __nv_bfloat16* kCache, __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, int K,
+                         int split, cudaStream_t s) {
+  if (hd % 2 != 0) throw std::invalid_argument("GEMV QKV+RoPE: headDim must be even");
+  launchGemv(x, wQkv, T, K, (nh + 2 * nkv) * (hd / 2), split,
+             RopeKvEpilogue{bias, qkv, invFreq, positions, slots, kCache, vCache, nh, nkv, hd}, s);
+}
+
+}  // namespace serval

@@ -161,6 +161,7 @@ async function buildBackend(
       maxNumBatchedTokens,
       maxNumSeqs: args.maxNumSeqs,
       loadFormat: args.loadFormat,
+      dtype: args.dtype,
       enforceEager: args.enforceEager,
       seed: args.seed,
       numKvBlocks: args.numKvBlocks,

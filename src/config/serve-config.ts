@@ -50,6 +50,7 @@ export interface ServeFlags {
   numKvBlocks?: number;
   guidedDecodingBackend: string;
   structuredOutputsConfig?: Record<string, unknown>;
+  structuredOutputWorkers?: number;
 }
 
 export interface LogSettings {
@@ -157,6 +158,7 @@ export function resolveServeConfig(positionalModel: string | undefined, flags: S
   if (flags.downloadDir !== undefined) engineArgs.downloadDir = flags.downloadDir;
   if (flags.chatTemplate !== undefined) engineArgs.chatTemplate = flags.chatTemplate;
   if (flags.numKvBlocks !== undefined) engineArgs.numKvBlocks = flags.numKvBlocks;
+  if (flags.structuredOutputWorkers !== undefined) engineArgs.structuredOutputWorkers = flags.structuredOutputWorkers;
 
   const servedModelNames = flags.servedModelName && flags.servedModelName.length > 0 ? flags.servedModelName : [model ?? 'serval-demo'];
   const server: ServerOptions = {

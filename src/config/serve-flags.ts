@@ -95,6 +95,7 @@ export function createServeCommand(): Command {
     .addOption(new Option('--num-kv-blocks <n>', 'KV blocks for the cpu/ts backends (default: from a memory budget)').argParser(intParser(1, '2048')))
     // structured output
     .addOption(new Option('--guided-decoding-backend <name>', 'accepted for compatibility: every name uses serval\'s structured-output engine').choices(GUIDED_DECODING_BACKENDS).default('auto'))
+    .addOption(new Option('--structured-output-workers <n>', 'worker threads computing grammar masks of large steps (0 = off; default min(4, cores - 1))').argParser(intParser(0, '4')))
     .addOption(new Option('--structured-outputs-config <json>', 'structured-output settings as JSON, e.g. \'{"backend":"auto","disable_any_whitespace":true}\'').argParser(jsonObjectParser('{"backend":"auto"}')));
   return cmd;
 }

@@ -129,3 +129,10 @@ test('--config YAML: keys as flag names, command line wins, unknown key suggests
   assert.throws(() => parse(['--config', file]), /'--port <port>' argument 'eighty' is invalid/);
   assert.throws(() => parse(['--config', join(dir, 'missing.yaml')]), /cannot read --config/);
 });
+
+test('--structured-output-workers reaches the engine args (unset: the engine picks; negative: error)', () => {
+  assert.equal(parse(['m']).engineArgs.structuredOutputWorkers, undefined);
+  assert.equal(parse(['m', '--structured-output-workers', '0']).engineArgs.structuredOutputWorkers, 0);
+  assert.equal(parse(['m', '--structured-output-workers', '3']).engineArgs.structuredOutputWorkers, 3);
+  assert.throws(() => parse(['m', '--structured-output-workers', '-1']), /Must be at least 0/);
+});

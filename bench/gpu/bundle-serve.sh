@@ -3,9 +3,10 @@
 # production node_modules (the GPU machine has no registry; the Qwen3 tokenizer package's 80 MB of model files are
 # dropped, the dummy model folders bring their own tokenizer) and dummy-weight model folders in real Qwen2.5 shapes.
 # Then, with the `run` tool: carry [".device", ".dev-serve"], command: bash bench/gpu/serve-bench-device.sh
+# Argument: the bundle folder (default .dev-serve here; from another worktree: /work/main/.dev-serve).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=.dev-serve
+out=${1:-.dev-serve}
 rm -rf $out && mkdir -p $out/models
 npm run -s prepare
 cp -r dist $out/dist
@@ -18,5 +19,4 @@ rm -rf "$tmp"
 for shape in ${SHAPES:-Qwen2.5-7B Qwen2.5-0.5B}; do
   node --import tsx bench/gpu/write-dummy-model.ts "$shape" "$out/models/$shape"
 done
-[ -f .device/node.xz ] || bash ../shared/device/pack-node.sh
 du -sh $out .device

@@ -7,6 +7,7 @@
 # Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz  # production dependencies, node-addon-api (the addon build) included
+tar xJf .dev-serve/models.tar.xz -C .dev-serve
 . bench/gpu/device-common.sh .dev-serve
 rm -rf dist && cp -r .dev-serve/dist dist
 SERVAL=(node bin/serval.js)

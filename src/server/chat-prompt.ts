@@ -3,6 +3,7 @@
 import { ApiError, badRequest } from './api-error.js';
 import type { ChatMessageIn, ToolIn } from './schemas/chat-schema.js';
 import type { ServerEngine, TemplateMessage, TemplateTool } from './server-engine.js';
+import { promptEncoderOf } from '../tokenizer/prompt-encoder.js';
 
 export interface ChatPrompt {
   text: string;
@@ -55,7 +56,8 @@ export interface ChatPromptOptions {
   continueFinalMessage?: boolean;
 }
 
-export function renderChatPrompt(engine: ServerEngine, messages: ChatMessageIn[], opts: ChatPromptOptions, addSpecialTokens = false): ChatPrompt {
+/** the chat template's text for these messages (no encoding) */
+export function renderChatText(engine: ServerEngine, messages: ChatMessageIn[], opts: ChatPromptOptions): string {
   const continueFinal = opts.continueFinalMessage ?? false;
   const addGen = opts.addGenerationPrompt ?? !continueFinal;
   if (continueFinal && addGen) {
@@ -70,12 +72,22 @@ export function renderChatPrompt(engine: ServerEngine, messages: ChatMessageIn[]
   };
   if (opts.tools && opts.tools.length > 0) renderOpts.tools = opts.tools as TemplateTool[];
   const templateMessages = toTemplateMessages(messages);
-  let text: string;
   try {
-    text = engine.chatTemplate.render(templateMessages, renderOpts);
+    return engine.chatTemplate.render(templateMessages, renderOpts);
   } catch (e) {
     if (e instanceof ApiError) throw e;
     throw badRequest(`the chat template failed on these messages: ${(e as Error).message}`, 'messages');
   }
+}
+
+/** rendered and encoded on this thread (the /tokenize route) */
+export function renderChatPrompt(engine: ServerEngine, messages: ChatMessageIn[], opts: ChatPromptOptions, addSpecialTokens = false): ChatPrompt {
+  const text = renderChatText(engine, messages, opts);
   return { text, tokenIds: engine.tokenizer.encode(text, { addSpecialTokens }) };
+}
+
+/** rendered here, encoded by the engine's tokenizer pool, off the thread that runs the engine loop (chat completions) */
+export async function encodeChatPrompt(engine: ServerEngine, messages: ChatMessageIn[], opts: ChatPromptOptions, addSpecialTokens = false): Promise<ChatPrompt> {
+  const text = renderChatText(engine, messages, opts);
+  return { text, tokenIds: await promptEncoderOf(engine).encode(text, { addSpecialTokens }) };
 }

@@ -19,7 +19,8 @@ export class Tokenizer implements TextTokenizer {
   constructor(
     private readonly hf: HfTokenizer,
     readonly config: TokenizerConfig,
-    source: string,
+    /** the folder it was loaded from (worker threads load their copy from there: encode-pool.ts) */
+    readonly sourceDir: string,
     /** from planByteLevelDecoding(tokenizer.json, config); null keeps the general detokenizer */
     readonly byteLevelTable: ByteLevelTable | null = null,
   ) {
@@ -33,7 +34,7 @@ export class Tokenizer implements TextTokenizer {
       const text = specialTokenText(config, key);
       if (text === null) return null;
       const id = hf.token_to_id(text);
-      if (id === undefined) throw new Error(`${source}: ${key} ${JSON.stringify(text)} is not in the vocabulary`);
+      if (id === undefined) throw new Error(`${sourceDir}: ${key} ${JSON.stringify(text)} is not in the vocabulary`);
       return id;
     };
     this.eosTokenId = idOf('eos_token');

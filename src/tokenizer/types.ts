@@ -20,3 +20,21 @@ export interface TextTokenizer {
   /** set when decode is provably a plain byte-level stream (byte-level-table.ts): enables the O(1)-per-token detokenizer */
   readonly byteLevelTable?: ByteLevelTable | null;
 }
+
+export interface EncodeOptions {
+  /** default true, as TextTokenizer.encode */
+  addSpecialTokens?: boolean;
+}
+
+/**
+ * Encodes prompt texts without holding the caller's thread for long (a TokenizerPool), or on it (MainThreadEncoder).
+ * Same ids as TextTokenizer.encode; results in input order; a text that fails rejects its own call only.
+ */
+export interface PromptEncoder {
+  /** worker threads encoding (0: the calling thread does) */
+  readonly threads: number;
+  encode(text: string, opts?: EncodeOptions): Promise<number[]>;
+  encodeMany(texts: readonly string[], opts?: EncodeOptions): Promise<number[][]>;
+  /** stops the workers; calls still waiting reject */
+  close(): Promise<void>;
+}

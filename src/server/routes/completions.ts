@@ -13,6 +13,7 @@ import { cutForLog, nowSeconds, requestIdFor, resolveModelName, samplingContext,
 import { sendSse } from '../sse.js';
 import { usageBody as usage } from '../usage.js';
 import { parseStructuredOutput } from '../structured-request.js';
+import { promptEncoderOf } from '../../tokenizer/prompt-encoder.js';
 
 interface PreparedPrompt {
   text: string;
@@ -47,8 +48,12 @@ export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContex
       const echo = body.echo ?? false;
       const wantedPromptLogprobs = body.prompt_logprobs !== undefined && body.prompt_logprobs !== null && body.prompt_logprobs >= 0 ? body.prompt_logprobs : null;
       const tokenizer = ctx.engine.tokenizer;
-      const prompts: PreparedPrompt[] = normalizePrompts(body.prompt).map((raw) => {
-        const tokenIds = truncatePrompt(typeof raw === 'string' ? tokenizer.encode(raw, { addSpecialTokens: body.add_special_tokens ?? true }) : raw, body.truncate_prompt_tokens, sctx.maxModelLen);
+      const raws = normalizePrompts(body.prompt);
+      // text prompts are encoded together by the engine's tokenizer pool, off the thread that runs the engine loop
+      const encoder = promptEncoderOf(ctx.engine);
+      const encoded = await Promise.all(raws.map((raw) => (typeof raw === 'string' ? encoder.encode(raw, { addSpecialTokens: body.add_special_tokens ?? true }) : raw)));
+      const prompts: PreparedPrompt[] = raws.map((raw, pi) => {
+        const tokenIds = truncatePrompt(encoded[pi]!, body.truncate_prompt_tokens, sctx.maxModelLen);
         if (typeof raw !== 'string') {
           for (const id of raw) if (id >= sctx.vocabSize) throw badRequest(`prompt contains token id ${id}, outside the vocabulary (size ${sctx.vocabSize})`, 'prompt');
         }

@@ -51,6 +51,7 @@ export interface ServeFlags {
   guidedDecodingBackend: string;
   structuredOutputsConfig?: Record<string, unknown>;
   structuredOutputWorkers?: number;
+  tokenizerPoolSize?: number;
 }
 
 export interface LogSettings {
@@ -159,6 +160,7 @@ export function resolveServeConfig(positionalModel: string | undefined, flags: S
   if (flags.chatTemplate !== undefined) engineArgs.chatTemplate = flags.chatTemplate;
   if (flags.numKvBlocks !== undefined) engineArgs.numKvBlocks = flags.numKvBlocks;
   if (flags.structuredOutputWorkers !== undefined) engineArgs.structuredOutputWorkers = flags.structuredOutputWorkers;
+  if (flags.tokenizerPoolSize !== undefined) engineArgs.tokenizerPoolSize = flags.tokenizerPoolSize;
 
   const servedModelNames = flags.servedModelName && flags.servedModelName.length > 0 ? flags.servedModelName : [model ?? 'serval-demo'];
   const server: ServerOptions = {

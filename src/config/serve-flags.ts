@@ -92,6 +92,7 @@ export function createServeCommand(): Command {
     .addOption(new Option('--scheduling-policy <policy>', 'fcfs or priority').choices(['fcfs', 'priority']).default(d.schedulingPolicy))
     .addOption(new Option('--max-logprobs <n>', 'most logprobs a request may ask for').argParser(intParser(0, '20')).default(d.maxLogprobs))
     .addOption(new Option('--enforce-eager', 'no CUDA graphs').default(d.enforceEager))
+    .addOption(new Option('--tokenizer-pool-size <n>', 'worker threads encoding prompts (0 = on the engine thread; default min(8, cores - 1))').argParser(intParser(0, '4')))
     .addOption(new Option('--num-kv-blocks <n>', 'KV blocks for the cpu/ts backends (default: from a memory budget)').argParser(intParser(1, '2048')))
     // structured output
     .addOption(new Option('--guided-decoding-backend <name>', 'accepted for compatibility: every name uses serval\'s structured-output engine').choices(GUIDED_DECODING_BACKENDS).default('auto'))

@@ -9,7 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { planChunks } from './chunk-plan.js';
 import type { EncodeJobMessage, EncodeWorkerInit, EncodeWorkerMessage, TokenizerFingerprint } from './encode-protocol.js';
-import { startModuleWorker } from './start-module-worker.js';
+import { startModuleWorker } from '../threads/start-module-worker.js';
 import type { Tokenizer } from './tokenizer.js';
 import type { EncodeOptions, PromptEncoder } from './types.js';
 

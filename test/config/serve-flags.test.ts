@@ -136,3 +136,10 @@ test('--structured-output-workers reaches the engine args (unset: the engine pic
   assert.equal(parse(['m', '--structured-output-workers', '3']).engineArgs.structuredOutputWorkers, 3);
   assert.throws(() => parse(['m', '--structured-output-workers', '-1']), /Must be at least 0/);
 });
+
+test('--tokenizer-pool-size reaches the engine args', () => {
+  assert.equal(parse(['m']).engineArgs.tokenizerPoolSize, undefined);
+  assert.equal(parse(['m', '--tokenizer-pool-size', '0']).engineArgs.tokenizerPoolSize, 0);
+  assert.equal(parse(['m', '--tokenizer-pool-size', '6']).engineArgs.tokenizerPoolSize, 6);
+  assert.throws(() => parse(['m', '--tokenizer-pool-size', 'x']), /Expected a whole number/);
+});

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RequestOutput, SamplingParams } from '../../engine/types.js';
 import { badRequest } from '../api-error.js';
-import { renderChatPrompt } from '../chat-prompt.js';
+import { encodeChatPrompt } from '../chat-prompt.js';
 import { generateForReply, peekFirst } from '../generation.js';
 import { chatLogprobs, promptLogprobsVllm, TokenStrings, type ChatTokenLogprob } from '../logprobs-format.js';
 import { countCompletionTokens, OutputDeltaTracker } from '../output-deltas.js';
@@ -27,12 +27,13 @@ interface PreparedChat {
   echoText: string | null;
 }
 
-function prepare(ctx: ServerContext, body: ChatRequest, headerId: string | string[] | undefined): PreparedChat {
+async function prepare(ctx: ServerContext, body: ChatRequest, headerId: string | string[] | undefined): Promise<PreparedChat> {
   const model = resolveModelName(ctx, body.model);
   const sctx = samplingContext(ctx);
   const toolMode = resolveToolMode(body.tools, body.tool_choice);
   const structured = parseStructuredOutput(body, ctx.options.structuredDefaults, toolChoiceConstraint(toolMode, body.tools));
-  const prompt = renderChatPrompt(ctx.engine, body.messages, {
+  // encoded on the engine's tokenizer pool: long prompts do not block the thread that runs the engine loop
+  const prompt = await encodeChatPrompt(ctx.engine, body.messages, {
     tools: body.tools,
     ...(body.add_generation_prompt !== undefined ? { addGenerationPrompt: body.add_generation_prompt } : {}),
     ...(body.continue_final_message !== undefined ? { continueFinalMessage: body.continue_final_message } : {}),
@@ -239,7 +240,7 @@ export function registerChatRoute(app: FastifyInstance, ctx: ServerContext): voi
     async (request, reply) => {
       const body = request.body;
       if (body.stream_options && !body.stream) throw badRequest('stream_options can only be given when stream is true', 'stream_options');
-      const p = prepare(ctx, body, request.headers['x-request-id']);
+      const p = await prepare(ctx, body, request.headers['x-request-id']);
       reply.header('x-request-id', p.id);
       const options = { ...(body.priority !== undefined ? { priority: body.priority } : {}), ...(body.cache_salt !== undefined ? { cacheSalt: body.cache_salt } : {}) };
       // streams take the engine's deltas; a whole response only needs the final output

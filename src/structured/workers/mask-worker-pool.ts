@@ -2,7 +2,8 @@
 // and mirrors the requests assigned to it; a request stays on its worker (its compiled grammar and mask caches stay
 // warm there) and only its newly accepted tokens travel with each step. A worker that crashes or stops answering
 // fails the rows it held in that step, is restarted, and its other requests are re-mirrored from their full output.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../threads/start-module-worker.js';
 import type { StructuredConstraint } from '../../engine/types.js';
 import type { TokenVocab } from '../token-vocab.js';
 import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
@@ -70,17 +71,7 @@ interface Mirror {
  * thread's `--import tsx` loader hooks into workers)
  */
 function startWorker(workerData: MaskWorkerInit): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./mask-worker.js', here), { workerData });
-  let tsxApi: string;
-  try {
-    tsxApi = import.meta.resolve('tsx/esm/api');
-  } catch {
-    throw new Error('structured output: mask workers started from the TypeScript sources need tsx (npm install), or run the built dist/');
-  }
-  const entry = new URL('./mask-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
+  return startModuleWorker(import.meta.url, 'mask-worker', { workerData });
 }
 
 /** a thread may take a request of a constraint it has warm caches for while its load stays within this of the least */

@@ -2,7 +2,7 @@
 import { Grammar } from './grammar.js';
 import { LexerDfa } from './lexer-dfa.js';
 import { SetKeyInterner } from './earley.js';
-import { LexerWalk, LexerWalkCache, walkLexer } from './lexer-walk.js';
+import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 
 const MAX_CACHED_MASKS = 4096;
@@ -13,14 +13,11 @@ export class CompiledGrammar {
   readonly keys = new SetKeyInterner();
   private readonly masks = new Map<number, Int32Array>();
 
-  private readonly localLexeme = new Map<number, number>();
-
   constructor(
     readonly grammar: Grammar,
     private readonly sharedWalks: LexerWalkCache = new LexerWalkCache(),
   ) {
-    this.dfa = new LexerDfa(grammar.nfa);
-    grammar.nfa.lexGlobalId.forEach((g, local) => this.localLexeme.set(g, local));
+    this.dfa = new LexerDfa(grammar.lexemes);
   }
 
   private readonly walks = new Map<number, LexerWalk>();
@@ -28,11 +25,13 @@ export class CompiledGrammar {
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk {
     let w = this.walks.get(lexState);
     if (!w) {
-      const shared = this.sharedWalks.get(this.dfa.canonicalKey(lexState), () => walkLexer(this.dfa, trie, lexState, words));
+      const canon = describeState(this.dfa, trie, lexState);
+      const shared = this.sharedWalks.get(canon.key, () => walkLexer(this.dfa, trie, lexState, words));
       w = {
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
-        boundaryAccepting: shared.boundaryLexemes.map((ids) => Int32Array.from(ids, (g) => this.localLexeme.get(g)!).sort()),
+        deepNodes: shared.deepNodes,
+        boundaryAccepting: mapSlots(shared.boundarySlots, canon.slotLexemes),
       };
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
@@ -47,4 +46,14 @@ export class CompiledGrammar {
     // a full cache keeps what it has: the hot states of a schema are met first
     if (this.masks.size < MAX_CACHED_MASKS) this.masks.set(key, mask);
   }
+}
+
+/** slot lists (shared objects for equal lists) to this grammar's sorted lexeme ids, each list mapped once */
+function mapSlots(lists: Int32Array[], slotLexemes: Int32Array): Int32Array[] {
+  const mapped = new Map<Int32Array, Int32Array>();
+  return lists.map((slots) => {
+    let ids = mapped.get(slots);
+    if (!ids) mapped.set(slots, (ids = Int32Array.from(slots, (i) => slotLexemes[i]!).sort()));
+    return ids;
+  });
 }

@@ -30,7 +30,7 @@ export class EarleyParser {
     private readonly keys: SetKeyInterner,
   ) {
     this.predictedStamp = new Int32Array(g.ntCount);
-    this.lexStamp = new Int32Array(g.nfa.lexemeCount);
+    this.lexStamp = new Int32Array(g.lexemes.count);
     this.setStart[0] = 0;
     this.dedupe.clear();
     this.addItem(0, 0, 0);

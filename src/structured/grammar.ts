@@ -1,7 +1,8 @@
 // A context-free grammar over lexemes. Builders (JSON Schema, regex, choice, GBNF) add rules; build() drops
 // symbols that derive no finite string, so every parse prefix the parser keeps can still be completed.
-import { RNode, nullable as regexNullable } from './regex-ast.js';
-import { LexemeNfa, Spelling } from './lexemes.js';
+import { RNode, nodeKey, nullable as regexNullable } from './regex-ast.js';
+import type { Spelling } from './lexemes.js';
+import { LexemeTable } from './lexeme-table.js';
 
 /** symbol: >= 0 nonterminal, < 0 terminal (lexeme id = -sym - 1) */
 export type Sym = number;
@@ -15,7 +16,7 @@ export class GrammarBuilder {
   private readonly rules: Array<{ lhs: number; rhs: Sym[] }> = [];
   private readonly lexemeByKey = new Map<string, Sym>();
   private readonly nullableLexemeNt = new Map<string, Sym>();
-  readonly nfa = new LexemeNfa();
+  readonly lexemes = new LexemeTable();
 
   nonterminal(name: string): number {
     this.names.push(name);
@@ -38,7 +39,7 @@ export class GrammarBuilder {
    * string becomes a nonterminal with an empty alternative: lexemes themselves are never empty.
    */
   lexeme(node: RNode, spelling: Spelling = 'raw'): Sym {
-    const key = spelling + JSON.stringify(node);
+    const key = spelling + nodeKey(node);
     const isNullable = regexNullable(node);
     if (isNullable) {
       const hit = this.nullableLexemeNt.get(key);
@@ -46,7 +47,7 @@ export class GrammarBuilder {
     }
     let t = this.lexemeByKey.get(key);
     if (t === undefined) {
-      t = terminalSym(this.nfa.add(node, spelling, isNullable));
+      t = terminalSym(this.lexemes.add(node, spelling, isNullable, key));
       this.lexemeByKey.set(key, t);
     }
     if (!isNullable) return t;
@@ -56,8 +57,7 @@ export class GrammarBuilder {
   }
 
   build(start: number): Grammar {
-    this.nfa.finalize();
-    const lexLive = Array.from({ length: this.nfa.lexemeCount }, (_, i) => this.nfa.lexemeLive(i));
+    const lexLive = Array.from({ length: this.lexemes.count }, (_, i) => this.lexemes.lexemeLive(i));
     // productive nonterminals: fixed point over rules whose symbols are all productive
     const productive = new Uint8Array(this.names.length);
     let changed = true;
@@ -76,7 +76,7 @@ export class GrammarBuilder {
     // rule 0 is the augmented start S' -> start
     const all = [{ lhs: this.names.length, rhs: [start] }, ...kept];
     const ntCount = this.names.length + 1;
-    return new Grammar(ntCount, all, this.nfa);
+    return new Grammar(ntCount, all, this.lexemes);
   }
 }
 
@@ -94,7 +94,7 @@ export class Grammar {
   constructor(
     readonly ntCount: number,
     rules: Array<{ lhs: number; rhs: Sym[] }>,
-    readonly nfa: LexemeNfa,
+    readonly lexemes: LexemeTable,
   ) {
     const n = rules.length;
     this.ruleLhs = new Int32Array(n);

@@ -1,6 +1,9 @@
-// Lexemes compiled to one byte-level NFA (Thompson construction), then trimmed so that every kept state can
+// Lexemes compiled to byte-level NFAs (Thompson construction), then trimmed so that every kept state can
 // still reach its lexeme's accepting state: a non-empty set of NFA states therefore always has a completion.
 // Edges are collected in flat lists and turned into CSR arrays once, which keeps compiling cheap.
+// A repetition of one character class (`[a-z]{3,200}`, a string body under maxLength) is not copied `max` times:
+// it becomes a counted region, one loop state whose outgoing edges each start a character ("tick"), with its
+// bounds checked by a counter that the lexer DFA carries next to the NFA state (see lexer-dfa.ts).
 import { RNode, intersectRanges, subtractRanges } from './regex-ast.js';
 import { utf8Sequences, ByteRangeSeq } from './utf8.js';
 
@@ -16,9 +19,25 @@ export function jsonEscapeOf(cp: number): string {
 
 const MAX_NFA_STATES = 4_000_000;
 const MAX_PRODUCT_STATES = 20_000;
+/** counts of a counted region stay below this (the lexer DFA packs them into its configurations) */
+export const MAX_REGION_COUNT = 2000;
+
+/**
+ * Is this repetition built as a counted region (a loop plus a counter) rather than copied. The class must have a
+ * character in any spelling: then a count below min can always grow, so every reachable count has a completion.
+ */
+export function isCountedRep(n: RNode): boolean {
+  return (
+    n.k === 'rep' &&
+    n.x.k === 'cls' &&
+    !classIsEmpty(n.x.r, 'raw') &&
+    n.min <= MAX_REGION_COUNT &&
+    (n.max === Infinity || (n.max <= MAX_REGION_COUNT && n.max - n.min >= 4))
+  );
+}
 
 class IntList {
-  a = new Int32Array(1024);
+  a = new Int32Array(16);
   n = 0;
   push(x: number): void {
     if (this.n === this.a.length) {
@@ -39,6 +58,15 @@ export class LexemeNfa {
   private readonly edHi = new IntList();
   private readonly edTo = new IntList();
   private readonly stateLex = new IntList();
+  private readonly stateReg = new IntList();
+  private currentRegion = -1;
+  /** bounds of each counted region (max may be Infinity: then the count saturates at min) */
+  readonly regionMin: number[] = [];
+  readonly regionMax: number[] = [];
+  /** per state: its counted region or -1; 1 for a region's loop state (its byte edges start a character) */
+  stateRegion = new Int32Array(0);
+  isLoop = new Uint8Array(0);
+  private readonly loopStates: number[] = [];
   readonly lexStart: number[] = [];
   readonly lexAccept: number[] = [];
   readonly lexNullable: boolean[] = [];
@@ -47,12 +75,16 @@ export class LexemeNfa {
   edgeLo = new Uint8Array(0);
   edgeHi = new Uint8Array(0);
   edgeTo = new Int32Array(0);
-  private epsStart = new Int32Array(0);
-  private epsTarget = new Int32Array(0);
+  /** CSR after finalize(): epsilon edges of state q go to epsTarget[epsStart[q] .. epsStart[q+1]) */
+  epsStart = new Int32Array(0);
+  epsTarget = new Int32Array(0);
   stateLexeme = new Int32Array(0);
   private live: Uint8Array | null = null;
   private closures: Array<Int32Array | undefined> = [];
   private current = -1;
+
+  /** counters off: every repetition is copied (the product construction of `and` needs plain state sets) */
+  constructor(private readonly counters = true) {}
 
   get lexemeCount(): number {
     return this.lexStart.length;
@@ -60,9 +92,9 @@ export class LexemeNfa {
   get stateCount(): number {
     return this.nStates;
   }
-
-  /** a process-wide id per lexeme definition: equal ids build identical automata (used to share lexer walks) */
-  readonly lexGlobalId: number[] = [];
+  get liveStates(): Uint8Array {
+    return this.live!;
+  }
 
   add(node: RNode, spelling: Spelling, nullable: boolean): number {
     if (this.live) throw new Error('internal: lexemes added after the NFA was finalized');
@@ -70,10 +102,6 @@ export class LexemeNfa {
     this.current = id;
     const s = this.newState();
     const e = this.build(node, spelling, s);
-    const key = spelling + JSON.stringify(node);
-    let gid = globalLexemeIds.get(key);
-    if (gid === undefined) globalLexemeIds.set(key, (gid = globalLexemeIds.size));
-    this.lexGlobalId.push(gid);
     this.lexStart.push(s);
     this.lexAccept.push(e);
     this.lexNullable.push(nullable);
@@ -83,6 +111,7 @@ export class LexemeNfa {
   private newState(): number {
     if (this.nStates >= MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
     this.stateLex.push(this.current);
+    this.stateReg.push(this.currentRegion);
     return this.nStates++;
   }
   private eps(a: number, b: number): void {
@@ -121,6 +150,7 @@ export class LexemeNfa {
         return e;
       }
       case 'rep': {
+        if (this.counters && isCountedRep(n)) return this.buildCounted(n.x as { k: 'cls'; r: number[] }, n.min, n.max, sp, s);
         let cur = s;
         for (let i = 0; i < n.min; i++) cur = this.build(n.x, sp, cur);
         if (n.max === Infinity) {
@@ -141,13 +171,29 @@ export class LexemeNfa {
     }
   }
 
+  /** s -> loop state (count 0) -> one character per round (count + 1) -> exit once the count reaches min */
+  private buildCounted(x: { k: 'cls'; r: number[] }, min: number, max: number, sp: Spelling, s: number): number {
+    const region = this.regionMin.length;
+    this.regionMin.push(min);
+    this.regionMax.push(max);
+    this.currentRegion = region;
+    const loop = this.newState();
+    this.loopStates.push(loop);
+    this.eps(s, loop);
+    this.eps(this.buildClass(x.r, sp, loop), loop);
+    this.currentRegion = -1;
+    const exit = this.newState();
+    this.eps(loop, exit);
+    return exit;
+  }
+
   /**
    * Intersection by product construction: each operand is built into its own NFA, then the reachable tuples of
    * their state sets become states here (bytes with the same successor tuple share one edge).
    */
   private buildAnd(xs: RNode[], sp: Spelling, s: number): number {
     const parts = xs.map((x) => {
-      const nfa = new LexemeNfa();
+      const nfa = new LexemeNfa(false);
       nfa.add(x, sp, false);
       nfa.finalize();
       return nfa;
@@ -164,38 +210,37 @@ export class LexemeNfa {
       const t = queue.pop()!;
       const from = ids.get(keyOf(t))!;
       if (parts.every((p, i) => t[i]!.includes(p.lexAccept[0]!))) this.eps(from, e);
-      let runStart = -1;
-      let runTarget = -1;
-      for (let b = 0; b <= 256; b++) {
-        let target = -1;
-        if (b < 256) {
-          const next: Int32Array[] = [];
-          for (let i = 0; i < parts.length; i++) {
-            const p = parts[i]!;
-            const acc = new Set<number>();
-            for (const q of t[i]!) {
-              for (let k = p.edgeStart[q]!; k < p.edgeStart[q + 1]!; k++) if (p.edgeLo[k]! <= b && b <= p.edgeHi[k]!) for (const r of p.closure(p.edgeTo[k]!)) acc.add(r);
-            }
-            if (acc.size === 0) break;
-            next.push(Int32Array.from(acc).sort());
-          }
-          if (next.length === parts.length) {
-            const key = keyOf(next);
-            let id = ids.get(key);
-            if (id === undefined) {
-              if (ids.size >= MAX_PRODUCT_STATES) throw new Error(`structured output: intersection of patterns too large (over ${MAX_PRODUCT_STATES} states)`);
-              id = this.newState();
-              ids.set(key, id);
-              queue.push(next);
-            }
-            target = id;
-          }
+      // bytes between two consecutive edge bounds of the tuple's states behave alike: one successor per span
+      const cutSet = new Set<number>([0, 256]);
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i]!;
+        for (const q of t[i]!) {
+          for (let k = p.edgeStart[q]!; k < p.edgeStart[q + 1]!; k++) cutSet.add(p.edgeLo[k]!).add(p.edgeHi[k]! + 1);
         }
-        if (target !== runTarget) {
-          if (runTarget >= 0) this.edge(from, runStart, b - 1, runTarget);
-          runStart = b;
-          runTarget = target;
+      }
+      const cuts = Int32Array.from(cutSet).sort();
+      for (let j = 0; j + 1 < cuts.length; j++) {
+        const b = cuts[j]!;
+        const next: Int32Array[] = [];
+        for (let i = 0; i < parts.length; i++) {
+          const p = parts[i]!;
+          const acc = new Set<number>();
+          for (const q of t[i]!) {
+            for (let k = p.edgeStart[q]!; k < p.edgeStart[q + 1]!; k++) if (p.edgeLo[k]! <= b && b <= p.edgeHi[k]!) for (const r of p.closure(p.edgeTo[k]!)) acc.add(r);
+          }
+          if (acc.size === 0) break;
+          next.push(Int32Array.from(acc).sort());
         }
+        if (next.length < parts.length) continue;
+        const key = keyOf(next);
+        let id = ids.get(key);
+        if (id === undefined) {
+          if (ids.size >= MAX_PRODUCT_STATES) throw new Error(`structured output: intersection of patterns too large (over ${MAX_PRODUCT_STATES} states)`);
+          id = this.newState();
+          ids.set(key, id);
+          queue.push(next);
+        }
+        this.edge(from, b, cuts[j + 1]! - 1, id);
       }
     }
     return e;
@@ -272,6 +317,9 @@ export class LexemeNfa {
   finalize(): void {
     const n = this.nStates;
     this.stateLexeme = this.stateLex.a.slice(0, n);
+    this.stateRegion = this.stateReg.a.slice(0, n);
+    this.isLoop = new Uint8Array(n);
+    for (const q of this.loopStates) this.isLoop[q] = 1;
     const csr = (from: IntList, m: number) => {
       const start = new Int32Array(n + 1);
       for (let i = 0; i < m; i++) start[from.a[i]! + 1]++;
@@ -361,7 +409,11 @@ interface ClassTemplate {
   edges: number[];
 }
 const templateCache = new Map<string, ClassTemplate>();
-const globalLexemeIds = new Map<string, number>();
+
+/** a class none of whose characters can be spelled (e.g. only surrogates) */
+export function classIsEmpty(ranges: number[], sp: Spelling): boolean {
+  return classTemplate(ranges, sp).edges.length === 0;
+}
 
 /** the byte-level fragment of a class, computed once per (ranges, spelling) and shared by every compile */
 function classTemplate(ranges: number[], sp: Spelling): ClassTemplate {

@@ -1,25 +1,79 @@
-// The lazily built DFA over bytes for sets of lexemes: a state is a set of live NFA states (of possibly several
-// lexemes at once); transitions are computed on first use and kept in per-state 256-entry tables.
-import { LexemeNfa } from './lexemes.js';
+// The lazily built DFA over bytes for sets of lexemes. A state is a set of configurations (lexeme, NFA state of
+// that lexeme's automaton, count of its counted region) of possibly several lexemes at once; transitions are
+// computed on first use and kept in per-state 256-entry tables.
+// Counted regions (see lexemes.ts) give a string under maxLength one state per count, not NFA copies. To keep
+// those states cheap, a state is stored as a count-free "shape" plus a base count: configurations tagged BASE
+// have the base as their count. A transition of a shape depends on the base only through a few comparisons
+// with the regions' bounds (its guard signature), so it is computed once per (shape, signature, byte) and
+// reused for every count: walking the body of a string under maxLength computes a handful of transitions,
+// not a few hundred per character.
+import type { LexemeTable } from './lexeme-table.js';
+import type { LexemeNfa } from './lexemes.js';
 
 export const DEAD = -2;
 const UNKNOWN = -1;
 const MAX_DFA_STATES = 500_000;
 
+// a configuration packed into one double: ((lexeme * STATE_SLOTS) + state) * TAG_SLOTS + tag, where the tag is
+// an absolute count (< BASE) or BASE (the state's base count) or, inside a transition, BASE + 1
+export const MAX_LEXEME_STATES = 2097152;
+const TAG_SLOTS = 4096;
+const BASE = 2048;
+/** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
+const MAX_SIGNED_CONFIGS = 8;
+const STEP_DEAD = -1;
+const STEP_UNCACHED = -2;
+
+/** a state described independently of its grammar, and the grammar's lexemes in that description's order */
+export interface CanonicalState {
+  key: string;
+  /** slot i of the description is this grammar's lexeme slotLexemes[i] */
+  slotLexemes: Int32Array;
+  /**
+   * Some count was capped at `horizon` (room or characters needed): the description holds for tokens of fewer
+   * than `horizon` characters only. Uncapped descriptions (counts told exactly, or no max) hold for any token.
+   */
+  clamped: boolean;
+}
+
+interface Shape {
+  configs: Float64Array;
+  initial: boolean;
+  accepting: Int32Array;
+  hasBase: boolean;
+  /** BASE-tagged configurations (all inside counted regions): their regions' bounds, for the guard signature */
+  baseMin: number[];
+  baseMax: number[];
+  /** (signature * 256 + byte) -> a step (see stepShape), or STEP_DEAD */
+  steps: Map<number, number>;
+  /** this shape with BASE tags replaced by count 0 (a base of 0 is always stored in this form) */
+  zeroForm: number;
+}
+
 export class LexerDfa {
-  private readonly sets: Int32Array[] = [];
+  private readonly shapes: Shape[] = [];
+  /** shapes by a hash of their configurations (compared exactly within a bucket) */
+  private readonly shapeBuckets = new Map<number, number[]>();
+  private readonly stateShape: number[] = [];
+  private readonly stateBase: number[] = [];
+  private readonly stateSig: number[] = [];
+  private readonly stateByKey = new Map<number, number>();
   /** trans[s][b]: next state, DEAD, or UNKNOWN (not computed yet) */
   readonly trans: Int32Array[] = [];
   /** lexemes whose accepting NFA state is in the set (empty for initial states: lexemes are non-empty) */
   readonly accepting: Int32Array[] = [];
-  private readonly byKey = new Map<string, number>();
   private readonly initialByHash = new Map<number, Array<[number[], number]>>();
   private readonly initialStates = new Set<number>();
+  private readonly canonical: Array<CanonicalState | undefined> = [];
+  private readonly stack: number[] = [];
+  /** configurations collected by a step: a list, with a set beside it once the list grows long */
+  private readonly accList: number[] = [];
+  private readonly accSet = new Set<number>();
 
-  constructor(readonly nfa: LexemeNfa) {}
+  constructor(readonly lexemes: LexemeTable) {}
 
   get stateCount(): number {
-    return this.sets.length;
+    return this.trans.length;
   }
 
   /** the state before the first byte of any of `lexemes` (sorted ids) */
@@ -30,31 +84,18 @@ export class LexerDfa {
     if (bucket) {
       for (const [ids, state] of bucket) if (sameList(ids, lexemes)) return state;
     }
-    const key = 'I' + Array.prototype.join.call(lexemes, ',');
-    let hit = this.byKey.get(key);
-    if (hit === undefined) {
-      const acc = new Set<number>();
-      for (let i = 0; i < lexemes.length; i++) for (const q of this.nfa.closure(this.nfa.lexStart[lexemes[i]!]!)) acc.add(q);
-      hit = this.intern(key, Int32Array.from(acc).sort(), true);
+    this.resetAcc();
+    for (let i = 0; i < lexemes.length; i++) {
+      const lex = lexemes[i]!;
+      const a = this.lexemes.automaton(lex);
+      this.closure(a.nfa, lex, a.start, 0, 0);
     }
-    const entry: [number[], number] = [Array.from(lexemes), hit];
+    // initial states are kept apart from equal inner states: nothing has been read, so nothing is accepted
+    const state = this.internState(this.internShape(Float64Array.from(this.accList).sort(), true), 0, true);
+    const entry: [number[], number] = [Array.from(lexemes), state];
     if (bucket) bucket.push(entry);
     else this.initialByHash.set(h, [entry]);
-    return hit;
-  }
-
-  /**
-   * The state described independently of this grammar: (lexeme definition, state offset in the lexeme) pairs.
-   * Lexemes are built deterministically into contiguous states, so equal descriptions behave identically.
-   */
-  canonicalKey(s: number): string {
-    const nfa = this.nfa;
-    const parts: string[] = [];
-    for (const q of this.sets[s]!) {
-      const lex = nfa.stateLexeme[q]!;
-      parts.push(`${nfa.lexGlobalId[lex]}:${q - nfa.lexStart[lex]!}`);
-    }
-    return (this.accepting[s]!.length === 0 && this.initialStates.has(s) ? 'I' : '') + parts.sort().join(',');
+    return state;
   }
 
   next(s: number, b: number): number {
@@ -62,44 +103,268 @@ export class LexerDfa {
     return t !== UNKNOWN ? t : this.compute(s, b);
   }
 
-  private compute(s: number, b: number): number {
-    const nfa = this.nfa;
-    const acc = new Set<number>();
-    const { edgeStart, edgeLo, edgeHi, edgeTo } = nfa;
-    for (const q of this.sets[s]!) {
-      for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
-        if (edgeLo[k]! <= b && b <= edgeHi[k]!) for (const r of nfa.closure(edgeTo[k]!)) acc.add(r);
+  /**
+   * The state described independently of this grammar: per lexeme its shape and its configurations, where a
+   * count is told as how many more characters the region needs and may take: exactly below `horizon`, as
+   * Infinity from `longest` on (no token has that many characters), capped at `horizon` in between. Lexemes of
+   * equal description behave identically for every token of fewer than `horizon` characters (and for every
+   * token when nothing was capped), so a lexer walk computed for one serves all.
+   */
+  canonicalState(s: number, horizon: number, longest: number): CanonicalState {
+    const hit = this.canonical[s];
+    if (hit) return hit;
+    const perLex = new Map<number, string[]>();
+    const base = this.stateBase[s]!;
+    let clamped = false;
+    // a count no token can reach is told as Infinity; one only long tokens can reach is capped at `horizon`
+    const tell = (n: number): number => {
+      if (n >= longest) return Infinity;
+      if (n < horizon) return n;
+      clamped = true;
+      return horizon;
+    };
+    for (const x of this.shapes[this.stateShape[s]!]!.configs) {
+      const tag = x % TAG_SLOTS;
+      const rest = (x - tag) / TAG_SLOTS;
+      const q = rest % MAX_LEXEME_STATES;
+      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const c = tag === BASE ? base : tag;
+      const nfa = this.lexemes.automaton(lex).nfa;
+      const r = nfa.stateRegion[q]!;
+      let part = String(q);
+      if (r >= 0) {
+        const need = tell(Math.max(0, nfa.regionMin[r]! - c));
+        const room = tell(nfa.regionMax[r]! - c);
+        part += `:${need}/${room}`;
       }
+      let parts = perLex.get(lex);
+      if (!parts) perLex.set(lex, (parts = []));
+      parts.push(part);
     }
-    let t = DEAD;
-    if (acc.size > 0) {
-      const set = Int32Array.from(acc).sort();
-      t = this.intern(set.join(','), set, false);
+    const described = [...perLex].map(([lex, parts]) => ({ lex, d: `${this.lexemes.shapeId(lex)}[${parts.join(',')}]` }));
+    described.sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0));
+    const key = (this.initialStates.has(s) ? 'I' : '') + described.map((x) => x.d).join(' ');
+    const out = { key, slotLexemes: Int32Array.from(described, (x) => x.lex), clamped };
+    this.canonical[s] = out;
+    return out;
+  }
+
+  private compute(s: number, b: number): number {
+    const shape = this.shapes[this.stateShape[s]!]!;
+    const base = this.stateBase[s]!;
+    const sig = this.stateSig[s]!;
+    let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + b);
+    if (step === undefined) {
+      step = this.stepShape(shape.configs, base, b);
+      if (sig >= 0 && step !== STEP_UNCACHED) shape.steps.set(sig * 256 + b, step);
     }
+    if (step === STEP_UNCACHED) {
+      // the result mixes counts relative to the base: step with absolute counts instead (not cached per shape)
+      const absolute = shape.configs.map((x) => (x % TAG_SLOTS === BASE ? x - BASE + base : x)).sort();
+      step = this.stepShape(absolute, 0, b);
+    }
+    const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
     this.trans[s]![b] = t;
     return t;
   }
 
-  private intern(key: string, set: Int32Array, initial: boolean): number {
-    const hit = this.byKey.get(key);
-    if (hit !== undefined) return hit;
-    if (this.sets.length >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
-    const id = this.sets.length;
-    this.sets.push(set);
-    this.trans.push(new Int32Array(256).fill(UNKNOWN));
-    const accepting: number[] = [];
-    if (!initial) {
-      for (const q of set) {
-        const lex = this.nfa.stateLexeme[q]!;
-        if (this.nfa.lexAccept[lex] === q) accepting.push(lex);
+  private stateOfStep(step: number, base: number): number {
+    const mode = step % TAG_SLOTS;
+    const shape = (step - mode) / TAG_SLOTS;
+    return this.internState(shape, mode === 0 ? base : mode === 1 ? base + 1 : mode - 2, false);
+  }
+
+  /**
+   * One byte from configurations whose BASE tags stand for `base`: the target shape * TAG_SLOTS + mode, where
+   * mode 0 keeps the base, 1 adds one, 2 + n sets it to n; STEP_DEAD, or STEP_UNCACHED when the target needs two
+   * different relative counts. The result depends on the base only through the guard signature.
+   */
+  private stepShape(configs: Float64Array, base: number, b: number): number {
+    this.resetAcc();
+    const acc = this.accList;
+    for (const x of configs) {
+      const tag = x % TAG_SLOTS;
+      const rest = (x - tag) / TAG_SLOTS;
+      const q = rest % MAX_LEXEME_STATES;
+      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const isBase = tag === BASE;
+      const c = isBase ? base : tag;
+      const nfa = this.lexemes.automaton(lex).nfa;
+      let nextCount = c;
+      let nextTag = tag;
+      if (nfa.isLoop[q]) {
+        // a character starts in a counted region: room for it, then count it (past min only min matters)
+        const r = nfa.stateRegion[q]!;
+        const max = nfa.regionMax[r]!;
+        if (c >= max) continue;
+        nextCount = max === Infinity ? Math.min(c + 1, nfa.regionMin[r]!) : c + 1;
+        nextTag = !isBase ? nextCount : nextCount === c ? BASE : BASE + 1;
       }
-      accepting.sort((a, b) => a - b);
+      const { edgeStart, edgeLo, edgeHi, edgeTo } = nfa;
+      for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
+        if (edgeLo[k]! <= b && b <= edgeHi[k]!) this.closure(nfa, lex, edgeTo[k]!, nextCount, nextTag);
+      }
     }
-    this.accepting.push(Int32Array.from(accepting));
-    this.byKey.set(key, id);
+    if (acc.length === 0) return STEP_DEAD;
+    let sawBase = false;
+    let sawNext = false;
+    // absolute counts of configurations inside regions: one shared value > 0 becomes the new base
+    let absCount = -1;
+    for (const x of acc) {
+      const tag = x % TAG_SLOTS;
+      if (tag === BASE) sawBase = true;
+      else if (tag === BASE + 1) sawNext = true;
+      else if (this.inRegion(x)) absCount = absCount === -1 || absCount === tag ? tag : -2;
+    }
+    if (sawBase && sawNext) return STEP_UNCACHED;
+    let out = Float64Array.from(acc);
+    let mode = 0;
+    if (sawNext) {
+      out = out.map((x) => (x % TAG_SLOTS === BASE + 1 ? x - 1 : x));
+      mode = 1;
+    } else if (!sawBase) {
+      mode = 2;
+      if (absCount > 0) {
+        out = out.map((x) => (x % TAG_SLOTS === absCount && this.inRegion(x) ? x - absCount + BASE : x));
+        mode = 2 + absCount;
+      }
+    }
+    return this.internShape(out.sort(), false) * TAG_SLOTS + mode;
+  }
+
+  private inRegion(x: number): boolean {
+    const tag = x % TAG_SLOTS;
+    const rest = (x - tag) / TAG_SLOTS;
+    const q = rest % MAX_LEXEME_STATES;
+    const lex = (rest - q) / MAX_LEXEME_STATES;
+    return this.lexemes.automaton(lex).nfa.stateRegion[q]! >= 0;
+  }
+
+  /** add the live configurations reachable from (q, count) through epsilon edges; leaving a region needs count >= min */
+  private closure(nfa: LexemeNfa, lex: number, q0: number, c0: number, tag0: number): void {
+    const live = nfa.liveStates;
+    const { stateRegion, epsStart, epsTarget } = nfa;
+    const base = lex * MAX_LEXEME_STATES;
+    const stack = this.stack;
+    stack.length = 0;
+    stack.push(q0, c0, tag0);
+    while (stack.length) {
+      const tag = stack.pop()!;
+      const c = stack.pop()!;
+      const q = stack.pop()!;
+      if (!live[q]) continue;
+      const x = (base + q) * TAG_SLOTS + tag;
+      if (!this.addAcc(x)) continue;
+      const r = stateRegion[q]!;
+      for (let j = epsStart[q]!; j < epsStart[q + 1]!; j++) {
+        const t = epsTarget[j]!;
+        if (stateRegion[t] === r) stack.push(t, c, tag);
+        else if (r < 0 || c >= nfa.regionMin[r]!) stack.push(t, 0, 0);
+      }
+    }
+  }
+
+  private resetAcc(): void {
+    this.accList.length = 0;
+    this.accSet.clear();
+  }
+
+  /** false if already collected */
+  private addAcc(x: number): boolean {
+    const list = this.accList;
+    if (list.length < 32) {
+      if (list.indexOf(x) >= 0) return false;
+    } else {
+      if (this.accSet.size === 0) for (const y of list) this.accSet.add(y);
+      if (this.accSet.has(x)) return false;
+      this.accSet.add(x);
+    }
+    list.push(x);
+    return true;
+  }
+
+  private internShape(configs: Float64Array, initial: boolean): number {
+    let h = initial ? 0x9e3779b9 : 0x811c9dc5;
+    for (let i = 0; i < configs.length; i++) {
+      const x = configs[i]!;
+      h = Math.imul(h ^ (x % 0x40000000), 0x01000193);
+      h = Math.imul(h ^ Math.floor(x / 0x40000000), 0x01000193);
+    }
+    let bucket = this.shapeBuckets.get(h);
+    if (bucket) {
+      for (const id of bucket) {
+        const other = this.shapes[id]!;
+        if (other.initial === initial && sameConfigs(other.configs, configs)) return id;
+      }
+    } else this.shapeBuckets.set(h, (bucket = []));
+    const accepting: number[] = [];
+    const baseMin: number[] = [];
+    const baseMax: number[] = [];
+    let hasBase = false;
+    for (const x of configs) {
+      const tag = x % TAG_SLOTS;
+      const rest = (x - tag) / TAG_SLOTS;
+      const q = rest % MAX_LEXEME_STATES;
+      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const a = this.lexemes.automaton(lex);
+      if (!initial && a.accept === q && accepting[accepting.length - 1] !== lex) accepting.push(lex);
+      if (tag === BASE) {
+        hasBase = true;
+        const r = a.nfa.stateRegion[q]!;
+        baseMin.push(a.nfa.regionMin[r]!);
+        baseMax.push(a.nfa.regionMax[r]!);
+      }
+    }
+    accepting.sort((p, q) => p - q);
+    const id = this.shapes.length;
+    const shape: Shape = { configs, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), zeroForm: id };
+    this.shapes.push(shape);
+    bucket.push(id);
+    if (hasBase) shape.zeroForm = this.internShape(configs.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
+    return id;
+  }
+
+  private internState(shapeId: number, base: number, initial: boolean): number {
+    let shape = this.shapes[shapeId]!;
+    if (!shape.hasBase) base = 0;
+    else if (base === 0) {
+      shapeId = shape.zeroForm;
+      shape = this.shapes[shapeId]!;
+    }
+    const key = shapeId * BASE + base;
+    const hit = this.stateByKey.get(key);
+    if (hit !== undefined) return hit;
+    if (this.trans.length >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
+    const id = this.trans.length;
+    this.stateShape.push(shapeId);
+    this.stateBase.push(base);
+    this.stateSig.push(guardSignature(shape, base));
+    this.trans.push(new Int32Array(256).fill(UNKNOWN));
+    this.accepting.push(shape.accepting);
+    this.stateByKey.set(key, id);
     if (initial) this.initialStates.add(id);
     return id;
   }
+}
+
+/**
+ * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character
+ * still fits and whether its region may end now or after one more character. -1: too many, not cached.
+ */
+function guardSignature(shape: Shape, base: number): number {
+  if (shape.baseMin.length > MAX_SIGNED_CONFIGS) return -1;
+  let sig = 0;
+  for (let i = 0; i < shape.baseMin.length; i++) {
+    const min = shape.baseMin[i]!;
+    sig = sig * 8 + (base < shape.baseMax[i]! ? 4 : 0) + (base >= min ? 2 : 0) + (base + 1 >= min ? 1 : 0);
+  }
+  return sig;
+}
+
+function sameConfigs(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameList(a: number[], b: ArrayLike<number>): boolean {

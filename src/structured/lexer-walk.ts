@@ -1,22 +1,27 @@
 // The part of a mask that depends only on the lexer state: tokens whose bytes all continue the current lexeme
 // (for a JSON string body: nearly the whole vocabulary), plus the trie nodes where a lexeme would end inside
-// a token. A walk depends only on the lexer state's grammar-independent description, so it is computed once per
-// such description and shared by every parser state, request and compiled grammar of a provider.
-import { DEAD, LexerDfa } from './lexer-dfa.js';
-import type { TokenTrie } from './token-trie.js';
+// a token. A walk depends only on the lexer state's grammar-independent description (LexerDfa.canonicalState),
+// so it is computed once per such description and shared by every parser state, request and compiled grammar
+// of a provider: the body of every string with more room left than a token has characters is walked once,
+// whatever its schema or maxLength.
+import { type CanonicalState, DEAD, LexerDfa } from './lexer-dfa.js';
+import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
 
 export interface SharedLexerWalk {
   /** tokens allowed by the lexer alone, as a bitmask */
   inner: Int32Array;
   /** trie nodes whose byte cannot continue the lexeme but comes after an accepting state */
   boundaryNodes: Int32Array;
-  /** for each boundary node: the process-wide ids of the lexemes that end there */
-  boundaryLexemes: Int32Array[];
+  /** nodes just below WALK_DEPTH that the walk reached (capped descriptions only): walked exactly per mask */
+  deepNodes: Int32Array;
+  /** for each boundary node: the lexemes that end there, as slots of the start state's canonical description */
+  boundarySlots: Int32Array[];
 }
 
 export interface LexerWalk {
   inner: Int32Array;
   boundaryNodes: Int32Array;
+  deepNodes: Int32Array;
   /** for each boundary node: this grammar's ids of the lexemes that end there */
   boundaryAccepting: Int32Array[];
 }
@@ -26,6 +31,10 @@ const MAX_SHARED_WALKS = 512;
 /** per provider (one token trie): walks by lexer-state description, least recently used dropped */
 export class LexerWalkCache {
   private readonly walks = new Map<string, SharedLexerWalk>();
+
+  get size(): number {
+    return this.walks.size;
+  }
 
   get(key: string, compute: () => SharedLexerWalk): SharedLexerWalk {
     let w = this.walks.get(key);
@@ -40,17 +49,37 @@ export class LexerWalkCache {
   }
 }
 
+/** how a lexer state is described for sharing walks over this trie (see LexerDfa.canonicalState) */
+export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): CanonicalState {
+  // walks from capped states stop at WALK_DEPTH bytes; no token has more than maxDepth characters
+  return dfa.canonicalState(s, WALK_DEPTH + 1, trie.maxDepth + 1);
+}
+
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number): SharedLexerWalk {
   const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount } = trie;
   const inner = new Int32Array(words);
   const bn: number[] = [];
+  const deep: number[] = [];
   const bl: Int32Array[] = [];
   const lexStack = new Int32Array(trie.maxDepth + 1);
-  const gid = dfa.nfa.lexGlobalId;
+  const canon = describeState(dfa, trie, start);
+  const slotLexemes = canon.slotLexemes;
+  // a description with a capped count holds for tokens within the horizon only: longer ones are left to the mask
+  const depthLimit = canon.clamped ? WALK_DEPTH : Infinity;
+  const slotOf = new Map<number, number>();
+  // one slot list per accepting set (most boundary nodes share a handful): mapped back once per grammar
+  const slotsOf = new Map<Int32Array, Int32Array>();
+  slotLexemes.forEach((lex, slot) => slotOf.set(lex, slot));
   lexStack[0] = start;
   let trans = dfa.trans;
   let i = 1;
   while (i < nodeCount) {
+    if (nodeDepth[i]! > depthLimit) {
+      // the path is alive this deep: its long tokens are checked one by one (GrammarMatcher.computeMask)
+      deep.push(i);
+      i = subtreeEnd[i]!;
+      continue;
+    }
     const parentLex = lexStack[nodeDepth[i]! - 1]!;
     const b = nodeByte[i]!;
     let ns = trans[parentLex]![b]!;
@@ -62,7 +91,9 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
       const acc = dfa.accepting[parentLex]!;
       if (acc.length > 0) {
         bn.push(i);
-        bl.push(Int32Array.from(acc, (l) => gid[l]!));
+        let slots = slotsOf.get(acc);
+        if (!slots) slotsOf.set(acc, (slots = Int32Array.from(acc, (l) => slotOf.get(l)!)));
+        bl.push(slots);
       }
       i = subtreeEnd[i]!;
       continue;
@@ -71,5 +102,5 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) inner[t >>> 5] |= 1 << (t & 31);
     i++;
   }
-  return { inner, boundaryNodes: Int32Array.from(bn), boundaryLexemes: bl };
+  return { inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep) };
 }

@@ -19,6 +19,7 @@ export class GrammarMatcher implements RequestGrammar {
   private readonly isEos: Uint8Array;
   private readonly lexStack: Int32Array;
   private readonly setStack: Int32Array;
+  private readonly pathState: Int32Array;
 
   constructor(
     private readonly cg: CompiledGrammar,
@@ -32,6 +33,7 @@ export class GrammarMatcher implements RequestGrammar {
     for (const e of vocab.eosIds) this.isEos[e] = 1;
     this.lexStack = new Int32Array(trie.maxDepth + 1);
     this.setStack = new Int32Array(trie.maxDepth + 1);
+    this.pathState = new Int32Array(trie.maxDepth + 1);
   }
 
   /** advance one byte; on false the state may be partly advanced (callers restore) */
@@ -157,30 +159,73 @@ export class GrammarMatcher implements RequestGrammar {
       lexStack[topDepth] = first;
       setStack[topDepth] = parser.setCount;
       for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
-      const end = subtreeEnd[top]!;
-      let i = top + 1;
-      while (i < end) {
-        const d = nodeDepth[i]!;
-        const parentLex = lexStack[d - 1]!;
-        const parentSets = setStack[d - 1]!;
-        if (parser.setCount !== parentSets) parser.truncate(parentSets);
-        const b = nodeByte[i]!;
-        let ns = dfa.next(parentLex, b);
-        if (ns === DEAD) {
-          const acc = dfa.accepting[parentLex]!;
-          if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
-            i = subtreeEnd[i]!;
-            continue;
-          }
-        }
-        lexStack[d] = ns;
-        setStack[d] = parser.setCount;
-        for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
-        i++;
-      }
+      this.walkSubtree(top + 1, subtreeEnd[top]!, mask);
     }
     parser.truncate(baseSets);
+    // the shared walk stopped at WALK_DEPTH where lexemes were still alive: go on from there exactly, starting
+    // from the state its path of bytes (all inside the current lexemes) leads to. Deep nodes come in trie
+    // order, so each path reuses the states of the common prefix with the previous one.
+    const pathState = this.pathState;
+    let prev: Uint8Array | null = null;
+    let valid = 0; // pathState[0..valid] are the states after that many bytes of `prev`
+    pathState[0] = this.lex;
+    for (let q = 0; q < walk.deepNodes.length; q++) {
+      const top = walk.deepNodes[q]!;
+      const path = this.pathBytes(top);
+      let k = 0;
+      if (prev) while (k < valid && k < path.length && path[k] === prev[k]) k++;
+      let s = pathState[k]!;
+      for (; k < path.length && s >= 0; k++) pathState[k + 1] = s = dfa.next(s, path[k]!);
+      prev = path;
+      valid = k;
+      if (s < 0) continue;
+      lexStack[nodeDepth[top]! - 1] = s;
+      setStack[nodeDepth[top]! - 1] = baseSets;
+      this.walkSubtree(top, subtreeEnd[top]!, mask);
+      parser.truncate(baseSets);
+    }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
     return mask;
+  }
+
+  /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */
+  private pathBytes(node: number): Uint8Array {
+    const { nodeToken, nodeDepth, subtreeEnd } = this.trie;
+    for (let i = node; i < subtreeEnd[node]!; i++) {
+      const t = nodeToken[i]!;
+      if (t >= 0) return this.vocab.tokenBytes[t]!.subarray(0, nodeDepth[node]! - 1);
+    }
+    throw new Error('internal: a token trie subtree without tokens');
+  }
+
+  /**
+   * Trie nodes [i, end), the states of their parents' depth already on lexStack/setStack: mark every token
+   * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
+   */
+  private walkSubtree(i: number, end: number, mask: Int32Array): void {
+    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = this.trie;
+    const dfa = this.cg.dfa;
+    const parser = this.parser;
+    const lexStack = this.lexStack;
+    const setStack = this.setStack;
+    while (i < end) {
+      const d = nodeDepth[i]!;
+      const parentLex = lexStack[d - 1]!;
+      const parentSets = setStack[d - 1]!;
+      if (parser.setCount !== parentSets) parser.truncate(parentSets);
+      const b = nodeByte[i]!;
+      let ns = dfa.next(parentLex, b);
+      if (ns === DEAD) {
+        const acc = dfa.accepting[parentLex]!;
+        if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
+          i = subtreeEnd[i]!;
+          continue;
+        }
+      }
+      lexStack[d] = ns;
+      setStack[d] = parser.setCount;
+      for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
+      i++;
+    }
   }
 }

@@ -19,7 +19,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
   private readonly compiled = new Map<string, CompiledGrammar | Error>();
   private readonly maxCompiled: number;
   /** lexer walks shared by all compiled grammars (they depend on the token trie only) */
-  private readonly walks = new LexerWalkCache();
+  readonly walks = new LexerWalkCache();
 
   constructor(
     readonly vocab: TokenVocab,

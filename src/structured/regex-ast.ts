@@ -111,3 +111,29 @@ export function nullable(n: RNode): boolean {
 export function jsonSpelled(x: RNode): RNode {
   return { k: 'json', x };
 }
+
+/**
+ * An exact, compact identity of a node (equal keys: equal nodes). Every form is self-delimiting, so children
+ * need no separators; a run of single characters is written as one JSON string.
+ */
+export function nodeKey(n: RNode): string {
+  switch (n.k) {
+    case 'cls':
+      return `[${n.r.join(',')}]`;
+    case 'seq': {
+      if (n.xs.length > 0 && n.xs.every((x) => x.k === 'cls' && x.r.length === 2 && x.r[0] === x.r[1])) {
+        return JSON.stringify(String.fromCodePoint(...n.xs.map((x) => (x as { r: number[] }).r[0]!)));
+      }
+      return `(${n.xs.map(nodeKey).join('')})`;
+    }
+    case 'alt':
+      return `<${n.xs.map(nodeKey).join('')}>`;
+    case 'rep':
+      return `{${n.min},${n.max}}${nodeKey(n.x)}`;
+    case 'json':
+      return `J${nodeKey(n.x)}`;
+    case 'notOneOf':
+    case 'and':
+      return JSON.stringify(n);
+  }
+}

@@ -2,6 +2,14 @@
 // [i, subtreeEnd[i]), so a walk skips a rejected subtree by jumping and never allocates.
 import type { TokenVocab } from './token-vocab.js';
 
+/**
+ * Walks from a state with bounded counts stop below this depth, and the few longer tokens (about 150 of Qwen3's
+ * 151k) still alive there are walked exactly for each mask. This keeps the horizon of lexer-walk sharing short:
+ * a string body with more than this many characters of room left walks like an unbounded one. Bounded
+ * whitespace (at most 64 characters) never reaches it, so the common whitespace masks pay nothing for it.
+ */
+export const WALK_DEPTH = 64;
+
 export class TokenTrie {
   readonly nodeByte: Uint8Array;
   readonly nodeDepth: Uint16Array;

@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { integerRegex, numberRegex, type Bounds } from '../../src/structured/json-schema/numbers.js';
-import { LexemeNfa } from '../../src/structured/lexemes.js';
+import { LexemeTable } from '../../src/structured/lexeme-table.js';
 import { LexerDfa } from '../../src/structured/lexer-dfa.js';
 import type { RNode } from '../../src/structured/regex-ast.js';
 
 function matcher(node: RNode | null): (text: string) => boolean {
   if (!node) return () => false;
-  const nfa = new LexemeNfa();
-  nfa.add(node, 'raw', false);
-  nfa.finalize();
-  const dfa = new LexerDfa(nfa);
+  const lexemes = new LexemeTable();
+  lexemes.add(node, 'raw', false);
+  const dfa = new LexerDfa(lexemes);
   return (text) => {
     let s = dfa.initial([0]);
     for (let i = 0; i < text.length; i++) if ((s = dfa.next(s, text.charCodeAt(i))) < 0) return false;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { utf8Sequences } from '../../src/structured/utf8.js';
 import { parseRegex, RegexSyntaxError } from '../../src/structured/regex-parser.js';
-import { LexemeNfa } from '../../src/structured/lexemes.js';
+import { LexemeTable } from '../../src/structured/lexeme-table.js';
 import { LexerDfa } from '../../src/structured/lexer-dfa.js';
 import type { RNode } from '../../src/structured/regex-ast.js';
 
@@ -25,10 +25,9 @@ test('utf8Sequences: every code point in range is matched by exactly one sequenc
 
 /** run a single lexeme over bytes through the lazy DFA */
 function fullMatch(node: RNode, text: string, spelling: 'raw' | 'json' = 'raw'): boolean {
-  const nfa = new LexemeNfa();
-  nfa.add(node, spelling, false);
-  nfa.finalize();
-  const dfa = new LexerDfa(nfa);
+  const lexemes = new LexemeTable();
+  lexemes.add(node, spelling, false);
+  const dfa = new LexerDfa(lexemes);
   let s = dfa.initial([0]);
   for (const b of new TextEncoder().encode(text)) {
     s = dfa.next(s, b);

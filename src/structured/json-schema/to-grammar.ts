@@ -74,6 +74,7 @@ class SchemaCompiler {
   private anyValueSym: number | null = null;
   private readonly normalizing = new Set<object>();
   private readonly punct = new Map<string, Sym>();
+  private readonly literalStrings = new Map<string, Sym>();
 
   constructor(
     private readonly root: Schema,
@@ -92,6 +93,15 @@ class SchemaCompiler {
     if (s === undefined) {
       s = this.b.lexeme(lit(text));
       this.punct.set(text, s);
+    }
+    return s;
+  }
+  /** the string literal `text` (property names and enum strings repeat a lot in large schemas: built once) */
+  private stringLiteral(text: string): Sym {
+    let s = this.literalStrings.get(text);
+    if (s === undefined) {
+      s = this.stringLexeme(lit(text));
+      this.literalStrings.set(text, s);
     }
     return s;
   }
@@ -500,7 +510,7 @@ class SchemaCompiler {
         const name = names[i]!;
         if (!required.includes(name)) this.b.rule(nt, [after(i + 1, c)]);
         if (c < maxP) {
-          const prop = [this.stringLexeme(lit(name)), ...this.ows, this.p(':'), ...this.ows, this.value(schemaOf(name), depth + 1), ...this.ows];
+          const prop = [this.stringLiteral(name), ...this.ows, this.p(':'), ...this.ows, this.value(schemaOf(name), depth + 1), ...this.ows];
           this.b.rule(nt, [...sep(c), ...prop, after(i + 1, Math.min(c + 1, cap))]);
         }
         return nt;
@@ -548,7 +558,7 @@ class SchemaCompiler {
   /** exactly this JSON value, with flexible whitespace inside */
   private literal(v: unknown): Sym {
     if (v === null || typeof v === 'boolean' || typeof v === 'number') return this.p(JSON.stringify(v));
-    if (typeof v === 'string') return this.stringLexeme(lit(v));
+    if (typeof v === 'string') return this.stringLiteral(v);
     const nt = this.b.nonterminal('literal');
     const ows = this.ows;
     const comma = this.p(',');
@@ -559,7 +569,7 @@ class SchemaCompiler {
       parts.push(this.p(']'));
     } else if (isObject(v)) {
       parts.push(this.p('{'), ...ows);
-      Object.entries(v).forEach(([k, x], i) => parts.push(...(i ? [comma, ...ows] : []), this.stringLexeme(lit(k)), ...ows, this.p(':'), ...ows, this.literal(x), ...ows));
+      Object.entries(v).forEach(([k, x], i) => parts.push(...(i ? [comma, ...ows] : []), this.stringLiteral(k), ...ows, this.p(':'), ...ows, this.literal(x), ...ows));
       parts.push(this.p('}'));
     } else throw new GrammarError(`structured output: ${typeof v} is not a JSON value`);
     this.b.rule(nt, parts);

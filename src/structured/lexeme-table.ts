@@ -1,0 +1,182 @@
+// The lexemes of one grammar. Compiling a grammar only records each lexeme's pattern; its automaton is built on
+// first use by the lexer DFA and interned process-wide by pattern, so identical lexemes (plain strings, numbers
+// with the same bounds, formats, punctuation) are built once for all grammars.
+import { RNode, nodeKey, nullable as regexNullable } from './regex-ast.js';
+import { LexemeNfa, Spelling, classIsEmpty, isCountedRep } from './lexemes.js';
+import { MAX_LEXEME_STATES } from './lexer-dfa.js';
+
+/** one lexeme's finalized automaton: a LexemeNfa holding exactly that lexeme */
+export interface LexemeAutomaton {
+  nfa: LexemeNfa;
+  start: number;
+  accept: number;
+}
+
+const MAX_INTERNED = 4096;
+/** lexeme ids are packed with NFA states into the lexer DFA's configurations */
+const MAX_LEXEMES = 1 << 20;
+const interned = new Map<string, LexemeAutomaton>();
+const shapeIds = new Map<string, number>();
+
+function internedAutomaton(key: string, node: RNode, spelling: Spelling): LexemeAutomaton {
+  let a = interned.get(key);
+  if (a) {
+    // least recently used first out; grammars keep their own references
+    interned.delete(key);
+  } else {
+    const nfa = new LexemeNfa();
+    nfa.add(node, spelling, false);
+    nfa.finalize();
+    if (nfa.stateCount > MAX_LEXEME_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
+    a = { nfa, start: nfa.lexStart[0]!, accept: nfa.lexAccept[0]! };
+    if (interned.size >= MAX_INTERNED) interned.delete(interned.keys().next().value!);
+  }
+  interned.set(key, a);
+  return a;
+}
+
+/** drop the process-wide automata (grammars keep the ones they use); later lexemes are built afresh */
+export function clearInternedLexemes(): void {
+  interned.clear();
+}
+
+/**
+ * The pattern with the bounds of its counted regions left out: lexemes of equal shape build automata with the
+ * same states and edges (only the counters' bounds differ), so lexer walks can be shared between them.
+ */
+function shapeKey(n: RNode): string {
+  switch (n.k) {
+    case 'cls':
+      return `[${n.r.join(',')}]`;
+    case 'seq':
+      return `(${n.xs.map(shapeKey).join(' ')})`;
+    case 'alt':
+      return `<${n.xs.map(shapeKey).join('|')}>`;
+    case 'rep':
+      return isCountedRep(n) ? `${shapeKey(n.x)}{#}` : `${shapeKey(n.x)}{${n.min},${n.max}}`;
+    case 'json':
+      return `J${shapeKey(n.x)}`;
+    case 'notOneOf':
+    case 'and':
+      return JSON.stringify(n);
+  }
+}
+
+/** does the pattern match at least one non-empty string (exact, for patterns without intersections) */
+function matchesNonEmpty(n: RNode, spelling: Spelling): boolean {
+  const anyString = (x: RNode, sp: Spelling): boolean => {
+    switch (x.k) {
+      case 'cls':
+        return !classIsEmpty(x.r, sp);
+      case 'seq':
+        return x.xs.every((y) => anyString(y, sp));
+      case 'alt':
+        return x.xs.some((y) => anyString(y, sp));
+      case 'rep':
+        return x.min <= x.max && (x.min === 0 || anyString(x.x, sp));
+      case 'json':
+        return anyString(x.x, 'json');
+      case 'notOneOf':
+        return true;
+      case 'and':
+        throw new Error('internal: intersections are checked on their automaton');
+    }
+  };
+  const nonEmpty = (x: RNode, sp: Spelling): boolean => {
+    switch (x.k) {
+      case 'cls':
+        return anyString(x, sp);
+      case 'seq':
+        return x.xs.every((y) => anyString(y, sp)) && x.xs.some((y) => nonEmpty(y, sp));
+      case 'alt':
+        return x.xs.some((y) => nonEmpty(y, sp));
+      case 'rep':
+        return x.min <= x.max && x.max >= 1 && nonEmpty(x.x, sp);
+      case 'json':
+        return nonEmpty(x.x, 'json');
+      case 'notOneOf':
+        return true;
+      case 'and':
+        throw new Error('internal: intersections are checked on their automaton');
+    }
+  };
+  return nonEmpty(n, spelling);
+}
+
+function containsAnd(n: RNode): boolean {
+  switch (n.k) {
+    case 'and':
+      return true;
+    case 'seq':
+    case 'alt':
+      return n.xs.some(containsAnd);
+    case 'rep':
+    case 'json':
+      return containsAnd(n.x);
+    default:
+      return false;
+  }
+}
+
+export class LexemeTable {
+  private readonly nodes: RNode[] = [];
+  private readonly spellings: Spelling[] = [];
+  private readonly keys: string[] = [];
+  private readonly automata: Array<LexemeAutomaton | undefined> = [];
+  private readonly shapeIds: number[] = [];
+  readonly nullable: boolean[] = [];
+
+  get count(): number {
+    return this.nodes.length;
+  }
+
+  /** lexemes whose automaton this table has taken so far */
+  get builtCount(): number {
+    return this.automata.reduce((n, a) => n + (a ? 1 : 0), 0);
+  }
+
+  /** `key`: spelling + nodeKey(node), when the caller has it already */
+  add(node: RNode, spelling: Spelling, isNullable: boolean = regexNullable(node), key = spelling + nodeKey(node)): number {
+    const id = this.nodes.length;
+    if (id >= MAX_LEXEMES) throw new Error(`structured output: more than ${MAX_LEXEMES} distinct lexemes`);
+    this.nodes.push(node);
+    this.spellings.push(spelling);
+    this.keys.push(key);
+    this.automata.push(undefined);
+    this.nullable.push(isNullable);
+    this.shapeIds.push(-1);
+    return id;
+  }
+
+  /** process-wide id of the lexeme's shape (see shapeKey), computed on first use (lexer walks only) */
+  shapeId(lex: number): number {
+    let sid = this.shapeIds[lex]!;
+    if (sid < 0) {
+      const shape = this.spellings[lex]! + shapeKey(this.nodes[lex]!);
+      sid = shapeIds.get(shape) ?? shapeIds.size;
+      shapeIds.set(shape, sid);
+      this.shapeIds[lex] = sid;
+    }
+    return sid;
+  }
+
+  /** the lexeme's automaton, built (or taken from the process-wide cache) on first use */
+  automaton(lex: number): LexemeAutomaton {
+    let a = this.automata[lex];
+    if (!a) {
+      a = internedAutomaton(this.keys[lex]!, this.nodes[lex]!, this.spellings[lex]!);
+      this.automata[lex] = a;
+    }
+    return a;
+  }
+
+  /**
+   * Can the lexeme match at least one non-empty string. Intersections have no syntactic test: their lexeme is
+   * built now (so a too large product is a compile error, not a failure during generation).
+   */
+  lexemeLive(lex: number): boolean {
+    const node = this.nodes[lex]!;
+    if (this.automata[lex] || containsAnd(node)) return this.automaton(lex).nfa.lexemeLive(0);
+    return matchesNonEmpty(node, this.spellings[lex]!);
+  }
+}

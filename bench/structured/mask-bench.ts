@@ -3,18 +3,16 @@
 // Outputs walked: an example instance per schema (valid under ajv), pretty-printed in schema order.
 // Usage: node --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
 import { createRequire } from 'node:module';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
-import { qwen, SHARED_DATA, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
+import { qwen, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
-import { exampleInstance } from './instance-generator.js';
+import { benchSubsets, validExamples } from './bench-schemas.js';
 
 const require = createRequire(import.meta.url);
 const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgrammar');
-const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
-const ajv = new Ajv2020({ strict: false });
 
 const perSubset = Number(process.argv[2] ?? 25);
 const outFile = process.argv[3] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'mask-bench.json');
@@ -40,20 +38,10 @@ const ours = { compile: [] as number[], maskCold: [] as number[], maskWarm: [] a
 const theirs = { compile: [] as number[], mask: [] as number[] };
 let schemasUsed = 0;
 let disagreements = 0;
-const root = join(SHARED_DATA, 'jsonschemabench');
-for (const subset of readdirSync(root).sort()) {
+for (const subset of benchSubsets()) {
   let used = 0;
-  for (const f of readdirSync(join(root, subset)).sort()) {
+  for (const { schema, instance } of validExamples(subset)) {
     if (used >= perSubset) break;
-    const schema = JSON.parse(readFileSync(join(root, subset, f), 'utf8'));
-    const instance = exampleInstance(schema);
-    let valid = false;
-    try {
-      valid = ajv.compile(schema)(instance);
-    } catch {
-      valid = false;
-    }
-    if (!valid) continue;
     const text = JSON.stringify(instance, null, 2);
     const ids = q.encode(text);
     const c = { kind: 'json' as const, schema };

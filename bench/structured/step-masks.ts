@@ -4,18 +4,17 @@
 // JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
 // the rotation, so every step has 128 rows.
 // Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem]
-import { createRequire } from 'node:module';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { qwen, SHARED_DATA, type QwenFixture } from '../../test/structured/qwen-fixture.js';
+import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
 import type { GrammarProvider, RequestGrammar } from '../../src/engine/grammar.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
-import { exampleInstance } from './instance-generator.js';
+import { benchSubsets, validExamples } from './bench-schemas.js';
 
 export interface WorkloadItem {
   name: string;
@@ -29,26 +28,13 @@ export interface WorkloadItem {
  * compile, and whose pretty-printed instance the grammar accepts token by token (then EOS)
  */
 export function pickWorkload(q: QwenFixture, perSubset: number): WorkloadItem[] {
-  const require = createRequire(import.meta.url);
-  const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
-  const ajv = new Ajv2020({ strict: false, logger: false });
   const provider = createGrammarProvider(q.vocab);
   const eos = q.vocab.eosIds[0]!;
-  const root = join(SHARED_DATA, 'jsonschemabench');
   const items: WorkloadItem[] = [];
-  for (const subset of readdirSync(root).sort()) {
+  for (const subset of benchSubsets()) {
     let used = 0;
-    for (const f of readdirSync(join(root, subset)).sort()) {
+    for (const { file: f, schema, instance } of validExamples(subset)) {
       if (used >= perSubset) break;
-      const schema = JSON.parse(readFileSync(join(root, subset, f), 'utf8'));
-      const instance = exampleInstance(schema);
-      let valid = false;
-      try {
-        valid = ajv.compile(schema)(instance);
-      } catch {
-        valid = false;
-      }
-      if (!valid) continue;
       const constraint: StructuredConstraint = { kind: 'json', schema };
       try {
         compileConstraint(constraint);

@@ -1,0 +1,40 @@
+// The JSONSchemaBench schemas the structured-output benches walk: per subset (sorted), in file order, those whose
+// generated example instance (instance-generator.ts) is valid under ajv. Each bench adds its own filters and takes
+// the first N per subset that pass them.
+import { createRequire } from 'node:module';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SHARED_DATA } from '../../test/structured/qwen-fixture.js';
+import { exampleInstance } from './instance-generator.js';
+
+export interface BenchSchema {
+  subset: string;
+  file: string;
+  schema: unknown;
+  instance: unknown;
+}
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
+
+export const JSONSCHEMABENCH_DIR = join(SHARED_DATA, 'jsonschemabench');
+
+export function benchSubsets(): string[] {
+  return readdirSync(JSONSCHEMABENCH_DIR).sort();
+}
+
+/** a subset's schemas, in file order, with an example instance that ajv accepts */
+export function* validExamples(subset: string): Generator<BenchSchema> {
+  const ajv = new Ajv2020({ strict: false, logger: false });
+  for (const file of readdirSync(join(JSONSCHEMABENCH_DIR, subset)).sort()) {
+    const schema = JSON.parse(readFileSync(join(JSONSCHEMABENCH_DIR, subset, file), 'utf8'));
+    const instance = exampleInstance(schema);
+    let valid = false;
+    try {
+      valid = ajv.compile(schema)(instance);
+    } catch {
+      valid = false;
+    }
+    if (valid) yield { subset, file, schema, instance };
+  }
+}

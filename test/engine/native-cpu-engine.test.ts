@@ -8,6 +8,7 @@ import { makeTestModel } from '../../src/models/make-test-model.js';
 import { AsyncEngine } from '../../src/engine/async-engine.js';
 import { nativeAddonBuilt } from '../../src/native/addon.js';
 import type { RequestOutput } from '../../src/engine/types.js';
+import { lastOutput } from '../helpers/last-output.js';
 
 let dir = '';
 before(() => {
@@ -16,11 +17,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
-  let out: RequestOutput | null = null;
-  for await (const o of it) out = o;
-  return out!;
-}
 
 test('device cpu: concurrent greedy requests match the ts backend', { skip: nativeAddonBuilt() ? false : 'native addon not built' }, async () => {
   const prompts = [[5, 6, 7, 8], [9, 10], [5, 6, 7, 8, 11, 12, 13, 14, 15]];
@@ -29,7 +25,7 @@ test('device cpu: concurrent greedy requests match the ts backend', { skip: nati
   for (const device of ['cpu', 'ts'] as const) {
     const e = await AsyncEngine.create({ model: join(dir, 'm'), device, numKvBlocks: 64, blockSize: 4, maxModelLen: 128 });
     assert.equal(e.core.backend.info.kind, device === 'cpu' ? 'cpu' : 'ts');
-    const outs = await Promise.all(prompts.map((p, i) => last(e.generate({ promptTokenIds: p }, params, `r${i}`))));
+    const outs = await Promise.all(prompts.map((p, i) => lastOutput(e.generate({ promptTokenIds: p }, params, `r${i}`))));
     tokens[device] = outs.map((o) => o.outputs[0].tokenIds);
     await e.shutdown();
   }
@@ -56,7 +52,7 @@ test('device cpu: structured requests (masks filled while the native forward run
       grammar: (ctx) => createGrammarProvider(loadTokenVocab(ctx.tokenizerDir, { size: ctx.vocabSize })),
     });
     const outs = await Promise.all(
-      [0, 1, 2, 3].map((i) => last(e.generate({ promptTokenIds: [5 + i, 6, 7] }, { temperature: 0, maxTokens: 12, structured: constraints[i % 2] }, `s${i}`))),
+      [0, 1, 2, 3].map((i) => lastOutput(e.generate({ promptTokenIds: [5 + i, 6, 7] }, { temperature: 0, maxTokens: 12, structured: constraints[i % 2] }, `s${i}`))),
     );
     texts[device] = outs.map((o) => o.outputs[0].text);
     await e.shutdown();

@@ -10,6 +10,7 @@ import { AsyncEngine } from '../../src/engine/async-engine.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import type { RequestOutput } from '../../src/engine/types.js';
+import { lastOutput } from '../helpers/last-output.js';
 
 let dir = '';
 before(() => {
@@ -18,11 +19,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
-  let out: RequestOutput | null = null;
-  for await (const o of it) out = o;
-  return out!;
-}
 
 test('choice and regex constraints hold on a random-weight model; unconstrained neighbours are unaffected', async () => {
   const e = await AsyncEngine.create({
@@ -34,9 +30,9 @@ test('choice and regex constraints hold on a random-weight model; unconstrained 
   });
   const params = { temperature: 0, maxTokens: 20 };
   const [choice, regex, free] = await Promise.all([
-    last(e.generate('Pick one:', { ...params, structured: { kind: 'choice', choices: ['alpha', 'beta', 'gamma'] } }, 'c')),
-    last(e.generate('Digits:', { ...params, structured: { kind: 'regex', pattern: '[0-9]{3}' } }, 'r')),
-    last(e.generate('Hello', { ...params, ignoreEos: true, maxTokens: 5 }, 'f')),
+    lastOutput(e.generate('Pick one:', { ...params, structured: { kind: 'choice', choices: ['alpha', 'beta', 'gamma'] } }, 'c')),
+    lastOutput(e.generate('Digits:', { ...params, structured: { kind: 'regex', pattern: '[0-9]{3}' } }, 'r')),
+    lastOutput(e.generate('Hello', { ...params, ignoreEos: true, maxTokens: 5 }, 'f')),
   ]);
   assert.ok(['alpha', 'beta', 'gamma'].includes(choice.outputs[0].text), `choice gave ${JSON.stringify(choice.outputs[0].text)}`);
   assert.equal(choice.outputs[0].finishReason, 'stop');
@@ -48,7 +44,7 @@ test('choice and regex constraints hold on a random-weight model; unconstrained 
 test('with ignore_eos a completed structure lets the sequence go on unconstrained (default provider, as vLLM)', async () => {
   // no `grammar` given: the engine brings serval's structured-output engine by default
   const e = await AsyncEngine.create({ model: join(dir, 'm'), device: 'ts', numKvBlocks: 64, maxModelLen: 256 });
-  const out = await last(
+  const out = await lastOutput(
     e.generate('Pick one:', { temperature: 0, maxTokens: 12, ignoreEos: true, structured: { kind: 'choice', choices: ['alpha', 'beta'] } }, 'ie'),
   );
   const o = out.outputs[0];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import { AsyncEngine } from '../../src/engine/async-engine.js';
 import type { RequestOutput, SamplingParams } from '../../src/engine/types.js';
+import { lastOutput } from '../helpers/last-output.js';
 
 let dir = '';
 before(() => {
@@ -16,11 +17,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
-  let out: RequestOutput | null = null;
-  for await (const o of it) out = o;
-  return out!;
-}
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -42,7 +38,7 @@ test('ts backend: mix of 40 requests (aborts, preemptions, shared prefixes) matc
   const runs = specs.map(async (s) => {
     if (s.abort) s.params.maxTokens = 24;
     const it = mixed.generate({ promptTokenIds: s.prompt }, s.params, s.id);
-    if (!s.abort) return last(it);
+    if (!s.abort) return lastOutput(it);
     // abort right after the first token arrives
     let out: RequestOutput | null = null;
     for await (const o of it) {
@@ -58,7 +54,7 @@ test('ts backend: mix of 40 requests (aborts, preemptions, shared prefixes) matc
   assert.equal(mixed.core.scheduler.kv.pool.numFreeBlocks, 40, 'no KV block leaked');
   let aborted = 0;
   for (let i = 0; i < specs.length; i++) {
-    const ref = await last(alone.generate({ promptTokenIds: specs[i].prompt }, specs[i].params, specs[i].id));
+    const ref = await lastOutput(alone.generate({ promptTokenIds: specs[i].prompt }, specs[i].params, specs[i].id));
     const got = outs[i].outputs[0];
     if (got.finishReason === 'abort') {
       aborted++;
@@ -74,17 +70,17 @@ test('ts backend: text prompts, detokenized output, prompt logprobs and seeded s
   const e = await AsyncEngine.create({ model: join(dir, 'm'), device: 'ts', numKvBlocks: 64, blockSize: 4, maxModelLen: 96 });
   assert.ok(e.tokenizer);
   const ids = [11, 22, 33, 44, 55, 66];
-  const out = await last(e.generate({ promptTokenIds: ids }, { temperature: 0, maxTokens: 5, ignoreEos: true, promptLogprobs: 1, logprobs: 2 }, 'p'));
+  const out = await lastOutput(e.generate({ promptTokenIds: ids }, { temperature: 0, maxTokens: 5, ignoreEos: true, promptLogprobs: 1, logprobs: 2 }, 'p'));
   assert.equal(out.promptLogprobs!.length, 6);
   assert.equal(out.promptLogprobs![0], null);
   assert.ok(out.promptLogprobs!.slice(1).every((x) => x !== null && x.top.length === 1));
   assert.equal(out.outputs[0].text, e.tokenizer!.decode(out.outputs[0].tokenIds));
   assert.equal(out.outputs[0].logprobs!.length, 5);
   const seeded = { temperature: 1, seed: 77, maxTokens: 6, ignoreEos: true };
-  const a = await last(e.generate({ promptTokenIds: ids }, seeded, 's1'));
+  const a = await lastOutput(e.generate({ promptTokenIds: ids }, seeded, 's1'));
   const [b] = await Promise.all([
-    last(e.generate({ promptTokenIds: ids }, seeded, 's2')),
-    last(e.generate({ promptTokenIds: [5, 6, 7] }, { temperature: 1, maxTokens: 8, ignoreEos: true }, 'noise')),
+    lastOutput(e.generate({ promptTokenIds: ids }, seeded, 's2')),
+    lastOutput(e.generate({ promptTokenIds: [5, 6, 7] }, { temperature: 1, maxTokens: 8, ignoreEos: true }, 'noise')),
   ]);
   assert.deepEqual(b.outputs[0].tokenIds, a.outputs[0].tokenIds, 'seeded sampling ignores batch neighbours');
   // no GPU here: device 'cuda' fails with the native backend's clear error instead of falling back
@@ -97,13 +93,13 @@ test('ts backend: a shared 300-token prefix is served from the prefix cache with
   const r = rng(9);
   const shared = Array.from({ length: 300 }, () => Math.floor(r() * 1000));
   const params = { temperature: 0, maxTokens: 6, ignoreEos: true };
-  const a = await last(e.generate({ promptTokenIds: [...shared, 1, 2] }, params, 'a'));
-  const b = await last(e.generate({ promptTokenIds: [...shared, 3, 4] }, params, 'b'));
+  const a = await lastOutput(e.generate({ promptTokenIds: [...shared, 1, 2] }, params, 'a'));
+  const b = await lastOutput(e.generate({ promptTokenIds: [...shared, 3, 4] }, params, 'b'));
   assert.equal(a.metrics.numCachedTokens, 0);
   assert.equal(b.metrics.numCachedTokens, 288);
   assert.equal(e.stats().prefixCacheHits, 288);
   const fresh = await AsyncEngine.create({ model: join(dir, 'm'), device: 'ts', numKvBlocks: 128, blockSize: 16, maxModelLen: 512, enablePrefixCaching: false });
-  const bRef = await last(fresh.generate({ promptTokenIds: [...shared, 3, 4] }, params, 'b'));
+  const bRef = await lastOutput(fresh.generate({ promptTokenIds: [...shared, 3, 4] }, params, 'b'));
   assert.deepEqual(b.outputs[0].tokenIds, bRef.outputs[0].tokenIds, 'cached KV gives the same tokens as recomputing it');
   await e.shutdown();
   await fresh.shutdown();

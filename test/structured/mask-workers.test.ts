@@ -15,6 +15,7 @@ import { makeTestModel } from '../../src/models/make-test-model.js';
 import { AsyncEngine } from '../../src/engine/async-engine.js';
 import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import type { RequestOutput, StructuredConstraint } from '../../src/engine/types.js';
+import { lastOutput } from '../helpers/last-output.js';
 
 const q = qwen();
 const WORDS = Math.ceil(q.vocab.size / 32);
@@ -215,11 +216,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
-  let out: RequestOutput | null = null;
-  for await (const o of it) out = o;
-  return out!;
-}
 
 test('engine: steps computed on the workers give the same outputs as the engine thread; shutdown stops them', async () => {
   const constraints: StructuredConstraint[] = [
@@ -263,7 +259,7 @@ test('engine: steps computed on the workers give the same outputs as the engine 
     await pool?.whenStarted();
     const outs = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        last(e.generate(`Request ${i}:`, { temperature: 0.8, seed: i, maxTokens: 64, structured: constraints[i % 3] }, `r${i}`)),
+        lastOutput(e.generate(`Request ${i}:`, { temperature: 0.8, seed: i, maxTokens: 64, structured: constraints[i % 3] }, `r${i}`)),
       ),
     );
     const threads = pool?.threads().length ?? 0;

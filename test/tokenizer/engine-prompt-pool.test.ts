@@ -11,6 +11,7 @@ import { TokenizerPool } from '../../src/tokenizer/encode-pool.js';
 import { MainThreadEncoder } from '../../src/tokenizer/prompt-encoder.js';
 import { fakeBackend, makeCore } from '../engine/fakes.js';
 import { qwen3Tokenizer } from './qwen3-tokenizer.js';
+import { lastOutput } from '../helpers/last-output.js';
 
 const VOCAB = 151936; // Qwen3's embedding rows
 
@@ -36,12 +37,6 @@ async function engineWithPool(poolSize: number): Promise<{ engine: AsyncEngine; 
   return { engine, added };
 }
 
-async function last(it: AsyncIterable<RequestOutput>): Promise<RequestOutput> {
-  let out: RequestOutput | null = null;
-  for await (const o of it) out = o;
-  assert.ok(out, 'the request ended without output');
-  return out;
-}
 
 const text = (i: number, words: number): string => `Request ${i}: ` + Array.from({ length: words }, (_, k) => `mot${(k * 7 + i) % 97} 字${k % 13}`).join(' ');
 
@@ -62,7 +57,7 @@ test('prompts encoded on two workers enter the scheduler in submission order, wi
     const late: PromptInput[] = ['Late', { promptTokenIds: [40] }];
     iters.push(...late.map((p, i) => engine.generate(p, params, `r${prompts.length + i}`)));
     prompts.push(...late);
-    const outs = await Promise.all(iters.map(last));
+    const outs = await Promise.all(iters.map(lastOutput));
     assert.deepEqual(added, prompts.map((_, i) => `r${i}`));
     prompts.forEach((p, i) => {
       const want = typeof p === 'string' ? tok.encode(p, { addSpecialTokens: true }) : p.promptTokenIds;
@@ -83,10 +78,10 @@ test('with a pool, a request that fails, one aborted while encoding and a duplic
     const duplicate = engine.generate('again', params, 'aborted');
     engine.abort('aborted');
     const fine = engine.generate(text(2, 400), params, 'fine');
-    await assert.rejects(last(tooLong), /maximum context length is 8192 tokens/);
-    await assert.rejects(last(duplicate), /Request id aborted already running/);
-    assert.equal((await last(aborted)).outputs[0]!.finishReason, 'abort');
-    assert.equal((await last(fine)).outputs[0]!.finishReason, 'length');
+    await assert.rejects(lastOutput(tooLong), /maximum context length is 8192 tokens/);
+    await assert.rejects(lastOutput(duplicate), /Request id aborted already running/);
+    assert.equal((await lastOutput(aborted)).outputs[0]!.finishReason, 'abort');
+    assert.equal((await lastOutput(fine)).outputs[0]!.finishReason, 'length');
     assert.deepEqual(added.filter((id) => id !== 'too-long'), ['aborted', 'fine']);
   } finally {
     await engine.shutdown();
@@ -97,7 +92,7 @@ test('shutdown fails the prompts still being encoded and closes the pool', async
   const { engine } = await engineWithPool(1);
   const pending = engine.generate(text(0, 800), { maxTokens: 1 }, 'late');
   await engine.shutdown();
-  await assert.rejects(last(pending), /the engine has been shut down/);
+  await assert.rejects(lastOutput(pending), /the engine has been shut down/);
   await assert.rejects(engine.promptEncoder!.encode('x'), /the tokenizer pool was closed/);
 });
 
@@ -108,7 +103,7 @@ test('tokenizerPoolSize 0 keeps encoding on the engine thread; a bad size is a c
     assert.ok(engine.promptEncoder instanceof MainThreadEncoder);
     const it = engine.generate('Hello there', { maxTokens: 1, ignoreEos: true }, 'sync');
     assert.deepEqual(added, ['sync'], 'entered the scheduler synchronously');
-    assert.deepEqual((await last(it)).promptTokenIds, tok.encode('Hello there'));
+    assert.deepEqual((await lastOutput(it)).promptTokenIds, tok.encode('Hello there'));
   } finally {
     await engine.shutdown();
   }

@@ -44,6 +44,17 @@ async function demoModelDir(log: Logger): Promise<string> {
   return dir;
 }
 
+/** the server answers its first request only with the tokenizer workers loaded (else that request waits ~1 s); a
+ *  pool that cannot start stops the server at start-up, naming the way around it */
+export async function awaitPromptWorkers(engine: Pick<AsyncEngine, 'promptEncoder' | 'shutdown'>): Promise<void> {
+  try {
+    await engine.promptEncoder?.whenReady();
+  } catch (e) {
+    await engine.shutdown();
+    throw new Error(`the prompt tokenizer workers could not start (--tokenizer-pool-size 0 encodes on the engine thread): ${(e as Error).message}`);
+  }
+}
+
 export async function loadServerEngine(config: ServeConfig, log: Logger): Promise<ServerEngine> {
   const args = { ...config.engineArgs };
   const where = { ...(args.revision !== undefined ? { revision: args.revision } : {}), ...(args.downloadDir !== undefined ? { downloadDir: args.downloadDir } : {}) };
@@ -52,6 +63,7 @@ export async function loadServerEngine(config: ServeConfig, log: Logger): Promis
   const t0 = Date.now();
   // the engine brings serval's structured-output engine over the model's vocabulary
   const engine = await AsyncEngine.create({ ...args, model: modelDir });
+  await awaitPromptWorkers(engine);
   log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}; structured output by serval's engine`);
   return asServerEngine(engine);
 }

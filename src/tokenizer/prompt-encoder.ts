@@ -24,6 +24,8 @@ export class MainThreadEncoder implements PromptEncoder {
     return Promise.all(texts.map((t) => this.encode(t, opts)));
   }
 
+  async whenReady(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 

@@ -35,6 +35,8 @@ export interface PromptEncoder {
   readonly threads: number;
   encode(text: string, opts?: EncodeOptions): Promise<number[]>;
   encodeMany(texts: readonly string[], opts?: EncodeOptions): Promise<number[][]>;
+  /** resolves once every worker has loaded the tokenizer; rejects with the reason when they cannot */
+  whenReady(): Promise<void>;
   /** stops the workers; calls still waiting reject */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { MainThreadEncoder, promptEncoderOf } from '../../src/tokenizer/prompt-e
 import type { EncodeOptions, PromptEncoder } from '../../src/tokenizer/types.js';
 import { FakeEngine } from '../server/fake-engine.js';
 import { fakeServer } from '../server/helpers.js';
+import { awaitPromptWorkers } from '../../src/server/load-engine.js';
 
 /** a PromptEncoder that records what it was asked, encoding with the fake engine's tokenizer */
 class RecordingEncoder implements PromptEncoder {
@@ -20,6 +21,9 @@ class RecordingEncoder implements PromptEncoder {
   }
   encodeMany(texts: readonly string[], opts: EncodeOptions = {}): Promise<number[][]> {
     return Promise.all(texts.map((t) => this.encode(t, opts)));
+  }
+  whenReady(): Promise<void> {
+    return this.inner.whenReady();
   }
   async close(): Promise<void> {}
 }
@@ -60,4 +64,15 @@ test('/v1/completions encodes its text prompts through the engine\'s encoder, to
   } finally {
     await app.close();
   }
+});
+
+test('server start-up waits for the tokenizer workers; a pool that cannot start stops it with a clear error', async () => {
+  const order: string[] = [];
+  const ready = { promptEncoder: { whenReady: async () => void order.push('ready') } as unknown as PromptEncoder, shutdown: async () => void order.push('shutdown') };
+  await awaitPromptWorkers(ready);
+  assert.deepEqual(order, ['ready']);
+  const broken = { promptEncoder: { whenReady: () => Promise.reject(new Error('tokenizer.json is not valid JSON')) } as unknown as PromptEncoder, shutdown: async () => void order.push('shutdown') };
+  await assert.rejects(awaitPromptWorkers(broken), /prompt tokenizer workers could not start \(--tokenizer-pool-size 0 .*\): tokenizer\.json is not valid JSON/);
+  assert.deepEqual(order, ['ready', 'shutdown']);
+  await awaitPromptWorkers({ promptEncoder: null, shutdown: async () => {} });
 });

@@ -9,8 +9,11 @@ import { EngineCore, RequestRejectedError } from './engine-core.js';
 import { buildEngineParts, type EngineFactoryExtras } from './engine-factory.js';
 import type { ChatTemplate } from '../chat/chat-template.js';
 import { OutputQueue } from './output-queue.js';
-import type { EngineStats, FinishedRequestStats, PromptInput, ServingEngine } from './serving-engine.js';
+import type { EngineHealth, EngineStats, FinishedRequestStats, PromptInput, ServingEngine } from './serving-engine.js';
 import type { RequestOptions, RequestOutput, SamplingParams } from './types.js';
+
+/** consecutive failed steps after which the engine reports itself unhealthy (one bad batch is not a dead engine) */
+export const UNHEALTHY_AFTER_FAILED_STEPS = 3;
 
 /** the chat-template surface the engine exposes (src/chat's ChatTemplate); loose so callers pass their message shapes */
 export interface EngineChatTemplate {
@@ -50,6 +53,9 @@ export class AsyncEngine implements ServingEngine {
   private admissionTail: Promise<void> = Promise.resolve();
   private loop: Promise<void> | null = null;
   private stopped = false;
+  /** steps failed in a row (a successful step resets it) and the last one's error: /health reads them */
+  private failedSteps = 0;
+  private lastStepError: string | null = null;
 
   constructor(parts: AsyncEngineParts) {
     this.args = parts.args;
@@ -117,6 +123,13 @@ export class AsyncEngine implements ServingEngine {
 
   onRequestFinished(listener: (s: FinishedRequestStats) => void): void {
     this.core.onRequestFinished(listener);
+  }
+
+  /** unhealthy once UNHEALTHY_AFTER_FAILED_STEPS steps in a row have failed (vLLM's /health turns 503 when its engine
+   *  is dead); healthy again after a step succeeds */
+  health(): EngineHealth {
+    if (this.failedSteps < UNHEALTHY_AFTER_FAILED_STEPS) return { healthy: true, error: null };
+    return { healthy: false, error: `the last ${this.failedSteps} engine steps failed; the last error: ${this.lastStepError}` };
   }
 
   async shutdown(): Promise<void> {
@@ -209,9 +222,13 @@ export class AsyncEngine implements ServingEngine {
     while (this.core.hasWork()) {
       try {
         await this.core.step();
+        this.failedSteps = 0;
       } catch (e) {
         // the backend failed: every request in flight fails with it, the engine stays usable
-        this.core.failAll(e instanceof Error ? e : new Error(String(e)));
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.failedSteps++;
+        this.lastStepError = err.message;
+        this.core.failAll(err);
       }
       await yieldToEventLoop();
     }

@@ -31,6 +31,13 @@ export interface FinishedRequestStats {
   e2eLatency: number;
 }
 
+/** whether the engine can still serve: a backend that keeps failing (e.g. a sticky CUDA error) makes it unhealthy */
+export interface EngineHealth {
+  healthy: boolean;
+  /** why not (the last step's error), null while healthy */
+  error: string | null;
+}
+
 export interface ServingEngine {
   readonly args: EngineArgs;
   readonly modelConfig: ModelConfig;
@@ -42,5 +49,7 @@ export interface ServingEngine {
   stats(): EngineStats;
   /** called once per finished request (for metrics) */
   onRequestFinished(listener: (s: FinishedRequestStats) => void): void;
+  /** absent: always healthy (test fakes) */
+  health?(): EngineHealth;
   shutdown(): Promise<void>;
 }

@@ -33,6 +33,7 @@ export function asServerEngine(engine: AsyncEngine): ServerEngine {
     generate: (prompt, params, requestId, options) => engine.generate(prompt, params, requestId, options),
     abort: (requestId) => engine.abort(requestId),
     stats: () => engine.stats(),
+    health: () => engine.health(),
     onRequestFinished: (listener) => engine.onRequestFinished(listener),
     shutdown: () => engine.shutdown(),
   };

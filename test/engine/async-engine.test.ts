@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AsyncEngine } from '../../src/engine/async-engine.js';
+import { AsyncEngine, UNHEALTHY_AFTER_FAILED_STEPS } from '../../src/engine/async-engine.js';
 import { DEFAULT_ENGINE_ARGS } from '../../src/config/engine-args.js';
 import type { ModelConfig } from '../../src/loader/model-config-types.js';
 import type { RequestOutput } from '../../src/engine/types.js';
@@ -102,5 +102,25 @@ test('finalOnly emits exactly one, cumulative output', async () => {
   assert.equal(outs.length, 1);
   assert.equal(outs[0].finished, true);
   assert.equal(outs[0].outputs[0].tokenIds.length, 7);
+  await e.shutdown();
+});
+
+test('health: unhealthy after UNHEALTHY_AFTER_FAILED_STEPS failed steps in a row, healthy again after a good step', async () => {
+  const { core, tokenizer } = makeCore();
+  let failing = true;
+  const backend = core.backend;
+  const execute = backend.execute.bind(backend);
+  backend.execute = (b) => (failing ? Promise.reject(new Error('device lost')) : execute(b));
+  const e = new AsyncEngine({ args: { ...DEFAULT_ENGINE_ARGS }, modelConfig: { vocabSize: 64 } as ModelConfig, maxModelLen: 512, core, tokenizer, chatTemplate: null });
+  assert.deepEqual(e.health(), { healthy: true, error: null });
+  for (let i = 0; i < UNHEALTHY_AFTER_FAILED_STEPS; i++) {
+    assert.equal(e.health().healthy, true, `one failed batch (${i}) is not a dead engine`);
+    await assert.rejects(collect(e.generate({ promptTokenIds: [1, 2, 3] }, { maxTokens: 2 }, `bad-${i}`)), /device lost/);
+  }
+  assert.deepEqual(e.health(), { healthy: false, error: `the last ${UNHEALTHY_AFTER_FAILED_STEPS} engine steps failed; the last error: device lost` });
+  failing = false;
+  const outs = await collect(e.generate({ promptTokenIds: [1, 2, 3] }, { maxTokens: 2 }, 'good'));
+  assert.equal(outs.at(-1)!.finished, true);
+  assert.deepEqual(e.health(), { healthy: true, error: null });
   await e.shutdown();
 });

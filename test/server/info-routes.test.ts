@@ -60,3 +60,16 @@ test('/openapi.json is generated from the route schemas; /docs serves Swagger UI
   assert.match(docs.body, /swagger-ui/i);
   await app.close();
 });
+
+test('/health is 503 with an OpenAI-style error while the engine reports itself unhealthy, 200 again after', async () => {
+  const { app, engine } = await fakeServer();
+  let health: { healthy: boolean; error: string | null } = { healthy: false, error: 'the last 3 engine steps failed; the last error: CUDA error: an illegal memory access' };
+  Object.assign(engine, { health: () => health });
+  const bad = await app.inject({ method: 'GET', url: '/health' });
+  assert.equal(bad.statusCode, 503);
+  assert.equal(bad.json().error.code, 503);
+  assert.match(bad.json().error.message, /engine is unhealthy: the last 3 engine steps failed; the last error: CUDA error/);
+  health = { healthy: true, error: null };
+  assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+  await app.close();
+});

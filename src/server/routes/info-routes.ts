@@ -40,7 +40,11 @@ export function registerInfoRoutes(app: FastifyInstance, ctx: ServerContext): vo
     if (!ctx.options.servedModelNames.includes(name)) throw new ApiError(404, `The model \`${name}\` does not exist.`, 'model');
     return card(name);
   });
-  app.get('/health', { schema: { tags: ['Server'], summary: 'Liveness: 200 while the server runs' } }, async (_req, reply) => reply.code(200).send());
+  app.get('/health', { schema: { tags: ['Server'], summary: 'Health: 200 while the engine serves, 503 once its steps keep failing' } }, async (_req, reply) => {
+    const h = ctx.engine.health?.() ?? { healthy: true, error: null };
+    if (h.healthy) return reply.code(200).send();
+    throw new ApiError(503, `the engine is unhealthy: ${h.error}`, null);
+  });
   app.get('/ping', { schema: { tags: ['Server'], summary: 'Liveness (SageMaker style)' } }, async (_req, reply) => reply.code(200).send());
   app.get('/version', { schema: { tags: ['Server'], summary: 'serval version' } }, async () => ({ version: SERVAL_VERSION }));
 }

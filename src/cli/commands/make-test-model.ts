@@ -1,23 +1,10 @@
 // `serval make-test-model`: writes a seeded random-weight bf16 model in Hugging Face format (tests, demos, benches).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { makeTestModel } from '../../models/make-test-model.js';
-import { TEST_ARCHS, type RopeStyle, type TestArch } from '../../models/test-model-config.js';
+import { makeTestModel, type MakeTestModelOptions } from '../../models/make-test-model.js';
+import { TEST_ARCHS } from '../../models/test-model-config.js';
 
-interface MakeTestModelFlags {
-  arch: TestArch;
-  out: string;
-  hidden?: number;
-  layers?: number;
-  heads?: number;
-  kvHeads?: number;
-  headDim?: number;
-  intermediate?: number;
-  vocabSize?: number;
-  shards?: number;
-  seed?: number;
-  ropeStyle?: RopeStyle;
-  tie?: boolean;
-}
+/** the command's flags are the library options of the same names (the tokenizer and generation_config stay defaulted) */
+type MakeTestModelFlags = Omit<MakeTestModelOptions, 'tokenizer' | 'generationConfig'>;
 
 function wholeNumber(min: number) {
   return (raw: string): number => {

@@ -1,5 +1,9 @@
 // Y[T, N] (fp32) = X[T, K] (bf16) · W[N, K]^T (bf16) (+ bias[N] fp32): decode-sized steps (T <= kGemvMaxTokens) use
-// the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + heuristic algorithm) cached.
+// the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + algorithm) cached.
+// The heuristic query costs milliseconds of host time per shape, and mixed steps bring a new T nearly every step: the
+// algorithm is asked once per power-of-two bucket of T (at the bucket's top, so a T's algorithm never depends on the
+// order shapes arrived in) and reused for every T in it once cublasLtMatmulAlgoCheck accepts it for that exact shape;
+// when the check refuses, that T gets its own query. SERVAL_GEMM_ALGOS=exact queries every T (before/after runs).
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -22,6 +26,12 @@ class LinearGemm {
   /** whether a T-token GEMM with inner dimension K runs on the GEMV kernel */
   bool usesGemv(int T, int K) const;
   int numSms() const { return numSms_; }
+  /** heuristic queries made, and bucket algorithms the check refused (each cost a query of its own) */
+  int heuristicQueries() const { return heuristicQueries_; }
+  int algoCheckRefusals() const { return checkRefusals_; }
+
+  /** the bucket whose algorithm a T-row GEMM reuses: the smallest power of two >= T */
+  static int algoBucket(int T);
 
  private:
   struct Plan {
@@ -30,6 +40,14 @@ class LinearGemm {
     unsigned char algo[64];
   };
   Plan& plan(int T, int N, int K, bool bias);
+  Plan makeProblem(int T, int N, int K, bool bias) const;
+  void destroyProblem(Plan& p) const;
+  /** the heuristic's best algorithm for p, into p.algo */
+  void queryHeuristic(Plan& p, int T, int N, int K);
+  /** whether the algorithm `algo` runs problem p within the workspace */
+  bool algoFits(const Plan& p, const unsigned char* algo) const;
+  bool bucketed_ = true;
+  int heuristicQueries_ = 0, checkRefusals_ = 0;
   void* handle_ = nullptr;
   int numSms_ = 0;
   bool skinny_ = true;
@@ -37,6 +55,10 @@ class LinearGemm {
   void* workspace_ = nullptr;
   size_t workspaceBytes_;
   std::map<std::tuple<int, int, int, bool>, Plan> plans_;
+  struct Algo {
+    unsigned char bytes[64];
+  };
+  std::map<std::tuple<int, int, int, bool>, Algo> bucketAlgos_;  // (bucket, N, K, bias)
 };
 
 }  // namespace serval

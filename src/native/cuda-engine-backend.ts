@@ -1,5 +1,9 @@
-// The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step, size the
-// paged KV cache from --gpu-memory-utilization (refusing a --max-model-len it cannot hold), log the memory split.
+// The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step and the
+// sampler's worst-case step, capture the decode CUDA graphs, size the paged KV cache from --gpu-memory-utilization
+// out of what is left (refusing a --max-model-len it cannot hold), log the memory split.
+// Graphs are captured before the KV cache is sized (vLLM captures after, with the graphs' memory estimated): so the
+// free memory the cache is sized from has already lost what the graphs hold. Captured against the profiling cache,
+// they are re-recorded against the real one when it is allocated and updated in place (no new graph memory).
 import type { DtypeArg } from '../config/engine-args.js';
 import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
@@ -7,8 +11,9 @@ import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-build
 import { createCudaSamplingBackend } from './cuda-sampling-backend.js';
 import { activeCudaStepProfile, StepProfile } from './cuda-step-profile.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
-import { NativeCudaForwardModel } from './cuda-backend.js';
-import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
+import { NativeCudaForwardModel, type CudaModelOptions } from './cuda-backend.js';
+import { decodeBatchSizes } from './decode-batch-sizes.js';
+import { cudaKvBytesPerBlock, describeMemorySplit, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
 
 export interface CudaEngineBackendOptions {
   modelDir: string | null;
@@ -58,6 +63,26 @@ export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): 
   return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
 }
 
+/** the decode steps' padding rows write their K/V to one scratch block past the usable ones (cuda_model.cu) */
+const PADDING_BLOCKS = 1;
+
+/** what the model is created with: the profiling cache, and decode steps padded to vLLM's sizes whether graphs are
+ *  replayed or not (--enforce-eager then computes exactly what a replay would) */
+export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: number): CudaModelOptions {
+  const tokens = Math.max(1, o.maxNumBatchedTokens);
+  return {
+    numBlocks: profileBlocks,
+    blockSize: o.blockSize,
+    device: o.device ?? 0,
+    loadFormat: o.loadFormat,
+    seed: o.seed,
+    maxNumTokens: tokens,
+    enforceEager: o.enforceEager,
+    decodeBatchSizes: decodeBatchSizes(o.maxNumSeqs, tokens),
+    maxModelLen: o.maxModelLen,
+  };
+}
+
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
   if (dtype !== 'bfloat16') {
@@ -73,19 +98,23 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
   const rows = Math.max(1, Math.min(o.maxNumSeqs, tokens));
   const rowSpecs = profileRows(tokens, rows, o.blockSize);
   const profileBlocks = rowSpecs.reduce((a, r) => a + r.blockTable.length, 0);
-  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, {
-    numBlocks: profileBlocks,
-    blockSize: o.blockSize,
-    device,
-    loadFormat: o.loadFormat,
-    seed: o.seed,
-    maxNumTokens: tokens,
-    enforceEager: o.enforceEager,
-  });
+  const modelOptions = cudaModelOptions(o, profileBlocks);
+  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, modelOptions);
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
+    // the sampler's buffers at their largest: every row with masks, a bias, logprobs and penalties over a whole context
+    model.reserveSampling(rows, o.maxModelLen);
+    if (!o.enforceEager) {
+      const sizes = modelOptions.decodeBatchSizes!;
+      const c = model.captureDecodeGraphs();
+      o.log?.(
+        `cuda graphs: captured ${c.graphs} decode CUDA graphs (batch sizes ${sizes[0]}..${sizes.at(-1)}: ${sizes.length} sizes x ` +
+          `${c.graphs / sizes.length} block-table strides) in ${(c.milliseconds / 1000).toFixed(2)} s, holding ${gib(c.bytes)}`,
+      );
+    }
     const profiled = model.memory();
     const mem = addon.cudaMemoryInfo!(device);
+    const usedBeforeKvBytes = mem.total - mem.free - profiled.kvCacheBytes;
     const profiledPlan = planKvCache({
       totalBytes: mem.total,
       usedBytes: mem.total - mem.free,
@@ -94,15 +123,25 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim),
       blockSize: o.blockSize,
       maxModelLen: o.maxModelLen,
+      reservedBlocks: PADDING_BLOCKS,
     });
     const plan = o.numKvBlocks == null ? profiledPlan : overridePlan(profiledPlan, o.numKvBlocks, o.blockSize, o.maxModelLen);
     model.allocateKvCache(plan.numBlocks);
     const memory = model.memory();
     o.log?.(
-      `cuda: ${model.deviceName}: weights ${gib(memory.weightBytes)}, activations ${gib(memory.activationBytes)} ` +
-        `(profiled ${tokens} tokens / ${rows} rows), workspace ${gib(memory.workspaceBytes)}, KV cache ` +
-        `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
-        `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
+      `cuda: ${model.deviceName}: ` +
+        describeMemorySplit({
+          weightBytes: memory.weightBytes,
+          activationBytes: memory.activationBytes + memory.workspaceBytes,
+          samplingBytes: memory.samplingBytes,
+          graphBytes: memory.graphBytes,
+          kvCacheBytes: memory.kvCacheBytes,
+          usedBeforeKvBytes,
+          totalBytes: mem.total,
+          gpuMemoryUtilization: o.gpuMemoryUtilization,
+        }) +
+        ` (activations profiled at ${tokens} tokens / ${rows} rows); KV cache = ${plan.numBlocks} blocks = ` +
+        `${plan.capacityTokens} tokens (max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
     // SERVAL_CUDA_PROFILE=1: per-step phase timers, read by bench/gpu through activeCudaStepProfile
     const profile = process.env['SERVAL_CUDA_PROFILE'] === '1' ? new StepProfile() : null;

@@ -1,0 +1,23 @@
+// The batch sizes decode-only steps run at on the cuda backend (CUDA graphs are captured for each at start-up), as
+// vLLM chooses its cudagraph capture sizes: 1, 2, 4, then multiples of 8, up to the first size that covers the
+// largest decode step the scheduler can send (max_num_seqs rows, at most max_num_batched_tokens), capped at 512.
+// A decode step of n rows runs at the smallest size >= n (the extra rows are inert padding: native/cuda/cuda_model.cu);
+// a larger step runs eager at its own size.
+
+/** vLLM's largest capture size */
+export const MAX_DECODE_BATCH_SIZE = 512;
+
+export function decodeBatchSizes(maxNumSeqs: number, maxNumBatchedTokens: number): number[] {
+  for (const [name, v] of [['max_num_seqs', maxNumSeqs], ['max_num_batched_tokens', maxNumBatchedTokens]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  }
+  const largestStep = Math.min(maxNumSeqs, maxNumBatchedTokens, MAX_DECODE_BATCH_SIZE);
+  const sizes: number[] = [];
+  for (let s = 1; ; s = s < 8 ? (s === 4 ? 8 : s * 2) : s + 8) {
+    // a padded step needs activation rows for all its rows: never above the token budget
+    if (s > maxNumBatchedTokens) break;
+    sizes.push(s);
+    if (s >= largestStep) break;
+  }
+  return sizes;
+}

@@ -3,7 +3,8 @@
 //   node decode-graphs.mjs padding SHAPE OUT.json   decode step GPU time, rows 1..256 at context 512: graphs per exact
 //                                                   size (before) vs padded to vLLM's sizes, captured at start-up
 //                                                   (after); the capture's time and memory; one graph per size at
-//                                                   max-model-len's block-table stride (SERVAL_GRAPH_STRIDE=max)
+//                                                   max-model-len's block-table stride (SERVAL_GRAPH_STRIDE=max;
+//                                                   skipped with a 4th argument no-max-stride)
 //   node decode-graphs.mjs gemm-shapes SHAPE OUT.json   host time of a prefill step's first use of a new token count,
 //                                                   cuBLASLt heuristic per exact T (SERVAL_GEMM_ALGOS=exact) vs per
 //                                                   power-of-two bucket (default)
@@ -19,7 +20,7 @@ import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 
 const tokenizerDir = process.env['SERVAL_TOKENIZER_DIR'];
 if (!tokenizerDir) throw new Error('set SERVAL_TOKENIZER_DIR to a folder with tokenizer.json and tokenizer_config.json');
-const [mode, shape, out] = process.argv.slice(2);
+const [mode, shape, out, option] = process.argv.slice(2);
 if (!shape || !out) throw new Error('usage: decode-graphs.mjs padding|gemm-shapes SHAPE OUT.json');
 const save = (value: unknown) => writeFileSync(out, JSON.stringify(value, null, 2) + '\n');
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
@@ -41,13 +42,14 @@ if (mode === 'padding') {
   const exact = await runDecodeScaling(shape, tokenizerDir, rows, [context]);
   const padded = await runDecodeScaling(shape, tokenizerDir, rows, [context], { decodeBatchSizes: sizes, maxModelLen, captureGraphs: true });
   const strideRows = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-  const maxStride = await withEnv('SERVAL_GRAPH_STRIDE', 'max', () =>
-    runDecodeScaling(shape, tokenizerDir, strideRows, [context], { decodeBatchSizes: sizes, maxModelLen }),
-  );
+  const maxStride =
+    option === 'no-max-stride'
+      ? null
+      : await withEnv('SERVAL_GRAPH_STRIDE', 'max', () => runDecodeScaling(shape, tokenizerDir, strideRows, [context], { decodeBatchSizes: sizes, maxModelLen }));
   const byRows = (r: typeof exact) => new Map(r.points.map((p) => [p.rows, p.forwardGpuMs]));
   const e = byRows(exact);
   const p = byRows(padded);
-  const m = byRows(maxStride);
+  const m = maxStride ? byRows(maxStride) : null;
   const ratio = rows.map((n) => p.get(n)! / e.get(n)!);
   save({
     shape,
@@ -63,7 +65,7 @@ if (mode === 'padding') {
       exactSumMs: rows.reduce((a, n) => a + e.get(n)!, 0),
       paddedSumMs: rows.reduce((a, n) => a + p.get(n)!, 0),
     },
-    strideAtMaxModelLen: strideRows.map((n) => ({ rows: n, bucketMs: p.get(n)!, maxStrideMs: m.get(n)!, ratio: m.get(n)! / p.get(n)! })),
+    ...(m ? { strideAtMaxModelLen: strideRows.map((n) => ({ rows: n, bucketMs: p.get(n)!, maxStrideMs: m.get(n)!, ratio: m.get(n)! / p.get(n)! })) } : {}),
     points: rows.map((n) => ({ rows: n, paddedTo: sizes.find((s) => s >= n), exactMs: e.get(n)!, paddedMs: p.get(n)! })),
   });
   console.log(`padded/exact decode GPU time over rows 1..256 at ${context}: mean ${(ratio.reduce((a, b) => a + b, 0) / ratio.length).toFixed(3)}, worst ${Math.max(...ratio).toFixed(3)}`);

@@ -34,9 +34,8 @@ LinearGemm::~LinearGemm() {
 }
 
 int LinearGemm::algoBucket(int T) {
-  int b = 1;
-  while (b < T) b *= 2;
-  return b;
+  if (T <= kExactAlgoMaxTokens) return T;
+  return (T + kAlgoBucketTokens - 1) / kAlgoBucketTokens * kAlgoBucketTokens;
 }
 
 LinearGemm::Plan LinearGemm::makeProblem(int T, int N, int K, bool bias) const {

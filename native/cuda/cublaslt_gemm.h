@@ -1,9 +1,12 @@
 // Y[T, N] (fp32) = X[T, K] (bf16) · W[N, K]^T (bf16) (+ bias[N] fp32): decode-sized steps (T <= kGemvMaxTokens) use
 // the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + algorithm) cached.
-// The heuristic query costs milliseconds of host time per shape, and mixed steps bring a new T nearly every step: the
-// algorithm is asked once per power-of-two bucket of T (at the bucket's top, so a T's algorithm never depends on the
-// order shapes arrived in) and reused for every T in it once cublasLtMatmulAlgoCheck accepts it for that exact shape;
-// when the check refuses, that T gets its own query. SERVAL_GEMM_ALGOS=exact queries every T (before/after runs).
+// The heuristic query costs ~2.4 ms of host time per shape (7B, H200), and mixed steps bring a new T nearly every
+// step: above kExactAlgoMaxTokens the algorithm is asked once per bucket of kAlgoBucketTokens consecutive T (at the
+// bucket's top, so a T's algorithm never depends on the order shapes arrived in) and reused for every T in it once
+// cublasLtMatmulAlgoCheck accepts it for that exact shape; when the check refuses, that T gets its own query.
+// Buckets are that narrow because the algorithm of a power-of-two bucket's top ran its lower T up to 37 % slower
+// (bench/native/README.md); a multiple of 64 rows keeps the tile grid of 64-multiple tiles unchanged. Smaller T (the
+// decode graph sizes among them, captured once) keep their own algorithm. SERVAL_GEMM_ALGOS=exact queries every T.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -30,7 +33,9 @@ class LinearGemm {
   int heuristicQueries() const { return heuristicQueries_; }
   int algoCheckRefusals() const { return checkRefusals_; }
 
-  /** the bucket whose algorithm a T-row GEMM reuses: the smallest power of two >= T */
+  static constexpr int kExactAlgoMaxTokens = 512, kAlgoBucketTokens = 64;
+  /** the T whose algorithm a T-row GEMM reuses: T itself up to kExactAlgoMaxTokens, else T rounded up to a
+   *  multiple of kAlgoBucketTokens */
   static int algoBucket(int T);
 
  private:

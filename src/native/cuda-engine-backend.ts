@@ -79,7 +79,8 @@ export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: num
     maxNumTokens: tokens,
     enforceEager: o.enforceEager,
     decodeBatchSizes: decodeBatchSizes(o.maxNumSeqs, tokens),
-    maxModelLen: o.maxModelLen,
+    // the addon takes an int32; a longer max_model_len is refused by the KV plan before any graph is captured
+    maxModelLen: Math.min(o.maxModelLen, 2 ** 31 - 1),
   };
 }
 
@@ -102,6 +103,24 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
   const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, modelOptions);
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
+    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim);
+    const planFromFreeMemory = () => {
+      const mem = addon.cudaMemoryInfo!(device);
+      const profileCacheBytes = model.memory().kvCacheBytes;
+      const plan = planKvCache({
+        totalBytes: mem.total,
+        usedBytes: mem.total - mem.free,
+        profileCacheBytes,
+        gpuMemoryUtilization: o.gpuMemoryUtilization,
+        bytesPerBlock,
+        blockSize: o.blockSize,
+        maxModelLen: o.maxModelLen,
+        reservedBlocks: PADDING_BLOCKS,
+      });
+      return { plan, totalBytes: mem.total, usedBeforeKvBytes: mem.total - mem.free - profileCacheBytes };
+    };
+    // a cache that cannot hold max_model_len even before sampling and the graphs take their share is refused first
+    planFromFreeMemory();
     // the sampler's buffers at their largest: every row with masks, a bias, logprobs and penalties over a whole context
     model.reserveSampling(rows, o.maxModelLen);
     if (!o.enforceEager) {
@@ -112,19 +131,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
           `${c.graphs / sizes.length} block-table strides) in ${(c.milliseconds / 1000).toFixed(2)} s, holding ${gib(c.bytes)}`,
       );
     }
-    const profiled = model.memory();
-    const mem = addon.cudaMemoryInfo!(device);
-    const usedBeforeKvBytes = mem.total - mem.free - profiled.kvCacheBytes;
-    const profiledPlan = planKvCache({
-      totalBytes: mem.total,
-      usedBytes: mem.total - mem.free,
-      profileCacheBytes: profiled.kvCacheBytes,
-      gpuMemoryUtilization: o.gpuMemoryUtilization,
-      bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim),
-      blockSize: o.blockSize,
-      maxModelLen: o.maxModelLen,
-      reservedBlocks: PADDING_BLOCKS,
-    });
+    const { plan: profiledPlan, totalBytes, usedBeforeKvBytes } = planFromFreeMemory();
     const plan = o.numKvBlocks == null ? profiledPlan : overridePlan(profiledPlan, o.numKvBlocks, o.blockSize, o.maxModelLen);
     model.allocateKvCache(plan.numBlocks);
     const memory = model.memory();
@@ -137,7 +144,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
           graphBytes: memory.graphBytes,
           kvCacheBytes: memory.kvCacheBytes,
           usedBeforeKvBytes,
-          totalBytes: mem.total,
+          totalBytes,
           gpuMemoryUtilization: o.gpuMemoryUtilization,
         }) +
         ` (activations profiled at ${tokens} tokens / ${rows} rows); KV cache = ${plan.numBlocks} blocks = ` +

@@ -190,8 +190,8 @@ test('the engine-facing cuda backend sizes its KV cache from gpu_memory_utilizat
     assert.ok(plan.numBlocks * 16 >= 4096);
     assert.equal(backend.info.numBlocks, plan.numBlocks);
     assert.match(logs.join('\n'), /weights .* GiB, activations peak .* GiB, sampling .* GiB, CUDA graphs .* GiB, other .* KV cache .* blocks/);
-    // maxNumSeqs 8: sizes 1, 2, 4, 8; maxModelLen 4096 / block 16: strides 16, 32, 64, 128, 256
-    assert.match(logs.join('\n'), /cuda graphs: captured 20 decode CUDA graphs \(batch sizes 1\.\.8: 4 sizes x 5 block-table strides\)/);
+    // maxNumSeqs 8: sizes 1 to 8; maxModelLen 4096 / block 16: strides 16, 32, 64, 128, 256
+    assert.match(logs.join('\n'), /cuda graphs: captured 40 decode CUDA graphs \(batch sizes 1\.\.8: 8 sizes x 5 block-table strides\)/);
     // its greedy token is the ts reference's whenever the reference's top two are clearly apart
     const ref = await loadTsModel(dir, { numBlocks: 16, blockSize: 16 });
     const batch = buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16);
@@ -225,9 +225,11 @@ test('the engine-facing cuda model pads decode steps to vLLM sizes, with or with
   const config = loadModelConfig(makeNativeTestModel('qwen2'));
   const o = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 2048, maxNumBatchedTokens: 1024, maxNumSeqs: 20, loadFormat: 'dummy' as const, enforceEager: false, seed: 0 };
   const withGraphs = cudaModelOptions(o, 12);
-  assert.deepEqual(withGraphs.decodeBatchSizes, [1, 2, 4, 8, 16, 24]);
+  assert.deepEqual(withGraphs.decodeBatchSizes, [1, 2, 3, 4, 5, 6, 7, 8, 16, 24]);
   assert.equal(withGraphs.maxModelLen, 2048);
   assert.equal(withGraphs.numBlocks, 12);
+  // beyond int32 (the KV plan refuses such a length before any graph is captured): passed as the int32 maximum
+  assert.equal(cudaModelOptions({ ...o, maxModelLen: 2 ** 40 }, 12).maxModelLen, 2 ** 31 - 1);
   assert.equal(withGraphs.enforceEager, false);
   // --enforce-eager: no graphs, but the same padding, so eager logits are what a replay would give
   const eager = cudaModelOptions({ ...o, enforceEager: true }, 12);

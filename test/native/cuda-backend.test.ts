@@ -102,6 +102,8 @@ test('cuda decode steps padded to the decode batch sizes: replay == eager, paddi
     assert.ok(capture.milliseconds > 0 && capture.bytes >= 0);
     assert.throws(() => eager.captureDecodeGraphs(), /CUDA graphs are off/);
     assert.throws(() => exact.captureDecodeGraphs(), /no decodeBatchSizes were given/);
+    // as at start-up: the cache replaced after the capture; the graphs are updated to the new one in place
+    for (const m of models) m.allocateKvCache(2 * rowsMax);
     const prefill = buildStepBatch(
       Array.from({ length: rowsMax }, (_, r) => ({ tokenIds: Array.from({ length: promptLen(r) }, (_, i) => (r * 131 + i * 17) % 4096), startPosition: 0, blockTable: blockTable(r), sample: true })),
       bs,

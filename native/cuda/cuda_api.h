@@ -42,6 +42,8 @@ struct CudaModelOptions {
   bool skinnyGemm = true;
   /** replay decode-only steps (1 token per row, up to 256 rows) from captured CUDA graphs (--enforce-eager: false) */
   bool cudaGraphs = true;
+  /** storage type of weights, KV cache and low-precision activations (--dtype); fp32 accumulate in every case */
+  DType dtype = DType::BF16;
 };
 
 struct CudaMemoryReport {

@@ -20,7 +20,8 @@ export interface CudaEngineBackendOptions {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   loadFormat: 'auto' | 'safetensors' | 'dummy';
-  /** --dtype, resolved by resolveCudaDtype; the CUDA backend computes in bfloat16 only so far. Not given: bfloat16. */
+  /** --dtype, resolved by resolveCudaDtype (weights, KV cache and low-precision activations; fp32 accumulate). Not
+   *  given: bfloat16. */
   dtype?: DtypeArg;
   enforceEager: boolean;
   seed: number;
@@ -51,22 +52,24 @@ function profileRows(tokens: number, rows: number, blockSize: number): BatchRowS
 }
 
 
+const CUDA_DTYPES: readonly WeightDtype[] = ['bfloat16', 'float16', 'float32'];
+
 /** The compute dtype --dtype names, as vLLM resolves it (_resolve_auto_dtype): 'auto' is the checkpoint's dtype,
- *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+). */
+ *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+).
+ *  Any other string (a caller bypassing the CLI's choices) is refused naming it. */
 export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): WeightDtype {
-  if (requested !== 'auto') return requested;
-  return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (requested === 'auto') return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (!CUDA_DTYPES.includes(requested)) {
+    throw new Error(`--dtype ${JSON.stringify(requested)} is not supported by the cuda backend (expected auto, ${CUDA_DTYPES.join(', ')})`);
+  }
+  return requested;
 }
+
+/** bytes of one weight / KV cache value of a cuda compute dtype */
+export const cudaDtypeBytes = (dtype: WeightDtype): number => (dtype === 'float32' ? 4 : 2);
 
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
-  if (dtype !== 'bfloat16') {
-    const what = o.dtype === 'auto' ? `auto (the checkpoint's ${dtype}, as vLLM resolves it)` : dtype;
-    throw new Error(
-      `--dtype ${what} is not implemented for the cuda backend yet (it computes in bfloat16: pass --dtype bfloat16; ` +
-        `${o.config.dtype} weights are converted on upload)`,
-    );
-  }
   const addon = loadNativeAddon();
   const device = o.device ?? 0;
   const tokens = Math.max(1, o.maxNumBatchedTokens);
@@ -81,6 +84,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
     seed: o.seed,
     maxNumTokens: tokens,
     enforceEager: o.enforceEager,
+    dtype,
   });
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
@@ -91,7 +95,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       usedBytes: mem.total - mem.free,
       profileCacheBytes: profiled.kvCacheBytes,
       gpuMemoryUtilization: o.gpuMemoryUtilization,
-      bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim),
+      bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim, cudaDtypeBytes(dtype)),
       blockSize: o.blockSize,
       maxModelLen: o.maxModelLen,
     });
@@ -113,7 +117,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       blockSize: o.blockSize,
       seed: o.seed,
       kind: 'cuda',
-      device: `${model.deviceName} (native CUDA, bf16${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
+      device: `${model.deviceName} (native CUDA, ${dtype}${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
     });
     const backend: Backend = {
       info: inner.info,

@@ -5,8 +5,9 @@
 // scripts/reference/hf_logprobs.py --dtype bfloat16), teacher-forcing each reference's own greedy tokens; (3) batch-1
 // decode time per token on a Qwen2.5 shape with dummy weights per dtype (CUDA graphs; GPU greedy sampling and logits
 // to the host), against the bandwidth floor of that dtype's weight bytes.
+// (4, DTYPE_PARTS=prefill) eager prefill step times per dtype.
 // Usage: node dtype-check.mjs OUT_DIR   env: DTYPE_PARTS (correctness,hf,decode), DTYPE_LIST (dtypes of 1 and 2),
-// DTYPE_DECODE (dtypes of 3), DTYPE_SHAPE (Qwen2.5-7B), FIXTURES (test/fixtures/reference), HF_BF16_DIR (optional),
+// DTYPE_DECODE (dtypes of 3 and 4), DTYPE_SHAPE (Qwen2.5-7B), FIXTURES (test/fixtures/reference), HF_BF16_DIR (optional),
 // REF_MODELS (the reference checkpoints), DTYPE_LABEL (the result file's name). SERVAL_NATIVE_ADDON picks the addon (the base build for before/after).
 import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,6 +137,29 @@ async function decodeTiming(shape: string, dtype: WeightDtype, greedy: boolean) 
   return { medianMs: median, p10: times[Math.floor(times.length * 0.1)], p90: times[Math.floor(times.length * 0.9)], floorMs, fractionOfFloorSpeed: floorMs / median, copyBandwidthGBs: bandwidth / 1e9, weightBytes: mem.weightBytes };
 }
 
+/** one eager prefill step's time (best of 3 after a warm-up): 1 x 2048 and 4 x 512 prompt tokens, dummy weights */
+function prefillTiming(shape: string, dtype: WeightDtype) {
+  const config = QWEN25_SHAPES[shape];
+  if (!config) throw new Error(`unknown shape ${shape}`);
+  const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks: 600, blockSize: 16, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096, enforceEager: true, dtype });
+  const run = (rows: number, len: number) => {
+    const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: Array.from({ length: Math.ceil(len / 16) }, (_, i) => r * 130 + i), sample: true })), 16);
+    gpu.forward(b);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      gpu.forward(b);
+      times.push(performance.now() - t);
+    }
+    return Math.min(...times);
+  };
+  try {
+    return { prefill1x2048Ms: run(1, 2048), prefill4x512Ms: run(4, 512) };
+  } finally {
+    gpu.close();
+  }
+}
+
 if (parts.has('correctness')) {
   for (const dtype of dtypes) {
     for (const arch of TEST_ARCHS) {
@@ -170,6 +194,18 @@ if (parts.has('decode')) {
     } catch (e) {
       console.log('decode', shape, dtype, 'ERROR', (e as Error).stack);
       (results.decode as Record<string, unknown>)[`${shape} ${dtype}`] = { error: String((e as Error).stack) };
+    }
+  }
+}
+if (parts.has('prefill')) {
+  const shape = env('DTYPE_SHAPE', 'Qwen2.5-7B');
+  for (const dtype of env('DTYPE_DECODE', 'bfloat16,float16').split(',') as WeightDtype[]) {
+    try {
+      const res = prefillTiming(shape, dtype);
+      console.log('prefill', shape, dtype, JSON.stringify(res));
+      ((results.prefill ??= {}) as Record<string, unknown>)[`${shape} ${dtype}`] = res;
+    } catch (e) {
+      console.log('prefill', shape, dtype, 'ERROR', (e as Error).stack);
     }
   }
 }

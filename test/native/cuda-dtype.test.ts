@@ -58,12 +58,13 @@ test('KV cache blocks of a float32 model take twice the bytes of bfloat16 / floa
   assert.equal(cudaKvBytesPerBlock(28, 16, 4, 128), 2 * 28 * 16 * 4 * 128 * 2);
 });
 
-// Bounds against the fp32 ts reference. float32 runs the same arithmetic in a different order (and no TF32), so it
-// is held to 1e-2 with the greedy token equal wherever the reference's top-1/top-2 gap exceeds 1e-2; float16 to the
-// bf16 bound of cuda-backend.test.ts (its 3 more mantissa bits make it closer in practice: bench/native/README.md).
+// Bounds against the fp32 ts reference, with the greedy token equal wherever the reference's top-1/top-2 gap exceeds
+// 1e-2. float32 runs the same arithmetic in another order (no TF32): measured <= 9e-6 on an H200, held to 1e-3.
+// float16 stores what bf16 stores with 3 more mantissa bits: measured <= 9.3e-3 (bf16: 0.094), held to the issue's
+// 5e-2, tighter than the bf16 test's 0.15 / gap 0.05 (bench/native/README.md, "--dtype").
 const BOUNDS: Record<'float32' | 'float16', { tol: number; gap: number }> = {
-  float32: { tol: 1e-2, gap: 1e-2 },
-  float16: { tol: 0.15, gap: 0.05 },
+  float32: { tol: 1e-3, gap: 1e-2 },
+  float16: { tol: 5e-2, gap: 1e-2 },
 };
 
 for (const dtype of ['float32', 'float16'] as const) {

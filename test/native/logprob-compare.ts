@@ -54,9 +54,10 @@ export function compareWithReference(
   ref: LogitModel & { vocabSize: number },
   gpu: LogitModel,
   opts: { numBlocks: number; blockSize: number },
-  prompt: readonly number[] = [9707, 11, 1879, 0, 151643 % ref.vocabSize, 42, 1024, 77],
+  promptIds: readonly number[] = [9707, 11, 1879, 0, 151643, 42, 1024, 77],
 ): { scripted: LogprobComparison[]; greedy: LogprobComparison[]; greedyTokens: number[] } {
   const V = ref.vocabSize;
+  const prompt = promptIds.map((t) => t % V);  // the same ids on the full vocabulary, folded into a small test one
   const scripted: LogprobComparison[] = [];
   for (const batch of scriptedSteps(V)) {
     const want = ref.forward(batch);

@@ -18,7 +18,8 @@ static bool gemmAlgosBucketedFromEnv() {
   throw std::invalid_argument(std::string("SERVAL_GEMM_ALGOS=") + v + " is not one of: bucketed, exact");
 }
 
-LinearGemm::LinearGemm(cudaStream_t stream, size_t workspaceBytes) : stream_(stream), workspaceBytes_(workspaceBytes) {
+LinearGemm::LinearGemm(cudaStream_t stream, size_t workspaceBytes, DType storage)
+    : storage_(storage), stream_(stream), workspaceBytes_(workspaceBytes) {
   bucketed_ = gemmAlgosBucketedFromEnv();
   checkLt(cublasLt().create(&handle_), "create");
   int device = 0;
@@ -42,6 +43,7 @@ LinearGemm::Plan LinearGemm::makeProblem(int T, int N, int K, bool bias) const {
   const CublasLtApi& api = cublasLt();
   Plan p;
   // Column-major view: D (N×T) = op(A)ᵀ with A = W stored K×N (ld K), times B = X stored K×T (ld K).
+  // COMPUTE_32F: fp32 accumulate; for fp32 inputs it is true fp32 (TF32 would be COMPUTE_32F_FAST_TF32).
   checkLt(api.matmulDescCreate(&p.desc, lt::COMPUTE_32F, lt::R_32F), "matmulDescCreate");
   const int32_t opT = lt::OP_T, opN = lt::OP_N;
   checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_TRANSA, &opT, sizeof(opT)), "set TRANSA");
@@ -53,8 +55,9 @@ LinearGemm::Plan LinearGemm::makeProblem(int T, int N, int K, bool bias) const {
     const void* fake = reinterpret_cast<const void*>(uintptr_t(256));
     checkLt(api.matmulDescSetAttribute(p.desc, lt::DESC_BIAS_POINTER, &fake, sizeof(fake)), "set BIAS_POINTER");
   }
-  checkLt(api.matrixLayoutCreate(&p.a, lt::R_16BF, K, N, K), "layout A");
-  checkLt(api.matrixLayoutCreate(&p.b, lt::R_16BF, K, T, K), "layout B");
+  const int inType = storage_ == DType::BF16 ? lt::R_16BF : storage_ == DType::F16 ? lt::R_16F : lt::R_32F;
+  checkLt(api.matrixLayoutCreate(&p.a, inType, K, N, K), "layout A");
+  checkLt(api.matrixLayoutCreate(&p.b, inType, K, T, K), "layout B");
   checkLt(api.matrixLayoutCreate(&p.d, lt::R_32F, N, T, N), "layout D");
   return p;
 }
@@ -83,7 +86,7 @@ void LinearGemm::queryHeuristic(Plan& p, int T, int N, int K) {
   ++heuristicQueries_;
   checkLt(st, "algoGetHeuristic");
   if (returned == 0)
-    throw std::runtime_error("cuBLASLt has no algorithm for bf16 GEMM T=" + std::to_string(T) + " N=" +
+    throw std::runtime_error("cuBLASLt has no algorithm for " + std::string(dtypeName(storage_)) + " GEMM T=" + std::to_string(T) + " N=" +
                              std::to_string(N) + " K=" + std::to_string(K));
   std::memcpy(p.algo, &result.algo, sizeof(p.algo));
 }
@@ -136,7 +139,10 @@ LinearGemm::Plan& LinearGemm::plan(int T, int N, int K, bool bias) {
 
 bool LinearGemm::usesGemv(int T, int K) const { return skinny_ && gemvSupported(T, K); }
 
-void LinearGemm::run(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, const float* bias, int T, int N, int K) {
+template <class S>
+void LinearGemm::run(const S* x, const S* w, float* y, const float* bias, int T, int N, int K) {
+  if (StorageTraits<S>::dtype != storage_)
+    throw std::logic_error("LinearGemm::run: input type differs from the storage type it was made for");
   if (T == 0) return;
   if (usesGemv(T, K)) {
     launchGemvLinear(x, w, bias, y, T, N, K, gemvSplitFor(N, K, numSms_), stream_);
@@ -150,5 +156,10 @@ void LinearGemm::run(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, c
                      reinterpret_cast<const lt::MatmulAlgo*>(p.algo), workspace_, workspaceBytes_, stream_),
           "matmul");
 }
+
+#define SERVAL_INSTANTIATE(S) \
+  template void LinearGemm::run<S>(const S*, const S*, float*, const float*, int, int, int);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
 
 }  // namespace serval

@@ -1,5 +1,6 @@
-// Y[T, N] (fp32) = X[T, K] (bf16) · W[N, K]^T (bf16) (+ bias[N] fp32): decode-sized steps (T <= kGemvMaxTokens) use
-// the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + algorithm) cached.
+// Y[T, N] (fp32) = X[T, K] · W[N, K]^T (+ bias[N] fp32), X and W of the model's storage type (bf16, fp16 or fp32;
+// fp32 accumulate, no TF32): decode-sized steps (T <= kGemvMaxTokens) use
+// the GEMV kernel (kernels_gemv.cu), larger ones cuBLASLt with per-shape plans (layouts + heuristic algorithm) cached.
 // The heuristic query costs ~2.4 ms of host time per shape (7B, H200), and mixed steps bring a new T nearly every
 // step: above kExactAlgoMaxTokens the algorithm is asked once per bucket of kAlgoBucketTokens consecutive T (at the
 // bucket's top, so a T's algorithm never depends on the order shapes arrived in) and reused for every T in it once
@@ -14,15 +15,19 @@
 #include <map>
 #include <tuple>
 
+#include "common/model_spec.h"
+
 namespace serval {
 
 class LinearGemm {
  public:
-  LinearGemm(cudaStream_t stream, size_t workspaceBytes);
+  LinearGemm(cudaStream_t stream, size_t workspaceBytes, DType storage = DType::BF16);
   ~LinearGemm();
   LinearGemm(const LinearGemm&) = delete;
   LinearGemm& operator=(const LinearGemm&) = delete;
-  void run(const __nv_bfloat16* x, const __nv_bfloat16* w, float* y, const float* bias, int T, int N, int K);
+  /** S must be the storage type given at construction (bf16, __half or float) */
+  template <class S>
+  void run(const S* x, const S* w, float* y, const float* bias, int T, int N, int K);
   size_t workspaceBytes() const { return workspaceBytes_; }
   /** false: every GEMM goes through cuBLASLt (for comparisons) */
   void setSkinnyEnabled(bool on) { skinny_ = on; }
@@ -56,6 +61,7 @@ class LinearGemm {
   void* handle_ = nullptr;
   int numSms_ = 0;
   bool skinny_ = true;
+  DType storage_;
   cudaStream_t stream_;
   void* workspace_ = nullptr;
   size_t workspaceBytes_;

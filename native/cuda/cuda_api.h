@@ -47,6 +47,8 @@ struct CudaModelOptions {
   std::vector<int> decodeBatchSizes;
   /** caps the block-table stride of the graphs captureDecodeGraphs records (0: no start-up capture bound) */
   int maxModelLen = 0;
+  /** storage type of weights, KV cache and low-precision activations (--dtype); fp32 accumulate in every case */
+  DType dtype = DType::BF16;
 };
 
 struct CudaMemoryReport {

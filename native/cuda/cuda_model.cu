@@ -1,7 +1,9 @@
-// The CUDA backend's forward: bf16 weights and paged bf16 KV cache on one GPU, fp32 residual stream and GEMM
-// outputs (fp32 accumulate), same math as CpuModel and the TypeScript reference. Steps of up to kGemvMaxTokens tokens
-// run every projection on the GEMV kernel with fp32 inputs and fused epilogues; larger ones use cuBLASLt (bf16 inputs).
+// The CUDA backend's forward: weights and paged KV cache on one GPU in the storage type S (--dtype: bf16, fp16 or
+// fp32; the model is CudaModelOf<S>), fp32 residual stream and GEMM outputs (fp32 accumulate), same math as CpuModel
+// and the TypeScript reference. Steps of up to kGemvMaxTokens tokens run every projection on the GEMV kernel with fp32
+// inputs and fused epilogues; larger ones use cuBLASLt (inputs in S).
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -27,31 +29,31 @@
 
 namespace serval {
 
-using bf16 = __nv_bfloat16;
-
 namespace {
 
 struct LayerWeights {
   DeviceBuffer inputNorm, postNorm, qNorm, kNorm;  // fp32
-  DeviceBuffer qkv, qkvBias, o, gateUp, down;      // bf16 weights, fp32 bias
+  DeviceBuffer qkv, qkvBias, o, gateUp, down;      // weights in the storage type, fp32 bias
 };
 
-// Weights come from the memory-mapped files (or a seeded fill): bf16 is copied straight from the mapping,
-// f32/f16 go through a device staging buffer and a conversion kernel; nothing is copied whole on the host.
+// Weights come from the memory-mapped files (or a seeded fill): a tensor already in the storage type S is copied
+// straight from the mapping, others go through a device staging buffer and a conversion kernel; nothing is copied
+// whole on the host.
+template <class S>
 class WeightUploader {
  public:
   WeightUploader(const WeightStore* store, bool dummy, uint64_t seed, cudaStream_t s)
       : store_(store), dummy_(dummy), seed_(seed), stream_(s) {}
 
-  /** Writes tensor `name` (shape {rows, cols}) as bf16 at dst. `fanIn` scales dummy values. */
-  void matrix(bf16* dst, const std::string& name, int64_t rows, int64_t cols, int64_t fanIn) {
+  /** Writes tensor `name` (shape {rows, cols}) as S at dst. `fanIn` scales dummy values. */
+  void matrix(S* dst, const std::string& name, int64_t rows, int64_t cols, int64_t fanIn) {
     const size_t n = (size_t)rows * cols;
     if (dummy_) {
-      launchFillUniformBf16(dst, n, 1.f / std::sqrt((float)fanIn), seed_ + (counter_++) * 7919, stream_);
+      launchFillUniform(dst, n, 1.f / std::sqrt((float)fanIn), seed_ + (counter_++) * 7919, stream_);
       return;
     }
     const TensorView& t = store_->get(name, {rows, cols});
-    copyAsBf16(dst, t, n);
+    copyAsStorage(dst, t, n);
   }
   /** A 1-D tensor as fp32 (norm weights, biases); dummy: `dummyValue` (norms) or small random (biases). */
   void vector(float* dst, const std::string& name, int64_t n, float dummyValue) {
@@ -65,17 +67,14 @@ class WeightUploader {
   }
 
  private:
-  void copyAsBf16(bf16* dst, const TensorView& t, size_t n) {
-    if (t.dtype == DType::BF16) {
-      CUDA_CHECK(cudaMemcpyAsync(dst, t.data, n * 2, cudaMemcpyHostToDevice, stream_));
+  void copyAsStorage(S* dst, const TensorView& t, size_t n) {
+    if (t.dtype == StorageTraits<S>::dtype) {
+      CUDA_CHECK(cudaMemcpyAsync(dst, t.data, n * sizeof(S), cudaMemcpyHostToDevice, stream_));
       return;
     }
     staging_.ensure(n * dtypeSize(t.dtype));
     CUDA_CHECK(cudaMemcpyAsync(staging_.as<void>(), t.data, n * dtypeSize(t.dtype), cudaMemcpyHostToDevice, stream_));
-    if (t.dtype == DType::F32)
-      launchF32ToBf16(staging_.as<float>(), dst, n, stream_);
-    else
-      launchF16ToBf16(staging_.as<uint16_t>(), dst, n, stream_);
+    launchConvertToStorage(staging_.as<void>(), t.dtype, dst, n, stream_);
     CUDA_CHECK(cudaStreamSynchronize(stream_));  // staging is reused by the next tensor
   }
   const WeightStore* store_;
@@ -96,9 +95,24 @@ bool graphStrideMaxFromEnv() {
 
 }  // namespace
 
+/** What CudaModel calls; CudaModelOf<S> implements it for one storage type. */
 class CudaModelImpl {
  public:
-  CudaModelImpl(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
+  virtual ~CudaModelImpl() = default;
+  virtual void forward(const ForwardBatch& b, float* logitsOut) = 0;
+  virtual void enqueueForward(const ForwardBatch& b) = 0;
+  virtual void sample(const SampleRequest& req, SampleResult& out) = 0;
+  virtual void allocateKvCache(int numBlocks) = 0;
+  virtual CudaMemoryReport memory() const = 0;
+  virtual CudaGraphCaptureReport captureDecodeGraphs() = 0;
+  virtual size_t reserveSampling(int rows, int penaltyIdsPerRow) = 0;
+  virtual const ModelSpec& spec() const = 0;
+};
+
+template <class S>
+class CudaModelOf final : public CudaModelImpl {
+ public:
+  CudaModelOf(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
       : spec_(spec), opts_(opts) {
     spec_.validate();
     if (opts.numBlocks < 0 || opts.blockSize <= 0) throw std::invalid_argument("numBlocks must be >= 0 and blockSize > 0");
@@ -111,12 +125,12 @@ class CudaModelImpl {
       throw std::invalid_argument("CUDA device " + std::to_string(opts.device) + " does not exist");
     CUDA_CHECK(cudaSetDevice(opts.device));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20);
+    gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20, StorageTraits<S>::dtype);
     gemm_->setSkinnyEnabled(opts.skinnyGemm);
     int numSms = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&numSms, cudaDevAttrMultiProcessorCount, opts.device));
     attnShape_ = AttentionShape{spec_.numHeads, spec_.numKvHeads, spec_.headDim, opts.blockSize, numSms,
-                                attentionForceLegacyFromEnv()};
+                                attentionForceLegacyFromEnv(), StorageTraits<S>::dtype};
     splitWs_.ensure(splitKvWorkspaceFloats(attnShape_) * sizeof(float));  // fixed size: graphs keep its address
     std::unique_ptr<WeightStore> store;
     if (!opts.dummyWeights) store = std::make_unique<WeightStore>(tensors);
@@ -124,7 +138,7 @@ class CudaModelImpl {
     if (opts.numBlocks > 0) allocateKvCache(opts.numBlocks);
   }
 
-  ~CudaModelImpl() {
+  ~CudaModelOf() {
     clearGraphs();
     gemm_.reset();
     if (stream_) cudaStreamDestroy(stream_);
@@ -143,7 +157,7 @@ class CudaModelImpl {
     rerecordGraphs();
   }
 
-  CudaGraphCaptureReport captureDecodeGraphs() {
+  CudaGraphCaptureReport captureDecodeGraphs() override {
     if (!opts_.cudaGraphs) throw std::logic_error("captureDecodeGraphs: CUDA graphs are off (--enforce-eager)");
     if (opts_.decodeBatchSizes.empty()) throw std::invalid_argument("captureDecodeGraphs: no decodeBatchSizes were given");
     if (opts_.maxModelLen <= 0) throw std::invalid_argument("captureDecodeGraphs: maxModelLen was not given");
@@ -170,7 +184,7 @@ class CudaModelImpl {
     return r;
   }
 
-  size_t reserveSampling(int rows, int penaltyIdsPerRow) {
+  size_t reserveSampling(int rows, int penaltyIdsPerRow) override {
     if (rows <= 0 || penaltyIdsPerRow < 0)
       throw std::invalid_argument("reserveSampling: rows must be > 0 and penaltyIdsPerRow >= 0");
     if (rows > lastLogitRows_)
@@ -416,7 +430,7 @@ class CudaModelImpl {
     const int32_t* dLogitRows = meta + 4 * T;
     float* x = x_.as<float>();
     float* delta = delta_.as<float>();
-    launchEmbeddingGather(embed_.as<bf16>(), dTokens, x, T, H, stream_);
+    launchEmbeddingGather(embed_.as<S>(), dTokens, x, T, H, stream_);
     const bool gemv = gemvStep(T);
     if (gemv)
       enqueueDecodeLayers(d);
@@ -430,7 +444,7 @@ class CudaModelImpl {
       launchGemvLinear(normed, lmHead(), nullptr, logits_.as<float>(), R, spec_.vocabSize, H,
                        gemvSplitFor(spec_.vocabSize, H, gemm_->numSms()), stream_);
     } else {
-      bf16* normed = normed_.as<bf16>();
+      S* normed = normed_.as<S>();
       launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
       gemm_->run(normed, lmHead(), logits_.as<float>(), nullptr, R, spec_.vocabSize, H);
     }
@@ -450,20 +464,20 @@ class CudaModelImpl {
 
   void enqueueAttention(int l, const StepDims& d, const StepMeta& m, float* outF = nullptr) {
     launchAttention(plan_, attnShape_,
-                    AttentionArgs{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
-                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<bf16>(), d.T,
+                    AttentionArgsT<S>{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
+                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<S>(), d.T,
                                   outF},
                     stream_);
   }
-  bf16* kCache(int l) const { return kCache_.as<bf16>() + l * layerCacheElems(); }
-  bf16* vCache(int l) const { return vCache_.as<bf16>() + l * layerCacheElems(); }
+  S* kCache(int l) const { return kCache_.as<S>() + l * layerCacheElems(); }
+  S* vCache(int l) const { return vCache_.as<S>() + l * layerCacheElems(); }
   size_t layerCacheElems() const {
     return (size_t)(opts_.numBlocks + 1) * opts_.blockSize * spec_.numKvHeads * spec_.headDim;
   }
   // One block past the usable ones takes the K/V writes of decode padding rows (the scheduler never hands it out).
   int padBlock() const { return opts_.numBlocks; }
 
-  /** The layers of a cuBLASLt step: bf16 GEMM inputs, fp32 GEMM outputs. */
+  /** The layers of a cuBLASLt step: GEMM inputs in S, fp32 GEMM outputs. */
   void enqueueLayers(const StepDims& d) {
     const int T = d.T;
     const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
@@ -471,31 +485,31 @@ class CudaModelImpl {
     const StepMeta m = stepMeta(d);
     float* x = x_.as<float>();
     float* delta = delta_.as<float>();
-    bf16* normed = normed_.as<bf16>();
+    S* normed = normed_.as<S>();
     float* qkv = qkv_.as<float>();
     float* gu = gu_.as<float>();
-    bf16* act = act_.as<bf16>();
+    S* act = act_.as<S>();
     for (int l = 0; l < spec_.numLayers; ++l) {
       LayerWeights& L = layers_[l];
       // residual add of the previous layer's MLP output fused into this layer's input norm
       launchAddRmsNorm(x, l == 0 ? nullptr : delta, L.inputNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps,
                        stream_);
-      gemm_->run(normed, L.qkv.as<bf16>(), qkv, spec_.attentionBias ? L.qkvBias.as<float>() : nullptr, T, qkvDim, H);
+      gemm_->run(normed, L.qkv.as<S>(), qkv, spec_.attentionBias ? L.qkvBias.as<float>() : nullptr, T, qkvDim, H);
       launchQkNormRopeKvWrite(qkv, spec_.qkNorm ? L.qNorm.as<float>() : nullptr,
                               spec_.qkNorm ? L.kNorm.as<float>() : nullptr, invFreq_.as<float>(), m.positions, m.slots,
                               kCache(l), vCache(l), T, nh, nkv, hd, spec_.rmsNormEps, stream_);
       enqueueAttention(l, d, m);
-      gemm_->run(attn_.as<bf16>(), L.o.as<bf16>(), delta, nullptr, T, H, nh * hd);
+      gemm_->run(attn_.as<S>(), L.o.as<S>(), delta, nullptr, T, H, nh * hd);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
-      gemm_->run(normed, L.gateUp.as<bf16>(), gu, nullptr, T, 2 * I, H);
+      gemm_->run(normed, L.gateUp.as<S>(), gu, nullptr, T, 2 * I, H);
       launchSiluMul(gu, act, T, I, stream_);
-      gemm_->run(act, L.down.as<bf16>(), delta, nullptr, T, H, I);
+      gemm_->run(act, L.down.as<S>(), delta, nullptr, T, H, I);
     }
   }
 
   /** The layers of a decode-sized step on the GEMV kernel: 7 launches per layer instead of 9 (RoPE + K/V write fused
    *  into the QKV projection unless q/k norm needs the whole head first; SiLU-and-mul into the gate/up projection),
-   *  and the GEMV inputs (norm outputs, SiLU output) kept in fp32: free at these sizes, and fewer bf16 roundings. */
+   *  and the GEMV inputs (norm outputs, SiLU output) kept in fp32: free at these sizes, and fewer roundings. */
   void enqueueDecodeLayers(const StepDims& d) {
     const int T = d.T;
     const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
@@ -519,41 +533,41 @@ class CudaModelImpl {
       launchAddRmsNorm(x, l == 0 ? nullptr : delta, L.inputNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps,
                        stream_);
       if (spec_.qkNorm) {
-        launchGemvLinear(normed, L.qkv.as<bf16>(), bias, qkv, T, qkvDim, H, splitQkv, stream_);
+        launchGemvLinear(normed, L.qkv.as<S>(), bias, qkv, T, qkvDim, H, splitQkv, stream_);
         launchQkNormRopeKvWrite(qkv, L.qNorm.as<float>(), L.kNorm.as<float>(), invFreq_.as<float>(), m.positions,
                                 m.slots, kCache(l), vCache(l), T, nh, nkv, hd, spec_.rmsNormEps, stream_);
       } else {
-        launchGemvQkvRopeKv(normed, L.qkv.as<bf16>(), bias, qkv, invFreq_.as<float>(), m.positions, m.slots, kCache(l),
+        launchGemvQkvRopeKv(normed, L.qkv.as<S>(), bias, qkv, invFreq_.as<float>(), m.positions, m.slots, kCache(l),
                             vCache(l), T, nh, nkv, hd, H, splitQkv, stream_);
       }
       enqueueAttention(l, d, m, attnF);
       if (attnF)
-        launchGemvLinear(attnF, L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+        launchGemvLinear(attnF, L.o.as<S>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
       else
-        launchGemvLinear(attn_.as<bf16>(), L.o.as<bf16>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+        launchGemvLinear(attn_.as<S>(), L.o.as<S>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
-      launchGemvGateUpSilu(normed, L.gateUp.as<bf16>(), act, T, I, H, splitGateUp, stream_);
-      launchGemvLinear(act, L.down.as<bf16>(), nullptr, delta, T, H, I, splitDown, stream_);
+      launchGemvGateUpSilu(normed, L.gateUp.as<S>(), act, T, I, H, splitGateUp, stream_);
+      launchGemvLinear(act, L.down.as<S>(), nullptr, delta, T, H, I, splitDown, stream_);
     }
   }
 
-  const bf16* lmHead() const { return spec_.tieWordEmbeddings ? embed_.as<bf16>() : lmHead_.as<bf16>(); }
+  const S* lmHead() const { return spec_.tieWordEmbeddings ? embed_.as<S>() : lmHead_.as<S>(); }
 
   void loadWeights(const WeightStore* store) {
     const int64_t H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim, V = spec_.vocabSize;
     const int64_t qDim = spec_.numHeads * hd, kvDim = spec_.numKvHeads * hd;
-    WeightUploader up(store, opts_.dummyWeights, opts_.seed, stream_);
+    WeightUploader<S> up(store, opts_.dummyWeights, opts_.seed, stream_);
     auto alloc = [&](DeviceBuffer& buf, size_t bytes) {
       buf.ensure(bytes);
       weightBytes_ += bytes;
     };
-    alloc(embed_, V * H * 2);
-    up.matrix(embed_.as<bf16>(), names::embed(), V, H, 1);  // dummy embedding: uniform(-1, 1)
+    alloc(embed_, V * H * sizeof(S));
+    up.matrix(embed_.as<S>(), names::embed(), V, H, 1);  // dummy embedding: uniform(-1, 1)
     alloc(finalNorm_, H * 4);
     up.vector(finalNorm_.as<float>(), names::finalNorm(), H, 1.f);
     if (!spec_.tieWordEmbeddings) {
-      alloc(lmHead_, V * H * 2);
-      up.matrix(lmHead_.as<bf16>(), names::lmHead(), V, H, H);
+      alloc(lmHead_, V * H * sizeof(S));
+      up.matrix(lmHead_.as<S>(), names::lmHead(), V, H, H);
     }
     layers_.resize(spec_.numLayers);
     for (int i = 0; i < spec_.numLayers; ++i) {
@@ -569,8 +583,8 @@ class CudaModelImpl {
         up.vector(L.kNorm.as<float>(), names::layer(i, "self_attn.k_norm.weight"), hd, 1.f);
       }
       // q, k, v fused into one [qDim + 2 kvDim, H] matrix: one GEMM per layer for the projections
-      alloc(L.qkv, (qDim + 2 * kvDim) * H * 2);
-      bf16* qkv = L.qkv.as<bf16>();
+      alloc(L.qkv, (qDim + 2 * kvDim) * H * sizeof(S));
+      S* qkv = L.qkv.as<S>();
       up.matrix(qkv, names::layer(i, "self_attn.q_proj.weight"), qDim, H, H);
       up.matrix(qkv + qDim * H, names::layer(i, "self_attn.k_proj.weight"), kvDim, H, H);
       up.matrix(qkv + (qDim + kvDim) * H, names::layer(i, "self_attn.v_proj.weight"), kvDim, H, H);
@@ -581,14 +595,14 @@ class CudaModelImpl {
         up.vector(bias + qDim, names::layer(i, "self_attn.k_proj.bias"), kvDim, 0.f);
         up.vector(bias + qDim + kvDim, names::layer(i, "self_attn.v_proj.bias"), kvDim, 0.f);
       }
-      alloc(L.o, H * qDim * 2);
-      up.matrix(L.o.as<bf16>(), names::layer(i, "self_attn.o_proj.weight"), H, qDim, qDim);
+      alloc(L.o, H * qDim * sizeof(S));
+      up.matrix(L.o.as<S>(), names::layer(i, "self_attn.o_proj.weight"), H, qDim, qDim);
       // gate and up fused: [2I, H], gate rows first (SiLU-and-mul reads them in that order)
-      alloc(L.gateUp, 2 * I * H * 2);
-      up.matrix(L.gateUp.as<bf16>(), names::layer(i, "mlp.gate_proj.weight"), I, H, H);
-      up.matrix(L.gateUp.as<bf16>() + I * H, names::layer(i, "mlp.up_proj.weight"), I, H, H);
-      alloc(L.down, H * I * 2);
-      up.matrix(L.down.as<bf16>(), names::layer(i, "mlp.down_proj.weight"), H, I, I);
+      alloc(L.gateUp, 2 * I * H * sizeof(S));
+      up.matrix(L.gateUp.as<S>(), names::layer(i, "mlp.gate_proj.weight"), I, H, H);
+      up.matrix(L.gateUp.as<S>() + I * H, names::layer(i, "mlp.up_proj.weight"), I, H, H);
+      alloc(L.down, H * I * sizeof(S));
+      up.matrix(L.down.as<S>(), names::layer(i, "mlp.down_proj.weight"), H, I, I);
     }
     std::vector<double> inv = ropeInvFreq(spec_);
     std::vector<float> invF(inv.begin(), inv.end());
@@ -598,7 +612,7 @@ class CudaModelImpl {
   }
 
   void allocateCache() {
-    const size_t bytes = layerCacheElems() * spec_.numLayers * sizeof(bf16);
+    const size_t bytes = layerCacheElems() * spec_.numLayers * sizeof(S);
     kCache_ = DeviceBuffer(bytes);
     vCache_ = DeviceBuffer(bytes);
     CUDA_CHECK(cudaMemset(kCache_.as<void>(), 0, bytes));
@@ -617,11 +631,11 @@ class CudaModelImpl {
     };
     grow(x_, T * H * 4);
     grow(delta_, T * H * 4);
-    grow(normed_, T * H * 2);
+    grow(normed_, T * H * sizeof(S));
     grow(qkv_, T * qkvDim * 4);
-    grow(attn_, T * spec_.numHeads * hd * 2);
+    grow(attn_, T * spec_.numHeads * hd * sizeof(S));
     grow(gu_, T * 2 * I * 4);
-    grow(act_, T * I * 2);
+    grow(act_, T * I * sizeof(S));
     const size_t gemvT = std::min<size_t>(T, kGemvMaxTokens);  // decode-sized steps' fp32 GEMV inputs
     grow(normedF_, gemvT * H * 4);
     grow(actF_, gemvT * I * 4);
@@ -703,8 +717,18 @@ class CudaModelImpl {
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;
 };
 
+static std::unique_ptr<CudaModelImpl> makeCudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors,
+                                                    const CudaModelOptions& opts) {
+  switch (opts.dtype) {
+    case DType::BF16: return std::make_unique<CudaModelOf<__nv_bfloat16>>(spec, tensors, opts);
+    case DType::F16: return std::make_unique<CudaModelOf<__half>>(spec, tensors, opts);
+    case DType::F32: return std::make_unique<CudaModelOf<float>>(spec, tensors, opts);
+  }
+  throw std::invalid_argument("CudaModel: unknown dtype");
+}
+
 CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
-    : impl_(std::make_unique<CudaModelImpl>(spec, tensors, opts)) {}
+    : impl_(makeCudaModel(spec, tensors, opts)) {}
 CudaModel::~CudaModel() = default;
 void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
 void CudaModel::enqueueForward(const ForwardBatch& b) { impl_->enqueueForward(b); }

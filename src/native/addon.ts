@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelConfig } from '../loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 
 /** the model shape the addon needs: the same fields as ModelConfig */
 export type NativeModelSpec = Pick<
@@ -183,6 +183,8 @@ export interface NativeAddon {
       decodeBatchSizes?: number[];
       /** bounds the block-table strides captureDecodeGraphs captures */
       maxModelLen?: number;
+      /** storage type of weights, KV cache and low-precision activations (default bfloat16) */
+      dtype?: WeightDtype;
     },
   ) => NativeCudaModel;
   cudaInfo(): CudaInfo;

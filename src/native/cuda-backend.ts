@@ -1,7 +1,7 @@
 // The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
 // (native/cuda). Every row is sampled on the GPU (cuda-sampling.ts, cuda-sampling-backend.ts); the forward and the
 // sampling run from the addon's worker threads, so the event loop never waits on the GPU.
-import type { ModelConfig } from '../loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import { loadModelConfig } from '../loader/model-config.js';
 import { Checkpoint } from '../loader/safetensors.js';
 import type { Backend, StepBatch } from '../runner/batch.js';
@@ -38,6 +38,8 @@ export interface CudaModelOptions {
   decodeBatchSizes?: number[];
   /** the longest context (bounds the block-table strides captureDecodeGraphs captures) */
   maxModelLen?: number;
+  /** storage type of weights, KV cache and low-precision activations, fp32 accumulate (default bfloat16) */
+  dtype?: WeightDtype;
 }
 
 /** Throws a clear error when CUDA cannot be used (addon built without nvcc, no driver, no GPU). */
@@ -103,6 +105,7 @@ export class NativeCudaForwardModel {
       cudaGraphs: !(opts.enforceEager ?? false),
       ...(opts.decodeBatchSizes ? { decodeBatchSizes: opts.decodeBatchSizes } : {}),
       ...(opts.maxModelLen !== undefined ? { maxModelLen: opts.maxModelLen } : {}),
+      dtype: opts.dtype ?? 'bfloat16',
     });
     const name = addon.cudaInfo().devices[device]?.name ?? `cuda:${device}`;
     return new NativeCudaForwardModel(config, model, opts.numBlocks, opts.blockSize, device, name);

@@ -25,7 +25,8 @@ export interface CudaEngineBackendOptions {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   loadFormat: 'auto' | 'safetensors' | 'dummy';
-  /** --dtype, resolved by resolveCudaDtype; the CUDA backend computes in bfloat16 only so far. Not given: bfloat16. */
+  /** --dtype, resolved by resolveCudaDtype (weights, KV cache and low-precision activations; fp32 accumulate). Not
+   *  given: bfloat16. */
   dtype?: DtypeArg;
   enforceEager: boolean;
   seed: number;
@@ -56,11 +57,17 @@ function profileRows(tokens: number, rows: number, blockSize: number): BatchRowS
 }
 
 
+const CUDA_DTYPES: readonly WeightDtype[] = ['bfloat16', 'float16', 'float32'];
+
 /** The compute dtype --dtype names, as vLLM resolves it (_resolve_auto_dtype): 'auto' is the checkpoint's dtype,
- *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+). */
+ *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+).
+ *  Any other string (a caller bypassing the CLI's choices) is refused naming it. */
 export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): WeightDtype {
-  if (requested !== 'auto') return requested;
-  return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (requested === 'auto') return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (!CUDA_DTYPES.includes(requested)) {
+    throw new Error(`--dtype ${JSON.stringify(requested)} is not supported by the cuda backend (expected auto, ${CUDA_DTYPES.join(', ')})`);
+  }
+  return requested;
 }
 
 /** the decode steps' padding rows write their K/V to one scratch block past the usable ones (cuda_model.cu) */
@@ -68,7 +75,7 @@ const PADDING_BLOCKS = 1;
 
 /** what the model is created with: the profiling cache, and decode steps padded to vLLM's sizes whether graphs are
  *  replayed or not (--enforce-eager then computes exactly what a replay would) */
-export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: number): CudaModelOptions {
+export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: number, dtype: WeightDtype = 'bfloat16'): CudaModelOptions {
   const tokens = Math.max(1, o.maxNumBatchedTokens);
   return {
     numBlocks: profileBlocks,
@@ -78,32 +85,29 @@ export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: num
     seed: o.seed,
     maxNumTokens: tokens,
     enforceEager: o.enforceEager,
+    dtype,
     decodeBatchSizes: decodeBatchSizes(o.maxNumSeqs, tokens),
     // the addon takes an int32; a longer max_model_len is refused by the KV plan before any graph is captured
     maxModelLen: Math.min(o.maxModelLen, 2 ** 31 - 1),
   };
 }
 
+/** bytes of one weight / KV cache value of a cuda compute dtype */
+export const cudaDtypeBytes = (dtype: WeightDtype): number => (dtype === 'float32' ? 4 : 2);
+
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
-  if (dtype !== 'bfloat16') {
-    const what = o.dtype === 'auto' ? `auto (the checkpoint's ${dtype}, as vLLM resolves it)` : dtype;
-    throw new Error(
-      `--dtype ${what} is not implemented for the cuda backend yet (it computes in bfloat16: pass --dtype bfloat16; ` +
-        `${o.config.dtype} weights are converted on upload)`,
-    );
-  }
   const addon = loadNativeAddon();
   const device = o.device ?? 0;
   const tokens = Math.max(1, o.maxNumBatchedTokens);
   const rows = Math.max(1, Math.min(o.maxNumSeqs, tokens));
   const rowSpecs = profileRows(tokens, rows, o.blockSize);
   const profileBlocks = rowSpecs.reduce((a, r) => a + r.blockTable.length, 0);
-  const modelOptions = cudaModelOptions(o, profileBlocks);
+  const modelOptions = cudaModelOptions(o, profileBlocks, dtype);
   const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, modelOptions);
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
-    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim);
+    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim, cudaDtypeBytes(dtype));
     const planFromFreeMemory = () => {
       const mem = addon.cudaMemoryInfo!(device);
       const profileCacheBytes = model.memory().kvCacheBytes;
@@ -159,7 +163,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       blockSize: o.blockSize,
       seed: o.seed,
       kind: 'cuda',
-      device: `${model.deviceName} (native CUDA, bf16${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
+      device: `${model.deviceName} (native CUDA, ${dtype}${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
     });
     const backend: Backend = {
       info: inner.info,

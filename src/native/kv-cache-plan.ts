@@ -62,9 +62,9 @@ export function planKvCache(p: KvPlanInput): KvPlan {
   };
 }
 
-/** bf16 K and V of one block over all layers */
-export function cudaKvBytesPerBlock(numLayers: number, blockSize: number, numKvHeads: number, headDim: number): number {
-  return 2 * numLayers * blockSize * numKvHeads * headDim * 2;
+/** K and V of one block over all layers, elementBytes per value (2: bf16/fp16, 4: fp32 --dtype) */
+export function cudaKvBytesPerBlock(numLayers: number, blockSize: number, numKvHeads: number, headDim: number, elementBytes = 2): number {
+  return 2 * numLayers * blockSize * numKvHeads * headDim * elementBytes;
 }
 
 /** the plan for a user-given block count: it may be smaller than the profile allows (tests force preemption), never larger */

@@ -8,7 +8,7 @@ import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
-import { createCudaEngineBackend, cudaModelOptions, resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
+import { createCudaEngineBackend, cudaModelOptions } from '../../src/native/cuda-engine-backend.js';
 import type { StepBatch } from '../../src/runner/batch.js';
 import { resolveDevice } from '../../src/native/device-select.js';
 import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
@@ -239,22 +239,3 @@ test('the engine-facing cuda model pads decode steps to vLLM sizes, with or with
   assert.deepEqual(eager.decodeBatchSizes, withGraphs.decodeBatchSizes);
 });
 
-test('--dtype auto resolves as vLLM does: the checkpoint dtype, float32 checkpoints downcast to bfloat16', () => {
-  assert.equal(resolveCudaDtype('auto', 'bfloat16'), 'bfloat16');
-  assert.equal(resolveCudaDtype('auto', 'float16'), 'float16');
-  assert.equal(resolveCudaDtype('auto', 'float32'), 'bfloat16');
-  assert.equal(resolveCudaDtype('float32', 'bfloat16'), 'float32');
-  assert.equal(resolveCudaDtype('bfloat16', 'float16'), 'bfloat16');
-});
-
-test('the cuda backend refuses a --dtype it does not implement before touching the GPU', () => {
-  const config = loadModelConfig(makeNativeTestModel('qwen2'));
-  const opts = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 64, maxNumBatchedTokens: 64, maxNumSeqs: 4, loadFormat: 'dummy' as const, enforceEager: true, seed: 0 };
-  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float16' }), /--dtype float16 is not implemented for the cuda backend yet/);
-  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float32' }), /--dtype float32 is not implemented .* pass --dtype bfloat16/);
-  // a float16 checkpoint under auto means float16 compute in vLLM: refused with the way out, not silently bf16
-  assert.throws(
-    () => createCudaEngineBackend({ ...opts, config: { ...config, dtype: 'float16' }, dtype: 'auto' }),
-    /--dtype auto \(the checkpoint's float16, as vLLM resolves it\) is not implemented/,
-  );
-});

@@ -45,7 +45,10 @@ void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, co
  *  attention output) times weight rows W[n, :] of storage type S, fp32 accumulate; `split` (1, 2, 4, 8) warps share
  *  each row's K (gemvSplitFor picks it from the shape). Decode steps keep their GEMM inputs in fp32 (no speed cost at
  *  these sizes, fewer roundings: see bench/native/README.md, accuracy). */
-constexpr int kGemvMaxTokens = 8;
+#ifndef SERVAL_GEMV_MAX_TOKENS  // a build option only for benchmarks (bench/native/attn-device-run.sh: GEMV vs cuBLASLt)
+#define SERVAL_GEMV_MAX_TOKENS 8
+#endif
+constexpr int kGemvMaxTokens = SERVAL_GEMV_MAX_TOKENS;
 bool gemvSupported(int T, int K);
 /** split for a GEMV over numRows weight rows of length K (paired-row epilogues: count both rows) */
 int gemvSplitFor(int numRows, int K, int numSms);

@@ -2,8 +2,10 @@
 // device-run.sh:  nvcc -std=c++17 -O3 -arch=sm_90 -I native bench/native/attention-check.cu native/cuda/attention_*.cu
 //                 native/cuda/kernels_attention.cu -o /tmp/attention-check && /tmp/attention-check
 // (1) Equality: on random variable-length paged batches (shuffled block tables, cached context, prefill chunks and
-//     decode rows mixed, several head shapes) the dispatched kernels (flash prefill, split-KV decode) must equal the
-//     legacy CUDA-core kernel run on every token, within bf16 tolerance. (2) Timing on the Qwen2.5-7B attention shape.
+//     decode rows mixed, several head shapes) the dispatched kernels (flash prefill, tensor-core GQA decode, split-KV
+//     decode, each decode kernel also forced) must equal the legacy CUDA-core kernel run on every token, within bf16
+//     tolerance. (2) Timing on the Qwen2.5-7B attention shape, including the decode grid: rows {1..256} x contexts
+//     {128..4096}, legacy vs CUDA-core split-KV vs tensor-core GQA decode.
 // Prints one JSON object per line; exits 1 when a check fails.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -74,8 +76,14 @@ struct Case {
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     std::vector<float> hq(qkvN);
     for (auto& v : hq) v = 2.f * u(rng);  // scores of a few units: peaked but not one-hot softmax
+    // K/V: uniform in [-1, 1) from xorshift (the timing cases hold ~1e9 values: mt19937 took seconds)
     std::vector<bf16> hk(cacheN), hv(cacheN);
-    for (size_t i = 0; i < cacheN; ++i) hk[i] = __float2bfloat16(u(rng)), hv[i] = __float2bfloat16(u(rng));
+    uint32_t x = seed * 2654435761u + 1;
+    auto uniform = [&x] {
+      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+      return (float)(x >> 8) * (2.f / 16777216.f) - 1.f;
+    };
+    for (size_t i = 0; i < cacheN; ++i) hk[i] = __float2bfloat16(uniform()), hv[i] = __float2bfloat16(uniform());
     CUDA_CHECK(cudaMalloc(&qkv, qkvN * 4));
     CUDA_CHECK(cudaMalloc(&kc, cacheN * 2));
     CUDA_CHECK(cudaMalloc(&vc, cacheN * 2));
@@ -110,13 +118,14 @@ struct Case {
     return b;
   }
 
-  /** uploads the plan's lists and returns the launch arguments writing to `out` */
-  AttentionArgs args(const AttentionPlan& p, bf16* out) {
+  /** uploads the plan's lists and returns the launch arguments writing to `out` (the first `tokens` tokens: all when
+   *  -1; a decode-only case's prefix is a smaller batch of the same rows) */
+  AttentionArgs args(const AttentionPlan& p, bf16* out, int tokens = -1) {
     std::vector<int32_t> lists(p.tiles);
     lists.insert(lists.end(), p.decodeTokens.begin(), p.decodeTokens.end());
     if (!lists.empty()) CUDA_CHECK(cudaMemcpy(dLists, lists.data(), lists.size() * 4, cudaMemcpyHostToDevice));
     return AttentionArgs{qkv, kc, vc, dTokenRow, dPositions, dTables, tableStride, dLists, dLists + p.tiles.size(),
-                         ws, out, T};
+                         ws, out, tokens < 0 ? T : tokens};
   }
 
   void runLegacy(bf16* out) {
@@ -131,8 +140,11 @@ std::string planName(const AttentionPlan& p) {
   if (p.numTiles()) s += "flash(" + std::to_string(p.numTiles()) + " tiles)";
   if (p.numDecode) {
     s += s.empty() ? "" : "+";
-    s += p.decodeSplits > 1 ? "splitkv(" + std::to_string(p.decodeSplits) + "x" + std::to_string(p.decodePartition) + ")"
-                            : "legacy-decode";
+    if (!p.decodeSplitKernel)
+      s += "legacy-decode";
+    else
+      s += std::string(p.decodeTensorCore ? "gqa-tc" : "splitkv") + "(" + std::to_string(p.decodeSplits) + "x" +
+           (p.decodeSplits > 1 ? std::to_string(p.decodePartition) : std::string("all")) + ")";
     if (!p.decodeIsAllTokens) s += "[list]";
   }
   return s;
@@ -196,6 +208,34 @@ void timing(const char* name, const AttentionShape& s, const std::vector<RowSpec
   fflush(stdout);
 }
 
+/** decode attention per layer at R rows x ctx keys each (graph plans at maxContext = ctx, as a decode graph of a
+ *  power-of-two block-table stride has): the legacy kernel, the CUDA-core split-KV plan (main's plan before the GQA
+ *  kernel) and the tensor-core GQA plan; bandwidth counts the K/V bytes read once per (token, KV head). */
+void decodeGrid(const AttentionShape& s, int ctx, const std::vector<int>& rowCounts) {
+  const int maxRows = *std::max_element(rowCounts.begin(), rowCounts.end());
+  Case c(s, std::vector<RowSpec>(maxRows, RowSpec{ctx - 1, 1}), 11 + ctx);
+  for (int R : rowCounts) {
+    const AttentionPlan core = planDecodeGraph(R, ctx, s, DecodeKernel::SplitKvCudaCore);
+    const AttentionPlan gqa = planDecodeGraph(R, ctx, s, DecodeKernel::GqaTensorCore);
+    const AttentionPlan autoPlan = planDecodeGraph(R, ctx, s);
+    const AttentionArgs coreArgs = c.args(core, c.outRef, R), gqaArgs = c.args(gqa, c.outNew, R);
+    const int iters = R * ctx > 200000 ? 10 : 40;
+    const float legacy = timeMs([&] {
+      launchPagedAttention(c.qkv, c.kc, c.vc, nullptr, c.dTokenRow, c.dPositions, c.dTables, c.tableStride,
+                           s.blockSize, c.outRef, R, s.numHeads, s.numKvHeads, s.headDim, 0);
+    }, iters);
+    const float coreMs = timeMs([&] { launchAttention(core, s, coreArgs, 0); }, iters);
+    const float gqaMs = timeMs([&] { launchAttention(gqa, s, gqaArgs, 0); }, iters);
+    const double kvGB = (double)R * ctx * s.numKvHeads * s.headDim * 2 * sizeof(bf16) / 1e9;
+    printf("{\"decodeGrid\":\"7B\",\"rows\":%d,\"ctx\":%d,\"legacyMs\":%.4f,\"splitKvMs\":%.4f,\"splitKvPlan\":\"%s\","
+           "\"gqaMs\":%.4f,\"gqaPlan\":\"%s\",\"autoPlan\":\"%s\",\"splitKvGBs\":%.0f,\"gqaGBs\":%.0f,"
+           "\"speedupVsSplitKv\":%.2f}\n",
+           R, ctx, legacy, coreMs, planName(core).c_str(), gqaMs, planName(gqa).c_str(), planName(autoPlan).c_str(),
+           kvGB / (coreMs * 1e-3), kvGB / (gqaMs * 1e-3), coreMs / gqaMs);
+    fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -230,6 +270,18 @@ int main() {
       compare("decode-long", c, planAttention(c.batch(), s), tol);
       compare("decode-graph-plan", c, planDecodeGraph(c.T, 16384 * 2, s), tol);
     }
+    // decode only at the batch sizes of the wave cliffs, each decode kernel forced (the GQA one where supported)
+    for (int batch : {1, 3, 64, 66, 133}) {
+      std::vector<RowSpec> rows;
+      for (int r = 0; r < batch; ++r) rows.push_back({(37 * r * r + 11 * r) % 1500, 1});  // contexts 1..1500
+      Case c(s, rows, 5 + batch);
+      compare("decode-mixed-ctx", c, planAttention(c.batch(), s), tol);
+      for (int ctx : {1536, 4096}) compare("decode-mixed-ctx-graph-plan", c, planDecodeGraph(c.T, ctx, s), tol);
+      if (splitKvDecodeSupported(g.hd, g.nh / g.nkv))
+        compare("decode-splitkv-forced", c, planDecodeGraph(c.T, 2048, s, DecodeKernel::SplitKvCudaCore), tol);
+      if (gqaDecodeSupported(g.hd, g.nh / g.nkv, s.storage))
+        compare("decode-gqa-forced", c, planDecodeGraph(c.T, 2048, s, DecodeKernel::GqaTensorCore), tol);
+    }
     // decode rows next to a prefill chunk: split-KV through a token list
     {
       Case c(s, {{3000, 1}, {0, 90}, {5000, 1}}, 4);
@@ -248,6 +300,7 @@ int main() {
     std::vector<RowSpec> rows(16, RowSpec{4095, 1});
     timing("decode-b16-ctx4096", s7, rows);
   }
+  for (int ctx : {128, 512, 2048, 4096}) decodeGrid(s7, ctx, {1, 8, 64, 66, 128, 133, 256});
   printf("{\"failures\":%d}\n", failures);
   return failures ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cuda/attention_gqa_decode.cuh"
 #include "cuda/kernels.h"
 
 namespace serval {
@@ -21,16 +22,12 @@ bool attentionForceLegacyFromEnv() {
 
 namespace {
 
-/** The split-KV kernel serves every decode token of a supported shape: one block per (token, KV head) reads each K/V
- *  row once for the whole GQA group with 16-byte loads, where the legacy kernel re-reads it per query head with scalar
- *  loads (at 256 rows x 600 tokens of 7B context that was ~75 % of a decode step). The context is cut into partitions
- *  (of at least kSplitKvMinPartition keys) when the decode tokens alone leave the GPU under-filled: at batch 1, one
- *  partition per KV head would leave most SMs idle. */
-void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s) {
-  p.decodeSplits = 1;
-  p.decodeSplitKernel = false;
-  if (p.numDecode == 0 || !splitKvDecodeSupported(s.headDim, s.numHeads / s.numKvHeads)) return;
-  p.decodeSplitKernel = true;
+/** The CUDA-core split-KV kernel: one block per (token, KV head) reads each K/V row once for the whole GQA group with
+ *  16-byte loads, where the legacy kernel re-reads it per query head with scalar loads (at 256 rows x 600 tokens of 7B
+ *  context that was ~75 % of a decode step). The context is cut into partitions (of at least kSplitKvMinPartition
+ *  keys) when the decode tokens alone leave the GPU under-filled: at batch 1, one partition per KV head would leave
+ *  most SMs idle. */
+void planSplitKvCudaCore(AttentionPlan& p, int maxContext, const AttentionShape& s) {
   p.decodePartition = kWholeContextPartition;
   const long wantSplits = (2L * s.numSms + (long)p.numDecode * s.numKvHeads - 1) / ((long)p.numDecode * s.numKvHeads);
   if (wantSplits < 2) return;  // the decode rows alone fill the GPU: one partition per (token, KV head)
@@ -42,13 +39,60 @@ void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s)
   p.decodePartition = partition;
 }
 
+/** The tensor-core GQA decode kernel: partitions of whole 64-key tiles until the grid has about
+ *  kGqaDecodeTargetBlocksPerSm blocks per SM. Its blocks are short (a partition, not the whole context, once rows x KV
+ *  heads < the target), so the last wave is small at every row count: the CUDA-core plan's one block per (token, KV
+ *  head) above 2 x SMs gave a whole extra wave of full-context blocks (7B on an H200: 133 rows took 18.1 ms a step,
+ *  128 rows 11.6 ms). */
+void planGqaTensorCore(AttentionPlan& p, int maxContext, const AttentionShape& s) {
+  p.decodePartition = kWholeContextPartition;
+  const long units = (long)p.numDecode * s.numKvHeads, target = (long)kGqaDecodeTargetBlocksPerSm * s.numSms;
+  const long wantSplits = (target + units - 1) / units;
+  if (wantSplits < 2) return;
+  int partition = (int)((maxContext + wantSplits - 1) / wantSplits);
+  partition = std::max(kGqaDecodeTileKeys, (partition + kGqaDecodeTileKeys - 1) / kGqaDecodeTileKeys * kGqaDecodeTileKeys);
+  const int splits = (maxContext + partition - 1) / partition;
+  if (splits < 2) return;
+  p.decodeSplits = splits;
+  p.decodePartition = partition;
+}
+
+void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s, DecodeKernel kernel) {
+  p.decodeSplits = 1;
+  p.decodeSplitKernel = false;
+  p.decodeTensorCore = false;
+  const int group = s.numHeads / s.numKvHeads;
+  const bool gqa = gqaDecodeSupported(s.headDim, group, s.storage), cudaCore = splitKvDecodeSupported(s.headDim, group);
+  if (kernel == DecodeKernel::GqaTensorCore && !gqa)
+    throw std::invalid_argument("GQA tensor-core decode kernel forced for an unsupported shape (head dim " +
+                                std::to_string(s.headDim) + ", group " + std::to_string(group) + ", fp32 storage: " +
+                                (s.storage == DType::F32 ? "yes" : "no") + ")");
+  if (kernel == DecodeKernel::SplitKvCudaCore && !cudaCore)
+    throw std::invalid_argument("split-KV decode kernel forced for an unsupported shape (head dim " +
+                                std::to_string(s.headDim) + ", group " + std::to_string(group) + ")");
+  if (p.numDecode == 0) return;
+  if (kernel == DecodeKernel::GqaTensorCore || (kernel == DecodeKernel::Auto && gqa)) {
+    p.decodeSplitKernel = p.decodeTensorCore = true;
+    planGqaTensorCore(p, maxContext, s);
+  } else if (cudaCore) {
+    p.decodeSplitKernel = true;
+    planSplitKvCudaCore(p, maxContext, s);
+  }
+}
+
 }  // namespace
 
+bool gqaDecodeSupported(int headDim, int group, DType storage) {
+  return storage != DType::F32 && (headDim == 64 || headDim == 128) && group >= 1 && group <= kSplitKvMaxGroup;
+}
+
 size_t splitKvWorkspaceFloats(const AttentionShape& s) {
-  // planDecodeSplits splits only while numDecode * nkv < 2 * numSms, into at most ceil(2 * numSms / (numDecode * nkv))
-  // partitions: numDecode * nkv * splits < 2 * numSms + numDecode * nkv < 4 * numSms.
+  // Each plan splits only while numDecode * nkv < B * numSms (B: 2 for the CUDA-core kernel,
+  // kGqaDecodeTargetBlocksPerSm for the GQA one), into at most ceil(B * numSms / (numDecode * nkv)) partitions:
+  // numDecode * nkv * splits < B * numSms + numDecode * nkv < 2 * B * numSms.
   const size_t group = (size_t)s.numHeads / s.numKvHeads;
-  return 4 * (size_t)s.numSms * group * (size_t)(s.headDim + 2);
+  const size_t blocksPerSm = 2 * (size_t)std::max(2, kGqaDecodeTargetBlocksPerSm);
+  return blocksPerSm * (size_t)s.numSms * group * (size_t)(s.headDim + 2);
 }
 
 AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s) {
@@ -87,13 +131,13 @@ AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s) {
   p.numDecode = (int)p.decodeTokens.size();
   p.decodeIsAllTokens = p.numDecode == b.numTokens;  // tokens are ordered by row, so these are 0..T-1
   if (p.decodeIsAllTokens) p.decodeTokens.clear();
-  planDecodeSplits(p, maxDecodeContext, s);
+  planDecodeSplits(p, maxDecodeContext, s, DecodeKernel::Auto);
   // a decode-only step on a shape the split-KV kernel does not support is just the legacy kernel on all tokens
   if (p.decodeIsAllTokens && !p.decodeSplitKernel) p.legacyAll = true;
   return p;
 }
 
-AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
+AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s, DecodeKernel kernel) {
   AttentionPlan p;
   p.numDecode = T;
   p.decodeIsAllTokens = true;
@@ -101,7 +145,7 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
     p.legacyAll = true;
     return p;
   }
-  planDecodeSplits(p, maxContext, s);
+  planDecodeSplits(p, maxContext, s, kernel);
   if (!p.decodeSplitKernel) p.legacyAll = true;
   return p;
 }
@@ -132,7 +176,10 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
     if (plan.decodeSplitKernel) {
       AttentionArgsT<S> d = a;
       d.decodeTokens = list;
-      launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
+      if (plan.decodeTensorCore)
+        launchGqaDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
+      else
+        launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
     } else {
       launchPagedAttention(a.qkv, a.kCache, a.vCache, list, a.tokenRow, a.positions, a.blockTables, a.tableStride,
                            s.blockSize, a.out, plan.numDecode, s.numHeads, s.numKvHeads, s.headDim, stream);

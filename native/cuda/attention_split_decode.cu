@@ -2,7 +2,8 @@
 // separate blocks (grid: token x KV head x partition), each producing an unnormalized partial output with its own
 // max and sum; a second kernel merges the partitions. One block serves all query heads of a KV head (GQA), so each K/V
 // row is read once per group. With one partition the first kernel writes the final output itself. CUDA cores: one
-// template for every storage type E of the K/V cache (bf16, fp16, fp32).
+// template for every storage type E of the K/V cache (bf16, fp16, fp32). The merge kernel also combines the partitions
+// of the tensor-core GQA decode kernel (attention_gqa_decode.cuh), which writes the same partial layout.
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -179,6 +180,14 @@ __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, cons
 }
 
 template <int HD, class E>
+void launchMergeFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, cudaStream_t stream) {
+  splitReduceKernel<HD, E><<<dim3(numDecode, s.numHeads), HD, 0, stream>>>(
+      a.decodeTokens, a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
+      splits, a.out, a.outF);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+template <int HD, class E>
 void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, int partition,
                cudaStream_t stream) {
   const size_t smem = ((size_t)kSplitKvMaxGroup * HD * (1 + kWarps) + (size_t)kSplitKvMaxGroup * kSplitKvMaxPartition) * 4;
@@ -189,12 +198,7 @@ void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecod
       s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF, a.splitWorkspace,
       a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
   CUDA_CHECK(cudaGetLastError());
-  if (splits > 1) {
-    splitReduceKernel<HD, E><<<dim3(numDecode, s.numHeads), HD, 0, stream>>>(
-        a.decodeTokens, a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
-        splits, a.out, a.outF);
-    CUDA_CHECK(cudaGetLastError());
-  }
+  if (splits > 1) launchMergeFor<HD, E>(s, a, numDecode, splits, stream);
 }
 
 }  // namespace
@@ -222,7 +226,20 @@ void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<
   }
 }
 
+template <class E>
+void launchSplitKvMerge(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits,
+                        cudaStream_t stream) {
+  switch (s.headDim) {
+    case 64: return launchMergeFor<64, E>(s, a, numDecode, splits, stream);
+    case 128: return launchMergeFor<128, E>(s, a, numDecode, splits, stream);
+    case 256: return launchMergeFor<256, E>(s, a, numDecode, splits, stream);
+    default:
+      throw std::runtime_error("split-KV merge: headDim " + std::to_string(s.headDim) + " is not implemented (64, 128, 256)");
+  }
+}
+
 #define SERVAL_INSTANTIATE(E)                                                                                  \
+  template void launchSplitKvMerge<E>(const AttentionShape&, const AttentionArgsT<E>&, int, int, cudaStream_t); \
   template void launchSplitKvDecodeAttention<E>(const AttentionShape&, const AttentionArgsT<E>&, int, int, int, \
                                                 cudaStream_t);
 SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)

@@ -71,7 +71,7 @@ export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): 
 }
 
 /** the decode steps' padding rows write their K/V to one scratch block past the usable ones (cuda_model.cu) */
-const PADDING_BLOCKS = 1;
+export const PADDING_BLOCKS = 1;
 
 /** what the model is created with: the profiling cache, and decode steps padded to vLLM's sizes whether graphs are
  *  replayed or not (--enforce-eager then computes exactly what a replay would) */

@@ -145,7 +145,7 @@ test('cuda decode steps padded to the decode batch sizes: replay == eager, paddi
   }
 });
 
-// Steps of up to 8 tokens run the fused decode layer (kernels_gemv.cu: RoPE + K/V write in the QKV projection's
+// Steps of up to 2 tokens (kGemvMaxTokens) run the fused decode layer (kernels_gemv.cu: RoPE + K/V write in the QKV projection's
 // epilogue unless q/k norm comes first, SiLU-and-mul in the gate/up projection's, fp32 GEMV inputs); skinnyGemm:
 // false runs the same steps through cuBLASLt and the separate kernels. The two differ only by bf16 roundings of the
 // GEMM inputs; a wrong rotation pair, cache slot or gate/up row would be off by units.
@@ -158,7 +158,7 @@ for (const arch of TEST_ARCHS) {
     try {
       const rows: LogprobComparison[] = [];
       const blockTable = [3, 1, 4, 0, 2];
-      const prompt = [11, 22, 33, 44, 55, 66, 77];  // 7 tokens: a prefill step on the GEMV path too
+      const prompt = [11, 22, 33, 44, 55, 66, 77];  // 7 tokens: cuBLASLt in both models, then one-token GEMV decode steps
       let pending = prompt;
       for (let pos = 0; pos < 16; pos += pending.length, pending = [(pos * 37) % 4096]) {
         const batch = buildStepBatch([{ tokenIds: pending, startPosition: pos, blockTable, sample: true }], NATIVE_TEST_BLOCK_SIZE);
@@ -192,8 +192,8 @@ test('the engine-facing cuda backend sizes its KV cache from gpu_memory_utilizat
     assert.ok(plan.numBlocks * 16 >= 4096);
     assert.equal(backend.info.numBlocks, plan.numBlocks);
     assert.match(logs.join('\n'), /weights .* GiB, activations peak .* GiB, sampling .* GiB, CUDA graphs .* GiB, other .* KV cache .* blocks/);
-    // maxNumSeqs 8: sizes 1 to 8; maxModelLen 4096 / block 16: strides 16, 32, 64, 128, 256
-    assert.match(logs.join('\n'), /cuda graphs: captured 40 decode CUDA graphs \(batch sizes 1\.\.8: 8 sizes x 5 block-table strides\)/);
+    // maxNumSeqs 8: sizes 1, 2, 4, 8; maxModelLen 4096 / block 16: strides 16, 32, 64, 128, 256
+    assert.match(logs.join('\n'), /cuda graphs: captured 20 decode CUDA graphs \(batch sizes 1\.\.8: 4 sizes x 5 block-table strides\)/);
     // its greedy token is the ts reference's whenever the reference's top two are clearly apart
     const ref = await loadTsModel(dir, { numBlocks: 16, blockSize: 16 });
     const batch = buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16);
@@ -227,7 +227,7 @@ test('the engine-facing cuda model pads decode steps to vLLM sizes, with or with
   const config = loadModelConfig(makeNativeTestModel('qwen2'));
   const o = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 2048, maxNumBatchedTokens: 1024, maxNumSeqs: 20, loadFormat: 'dummy' as const, enforceEager: false, seed: 0 };
   const withGraphs = cudaModelOptions(o, 12);
-  assert.deepEqual(withGraphs.decodeBatchSizes, [1, 2, 3, 4, 5, 6, 7, 8, 16, 24]);
+  assert.deepEqual(withGraphs.decodeBatchSizes, [1, 2, 4, 8, 16, 24]);
   assert.equal(withGraphs.maxModelLen, 2048);
   assert.equal(withGraphs.numBlocks, 12);
   // beyond int32 (the KV plan refuses such a length before any graph is captured): passed as the int32 maximum

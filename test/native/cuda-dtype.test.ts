@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { DtypeArg } from '../../src/config/engine-args.js';
 import { cudaInfo, loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
-import { createCudaEngineBackend, cudaDtypeBytes, resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
+import { PADDING_BLOCKS, createCudaEngineBackend, cudaDtypeBytes, resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
 import { cudaKvBytesPerBlock } from '../../src/native/kv-cache-plan.js';
 import { nativeModelSpec } from '../../src/native/native-spec.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
@@ -124,7 +124,8 @@ test('the engine-facing cuda backend in float32 sizes 4-byte KV blocks and names
     seed: 3, gpuMemoryUtilization: 0.3, maxModelLen: 4096, dtype: 'float32', log: (m) => logs.push(m),
   });
   try {
-    assert.equal(memory.kvCacheBytes, plan.numBlocks * cudaKvBytesPerBlock(config.numLayers, 16, config.numKvHeads, config.headDim, 4));
+    // the usable blocks plus the decode padding rows' scratch block
+    assert.equal(memory.kvCacheBytes, (plan.numBlocks + PADDING_BLOCKS) * cudaKvBytesPerBlock(config.numLayers, 16, config.numKvHeads, config.headDim, 4));
     assert.match(backend.info.device ?? '', /float32/);
     const got = await backend.execute(buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16));
     assert.equal(got.sampledTokenIds.length, 1);

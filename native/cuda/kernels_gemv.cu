@@ -6,6 +6,8 @@
 // counts still give enough blocks (gemvSplitFor).
 // Epilogues fuse what follows the projection in a decode step: bias; RoPE + K/V cache write (QKV projection);
 // SiLU-and-mul (gate/up projection). Their arithmetic is the same as the separate kernels in kernels_elementwise.cu.
+// Under PDL (pdl.h: the decode layers) each warp first asks for its slice of the weights to be prefetched into L2,
+// then waits for the previous kernel: the weights, which do not depend on it, stream in during its tail.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 
 #include "cuda/cuda_util.h"
 #include "cuda/kernels.h"
+#include "cuda/pdl.h"
 
 namespace serval {
 
@@ -132,11 +135,13 @@ struct RopeKvEpilogue {
 
 // ---- the kernel ------------------------------------------------------------------------------------------------
 
-/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S. */
+/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S.
+ *  prefetchBytes (multiple of 16; 0 without PDL): bytes of each of its rows' slice a warp prefetches into L2 before
+ *  waiting for the previous kernel. */
 template <int T, int S, class Epi, class XT>
 __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x,
                                                            const __nv_bfloat16* __restrict__ w, int K, int numItems,
-                                                           Epi epi) {
+                                                           Epi epi, int prefetchBytes) {
   constexpr int R = Epi::kRows;
   constexpr int kUnroll = R == 1 ? 4 : 2;  // 16-byte loads in flight per lane: kUnroll * R
   __shared__ float partial[S > 1 ? kGemvWarps : 1][R][T];
@@ -153,6 +158,13 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
 #pragma unroll
     for (int t = 0; t < T; ++t) acc[r][t] = 0.f;
 
+  if (active && prefetchBytes > 0 && lane == 0) {
+    const unsigned bytes = (unsigned)min(prefetchBytes, (c1 - c0) * 16);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      if (bytes > 0) prefetchL2Bulk(w + (size_t)epi.row(item, r) * K + (size_t)c0 * 8, bytes);
+  }
+  pdlWaitForPrevious();  // x, and the buffers the epilogue writes, belong to the previous kernels until here
   if (active) {
     const uint4* wr[R];
 #pragma unroll
@@ -188,6 +200,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
       consume(wv, c);
     }
   }
+  pdlLaunchDependents();  // this warp's weights are read: what is left is the reduction and the epilogue
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -219,16 +232,43 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
   }
 }
 
+/** Under PDL: the bytes of each weight row a warp prefetches into L2 before it waits for the previous kernel. The
+ *  warps that can be resident at once (blocksPerSm from the occupancy calculator) share `l2PrefetchShare` of L2, so
+ *  the prefetched lines are not evicted by each other before they are read; warps of later waves prefetch the same
+ *  amount just before reading it (more bytes in flight, no extra DRAM traffic). */
+int gemvPrefetchBytesPerRow(int blocks, int blocksPerSm, int rowsPerItem) {
+  const PdlDeviceFacts& f = currentPdlDeviceFacts();
+  const long residentWarps = (long)std::max(1, std::min(blocks, std::max(1, blocksPerSm) * f.numSms)) * kGemvWarps;
+  const double budget = (double)f.l2Bytes * pdlThreadState().l2PrefetchShare;
+  const double perRow = budget / ((double)residentWarps * rowsPerItem);
+  return (int)std::min(perRow, (double)(1 << 30)) / 16 * 16;
+}
+
+template <int T, int S, class Epi, class XT>
+void launchOne(const XT* x, const __nv_bfloat16* w, int K, int numItems, const Epi& epi, cudaStream_t s) {
+  constexpr int itemsPerBlock = kGemvWarps / S;
+  const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
+  const auto kernel = gemvKernel<T, S, Epi, XT>;
+  int prefetchBytes = 0;
+  if (pdlActive()) {
+    static const int blocksPerSm = [&] {
+      int n = 0;
+      CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kGemvThreads, 0));
+      return n;
+    }();
+    prefetchBytes = gemvPrefetchBytesPerRow(blocks, blocksPerSm, Epi::kRows);
+  }
+  launchMaybePdl(kernel, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi, prefetchBytes);
+}
+
 template <int T, class Epi, class XT>
 void launchForTokens(const XT* x, const __nv_bfloat16* w, int K, int numItems, int split, const Epi& epi,
                      cudaStream_t s) {
-  const int itemsPerBlock = kGemvWarps / split;
-  const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
   switch (split) {
-    case 1: gemvKernel<T, 1, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
-    case 2: gemvKernel<T, 2, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
-    case 4: gemvKernel<T, 4, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
-    case 8: gemvKernel<T, 8, Epi, XT><<<blocks, kGemvThreads, 0, s>>>(x, w, K, numItems, epi); break;
+    case 1: launchOne<T, 1>(x, w, K, numItems, epi, s); break;
+    case 2: launchOne<T, 2>(x, w, K, numItems, epi, s); break;
+    case 4: launchOne<T, 4>(x, w, K, numItems, epi, s); break;
+    case 8: launchOne<T, 8>(x, w, K, numItems, epi, s); break;
     default: throw std::invalid_argument("GEMV: split must be 1, 2, 4 or 8, got " + std::to_string(split));
   }
 }

@@ -8,8 +8,8 @@
 // (3) The whole decode step on the device, as CudaModel's decode layers issue it (embedding gather, per layer: norm,
 //     QKV+RoPE+KV GEMV, split-KV attention planned as for a graph, o GEMV, norm, gate/up+SiLU GEMV, down GEMV; final
 //     norm, LM head), distinct weights per layer, replayed as one CUDA graph: base kernels vs this tree with PDL off
-//     and on (L2 prefetch share swept). Every variant's logits, K/V cache and residual stream must equal the base's
-//     bit for bit, also when launched eagerly.
+//     and on (7B: also with the GEMVs' late trigger). Every variant's logits, K/V cache and residual stream must equal
+//     the base's bit for bit, also when launched eagerly.
 // Prints one JSON object per line; exits 1 when a check fails.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -224,33 +224,7 @@ void kernelChecks(const Shape& s, int T) {
   fillF32(bias, maxN, 0.5f, 6);
   float* yRef = dalloc<float>(maxN * T);
   float* yNew = dalloc<float>(maxN * T);
-  PdlScope pdl(true);
-  for (const M& m : mats) {
-    for (int split : {1, 2, 4, 8}) {
-      launchBf16ToF32(xb, xf, (size_t)T * m.K, stream);
-      poison(yRef, (size_t)T * m.N * 4);
-      kBase.gemvF(xf, w, bias, yRef, T, m.N, m.K, split, stream);
-      poison(yNew, (size_t)T * m.N * 4);
-      freshInput(xf, xb, (size_t)T * m.K);
-      kThis.gemvF(xf, w, bias, yNew, T, m.N, m.K, split, stream);
-      checkEqual(std::string("gemv ") + m.name + " fp32 x " + tag + " split " + std::to_string(split), yNew, yRef, (size_t)T * m.N);
-    }
-    poison(yRef, (size_t)T * m.N * 4);
-    kBase.gemvB(xb, w, nullptr, yRef, T, m.N, m.K, 1, stream);
-    poison(yNew, (size_t)T * m.N * 4);
-    kThis.gemvB(xb, w, nullptr, yNew, T, m.N, m.K, 1, stream);
-    checkEqual(std::string("gemv ") + m.name + " bf16 x " + tag, yNew, yRef, (size_t)T * m.N);
-  }
-  for (int split : {1, 2, 4}) {  // gate/up + SiLU: w holds [Wg; Wu]
-    launchBf16ToF32(xb, xf, (size_t)T * H, stream);
-    poison(yRef, (size_t)T * I * 4);
-    kBase.gateUp(xf, w, yRef, T, I, H, split, stream);
-    poison(yNew, (size_t)T * I * 4);
-    freshInput(xf, xb, (size_t)T * H);
-    kThis.gateUp(xf, w, yNew, T, I, H, split, stream);
-    checkEqual("gateUp+silu " + tag + " split " + std::to_string(split), yNew, yRef, (size_t)T * I);
-  }
-  // QKV + RoPE + K/V cache write
+  // QKV + RoPE + K/V cache write (checked below)
   const int slotsN = 64;
   std::vector<float> inv(hd / 2);
   for (int i = 0; i < hd / 2; ++i) inv[i] = (float)std::pow(1e6, -2.0 * i / hd);
@@ -263,6 +237,34 @@ void kernelChecks(const Shape& s, int T) {
   upload(dMeta, meta);
   const size_t cacheN = (size_t)slotsN * nkv * hd;
   bf16 *kRef = dalloc<bf16>(cacheN), *vRef = dalloc<bf16>(cacheN), *kNew = dalloc<bf16>(cacheN), *vNew = dalloc<bf16>(cacheN);
+  for (bool hoist : {true, false}) {  // this tree's GEMV with and without its first loads before the wait
+  PdlScope pdl(true, true, hoist);
+  const std::string htag = hoist ? "" : " no-hoist";
+  for (const M& m : mats) {
+    for (int split : {1, 2, 4, 8}) {
+      launchBf16ToF32(xb, xf, (size_t)T * m.K, stream);
+      poison(yRef, (size_t)T * m.N * 4);
+      kBase.gemvF(xf, w, bias, yRef, T, m.N, m.K, split, stream);
+      poison(yNew, (size_t)T * m.N * 4);
+      freshInput(xf, xb, (size_t)T * m.K);
+      kThis.gemvF(xf, w, bias, yNew, T, m.N, m.K, split, stream);
+      checkEqual(std::string("gemv ") + m.name + " fp32 x " + tag + " split " + std::to_string(split) + htag, yNew, yRef, (size_t)T * m.N);
+    }
+    poison(yRef, (size_t)T * m.N * 4);
+    kBase.gemvB(xb, w, nullptr, yRef, T, m.N, m.K, 1, stream);
+    poison(yNew, (size_t)T * m.N * 4);
+    kThis.gemvB(xb, w, nullptr, yNew, T, m.N, m.K, 1, stream);
+    checkEqual(std::string("gemv ") + m.name + " bf16 x " + tag + htag, yNew, yRef, (size_t)T * m.N);
+  }
+  for (int split : {1, 2, 4}) {  // gate/up + SiLU: w holds [Wg; Wu]
+    launchBf16ToF32(xb, xf, (size_t)T * H, stream);
+    poison(yRef, (size_t)T * I * 4);
+    kBase.gateUp(xf, w, yRef, T, I, H, split, stream);
+    poison(yNew, (size_t)T * I * 4);
+    freshInput(xf, xb, (size_t)T * H);
+    kThis.gateUp(xf, w, yNew, T, I, H, split, stream);
+    checkEqual("gateUp+silu " + tag + " split " + std::to_string(split) + htag, yNew, yRef, (size_t)T * I);
+  }
   for (int split : {1, 4}) {
     for (bf16* c : {kRef, vRef, kNew, vNew}) CUDA_CHECK(cudaMemsetAsync(c, 0, cacheN * 2, stream));
     launchBf16ToF32(xb, xf, (size_t)T * H, stream);
@@ -271,7 +273,7 @@ void kernelChecks(const Shape& s, int T) {
     kBase.qkvRope(xf, w, bias, yRef, dInv, dMeta, dMeta + T, kRef, vRef, T, nh, nkv, hd, H, split, stream);
     freshInput(xf, xb, (size_t)T * H);
     kThis.qkvRope(xf, w, bias, yNew, dInv, dMeta, dMeta + T, kNew, vNew, T, nh, nkv, hd, H, split, stream);
-    const std::string sp = tag + " split " + std::to_string(split);
+    const std::string sp = tag + " split " + std::to_string(split) + htag;
     std::vector<float> a = toHost(yNew, (size_t)T * qkvDim), b = toHost(yRef, (size_t)T * qkvDim), qa, qb;
     for (int t = 0; t < T; ++t)  // q parts only: the fused kernel does not write the k/v parts of qkv
       for (int i = 0; i < nh * hd; ++i) qa.push_back(a[(size_t)t * qkvDim + i]), qb.push_back(b[(size_t)t * qkvDim + i]);
@@ -279,6 +281,8 @@ void kernelChecks(const Shape& s, int T) {
     checkEqual("qkv+rope kCache " + sp, kNew, kRef, cacheN);
     checkEqual("qkv+rope vCache " + sp, vNew, vRef, cacheN);
   }
+  }
+  PdlScope pdl(true);
   // residual add + RMSNorm (x updated in place; fp32 out), then the row-list form (final norm)
   float *x0 = dalloc<float>((size_t)T * H), *delta = dalloc<float>((size_t)T * H), *nw = dalloc<float>(H);
   float *xRef = dalloc<float>((size_t)T * H), *xNew = dalloc<float>((size_t)T * H);
@@ -471,21 +475,23 @@ void decodeStep(const Shape& s, int T, bool sweep) {
   struct Variant {
     std::string name;
     const Kernels* k;
-    bool pdl;
-    float share;
+    bool pdl, gemvTriggerEarly, gemvHoistLoads;
   };
-  std::vector<Variant> variants = {{"base", &kBase, false, 0.f}, {"thisPdlOff", &kThis, false, 0.f},
-                                   {"thisPdl", &kThis, true, kDefaultPdlL2PrefetchShare}};
-  if (sweep)
-    for (float share : {0.f, 0.25f, 0.75f, 1.f})
-      variants.push_back({"thisPdlShare" + std::to_string(share).substr(0, 4), &kThis, true, share});
+  std::vector<Variant> variants = {{"base", &kBase, false, true, true}, {"thisPdlOff", &kThis, false, true, true},
+                                   {"thisPdl", &kThis, true, true, true}};
+  if (sweep) {
+    variants.push_back({"thisPdlOffNoHoist", &kThis, false, true, false});
+    variants.push_back({"thisPdlNoHoist", &kThis, true, true, false});
+    variants.push_back({"thisPdlLateTrigger", &kThis, true, false, true});
+    variants.push_back({"thisPdlLateTriggerNoHoist", &kThis, true, false, false});
+  }
   // correctness: each variant's step (graph replay and eager) from the same state equals the base's bit for bit
   const std::string tag = std::string(s.name) + " T=" + std::to_string(T);
   StepResult want;
   std::string times;
   for (size_t i = 0; i < variants.size(); ++i) {
     const Variant& v = variants[i];
-    PdlScope pdl(v.pdl, v.share);
+    PdlScope pdl(v.pdl, v.gemvTriggerEarly, v.gemvHoistLoads);
     cudaGraphExec_t exec = capture([&] { enqueueStep(s, T, b, *v.k); });
     poison(b.logits, (size_t)T * s.V * 4);
     CUDA_CHECK(cudaGraphLaunch(exec, stream));
@@ -494,7 +500,7 @@ void decodeStep(const Shape& s, int T, bool sweep) {
       want = std::move(got);
     else
       checkStep("decode step " + tag + " graph " + v.name + " vs base", got, want);
-    if (v.pdl && v.share == kDefaultPdlL2PrefetchShare) {
+    if (v.pdl) {
       poison(b.logits, (size_t)T * s.V * 4);
       enqueueStep(s, T, b, *v.k);
       checkStep("decode step " + tag + " eager " + v.name + " vs base", stepOutputs(s, T, b), want);

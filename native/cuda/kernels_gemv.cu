@@ -6,8 +6,8 @@
 // counts still give enough blocks (gemvSplitFor).
 // Epilogues fuse what follows the projection in a decode step: bias; RoPE + K/V cache write (QKV projection);
 // SiLU-and-mul (gate/up projection). Their arithmetic is the same as the separate kernels in kernels_elementwise.cu.
-// Under PDL (pdl.h: the decode layers) each warp first asks for its slice of the weights to be prefetched into L2,
-// then waits for the previous kernel: the weights, which do not depend on it, stream in during its tail.
+// Under PDL (pdl.h: the decode layers) each warp issues its first weight loads before it waits for the previous
+// kernel: the weights do not depend on it, so they stream in during its tail.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -136,12 +136,12 @@ struct RopeKvEpilogue {
 // ---- the kernel ------------------------------------------------------------------------------------------------
 
 /** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S.
- *  prefetchBytes (multiple of 16; 0 without PDL): bytes of each of its rows' slice a warp prefetches into L2 before
- *  waiting for the previous kernel. */
-template <int T, int S, class Epi, class XT>
+ *  triggerEarly (PDL): let the next kernel launch right after this one's wait, else once this warp's weights are read.
+ *  kHoist: issue the first weight loads before the wait (gemv-check measures both; registers 32-46 either way). */
+template <int T, int S, class Epi, class XT, bool kHoist>
 __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x,
                                                            const __nv_bfloat16* __restrict__ w, int K, int numItems,
-                                                           Epi epi, int prefetchBytes) {
+                                                           Epi epi, bool triggerEarly) {
   constexpr int R = Epi::kRows;
   constexpr int kUnroll = R == 1 ? 4 : 2;  // 16-byte loads in flight per lane: kUnroll * R
   __shared__ float partial[S > 1 ? kGemvWarps : 1][R][T];
@@ -158,49 +158,71 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
 #pragma unroll
     for (int t = 0; t < T; ++t) acc[r][t] = 0.f;
 
-  if (active && prefetchBytes > 0 && lane == 0) {
-    const unsigned bytes = (unsigned)min(prefetchBytes, (c1 - c0) * 16);
+  const uint4* wr[R];
 #pragma unroll
-    for (int r = 0; r < R; ++r)
-      if (bytes > 0) prefetchL2Bulk(w + (size_t)epi.row(item, r) * K + (size_t)c0 * 8, bytes);
-  }
-  pdlWaitForPrevious();  // x, and the buffers the epilogue writes, belong to the previous kernels until here
-  if (active) {
-    const uint4* wr[R];
+  for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const uint4*>(w + (size_t)epi.row(item, r) * K);
+  auto consume = [&](const uint4 (&wv)[R], int c) {
+    float wf[R][8];
 #pragma unroll
-    for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const uint4*>(w + (size_t)epi.row(item, r) * K);
-    auto consume = [&](const uint4 (&wv)[R], int c) {
-      float wf[R][8];
+    for (int r = 0; r < R; ++r) unpackBf16x8(wv[r], wf[r]);
 #pragma unroll
-      for (int r = 0; r < R; ++r) unpackBf16x8(wv[r], wf[r]);
+    for (int t = 0; t < T; ++t) {
+      float xf[8];
+      loadX8(x, (size_t)t * K + (size_t)c * 8, xf);
 #pragma unroll
-      for (int t = 0; t < T; ++t) {
-        float xf[8];
-        loadX8(x, (size_t)t * K + (size_t)c * 8, xf);
+      for (int r = 0; r < R; ++r)
 #pragma unroll
-        for (int r = 0; r < R; ++r)
-#pragma unroll
-          for (int i = 0; i < 8; ++i) acc[r][t] += wf[r][i] * xf[i];
-      }
-    };
+        for (int i = 0; i < 8; ++i) acc[r][t] += wf[r][i] * xf[i];
+    }
+  };
+  if constexpr (kHoist) {
+    // Batches of kUnroll chunks per lane (c, c + 32, ...), all loads of a batch issued before its first use; the
+    // first batch goes out before the wait (under PDL: while the previous kernel finishes). Same chunk order as below.
+    uint4 wv[kUnroll][R];
     int c = c0 + lane;
-    for (; c + 32 * (kUnroll - 1) < c1; c += 32 * kUnroll) {
-      uint4 wv[kUnroll][R];
+    auto loadBatch = [&] {
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
-        for (int r = 0; r < R; ++r) wv[u][r] = loadStreaming(wr[r] + c + 32 * u);
+        for (int r = 0; r < R; ++r)
+          if (c + 32 * u < c1) wv[u][r] = loadStreaming(wr[r] + c + 32 * u);
+    };
+    if (active) loadBatch();
+    pdlWaitForPrevious();  // x, and the buffers the epilogue writes, belong to the previous kernels until here
+    if (triggerEarly) pdlLaunchDependents();
+    if (active) {
+      for (;;) {
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) consume(wv[u], c + 32 * u);
+        for (int u = 0; u < kUnroll; ++u)
+          if (c + 32 * u < c1) consume(wv[u], c + 32 * u);
+        c += 32 * kUnroll;
+        if (c >= c1) break;
+        loadBatch();
+      }
     }
-    for (; c < c1; c += 32) {
-      uint4 wv[R];
+  } else {
+    pdlWaitForPrevious();
+    if (triggerEarly) pdlLaunchDependents();
+    if (active) {
+      int c = c0 + lane;
+      for (; c + 32 * (kUnroll - 1) < c1; c += 32 * kUnroll) {
+        uint4 wv[kUnroll][R];
 #pragma unroll
-      for (int r = 0; r < R; ++r) wv[r] = loadStreaming(wr[r] + c);
-      consume(wv, c);
+        for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+          for (int r = 0; r < R; ++r) wv[u][r] = loadStreaming(wr[r] + c + 32 * u);
+#pragma unroll
+        for (int u = 0; u < kUnroll; ++u) consume(wv[u], c + 32 * u);
+      }
+      for (; c < c1; c += 32) {
+        uint4 wv[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) wv[r] = loadStreaming(wr[r] + c);
+        consume(wv, c);
+      }
     }
   }
-  pdlLaunchDependents();  // this warp's weights are read: what is left is the reduction and the epilogue
+  if (!triggerEarly) pdlLaunchDependents();  // this warp's weights are read: what is left is the reduction/epilogue
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -232,33 +254,17 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
   }
 }
 
-/** Under PDL: the bytes of each weight row a warp prefetches into L2 before it waits for the previous kernel. The
- *  warps that can be resident at once (blocksPerSm from the occupancy calculator) share `l2PrefetchShare` of L2, so
- *  the prefetched lines are not evicted by each other before they are read; warps of later waves prefetch the same
- *  amount just before reading it (more bytes in flight, no extra DRAM traffic). */
-int gemvPrefetchBytesPerRow(int blocks, int blocksPerSm, int rowsPerItem) {
-  const PdlDeviceFacts& f = currentPdlDeviceFacts();
-  const long residentWarps = (long)std::max(1, std::min(blocks, std::max(1, blocksPerSm) * f.numSms)) * kGemvWarps;
-  const double budget = (double)f.l2Bytes * pdlThreadState().l2PrefetchShare;
-  const double perRow = budget / ((double)residentWarps * rowsPerItem);
-  return (int)std::min(perRow, (double)(1 << 30)) / 16 * 16;
-}
-
 template <int T, int S, class Epi, class XT>
 void launchOne(const XT* x, const __nv_bfloat16* w, int K, int numItems, const Epi& epi, cudaStream_t s) {
   constexpr int itemsPerBlock = kGemvWarps / S;
   const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
-  const auto kernel = gemvKernel<T, S, Epi, XT>;
-  int prefetchBytes = 0;
-  if (pdlActive()) {
-    static const int blocksPerSm = [&] {
-      int n = 0;
-      CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kGemvThreads, 0));
-      return n;
-    }();
-    prefetchBytes = gemvPrefetchBytesPerRow(blocks, blocksPerSm, Epi::kRows);
-  }
-  launchMaybePdl(kernel, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi, prefetchBytes);
+  const PdlThreadState& pdl = pdlThreadState();
+  if (pdl.gemvHoistLoads)
+    launchMaybePdl(gemvKernel<T, S, Epi, XT, true>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi,
+                   pdl.gemvTriggerEarly);
+  else
+    launchMaybePdl(gemvKernel<T, S, Epi, XT, false>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi,
+                   pdl.gemvTriggerEarly);
 }
 
 template <int T, class Epi, class XT>

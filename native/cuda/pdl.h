@@ -1,14 +1,15 @@
 // Programmatic dependent launch (PDL, sm_90+) for the kernels of a decode step. A batch-1 decode step is a chain of
-// ~200 short kernels; between two of them the GPU idles for the launch and for the previous kernel's tail (the last
-// warps draining). With PDL the next kernel is launched while the previous one still runs: it issues what does not
-// depend on it (L2 prefetch of its weights), then waits (griddepcontrol.wait) for the previous grid to complete and
-// its writes to be visible. CUDA graph capture records these launches as programmatic edges.
+// ~200 short kernels; between two of them the GPU idles for the launch and for the previous kernel's tail (its last
+// warps draining). With PDL the next kernel is launched while the previous one still runs: its blocks take the SM
+// slots the previous grid leaves free, issue what does not depend on it (a GEMV's first weight loads), then wait
+// (griddepcontrol.wait) for the previous grid to complete and its writes to be visible. CUDA graph capture records
+// these launches as programmatic edges.
 //
 // Rules every kernel launched through launchMaybePdl follows (so that the chain stays ordered transitively):
 //   - pdlWaitForPrevious() before its first read of anything an earlier kernel of the stream wrote and before its
 //     first global write, and on every path (a grid that exits without waiting could finish before its predecessor);
-//   - pdlLaunchDependents() only at a point after which the kernel no longer needs many SM slots (its dependents'
-//     blocks take the free ones).
+//   - pdlLaunchDependents() (lets the next kernel launch) as early as useful: it takes effect once every block of the
+//     grid has executed it or exited, so the dependents only take SM slots this grid no longer needs for its blocks.
 // Without the attribute (PDL off, or a device before sm_90) both device calls are no-ops, so the kernels stay correct
 // in every build and launch mode.
 //
@@ -39,41 +40,25 @@ __device__ __forceinline__ void pdlLaunchDependents() {
 #endif
 }
 
-/** Asks the copy engine to bring [p, p + bytes) into L2 (bytes a multiple of 16, p 16-byte aligned); no completion
- *  to wait for. sm_90 only (PDL, which gives the prefetch time to land, is sm_90 only too). */
-__device__ __forceinline__ void prefetchL2Bulk(const void* p, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
-#endif
-}
-
-/** Facts of the current device the PDL launches depend on, queried once per device. */
-struct PdlDeviceFacts {
-  int ccMajor = 0, numSms = 0, l2Bytes = 0;
-};
-inline const PdlDeviceFacts& currentPdlDeviceFacts() {
+/** compute capability major of the current device, queried once per device */
+inline int currentDeviceCcMajor() {
   constexpr int kMaxDevices = 64;
-  static PdlDeviceFacts facts[kMaxDevices];
+  static int major[kMaxDevices];
   static std::once_flag once[kMaxDevices];
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
   if (dev >= kMaxDevices) throw std::runtime_error("CUDA device index " + std::to_string(dev) + " >= 64");
-  std::call_once(once[dev], [dev] {
-    PdlDeviceFacts f;
-    CUDA_CHECK(cudaDeviceGetAttribute(&f.ccMajor, cudaDevAttrComputeCapabilityMajor, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&f.numSms, cudaDevAttrMultiProcessorCount, dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&f.l2Bytes, cudaDevAttrL2CacheSize, dev));
-    facts[dev] = f;
-  });
-  return facts[dev];
+  std::call_once(once[dev], [dev] { CUDA_CHECK(cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor, dev)); });
+  return major[dev];
 }
-
-/** Share of L2 that the weight prefetch of one PDL GEMV launch may fill (see gemvPrefetchBytesPerRow). */
-constexpr float kDefaultPdlL2PrefetchShare = 0.5f;
 
 struct PdlThreadState {
   bool enabled = false;
-  float l2PrefetchShare = kDefaultPdlL2PrefetchShare;
+  /** GEMV kernels signal their dependents right after their own wait (true) or only once their weights are read
+   *  (false; measured slower, kept for gemv-check's comparison) */
+  bool gemvTriggerEarly = true;
+  /** GEMV kernels issue their first weight loads before their wait (more registers; gemv-check compares both) */
+  bool gemvHoistLoads = true;
 };
 inline PdlThreadState& pdlThreadState() {
   static thread_local PdlThreadState s;
@@ -83,8 +68,8 @@ inline PdlThreadState& pdlThreadState() {
 /** While alive, launchMaybePdl on this thread uses PDL when `enabled` and the device is sm_90+. Nests. */
 class PdlScope {
  public:
-  explicit PdlScope(bool enabled, float l2PrefetchShare = kDefaultPdlL2PrefetchShare) : saved_(pdlThreadState()) {
-    pdlThreadState() = PdlThreadState{enabled, l2PrefetchShare};
+  explicit PdlScope(bool enabled, bool gemvTriggerEarly = true, bool gemvHoistLoads = true) : saved_(pdlThreadState()) {
+    pdlThreadState() = PdlThreadState{enabled, gemvTriggerEarly, gemvHoistLoads};
   }
   ~PdlScope() { pdlThreadState() = saved_; }
   PdlScope(const PdlScope&) = delete;
@@ -95,7 +80,7 @@ class PdlScope {
 };
 
 /** whether launches on this thread, current device, use PDL now */
-inline bool pdlActive() { return pdlThreadState().enabled && currentPdlDeviceFacts().ccMajor >= 9; }
+inline bool pdlActive() { return pdlThreadState().enabled && currentDeviceCcMajor() >= 9; }
 
 /** SERVAL_PDL: unset, "1" or "on" -> true (PDL on sm_90+ devices); "0" or "off" -> false (plain launches, for
  *  before/after measurements and bisecting); anything else throws naming the accepted values. */

@@ -49,13 +49,19 @@ for (const arch of TEST_ARCHS) {
       for (let pos = 0; pos < 40; pos++) {
         batches.push(buildStepBatch([{ tokenIds: [(pos * 31) % 4096], startPosition: pos, blockTable, sample: true }], NATIVE_TEST_BLOCK_SIZE));
       }
+      let compared = 0;
       batches.forEach((batch, i) => {
-        const want = models.plainEager.forward(batch).sampleLogits;
-        assert.ok(want.length > 0 && want.every(Number.isFinite), `step ${i}: finite logits`);
+        const want = models.plainEager.forward(batch);
+        const logits = [want.sampleLogits, ...want.promptLogits.filter((p) => p !== null && p !== undefined)];
+        assert.ok(logits.every((l) => l.every(Number.isFinite)), `step ${i}: finite logits`);
+        compared += logits.reduce((n, l) => n + l.length, 0);
         for (const name of ['pdlGraphs', 'pdlEager', 'plainGraphs'] as const) {
-          assert.deepEqual(models[name].forward(batch).sampleLogits, want, `step ${i}: ${name} vs plainEager`);
+          const got = models[name].forward(batch);
+          assert.deepEqual(got.sampleLogits, want.sampleLogits, `step ${i}: ${name} vs plainEager (sampled rows)`);
+          assert.deepEqual(got.promptLogits, want.promptLogits, `step ${i}: ${name} vs plainEager (prompt logits)`);
         }
       });
+      assert.ok(compared >= 50 * models.pdlGraphs.vocabSize, `compared ${compared} logits`);
     } finally {
       for (const m of Object.values(models)) m.close();
     }

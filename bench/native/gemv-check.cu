@@ -8,8 +8,8 @@
 // (3) The whole decode step on the device, as CudaModel's decode layers issue it (embedding gather, per layer: norm,
 //     QKV+RoPE+KV GEMV, split-KV attention planned as for a graph, o GEMV, norm, gate/up+SiLU GEMV, down GEMV; final
 //     norm, LM head), distinct weights per layer, replayed as one CUDA graph: base kernels vs this tree with PDL off
-//     and on (7B: also with the GEMVs' late trigger). Every variant's logits, K/V cache and residual stream must equal
-//     the base's bit for bit, also when launched eagerly.
+//     and on. Every variant's logits, K/V cache and residual stream must equal the base's bit for bit, also when
+//     launched eagerly.
 // Prints one JSON object per line; exits 1 when a check fails.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -237,9 +237,7 @@ void kernelChecks(const Shape& s, int T) {
   upload(dMeta, meta);
   const size_t cacheN = (size_t)slotsN * nkv * hd;
   bf16 *kRef = dalloc<bf16>(cacheN), *vRef = dalloc<bf16>(cacheN), *kNew = dalloc<bf16>(cacheN), *vNew = dalloc<bf16>(cacheN);
-  for (bool hoist : {true, false}) {  // this tree's GEMV with and without its first loads before the wait
-  PdlScope pdl(true, true, hoist);
-  const std::string htag = hoist ? "" : " no-hoist";
+  PdlScope pdl(true);
   for (const M& m : mats) {
     for (int split : {1, 2, 4, 8}) {
       launchBf16ToF32(xb, xf, (size_t)T * m.K, stream);
@@ -248,13 +246,13 @@ void kernelChecks(const Shape& s, int T) {
       poison(yNew, (size_t)T * m.N * 4);
       freshInput(xf, xb, (size_t)T * m.K);
       kThis.gemvF(xf, w, bias, yNew, T, m.N, m.K, split, stream);
-      checkEqual(std::string("gemv ") + m.name + " fp32 x " + tag + " split " + std::to_string(split) + htag, yNew, yRef, (size_t)T * m.N);
+      checkEqual(std::string("gemv ") + m.name + " fp32 x " + tag + " split " + std::to_string(split), yNew, yRef, (size_t)T * m.N);
     }
     poison(yRef, (size_t)T * m.N * 4);
     kBase.gemvB(xb, w, nullptr, yRef, T, m.N, m.K, 1, stream);
     poison(yNew, (size_t)T * m.N * 4);
     kThis.gemvB(xb, w, nullptr, yNew, T, m.N, m.K, 1, stream);
-    checkEqual(std::string("gemv ") + m.name + " bf16 x " + tag + htag, yNew, yRef, (size_t)T * m.N);
+    checkEqual(std::string("gemv ") + m.name + " bf16 x " + tag, yNew, yRef, (size_t)T * m.N);
   }
   for (int split : {1, 2, 4}) {  // gate/up + SiLU: w holds [Wg; Wu]
     launchBf16ToF32(xb, xf, (size_t)T * H, stream);
@@ -263,7 +261,7 @@ void kernelChecks(const Shape& s, int T) {
     poison(yNew, (size_t)T * I * 4);
     freshInput(xf, xb, (size_t)T * H);
     kThis.gateUp(xf, w, yNew, T, I, H, split, stream);
-    checkEqual("gateUp+silu " + tag + " split " + std::to_string(split) + htag, yNew, yRef, (size_t)T * I);
+    checkEqual("gateUp+silu " + tag + " split " + std::to_string(split), yNew, yRef, (size_t)T * I);
   }
   for (int split : {1, 4}) {
     for (bf16* c : {kRef, vRef, kNew, vNew}) CUDA_CHECK(cudaMemsetAsync(c, 0, cacheN * 2, stream));
@@ -273,7 +271,7 @@ void kernelChecks(const Shape& s, int T) {
     kBase.qkvRope(xf, w, bias, yRef, dInv, dMeta, dMeta + T, kRef, vRef, T, nh, nkv, hd, H, split, stream);
     freshInput(xf, xb, (size_t)T * H);
     kThis.qkvRope(xf, w, bias, yNew, dInv, dMeta, dMeta + T, kNew, vNew, T, nh, nkv, hd, H, split, stream);
-    const std::string sp = tag + " split " + std::to_string(split) + htag;
+    const std::string sp = tag + " split " + std::to_string(split);
     std::vector<float> a = toHost(yNew, (size_t)T * qkvDim), b = toHost(yRef, (size_t)T * qkvDim), qa, qb;
     for (int t = 0; t < T; ++t)  // q parts only: the fused kernel does not write the k/v parts of qkv
       for (int i = 0; i < nh * hd; ++i) qa.push_back(a[(size_t)t * qkvDim + i]), qb.push_back(b[(size_t)t * qkvDim + i]);
@@ -281,8 +279,6 @@ void kernelChecks(const Shape& s, int T) {
     checkEqual("qkv+rope kCache " + sp, kNew, kRef, cacheN);
     checkEqual("qkv+rope vCache " + sp, vNew, vRef, cacheN);
   }
-  }
-  PdlScope pdl(true);
   // residual add + RMSNorm (x updated in place; fp32 out), then the row-list form (final norm)
   float *x0 = dalloc<float>((size_t)T * H), *delta = dalloc<float>((size_t)T * H), *nw = dalloc<float>(H);
   float *xRef = dalloc<float>((size_t)T * H), *xNew = dalloc<float>((size_t)T * H);
@@ -468,30 +464,23 @@ void checkStep(const std::string& name, const StepResult& got, const StepResult&
   check(name, bitDiffs(got.logits, want.logits) + bitDiffs(got.x, want.x) + bitDiffs(got.k, want.k) + bitDiffs(got.v, want.v), n);
 }
 
-void decodeStep(const Shape& s, int T, bool sweep) {
+void decodeStep(const Shape& s, int T) {
   StepBuffers b = allocStep(s, T);
   const double layerBytes = 2.0 * ((double)s.H * (s.nh + 2 * s.nkv) * s.hd + (double)s.nh * s.hd * s.H + 3.0 * s.H * s.I);
   const double readBytes = layerBytes * s.layers + 2.0 * s.V * s.H;
   struct Variant {
     std::string name;
     const Kernels* k;
-    bool pdl, gemvTriggerEarly, gemvHoistLoads;
+    bool pdl;
   };
-  std::vector<Variant> variants = {{"base", &kBase, false, true, true}, {"thisPdlOff", &kThis, false, true, true},
-                                   {"thisPdl", &kThis, true, true, true}};
-  if (sweep) {
-    variants.push_back({"thisPdlOffNoHoist", &kThis, false, true, false});
-    variants.push_back({"thisPdlNoHoist", &kThis, true, true, false});
-    variants.push_back({"thisPdlLateTrigger", &kThis, true, false, true});
-    variants.push_back({"thisPdlLateTriggerNoHoist", &kThis, true, false, false});
-  }
+  const std::vector<Variant> variants = {{"base", &kBase, false}, {"thisPdlOff", &kThis, false}, {"thisPdl", &kThis, true}};
   // correctness: each variant's step (graph replay and eager) from the same state equals the base's bit for bit
   const std::string tag = std::string(s.name) + " T=" + std::to_string(T);
   StepResult want;
   std::string times;
   for (size_t i = 0; i < variants.size(); ++i) {
     const Variant& v = variants[i];
-    PdlScope pdl(v.pdl, v.gemvTriggerEarly, v.gemvHoistLoads);
+    PdlScope pdl(v.pdl);
     cudaGraphExec_t exec = capture([&] { enqueueStep(s, T, b, *v.k); });
     poison(b.logits, (size_t)T * s.V * 4);
     CUDA_CHECK(cudaGraphLaunch(exec, stream));
@@ -536,8 +525,8 @@ int main(int argc, char** argv) {
       for (int T : {1, 3, 8}) kernelChecks(s, T);
       for (int T : {1, 3}) attentionChecks(s, T, 64), attentionChecks(s, T, 700);
     }
-    decodeStep(s, 1, seven);
-    if (seven) decodeStep(s, 4, false);
+    decodeStep(s, 1);
+    if (seven) decodeStep(s, 4);
   }
   printf("{\"gemvCheck\":\"%s\"}\n", failed ? "FAILED" : "ok");
   return failed ? 1 : 0;

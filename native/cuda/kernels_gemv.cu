@@ -6,8 +6,9 @@
 // counts still give enough blocks (gemvSplitFor).
 // Epilogues fuse what follows the projection in a decode step: bias; RoPE + K/V cache write (QKV projection);
 // SiLU-and-mul (gate/up projection). Their arithmetic is the same as the separate kernels in kernels_elementwise.cu.
-// Under PDL (pdl.h: the decode layers) each warp issues its first weight loads before it waits for the previous
-// kernel: the weights do not depend on it, so they stream in during its tail.
+// Under PDL (pdl.h: the decode layers) the kernel waits for the previous one only before it reads x, and lets the
+// next one launch once its weights are read; with one token, each warp issues its first weight loads before the wait
+// (they do not depend on the previous kernel).
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -135,13 +136,14 @@ struct RopeKvEpilogue {
 
 // ---- the kernel ------------------------------------------------------------------------------------------------
 
-/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S.
- *  triggerEarly (PDL): let the next kernel launch right after this one's wait, else once this warp's weights are read.
- *  kHoist: issue the first weight loads before the wait (gemv-check measures both; registers 32-46 either way). */
-template <int T, int S, class Epi, class XT, bool kHoist>
+/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S. */
+template <int T, int S, class Epi, class XT>
 __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x,
                                                            const __nv_bfloat16* __restrict__ w, int K, int numItems,
-                                                           Epi epi, bool triggerEarly) {
+                                                           Epi epi) {
+  // Measured on an H200 (bench/native/README.md): the loop below with its first batch before the wait is faster for
+  // one token (7B step 4.13 -> 4.02 ms without PDL, 3.95 ms with it) but slower for four (6.82 -> 7.11 ms).
+  constexpr bool kHoist = T == 1;
   constexpr int R = Epi::kRows;
   constexpr int kUnroll = R == 1 ? 4 : 2;  // 16-byte loads in flight per lane: kUnroll * R
   __shared__ float partial[S > 1 ? kGemvWarps : 1][R][T];
@@ -189,7 +191,6 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
     };
     if (active) loadBatch();
     pdlWaitForPrevious();  // x, and the buffers the epilogue writes, belong to the previous kernels until here
-    if (triggerEarly) pdlLaunchDependents();
     if (active) {
       for (;;) {
 #pragma unroll
@@ -202,7 +203,6 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
     }
   } else {
     pdlWaitForPrevious();
-    if (triggerEarly) pdlLaunchDependents();
     if (active) {
       int c = c0 + lane;
       for (; c + 32 * (kUnroll - 1) < c1; c += 32 * kUnroll) {
@@ -222,7 +222,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
       }
     }
   }
-  if (!triggerEarly) pdlLaunchDependents();  // this warp's weights are read: what is left is the reduction/epilogue
+  pdlLaunchDependents();  // this warp's weights are read: what is left is the reduction and the epilogue
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -258,13 +258,7 @@ template <int T, int S, class Epi, class XT>
 void launchOne(const XT* x, const __nv_bfloat16* w, int K, int numItems, const Epi& epi, cudaStream_t s) {
   constexpr int itemsPerBlock = kGemvWarps / S;
   const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
-  const PdlThreadState& pdl = pdlThreadState();
-  if (pdl.gemvHoistLoads)
-    launchMaybePdl(gemvKernel<T, S, Epi, XT, true>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi,
-                   pdl.gemvTriggerEarly);
-  else
-    launchMaybePdl(gemvKernel<T, S, Epi, XT, false>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi,
-                   pdl.gemvTriggerEarly);
+  launchMaybePdl(gemvKernel<T, S, Epi, XT>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi);
 }
 
 template <int T, class Epi, class XT>

@@ -1,15 +1,18 @@
 // Programmatic dependent launch (PDL, sm_90+) for the kernels of a decode step. A batch-1 decode step is a chain of
 // ~200 short kernels; between two of them the GPU idles for the launch and for the previous kernel's tail (its last
 // warps draining). With PDL the next kernel is launched while the previous one still runs: its blocks take the SM
-// slots the previous grid leaves free, issue what does not depend on it (a GEMV's first weight loads), then wait
+// slots the previous grid leaves free, issue what does not depend on it (a batch-1 GEMV's first weight loads), then wait
 // (griddepcontrol.wait) for the previous grid to complete and its writes to be visible. CUDA graph capture records
 // these launches as programmatic edges.
 //
 // Rules every kernel launched through launchMaybePdl follows (so that the chain stays ordered transitively):
 //   - pdlWaitForPrevious() before its first read of anything an earlier kernel of the stream wrote and before its
 //     first global write, and on every path (a grid that exits without waiting could finish before its predecessor);
-//   - pdlLaunchDependents() (lets the next kernel launch) as early as useful: it takes effect once every block of the
-//     grid has executed it or exited, so the dependents only take SM slots this grid no longer needs for its blocks.
+//   - pdlLaunchDependents() (lets the next kernel launch; it takes effect once every block of the grid has executed it
+//     or exited) where the kernel's own memory traffic is done: GEMVs after their weight loads, the norms and the
+//     split-KV merge at once (one block per row / head; their dependent GEMV issues its first weight loads meanwhile).
+//     Letting the GEMVs' dependents launch right after their wait instead was measured slower on an H200
+//     (bench/native/README.md, "programmatic dependent launch").
 // Without the attribute (PDL off, or a device before sm_90) both device calls are no-ops, so the kernels stay correct
 // in every build and launch mode.
 //
@@ -52,35 +55,25 @@ inline int currentDeviceCcMajor() {
   return major[dev];
 }
 
-struct PdlThreadState {
-  bool enabled = false;
-  /** GEMV kernels signal their dependents right after their own wait (true) or only once their weights are read
-   *  (false; measured slower, kept for gemv-check's comparison) */
-  bool gemvTriggerEarly = true;
-  /** GEMV kernels issue their first weight loads before their wait (more registers; gemv-check compares both) */
-  bool gemvHoistLoads = true;
-};
-inline PdlThreadState& pdlThreadState() {
-  static thread_local PdlThreadState s;
-  return s;
+inline bool& pdlThreadEnabled() {
+  static thread_local bool enabled = false;
+  return enabled;
 }
 
 /** While alive, launchMaybePdl on this thread uses PDL when `enabled` and the device is sm_90+. Nests. */
 class PdlScope {
  public:
-  explicit PdlScope(bool enabled, bool gemvTriggerEarly = true, bool gemvHoistLoads = true) : saved_(pdlThreadState()) {
-    pdlThreadState() = PdlThreadState{enabled, gemvTriggerEarly, gemvHoistLoads};
-  }
-  ~PdlScope() { pdlThreadState() = saved_; }
+  explicit PdlScope(bool enabled) : saved_(pdlThreadEnabled()) { pdlThreadEnabled() = enabled; }
+  ~PdlScope() { pdlThreadEnabled() = saved_; }
   PdlScope(const PdlScope&) = delete;
   PdlScope& operator=(const PdlScope&) = delete;
 
  private:
-  PdlThreadState saved_;
+  bool saved_;
 };
 
 /** whether launches on this thread, current device, use PDL now */
-inline bool pdlActive() { return pdlThreadState().enabled && currentDeviceCcMajor() >= 9; }
+inline bool pdlActive() { return pdlThreadEnabled() && currentDeviceCcMajor() >= 9; }
 
 /** SERVAL_PDL: unset, "1" or "on" -> true (PDL on sm_90+ devices); "0" or "off" -> false (plain launches, for
  *  before/after measurements and bisecting); anything else throws naming the accepted values. */

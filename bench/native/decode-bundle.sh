@@ -15,9 +15,7 @@ cp -r native "$DEST/native"
 rm -rf "$DEST/native/build"
 cp bench/native/gemv-check.cu bench/native/decode-device-run.sh "$DEST/bench/native/"
 banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-for f in bench/native/cuda-check.ts test/native/cuda-backend.test.ts test/native/cuda-attention.test.ts \
-  test/native/cuda-pdl.test.ts test/native/cuda-sampling.test.ts test/native/cuda-sampling-backend.test.ts \
-  test/gpu/engine-stress.test.ts; do
+for f in bench/native/cuda-check.ts test/native/cuda-*.test.ts test/gpu/engine-stress.test.ts; do
   npx esbuild "$f" --bundle --platform=node --format=esm --target=node20 --outfile="$DEST/js/$(basename "${f%.ts}").mjs" \
     --log-level=warning --banner:js="$banner"
 done

@@ -12,8 +12,8 @@ mkdir -p "$dest/tokenizer"
 cp -r native "$dest/native"
 rm -rf "$dest/native/build"
 banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-for f in test/native/cuda-backend.test.ts test/native/cuda-attention.test.ts test/native/cuda-sampling.test.ts \
-  test/native/cuda-sampling-backend.test.ts test/gpu/engine-stress.test.ts bench/gpu/run-gpu.ts bench/gpu/cpuprofile-summary.ts; do
+# every CUDA test file (test/native/cuda-*.test.ts) and the engine stress test, as NAME.test.mjs
+for f in test/native/cuda-*.test.ts test/gpu/engine-stress.test.ts bench/gpu/run-gpu.ts bench/gpu/cpuprofile-summary.ts; do
   npx esbuild "$f" --bundle --platform=node --format=esm --target=node20 --outfile="$dest/$(basename "${f%.ts}").mjs" \
     --log-level=warning --banner:js="$banner"
 done

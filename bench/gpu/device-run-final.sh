@@ -9,8 +9,7 @@
 set -uo pipefail
 B=${1:-.dev-final}
 . "$B/device-common.sh" "$B" "$B/native"
-phase gpu-tests 150 node --test "$B/cuda-sampling.test.mjs" "$B/cuda-sampling-backend.test.mjs" "$B/cuda-backend.test.mjs" \
-  "$B/cuda-attention.test.mjs" "$B/engine-stress.test.mjs"
+phase gpu-tests 300 node --test "$B"/*.test.mjs
 SERVAL_CHECK_PARTS=correctness,decode phase cuda-check 150 node "$B/cuda-check.mjs" /tmp/cuda-check
 cp /tmp/cuda-check/cuda-check.json "$OUT/cuda-check.json" 2> /dev/null
 export SERVAL_CUDA_PROFILE=1

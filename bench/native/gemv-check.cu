@@ -31,18 +31,20 @@ using namespace serval;
 using bf16 = __nv_bfloat16;
 
 namespace serval::base {  // the base commit's launchers (build/gpu/base-kernels/*.cu)
-void launchAddRmsNorm(float* x, const float* delta, const float* w, float* out, const int32_t* rows, int numOut, int H,
+template <class Out>
+void launchAddRmsNorm(float* x, const float* delta, const float* w, Out* out, const int32_t* rows, int numOut, int H,
                       float eps, cudaStream_t s);
-void launchGemvLinear(const float* x, const bf16* w, const float* bias, float* y, int T, int N, int K, int split,
+template <class X, class S>
+void launchGemvLinear(const X* x, const S* w, const float* bias, float* y, int T, int N, int K, int split,
                       cudaStream_t s);
-void launchGemvLinear(const bf16* x, const bf16* w, const float* bias, float* y, int T, int N, int K, int split,
-                      cudaStream_t s);
-void launchGemvGateUpSilu(const float* x, const bf16* wGateUp, float* act, int T, int I, int K, int split,
-                          cudaStream_t s);
-void launchGemvQkvRopeKv(const float* x, const bf16* wQkv, const float* bias, float* qkv, const float* invFreq,
-                         const int32_t* positions, const int32_t* slots, bf16* kCache, bf16* vCache, int T, int nh,
-                         int nkv, int hd, int K, int split, cudaStream_t s);
-void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgs& a, int numDecode, int splits,
+template <class S>
+void launchGemvGateUpSilu(const float* x, const S* wGateUp, float* act, int T, int I, int K, int split, cudaStream_t s);
+template <class S>
+void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float* qkv, const float* invFreq,
+                         const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh, int nkv,
+                         int hd, int K, int split, cudaStream_t s);
+template <class S>
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numDecode, int splits,
                                   int partition, cudaStream_t stream);
 }  // namespace serval::base
 
@@ -59,12 +61,20 @@ struct Kernels {
                   bf16*, int, int, int, int, int, int, cudaStream_t);
   void (*attention)(const AttentionShape&, const AttentionArgs&, int, int, int, cudaStream_t);
 };
-const Kernels kBase{"base",           base::launchAddRmsNorm,     base::launchGemvLinear,
-                    base::launchGemvLinear, base::launchGemvGateUpSilu, base::launchGemvQkvRopeKv,
-                    base::launchSplitKvDecodeAttention};
-const Kernels kThis{"this",          serval::launchAddRmsNorm,     serval::launchGemvLinear,
-                    serval::launchGemvLinear, serval::launchGemvGateUpSilu, serval::launchGemvQkvRopeKv,
-                    serval::launchSplitKvDecodeAttention};
+const Kernels kBase{"base",
+                    base::launchAddRmsNorm<float>,
+                    base::launchGemvLinear<float, bf16>,
+                    base::launchGemvLinear<bf16, bf16>,
+                    base::launchGemvGateUpSilu<bf16>,
+                    base::launchGemvQkvRopeKv<bf16>,
+                    base::launchSplitKvDecodeAttention<bf16>};
+const Kernels kThis{"this",
+                    serval::launchAddRmsNorm<float>,
+                    serval::launchGemvLinear<float, bf16>,
+                    serval::launchGemvLinear<bf16, bf16>,
+                    serval::launchGemvGateUpSilu<bf16>,
+                    serval::launchGemvQkvRopeKv<bf16>,
+                    serval::launchSplitKvDecodeAttention<bf16>};
 
 int numSms = 0;
 cudaStream_t stream;

@@ -2,6 +2,8 @@
 // @mlc-ai/web-xgrammar (XGrammar's WASM build) on the same JSONSchemaBench schemas and the Qwen3 tokenizer.
 // Outputs walked: an example instance per schema (valid under ajv), pretty-printed in schema order.
 // Usage: node --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
+// MASK_BENCH_OURS_ONLY=1: serval only (the same schemas must compile in web-xgrammar too, but its masks are not
+// timed): for comparing two versions of serval back to back.
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -15,6 +17,7 @@ const require = createRequire(import.meta.url);
 const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgrammar');
 
 const perSubset = Number(process.argv[2] ?? 25);
+const oursOnly = process.env.MASK_BENCH_OURS_ONLY === '1';
 const outFile = process.argv[3] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'mask-bench.json');
 
 function stats(xs: number[]) {
@@ -74,7 +77,7 @@ for (const subset of benchSubsets()) {
       }
     }
     const xm = await xg.GrammarMatcher.createGrammarMatcher(theirCompiled);
-    for (const id of ids) {
+    for (const id of oursOnly ? [] : ids) {
       t = performance.now();
       await xm.getNextTokenBitmask();
       theirs.mask.push((performance.now() - t) * 1000);
@@ -100,7 +103,7 @@ const result = {
   oursRejectedInstanceTokens: disagreements,
   units: { compile: 'ms', mask: 'µs' },
   serval: { compile: stats(ours.compile), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm) },
-  webXgrammar: { compile: stats(theirs.compile), mask: stats(theirs.mask) },
+  webXgrammar: oursOnly ? 'masks not timed (MASK_BENCH_OURS_ONLY)' : { compile: stats(theirs.compile), mask: stats(theirs.mask) },
 };
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

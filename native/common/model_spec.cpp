@@ -21,6 +21,22 @@ DType parseDType(const std::string& s) {
   throw std::invalid_argument("unsupported tensor dtype '" + s + "' (expected F32, F16 or BF16)");
 }
 
+const char* dtypeName(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+  }
+  return "?";
+}
+
+DType parseComputeDType(const std::string& s) {
+  if (s == "float32") return DType::F32;
+  if (s == "float16") return DType::F16;
+  if (s == "bfloat16") return DType::BF16;
+  throw std::invalid_argument("unsupported compute dtype '" + s + "' (expected bfloat16, float16 or float32)");
+}
+
 uint64_t TensorRef::numel() const {
   uint64_t n = 1;
   for (int64_t d : shape) n *= static_cast<uint64_t>(d);

@@ -10,6 +10,9 @@ enum class DType { F32, F16, BF16 };
 
 size_t dtypeSize(DType t);
 DType parseDType(const std::string& s);  // safetensors names: F32, F16, BF16
+/** --dtype names of a compute/storage dtype: float32, float16, bfloat16 */
+const char* dtypeName(DType t);
+DType parseComputeDType(const std::string& s);  // throws std::invalid_argument naming s
 
 struct RopeSpec {
   float theta = 10000.f;

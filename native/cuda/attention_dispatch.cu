@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "cuda/kernels.h"
 
@@ -56,7 +57,7 @@ AttentionPlan planAttention(const ForwardBatch& b, const AttentionShape& s) {
     p.legacyAll = true;
     return p;
   }
-  const bool flash = flashPrefillSupported(s.headDim);
+  const bool flash = flashPrefillSupported(s.headDim, s.storage);
   std::vector<std::pair<int, int>> tileOrder;  // (kv length, tile index)
   int maxDecodeContext = 0;
   for (int r = 0; r < b.numRows; ++r) {
@@ -105,7 +106,11 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s) {
   return p;
 }
 
-void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream) {
+template <class S>
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<S>& a,
+                     cudaStream_t stream) {
+  if (s.storage != StorageTraits<S>::dtype)
+    throw std::logic_error("attention: the arguments' storage type differs from the shape's");
   if (a.outF && !splitKvOnly(plan, a.numTokens))
     throw std::logic_error("fp32 attention output asked for a step that does not run split-KV decode on every token");
   if (plan.legacyAll) {
@@ -115,14 +120,17 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
   }
   if (plan.numTiles() > 0) {
     if (!a.tiles) throw std::logic_error("attention plan has prefill tiles but none were uploaded");
-    launchFlashPrefillAttention(s, a, plan.numTiles(), stream);
+    if constexpr (std::is_same<S, float>::value)
+      throw std::logic_error("attention plan has flash prefill tiles for fp32 storage (no tensor-core fp32 kernel)");
+    else
+      launchFlashPrefillAttention(s, a, plan.numTiles(), stream);
   }
   if (plan.numDecode > 0) {
     if (!plan.decodeIsAllTokens && !a.decodeTokens)
       throw std::logic_error("attention plan has a decode token list but none was uploaded");
     const int32_t* list = plan.decodeIsAllTokens ? nullptr : a.decodeTokens;
     if (plan.decodeSplitKernel) {
-      AttentionArgs d = a;
+      AttentionArgsT<S> d = a;
       d.decodeTokens = list;
       launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
     } else {
@@ -131,5 +139,11 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
     }
   }
 }
+
+#define SERVAL_INSTANTIATE(S)                                                                              \
+  template void launchAttention<S>(const AttentionPlan&, const AttentionShape&, const AttentionArgsT<S>&,  \
+                                   cudaStream_t);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
 
 }  // namespace serval

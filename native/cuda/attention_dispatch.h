@@ -1,7 +1,8 @@
 // Which attention kernel runs which tokens of a step, decided on the host from the step's metadata (explicit rules,
 // no silent fallback):
 //   - rows with >= 2 query tokens (prefill chunks) -> tensor-core flash-attention prefill kernel, in tiles of
-//     kFlashTileQueries tokens of one row, when flashPrefillSupported(headDim); otherwise the legacy kernel;
+//     kFlashTileQueries tokens of one row, when flashPrefillSupported(headDim, storage) (bf16/fp16 storage: the MMA
+//     takes 16-bit inputs); otherwise (fp32 storage, other head dims) the legacy kernel;
 //   - rows with 1 query token (decode) -> split-KV decode kernel when splitKvDecodeSupported(headDim, group), its
 //     context cut into partitions when the decode tokens alone under-fill the GPU (else one partition per token and
 //     KV head); otherwise (unsupported shapes) the legacy kernel (CUDA cores, one block per token and head);
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "common/forward_batch.h"
+#include "common/model_spec.h"
 
 namespace serval {
 
@@ -23,13 +25,14 @@ constexpr int kSplitKvMaxPartition = 512;  // keys per chunk of a partition (lon
 constexpr int kSplitKvMaxGroup = 8;
 constexpr int kWholeContextPartition = 1 << 30;  // one partition covering any context
 
-bool flashPrefillSupported(int headDim);
+bool flashPrefillSupported(int headDim, DType storage);
 bool splitKvDecodeSupported(int headDim, int group);
 
 /** Model geometry and device facts the plan depends on. */
 struct AttentionShape {
   int numHeads, numKvHeads, headDim, blockSize, numSms;
   bool forceLegacy;  // SERVAL_ATTENTION=legacy
+  DType storage = DType::BF16;  // K/V cache and output storage type (--dtype)
 };
 
 /** Reads SERVAL_ATTENTION: unset/"auto" -> false, "legacy" -> true; anything else throws naming the values. */
@@ -56,12 +59,13 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s);
 /** Floats the split-KV partial results may need (allocate once; never grows, so captured graphs stay valid). */
 size_t splitKvWorkspaceFloats(const AttentionShape& s);
 
-/** Device pointers of one layer's attention. tiles/decodeTokens point at the uploaded plan lists (may be null when
- *  the plan has none). */
-struct AttentionArgs {
+/** Device pointers of one layer's attention, K/V cache and output of storage type S. tiles/decodeTokens point at the
+ *  uploaded plan lists (may be null when the plan has none). */
+template <class S>
+struct AttentionArgsT {
   const float* qkv;  // [T, (nh + 2 nkv) * hd], q already rotated
-  const __nv_bfloat16* kCache;
-  const __nv_bfloat16* vCache;
+  const S* kCache;
+  const S* vCache;
   const int32_t* tokenRow;
   const int32_t* positions;
   const int32_t* blockTables;
@@ -69,23 +73,29 @@ struct AttentionArgs {
   const int32_t* tiles;
   const int32_t* decodeTokens;
   float* splitWorkspace;
-  __nv_bfloat16* out;  // [T, nh * hd]
+  S* out;  // [T, nh * hd]
   int numTokens;
   /** when set, the output is written here in fp32 instead of `out`: only for plans whose every token runs the
    *  split-KV decode kernel (splitKvOnly); the fused decode layers feed it to the fp32-input o-projection GEMV */
   float* outF = nullptr;
 };
+using AttentionArgs = AttentionArgsT<__nv_bfloat16>;
 
 /** every token of the plan runs the split-KV decode kernel (what an fp32 attention output needs) */
 inline bool splitKvOnly(const AttentionPlan& p, int numTokens) {
   return !p.legacyAll && p.decodeSplitKernel && p.numTiles() == 0 && p.numDecode == numTokens;
 }
 
-void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgs& a, cudaStream_t stream);
+template <class S>
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<S>& a,
+                     cudaStream_t stream);
 
-/** Kernel launchers (attention_flash_prefill.cu, attention_split_decode.cu). */
-void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream);
-void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgs& a, int numDecode, int splits,
+/** Kernel launchers (attention_flash_prefill.cu: bf16 and fp16 storage; attention_split_decode.cu: all three). */
+template <class S>
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numTiles,
+                                 cudaStream_t stream);
+template <class S>
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numDecode, int splits,
                                   int partition, cudaStream_t stream);
 
 }  // namespace serval

@@ -1,10 +1,13 @@
-// Paged flash-attention for prefill on tensor cores (mma.sync m16n8k16 bf16, fp32 accumulate; sm_80 and sm_90).
+// Paged flash-attention for prefill on tensor cores (mma.sync m16n8k16 bf16 or fp16 — the storage type E of the K/V
+// cache, --dtype —, fp32 accumulate; sm_80 and sm_90). fp32 storage has no such MMA: the dispatch sends it to the
+// legacy kernel.
 // One block = one tile of up to 64 query tokens of one row x one query head; 4 warps own 16 query rows each. K/V are
 // gathered through the block table in blocks of 64 keys with cp.async, double-buffered; online softmax in base 2.
-// Q is split into bf16 high and low parts (two MMAs for Q K^T): the legacy kernel keeps Q in fp32, and one bf16
+// Q is split into E high and low parts (two MMAs for Q K^T): the legacy kernel keeps Q in fp32, and one bf16
 // rounding of Q alone moved the small test models' logprobs past the GPU test's bound.
 // Causal by position: query t sees the row's KV positions 0..positions[t] (cached context included).
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <climits>
 #include <cmath>
@@ -13,29 +16,49 @@
 
 #include "cuda/attention_dispatch.h"
 #include "cuda/cuda_util.h"
+#include "cuda/kernels_storage.h"
 #include "cuda/smem_opt_in.h"
 
 namespace serval {
 namespace {
 
-using bf16 = __nv_bfloat16;
 constexpr int kBM = kFlashTileQueries;  // queries per tile
 constexpr int kBN = 64;                 // keys per KV block
 constexpr int kThreads = 128;
 
 template <int HD>
 constexpr size_t flashSmemBytes() {
-  return (size_t)(2 * kBM + 4 * kBN) * (HD + 8) * sizeof(bf16);  // Qhi, Qlo, K[2], V[2]; rows padded (bank conflicts)
+  return (size_t)(2 * kBM + 4 * kBN) * (HD + 8) * 2;  // Qhi, Qlo, K[2], V[2] (16-bit); rows padded (bank conflicts)
 }
 
-__device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
+/** two values rounded to E, packed in one register (an MMA fragment pair) */
+template <class E>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi);
+template <>
+__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<uint32_t*>(&v);
 }
+template <>
+__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
+  __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
 
-__device__ __forceinline__ void mmaBf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+template <class E>
+__device__ __forceinline__ void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0,
+                                                        uint32_t b1) {
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
@@ -51,28 +74,28 @@ __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
-__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const bf16* p) {
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) {
   const uint32_t a = (uint32_t)__cvta_generic_to_shared(p);
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(a));
 }
 
-template <int HD>
+template <int HD, class E>
 __global__ void __launch_bounds__(kThreads)
-    flashPrefillKernel(const float* __restrict__ qkv, const bf16* __restrict__ kCache, const bf16* __restrict__ vCache,
+    flashPrefillKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                        const int32_t* __restrict__ tiles, const int32_t* __restrict__ tokenRow,
                        const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                       int blockSize, bf16* __restrict__ out, int nh, int nkv, float scaleLog2) {
-  constexpr int S = HD + 8;   // smem row stride (bf16)
+                       int blockSize, E* __restrict__ out, int nh, int nkv, float scaleLog2) {
+  constexpr int S = HD + 8;   // smem row stride (elements)
   constexpr int KT = HD / 16; // k-slices of Q K^T
   constexpr int NT = HD / 8;  // n-tiles of O
   constexpr int CH = HD / 8;  // 16-byte chunks per K/V row
   extern __shared__ __align__(16) unsigned char smemRaw[];
-  bf16* sQ = reinterpret_cast<bf16*>(smemRaw);
-  bf16* sQlo = sQ + kBM * S;    // q - bf16(q), as bf16
-  bf16* sK = sQlo + kBM * S;    // [2][kBN][S]
-  bf16* sV = sK + 2 * kBN * S;  // [2][kBN][S]
+  E* sQ = reinterpret_cast<E*>(smemRaw);
+  E* sQlo = sQ + kBM * S;    // q - E(q), as E
+  E* sK = sQlo + kBM * S;    // [2][kBN][S]
+  E* sV = sK + 2 * kBN * S;  // [2][kBN][S]
   __shared__ int sPos[kBM];
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, g = lane >> 2, tg = lane & 3;
@@ -81,13 +104,13 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* table = blockTables + (size_t)tokenRow[t0] * tableStride;
   const size_t rowStride = (size_t)(nh + 2 * nkv) * HD;
 
-  // Q tile to bf16 smem, pre-scaled by softmax scale * log2(e); padding rows are zero and see no key (pos -1).
+  // Q tile to smem (E), pre-scaled by softmax scale * log2(e); padding rows are zero and see no key (pos -1).
   for (int i = tid; i < kBM * HD; i += kThreads) {
     const int m = i / HD, d = i % HD;
     const float v = m < nq ? qkv[(size_t)(t0 + m) * rowStride + (size_t)h * HD + d] * scaleLog2 : 0.f;
-    const bf16 hi = __float2bfloat16(v);
+    const E hi = fromFloat<E>(v);
     sQ[m * S + d] = hi;
-    sQlo[m * S + d] = __float2bfloat16(v - __bfloat162float(hi));
+    sQlo[m * S + d] = fromFloat<E>(v - toFloat(hi));
   }
   if (tid < kBM) sPos[tid] = tid < nq ? positions[t0 + tid] : -1;
   __syncthreads();
@@ -117,7 +140,7 @@ __global__ void __launch_bounds__(kThreads)
   uint32_t qf[2][KT][4];  // [hi/lo] A fragments
 #pragma unroll
   for (int part = 0; part < 2; ++part) {
-    const bf16* base = (part ? sQlo : sQ) + (warp * 16 + g) * S + 2 * tg;
+    const E* base = (part ? sQlo : sQ) + (warp * 16 + g) * S + 2 * tg;
 #pragma unroll
     for (int ks = 0; ks < KT; ++ks) {
       qf[part][ks][0] = *reinterpret_cast<const uint32_t*>(base + ks * 16);
@@ -141,19 +164,19 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads();
     if (j0 <= warpMax) {  // else every key of the block is in this warp's causal future
-      const bf16* kb = sK + buf * kBN * S;
-      const bf16* vb = sV + buf * kBN * S;
+      const E* kb = sK + buf * kBN * S;
+      const E* vb = sV + buf * kBN * S;
       float s[kBN / 8][4];
 #pragma unroll
       for (int nt = 0; nt < kBN / 8; ++nt) {
         s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-        const bf16* kp = kb + (nt * 8 + g) * S + 2 * tg;
+        const E* kp = kb + (nt * 8 + g) * S + 2 * tg;
 #pragma unroll
         for (int ks = 0; ks < KT; ++ks) {
           const uint32_t b0 = *reinterpret_cast<const uint32_t*>(kp + ks * 16);
           const uint32_t b1 = *reinterpret_cast<const uint32_t*>(kp + ks * 16 + 8);
-          mmaBf16(s[nt], qf[0][ks], b0, b1);
-          mmaBf16(s[nt], qf[1][ks], b0, b1);
+          mma16816<E>(s[nt], qf[0][ks], b0, b1);
+          mma16816<E>(s[nt], qf[1][ks], b0, b1);
         }
       }
       if (j0 + kBN - 1 > warpMin) {  // the block crosses the causal edge of some row of this warp
@@ -190,16 +213,16 @@ __global__ void __launch_bounds__(kThreads)
       // O += P V: the S accumulators of n-tiles 2kk, 2kk+1 are exactly the A fragment of k-slice kk.
 #pragma unroll
       for (int kk = 0; kk < kBN / 16; ++kk) {
-        const uint32_t a[4] = {packBf16(s[2 * kk][0], s[2 * kk][1]), packBf16(s[2 * kk][2], s[2 * kk][3]),
-                               packBf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                               packBf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-        const bf16* vp = vb + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + (lane >> 4) * 8;
+        const uint32_t a[4] = {pack2<E>(s[2 * kk][0], s[2 * kk][1]), pack2<E>(s[2 * kk][2], s[2 * kk][3]),
+                               pack2<E>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                               pack2<E>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+        const E* vp = vb + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + (lane >> 4) * 8;
 #pragma unroll
         for (int dp = 0; dp < NT / 2; ++dp) {
           uint32_t bfr[4];
           ldmatrixX4Trans(bfr, vp + dp * 16);
-          mmaBf16(o[2 * dp], a, bfr[0], bfr[1]);
-          mmaBf16(o[2 * dp + 1], a, bfr[2], bfr[3]);
+          mma16816<E>(o[2 * dp], a, bfr[0], bfr[1]);
+          mma16816<E>(o[2 * dp + 1], a, bfr[2], bfr[3]);
         }
       }
     }
@@ -214,20 +237,20 @@ __global__ void __launch_bounds__(kThreads)
     const int m = warp * 16 + g + 8 * r;
     if (m >= nq) continue;
     const float inv = l > 0.f ? 1.f / l : 0.f;
-    bf16* dst = out + ((size_t)(t0 + m) * nh + h) * HD + 2 * tg;
+    E* dst = out + ((size_t)(t0 + m) * nh + h) * HD + 2 * tg;
 #pragma unroll
     for (int i = 0; i < NT; ++i)
-      *reinterpret_cast<__nv_bfloat162*>(dst + i * 8) = __floats2bfloat162_rn(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
+      *reinterpret_cast<uint32_t*>(dst + i * 8) = pack2<E>(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
   }
 }
 
-template <int HD>
-void launchFor(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream) {
+template <int HD, class E>
+void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numTiles, cudaStream_t stream) {
   constexpr size_t smem = flashSmemBytes<HD>();
   static std::atomic<uint64_t> smemConfigured{0};
-  ensureDynamicSmem(flashPrefillKernel<HD>, smem, smemConfigured);
+  ensureDynamicSmem(flashPrefillKernel<HD, E>, smem, smemConfigured);
   const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
-  flashPrefillKernel<HD><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
+  flashPrefillKernel<HD, E><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
       a.qkv, a.kCache, a.vCache, a.tiles, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize, a.out,
       s.numHeads, s.numKvHeads, scaleLog2);
   CUDA_CHECK(cudaGetLastError());
@@ -235,21 +258,28 @@ void launchFor(const AttentionShape& s, const AttentionArgs& a, int numTiles, cu
 
 }  // namespace
 
-bool flashPrefillSupported(int headDim) {
-  return headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128;
+bool flashPrefillSupported(int headDim, DType storage) {
+  return storage != DType::F32 && (headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128);
 }
 
-void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgs& a, int numTiles, cudaStream_t stream) {
+template <class E>
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<E>& a, int numTiles,
+                                 cudaStream_t stream) {
   if (numTiles == 0) return;
   switch (s.headDim) {
-    case 16: return launchFor<16>(s, a, numTiles, stream);
-    case 32: return launchFor<32>(s, a, numTiles, stream);
-    case 64: return launchFor<64>(s, a, numTiles, stream);
-    case 128: return launchFor<128>(s, a, numTiles, stream);
+    case 16: return launchFor<16, E>(s, a, numTiles, stream);
+    case 32: return launchFor<32, E>(s, a, numTiles, stream);
+    case 64: return launchFor<64, E>(s, a, numTiles, stream);
+    case 128: return launchFor<128, E>(s, a, numTiles, stream);
     default:
       throw std::runtime_error("flash prefill attention: headDim " + std::to_string(s.headDim) +
                                " is not implemented (16, 32, 64, 128)");
   }
 }
+
+template void launchFlashPrefillAttention<__nv_bfloat16>(const AttentionShape&, const AttentionArgsT<__nv_bfloat16>&,
+                                                         int, cudaStream_t);
+template void launchFlashPrefillAttention<__half>(const AttentionShape&, const AttentionArgsT<__half>&, int,
+                                                  cudaStream_t);
 
 }  // namespace serval

@@ -1,7 +1,8 @@
 // Split-KV decode attention: for one-token rows with long contexts, the KV length is cut into partitions that run in
 // separate blocks (grid: token x KV head x partition), each producing an unnormalized partial output with its own
 // max and sum; a second kernel merges the partitions. One block serves all query heads of a KV head (GQA), so each K/V
-// row is read once per group. With one partition the first kernel writes the final output itself.
+// row is read once per group. With one partition the first kernel writes the final output itself. CUDA cores: one
+// template for every storage type E of the K/V cache (bf16, fp16, fp32).
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -10,51 +11,24 @@
 
 #include "cuda/attention_dispatch.h"
 #include "cuda/cuda_util.h"
+#include "cuda/kernels_storage.h"
 #include "cuda/pdl.h"
 #include "cuda/smem_opt_in.h"
 
 namespace serval {
 namespace {
 
-using bf16 = __nv_bfloat16;
 constexpr int kThreads = 128, kWarps = kThreads / 32;
 
-template <int N>
-struct BfVec;  // N consecutive bf16 loaded at once
-template <>
-struct BfVec<2> {
-  using T = uint32_t;
-};
-template <>
-struct BfVec<4> {
-  using T = uint2;
-};
-template <>
-struct BfVec<8> {
-  using T = uint4;
-};
-
-template <int DPL>
-__device__ __forceinline__ void loadRow(const bf16* p, float (&v)[DPL]) {
-  typename BfVec<DPL>::T raw = *reinterpret_cast<const typename BfVec<DPL>::T*>(p);
-  const __nv_bfloat162* h2 = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-  for (int i = 0; i < DPL / 2; ++i) {
-    const float2 f = __bfloat1622float2(h2[i]);
-    v[2 * i] = f.x;
-    v[2 * i + 1] = f.y;
-  }
-}
-
-template <int HD>
+template <int HD, class E>
 __global__ void __launch_bounds__(kThreads)
-    splitDecodeKernel(const float* __restrict__ qkv, const bf16* __restrict__ kCache, const bf16* __restrict__ vCache,
+    splitDecodeKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                       const int32_t* __restrict__ decodeTokens, const int32_t* __restrict__ tokenRow,
                       const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                      int blockSize, int nh, int nkv, int partition, float scale, bf16* __restrict__ out,
+                      int blockSize, int nh, int nkv, int partition, float scale, E* __restrict__ out,
                       float* __restrict__ outF,
                       float* __restrict__ partAcc, float* __restrict__ partMl) {
-  constexpr int DPL = HD / 32;  // dims per lane: a warp reads one K/V row (HD bf16) in one coalesced access
+  constexpr int DPL = HD / 32;  // dims per lane: a warp reads one K/V row (HD values) in one coalesced access
   constexpr int G = kSplitKvMaxGroup;
   extern __shared__ float smem[];
   float* sQ = smem;                      // [G][HD]
@@ -102,7 +76,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = c0 + warp; j < c1; j += kWarps) {
       const int slot = table[j / blockSize] * blockSize + j % blockSize;
       float k[DPL];
-      loadRow<DPL>(kCache + ((size_t)slot * nkv + kvh) * HD + lane * DPL, k);
+      loadAsFloat<DPL>(kCache + ((size_t)slot * nkv + kvh) * HD + lane * DPL, k);
 #pragma unroll
       for (int g = 0; g < G; ++g) {
         if (g >= group) break;
@@ -148,7 +122,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = c0 + warp; j < c1; j += kWarps) {
       const int slot = table[j / blockSize] * blockSize + j % blockSize;
       float v[DPL];
-      loadRow<DPL>(vCache + ((size_t)slot * nkv + kvh) * HD + lane * DPL, v);
+      loadAsFloat<DPL>(vCache + ((size_t)slot * nkv + kvh) * HD + lane * DPL, v);
 #pragma unroll
       for (int g = 0; g < G; ++g) {
         if (g >= group) break;
@@ -174,7 +148,7 @@ __global__ void __launch_bounds__(kThreads)
       if (outF)
         outF[o] = sum / sL[g];
       else
-        out[o] = __float2bfloat16(sum / sL[g]);
+        out[o] = fromFloat<E>(sum / sL[g]);
     } else {
       partAcc[(partBase + (size_t)g * splits) * HD + d] = sum;
       if (d == 0) {
@@ -186,9 +160,9 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 /** out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M); grid (token, head), HD threads. */
-template <int HD>
+template <int HD, class E>
 __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, const float* __restrict__ partAcc,
-                                  const float* __restrict__ partMl, int nh, int splits, bf16* __restrict__ out,
+                                  const float* __restrict__ partMl, int nh, int splits, E* __restrict__ out,
                                   float* __restrict__ outF) {
   pdlLaunchDependents();  // under PDL: a tiny kernel; the o projection may launch and prefetch its weights now
   pdlWaitForPrevious();
@@ -208,21 +182,21 @@ __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, cons
   if (outF)
     outF[((size_t)t * nh + h) * HD + d] = acc / L;
   else
-    out[((size_t)t * nh + h) * HD + d] = __float2bfloat16(acc / L);
+    out[((size_t)t * nh + h) * HD + d] = fromFloat<E>(acc / L);
 }
 
-template <int HD>
-void launchFor(const AttentionShape& s, const AttentionArgs& a, int numDecode, int splits, int partition,
+template <int HD, class E>
+void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, int partition,
                cudaStream_t stream) {
   const size_t smem = ((size_t)kSplitKvMaxGroup * HD * (1 + kWarps) + (size_t)kSplitKvMaxGroup * kSplitKvMaxPartition) * 4;
   static std::atomic<uint64_t> smemConfigured{0};
-  ensureDynamicSmem(splitDecodeKernel<HD>, smem, smemConfigured);
-  launchMaybePdl(splitDecodeKernel<HD>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream, a.qkv,
-                 a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
-                 s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF, a.splitWorkspace,
-                 a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
+  ensureDynamicSmem(splitDecodeKernel<HD, E>, smem, smemConfigured);
+  launchMaybePdl(splitDecodeKernel<HD, E>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream,
+                 a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride,
+                 s.blockSize, s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF,
+                 a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
   if (splits > 1)
-    launchMaybePdl(splitReduceKernel<HD>, dim3(numDecode, s.numHeads), dim3(HD), 0, stream, a.decodeTokens,
+    launchMaybePdl(splitReduceKernel<HD, E>, dim3(numDecode, s.numHeads), dim3(HD), 0, stream, a.decodeTokens,
                    a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
                    splits, a.out, a.outF);
 }
@@ -233,7 +207,8 @@ bool splitKvDecodeSupported(int headDim, int group) {
   return (headDim == 64 || headDim == 128 || headDim == 256) && group >= 1 && group <= kSplitKvMaxGroup;
 }
 
-void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgs& a, int numDecode, int splits,
+template <class E>
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits,
                                   int partition, cudaStream_t stream) {
   if (numDecode == 0) return;
   if (partition < 1)
@@ -242,13 +217,19 @@ void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgs& 
     throw std::runtime_error("split-KV decode attention: workspace too small for " + std::to_string(numDecode) +
                              " tokens x " + std::to_string(splits) + " partitions");
   switch (s.headDim) {
-    case 64: return launchFor<64>(s, a, numDecode, splits, partition, stream);
-    case 128: return launchFor<128>(s, a, numDecode, splits, partition, stream);
-    case 256: return launchFor<256>(s, a, numDecode, splits, partition, stream);
+    case 64: return launchFor<64, E>(s, a, numDecode, splits, partition, stream);
+    case 128: return launchFor<128, E>(s, a, numDecode, splits, partition, stream);
+    case 256: return launchFor<256, E>(s, a, numDecode, splits, partition, stream);
     default:
       throw std::runtime_error("split-KV decode attention: headDim " + std::to_string(s.headDim) +
                                " is not implemented (64, 128, 256)");
   }
 }
+
+#define SERVAL_INSTANTIATE(E)                                                                                  \
+  template void launchSplitKvDecodeAttention<E>(const AttentionShape&, const AttentionArgsT<E>&, int, int, int, \
+                                                cudaStream_t);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
 
 }  // namespace serval

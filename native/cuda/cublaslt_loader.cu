@@ -60,6 +60,7 @@ static CublasLtApi load() {
   bind(lib, api.preferenceDestroy, "cublasLtMatmulPreferenceDestroy", file);
   bind(lib, api.preferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute", file);
   bind(lib, api.algoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic", file);
+  bind(lib, api.algoCheck, "cublasLtMatmulAlgoCheck", file);
   bind(lib, api.matmul, "cublasLtMatmul", file);
   bind(lib, api.statusString, "cublasLtGetStatusString", file);
   return api;

@@ -51,6 +51,9 @@ struct CublasLtApi {
   int (*preferenceSetAttribute)(void* pref, int attr, const void* buf, size_t size);
   int (*algoGetHeuristic)(void* handle, void* desc, void* a, void* b, void* c, void* d, void* pref, int requested,
                           lt::HeuristicResult* results, int* returned);
+  /** whether `algo` runs this problem (and the workspace it needs): reusing one algorithm for several shapes */
+  int (*algoCheck)(void* handle, void* desc, void* a, void* b, void* c, void* d, const lt::MatmulAlgo* algo,
+                   lt::HeuristicResult* result);
   int (*matmul)(void* handle, void* desc, const void* alpha, const void* A, void* Adesc, const void* B, void* Bdesc,
                 const void* beta, const void* C, void* Cdesc, void* D, void* Ddesc, const lt::MatmulAlgo* algo,
                 void* workspace, size_t workspaceSize, void* stream);

@@ -40,12 +40,29 @@ struct CudaModelOptions {
   int maxNumTokens = 8192;
   /** decode-sized steps on the GEMV kernels and the fused decode layer (false: cuBLASLt for all, for comparison) */
   bool skinnyGemm = true;
-  /** replay decode-only steps (1 token per row, up to 256 rows) from captured CUDA graphs (--enforce-eager: false) */
+  /** replay decode-only steps (1 token per row) from captured CUDA graphs (--enforce-eager: false) */
   bool cudaGraphs = true;
+  /** ascending batch sizes a decode-only step of n rows is padded up to (the smallest >= n), graph replay or eager
+   *  alike; larger steps run eager. Empty: no padding, graphs per exact size up to 256 rows, captured on first use. */
+  std::vector<int> decodeBatchSizes;
+  /** caps the block-table stride of the graphs captureDecodeGraphs records (0: no start-up capture bound) */
+  int maxModelLen = 0;
+  /** storage type of weights, KV cache and low-precision activations (--dtype); fp32 accumulate in every case */
+  DType dtype = DType::BF16;
 };
 
 struct CudaMemoryReport {
   size_t weightBytes = 0, kvCacheBytes = 0, activationBytes = 0, workspaceBytes = 0;
+  /** device memory the sampler's worst case took (reserveSampling) and the captured graphs hold (captureDecodeGraphs),
+   *  both measured as cudaMemGetInfo deltas; 0 until those ran */
+  size_t samplingBytes = 0, graphBytes = 0;
+};
+
+/** what captureDecodeGraphs did */
+struct CudaGraphCaptureReport {
+  int graphs = 0;
+  double milliseconds = 0;
+  size_t bytes = 0;
 };
 
 /** cudaMemGetInfo on `device`: bytes free and total (everything allocated by anyone counts as used). */
@@ -64,8 +81,16 @@ class CudaModel {
   /** After enqueueForward: samples its first req.numRows logit rows on the GPU (sampling_api.h), copies back only
    *  tokens, requested logprobs and req.copyRows' logits, and waits for the GPU. */
   void sample(const SampleRequest& req, SampleResult& out);
-  /** Replaces the paged KV cache by one of `numBlocks` blocks (contents are zeroed; captured graphs are dropped). */
+  /** Replaces the paged KV cache by one of `numBlocks` usable blocks plus the padding rows' scratch block (contents
+   *  are zeroed); captured graphs are re-recorded against the new cache in place (no new graph memory). */
   void allocateKvCache(int numBlocks);
+  /** Captures the decode graph of every decodeBatchSizes entry x block-table stride bucket up to maxModelLen's (after
+   *  the memory profile, so the profile sees their memory). Throws when CUDA graphs are off or no sizes were given. */
+  CudaGraphCaptureReport captureDecodeGraphs();
+  /** Runs the GPU sampler once on a worst-case request of `rows` rows (every mask, bias, penalties over
+   *  `penaltyIdsPerRow` ids, the most top logprobs) so its buffers reach their largest size inside the memory
+   *  profile; returns the device bytes that took. Needs a forward of at least `rows` logit rows before it. */
+  size_t reserveSampling(int rows, int penaltyIdsPerRow);
   CudaMemoryReport memory() const;
   const ModelSpec& spec() const;
 

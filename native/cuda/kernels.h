@@ -1,69 +1,80 @@
-// Launchers of the CUDA kernels of one decoder forward. Residual stream fp32, KV cache bf16, GEMM inputs bf16
-// (cuBLASLt steps) or fp32 (decode-sized GEMV steps).
+// Launchers of the CUDA kernels of one decoder forward. Residual stream fp32; weights, KV cache and the cuBLASLt
+// steps' GEMM inputs in the storage type S (kernels_storage.h: bf16, fp16 or fp32, --dtype); decode-sized GEMV steps
+// keep their GEMM inputs in fp32. Each launcher is one template, instantiated for the three storage types.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
+#include "common/model_spec.h"
+#include "cuda/kernels_storage.h"
+
 namespace serval {
 
 /** x[t] = float(table[ids[t]]) */
-void launchEmbeddingGather(const __nv_bfloat16* table, const int32_t* ids, float* x, int T, int H, cudaStream_t s);
+template <class S>
+void launchEmbeddingGather(const S* table, const int32_t* ids, float* x, int T, int H, cudaStream_t s);
 
-/** out[i] = rmsnorm(x[r] + delta[r]) * w for r = rows[i] (rows null: r = i, and x[r] += delta[r] in place); out in
- *  bf16 (cuBLASLt GEMM input) or fp32 (GEMV input). */
-void launchAddRmsNorm(float* x, const float* delta, const float* w, __nv_bfloat16* out, const int32_t* rows,
-                      int numOut, int H, float eps, cudaStream_t s);
-void launchAddRmsNorm(float* x, const float* delta, const float* w, float* out, const int32_t* rows, int numOut, int H,
+/** out[i] = rmsnorm(x[r] + delta[r]) * w for r = rows[i] (rows null: r = i, and x[r] += delta[r] in place); Out is
+ *  the storage type (cuBLASLt GEMM input) or fp32 (GEMV input). */
+template <class Out>
+void launchAddRmsNorm(float* x, const float* delta, const float* w, Out* out, const int32_t* rows, int numOut, int H,
                       float eps, cudaStream_t s);
 
 /** Per token: optional q/k RMSNorm per head, RoPE on q and k (rotate-half), K/V written to the paged cache at the
  *  slot mapping; q is rotated in place in qkv [T, (nh + 2 nkv) * hd]. */
+template <class S>
 void launchQkNormRopeKvWrite(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
-                             const int32_t* positions, const int32_t* slots, __nv_bfloat16* kCache,
-                             __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, float eps, cudaStream_t s);
+                             const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh,
+                             int nkv, int hd, float eps, cudaStream_t s);
 
-/** out[t, i] = bf16(silu(gu[t, i]) * gu[t, I + i]) */
-void launchSiluMul(const float* gu, __nv_bfloat16* out, int T, int I, cudaStream_t s);
+/** out[t, i] = S(silu(gu[t, i]) * gu[t, I + i]) */
+template <class S>
+void launchSiluMul(const float* gu, S* out, int T, int I, cudaStream_t s);
 
 /** Paged causal attention over variable-length rows (prefill chunks with cached context, and decode), GQA.
- *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd] bf16.
+ *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd].
  *  Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). Dispatch: attention_dispatch.h. */
-void launchPagedAttention(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                          const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
-                          int maxBlocksPerRow, int blockSize, __nv_bfloat16* out, int T, int nh, int nkv, int hd,
-                          cudaStream_t s);
+template <class S>
+void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+                          const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
+                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s);
 
-/** Decode-sized GEMM (kernels_gemv.cu) for T <= kGemvMaxTokens tokens, K % 8 == 0: x [T, K] (fp32, or bf16 for the
- *  attention output) times bf16 weight rows W[n, :], fp32 accumulate; `split` (1, 2, 4, 8) warps share each row's K
- *  (gemvSplitFor picks it from the shape). Decode steps keep their GEMM inputs in fp32 (no speed cost at these
- *  sizes, fewer bf16 roundings: see bench/native/README.md, accuracy). */
+/** Decode-sized GEMM (kernels_gemv.cu) for T <= kGemvMaxTokens tokens, K % 8 == 0: x [T, K] (fp32, or S for the
+ *  attention output) times weight rows W[n, :] of storage type S, fp32 accumulate; `split` (1, 2, 4, 8) warps share
+ *  each row's K (gemvSplitFor picks it from the shape). Decode steps keep their GEMM inputs in fp32 (no speed cost at
+ *  these sizes, fewer roundings: see bench/native/README.md, accuracy). */
 constexpr int kGemvMaxTokens = 8;
 bool gemvSupported(int T, int K);
 /** split for a GEMV over numRows weight rows of length K (paired-row epilogues: count both rows) */
 int gemvSplitFor(int numRows, int K, int numSms);
-/** y[T, N] (fp32) = x · W^T (+ bias[N]) */
-void launchGemvLinear(const __nv_bfloat16* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
-                      int split, cudaStream_t s);
-void launchGemvLinear(const float* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
-                      int split, cudaStream_t s);
+/** y[T, N] (fp32) = x · W^T (+ bias[N]); X is fp32 or S */
+template <class X, class S>
+void launchGemvLinear(const X* x, const S* w, const float* bias, float* y, int T, int N, int K, int split,
+                      cudaStream_t s);
 /** act[T, I] = silu(x · Wg^T) * (x · Wu^T) (fp32) with wGateUp = [Wg; Wu] ([2I, K]): gate/up projection + SiLU-and-mul */
-void launchGemvGateUpSilu(const float* x, const __nv_bfloat16* wGateUp, float* act, int T, int I, int K, int split,
+template <class S>
+void launchGemvGateUpSilu(const float* x, const S* wGateUp, float* act, int T, int I, int K, int split,
                           cudaStream_t s);
 /** The fused QKV projection (+ bias) with RoPE and the K/V cache write of launchQkNormRopeKvWrite (without q/k norm):
  *  rotated q to qkv [T, (nh + 2 nkv) hd] (fp32; its k/v parts are not written), rotated k and v to the cache. */
-void launchGemvQkvRopeKv(const float* x, const __nv_bfloat16* wQkv, const float* bias, float* qkv,
-                         const float* invFreq, const int32_t* positions, const int32_t* slots,
-                         __nv_bfloat16* kCache, __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, int K,
-                         int split, cudaStream_t s);
+template <class S>
+void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float* qkv, const float* invFreq,
+                         const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh, int nkv,
+                         int hd, int K, int split, cudaStream_t s);
 
-/** Weight conversion on upload and dummy weights. */
-void launchF32ToBf16(const float* src, __nv_bfloat16* dst, size_t n, cudaStream_t s);
-void launchF16ToBf16(const uint16_t* src, __nv_bfloat16* dst, size_t n, cudaStream_t s);
+/** Weight conversion on upload: n values of `from` (a checkpoint dtype, on the device) to S. */
+template <class S>
+void launchConvertToStorage(const void* src, DType from, S* dst, size_t n, cudaStream_t s);
 void launchBf16ToF32(const __nv_bfloat16* src, float* dst, size_t n, cudaStream_t s);
-/** uniform(-scale, scale) from a counter hash of (seed, index): reproducible, no RNG state */
-void launchFillUniformBf16(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed, cudaStream_t s);
+/** uniform(-scale, scale) from a counter hash of (seed, index): reproducible, no RNG state; the same values (rounded
+ *  to S) for every storage type */
+template <class S>
+void launchFillUniform(S* dst, size_t n, float scale, uint64_t seed, cudaStream_t s);
+inline void launchFillUniformBf16(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed, cudaStream_t s) {
+  launchFillUniform(dst, n, scale, seed, s);
+}
 void launchFillF32(float* dst, size_t n, float value, cudaStream_t s);
 
 }  // namespace serval

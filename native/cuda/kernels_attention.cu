@@ -1,6 +1,6 @@
 // Paged attention for mixed batches: one block per (query token, head), keys visited in tiles of 128 with an
 // online softmax. Covers prefill chunks (causal within the chunk, plus the row's cached context) and decode, GQA.
-// CUDA cores, no split over the KV length: the kernel for what the tensor-core prefill and split-KV decode kernels do
+// CUDA cores (any storage type, fp32 included), no split over the KV length: the kernel for what the tensor-core prefill and split-KV decode kernels do
 // not cover (see attention_dispatch.h for the rules). tokenList (nullable) names the tokens to compute.
 #include <cmath>
 
@@ -30,10 +30,10 @@ __device__ float blockReduce(float v, float* red, bool isMax) {
   return r;
 }
 
-__global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                                     const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions,
-                                     const int32_t* blockTables, int maxBlocksPerRow, int blockSize,
-                                     __nv_bfloat16* out, int nh, int nkv, int hd, float scale) {
+template <class S>
+__global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+                                     const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
+                                     int maxBlocksPerRow, int blockSize, S* out, int nh, int nkv, int hd, float scale) {
   extern __shared__ float shared[];
   float* qs = shared;                    // [hd] scaled query
   float* ps = qs + hd;                   // [kAttnThreads] probabilities of the tile
@@ -57,10 +57,10 @@ __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCac
     if (j < visible) {
       const int slot = table[j / blockSize] * blockSize + j % blockSize;
       slotS[tid] = slot;
-      const __nv_bfloat162* kr = reinterpret_cast<const __nv_bfloat162*>(kCache + ((size_t)slot * nkv + kvh) * hd);
+      const S* kr = kCache + ((size_t)slot * nkv + kvh) * hd;
       float dot = 0.f;
       for (int d2 = 0; d2 < hd / 2; ++d2) {
-        const float2 k2 = __bfloat1622float2(kr[d2]);
+        const float2 k2 = pairToFloat2(kr + 2 * d2);
         dot += qs[2 * d2] * k2.x + qs[2 * d2 + 1] * k2.y;
       }
       score = dot;
@@ -77,7 +77,7 @@ __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCac
       if (d >= hd) break;
       float a = acc[c] * corr;
       for (int jj = 0; jj < n; ++jj)
-        a += ps[jj] * __bfloat162float(vCache[((size_t)slotS[jj] * nkv + kvh) * hd + d]);
+        a += ps[jj] * toFloat(vCache[((size_t)slotS[jj] * nkv + kvh) * hd + d]);
       acc[c] = a;
     }
     m = newM;
@@ -87,22 +87,29 @@ __global__ void pagedAttentionKernel(const float* qkv, const __nv_bfloat16* kCac
   for (int c = 0; c < kMaxDimsPerThread; ++c) {
     const int d = tid + c * kAttnThreads;
     if (d >= hd) break;
-    out[((size_t)t * nh + h) * hd + d] = __float2bfloat16(acc[c] * inv);
+    out[((size_t)t * nh + h) * hd + d] = fromFloat<S>(acc[c] * inv);
   }
 }
 
-void launchPagedAttention(const float* qkv, const __nv_bfloat16* kCache, const __nv_bfloat16* vCache,
-                          const int32_t* tokenList, const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
-                          int maxBlocksPerRow, int blockSize, __nv_bfloat16* out, int T, int nh, int nkv, int hd,
-                          cudaStream_t s) {
+template <class S>
+void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+                          const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
+                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s) {
   if (T == 0) return;
   if (hd > kAttnThreads * kMaxDimsPerThread) throw std::runtime_error("CUDA attention: headDim > 512 is not implemented");
   const size_t shared = (hd + kAttnThreads + kAttnThreads / 32) * sizeof(float) + kAttnThreads * sizeof(int);
   dim3 grid(T, nh);
-  pagedAttentionKernel<<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
+  pagedAttentionKernel<S><<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
                                                           maxBlocksPerRow, blockSize, out, nh, nkv, hd,
                                                           1.f / sqrtf((float)hd));
   CUDA_CHECK(cudaGetLastError());
 }
+
+#define SERVAL_INSTANTIATE(S)                                                                                    \
+  template void launchPagedAttention<S>(const float*, const S*, const S*, const int32_t*, const int32_t*,        \
+                                        const int32_t*, const int32_t*, int, int, S*, int, int, int, int,        \
+                                        cudaStream_t);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
 
 }  // namespace serval

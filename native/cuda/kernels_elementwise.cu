@@ -21,13 +21,15 @@ __device__ float blockSum(float v, float* scratch) {
   return total;
 }
 
-__global__ void embeddingGatherKernel(const __nv_bfloat16* table, const int32_t* ids, float* x, int H) {
+template <class S>
+__global__ void embeddingGatherKernel(const S* table, const int32_t* ids, float* x, int H) {
   const int t = blockIdx.x;
-  const __nv_bfloat16* row = table + (size_t)ids[t] * H;
-  for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+  const S* row = table + (size_t)ids[t] * H;
+  for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = toFloat(row[i]);
 }
 
-void launchEmbeddingGather(const __nv_bfloat16* table, const int32_t* ids, float* x, int T, int H, cudaStream_t s) {
+template <class S>
+void launchEmbeddingGather(const S* table, const int32_t* ids, float* x, int T, int H, cudaStream_t s) {
   if (T == 0) return;
   embeddingGatherKernel<<<T, 256, 0, s>>>(table, ids, x, H);
   CUDA_CHECK(cudaGetLastError());
@@ -35,8 +37,8 @@ void launchEmbeddingGather(const __nv_bfloat16* table, const int32_t* ids, float
 
 constexpr int kNormBlock = 256;
 
-__device__ __forceinline__ void storeAs(__nv_bfloat16* p, float v) { *p = __float2bfloat16(v); }
-__device__ __forceinline__ void storeAs(float* p, float v) { *p = v; }
+template <class OutT>
+__device__ __forceinline__ void storeAs(OutT* p, float v) { *p = fromFloat<OutT>(v); }
 
 template <class OutT>
 __global__ void addRmsNormKernel(float* x, const float* delta, const float* w, OutT* out, const int32_t* rows, int H,
@@ -86,6 +88,11 @@ __device__ __forceinline__ void storeAs4(__nv_bfloat16* p, float4 v) {
   q[0] = __floats2bfloat162_rn(v.x, v.y);
   q[1] = __floats2bfloat162_rn(v.z, v.w);
 }
+__device__ __forceinline__ void storeAs4(__half* p, float4 v) {
+  __half2* q = reinterpret_cast<__half2*>(p);
+  q[0] = __floats2half2_rn(v.x, v.y);
+  q[1] = __floats2half2_rn(v.z, v.w);
+}
 __device__ __forceinline__ void storeAs4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 
 template <class OutT>
@@ -129,7 +136,7 @@ __global__ void addRmsNormVecKernel(float* x, const float* delta, const float* w
 }
 
 template <class OutT>
-static void addRmsNorm(float* x, const float* delta, const float* w, OutT* out, const int32_t* rows, int numOut, int H,
+void launchAddRmsNorm(float* x, const float* delta, const float* w, OutT* out, const int32_t* rows, int numOut, int H,
                        float eps, cudaStream_t s) {
   if (numOut == 0) return;
   const int n4 = H / 4;
@@ -143,20 +150,13 @@ static void addRmsNorm(float* x, const float* delta, const float* w, OutT* out, 
   }
   CUDA_CHECK(cudaGetLastError());
 }
-void launchAddRmsNorm(float* x, const float* delta, const float* w, __nv_bfloat16* out, const int32_t* rows,
-                      int numOut, int H, float eps, cudaStream_t s) {
-  addRmsNorm(x, delta, w, out, rows, numOut, H, eps, s);
-}
-void launchAddRmsNorm(float* x, const float* delta, const float* w, float* out, const int32_t* rows, int numOut, int H,
-                      float eps, cudaStream_t s) {
-  addRmsNorm(x, delta, w, out, rows, numOut, H, eps, s);
-}
 
 // grid (T, nh + nkv), block = hd/2 rounded up to whole warps: thread i < hd/2 owns the rotate-half pair
 // (i, i + hd/2) of one head; the rest only take part in the reduction.
+template <class S>
 __global__ void qkNormRopeKvWriteKernel(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
-                                        const int32_t* positions, const int32_t* slots, __nv_bfloat16* kCache,
-                                        __nv_bfloat16* vCache, int nh, int nkv, int hd, float eps) {
+                                        const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int nh,
+                                        int nkv, int hd, float eps) {
   __shared__ float scratch[32];
   const int t = blockIdx.x, head = blockIdx.y, half = hd / 2, i = threadIdx.x;
   const bool active = i < half;
@@ -189,51 +189,49 @@ __global__ void qkNormRopeKvWriteKernel(float* qkv, const float* qNormW, const f
   }
   const int kvh = head - nh;
   const size_t dst = ((size_t)slots[t] * nkv + kvh) * hd;
-  kCache[dst + i] = __float2bfloat16(r1);
-  kCache[dst + i + half] = __float2bfloat16(r2);
+  kCache[dst + i] = fromFloat<S>(r1);
+  kCache[dst + i + half] = fromFloat<S>(r2);
   const float* vv = qkv + t * rowStride + (size_t)(nh + nkv + kvh) * hd;
-  vCache[dst + i] = __float2bfloat16(vv[i]);
-  vCache[dst + i + half] = __float2bfloat16(vv[i + half]);
+  vCache[dst + i] = fromFloat<S>(vv[i]);
+  vCache[dst + i + half] = fromFloat<S>(vv[i + half]);
 }
 
+template <class S>
 void launchQkNormRopeKvWrite(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
-                             const int32_t* positions, const int32_t* slots, __nv_bfloat16* kCache,
-                             __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, float eps, cudaStream_t s) {
+                             const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh,
+                             int nkv, int hd, float eps, cudaStream_t s) {
   if (T == 0) return;
   if (hd % 2 != 0 || hd > 2048) throw std::runtime_error("CUDA backend: headDim must be even and <= 2048");
   const int threads = ((hd / 2 + 31) / 32) * 32;
   dim3 grid(T, nh + nkv);
-  qkNormRopeKvWriteKernel<<<grid, threads, 0, s>>>(qkv, qNormW, kNormW, invFreq, positions, slots, kCache, vCache, nh,
+  qkNormRopeKvWriteKernel<S><<<grid, threads, 0, s>>>(qkv, qNormW, kNormW, invFreq, positions, slots, kCache, vCache, nh,
                                                    nkv, hd, eps);
   CUDA_CHECK(cudaGetLastError());
 }
 
-__global__ void siluMulKernel(const float* gu, __nv_bfloat16* out, int I, size_t n) {
+template <class S>
+__global__ void siluMulKernel(const float* gu, S* out, int I, size_t n) {
   for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < n; idx += (size_t)gridDim.x * blockDim.x) {
     const size_t t = idx / I, i = idx % I;
     const float g = gu[t * 2 * I + i], u = gu[t * 2 * I + I + i];
-    out[idx] = __float2bfloat16(g / (1.f + expf(-g)) * u);
+    out[idx] = fromFloat<S>(g / (1.f + expf(-g)) * u);
   }
 }
 
-void launchSiluMul(const float* gu, __nv_bfloat16* out, int T, int I, cudaStream_t s) {
+template <class S>
+void launchSiluMul(const float* gu, S* out, int T, int I, cudaStream_t s) {
   const size_t n = (size_t)T * I;
   if (n == 0) return;
   const int blocks = (int)std::min<size_t>((n + 255) / 256, 65535);
-  siluMulKernel<<<blocks, 256, 0, s>>>(gu, out, I, n);
+  siluMulKernel<S><<<blocks, 256, 0, s>>>(gu, out, I, n);
   CUDA_CHECK(cudaGetLastError());
 }
 
-__global__ void f32ToBf16Kernel(const float* src, __nv_bfloat16* dst, size_t n) {
+/** checkpoint values (F32, F16 or BF16 bits) to the storage type */
+template <class From, class S>
+__global__ void convertKernel(const From* src, S* dst, size_t n) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-    dst[i] = __float2bfloat16(src[i]);
-}
-__global__ void f16ToBf16Kernel(const uint16_t* src, __nv_bfloat16* dst, size_t n) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    __half_raw raw;
-    raw.x = src[i];
-    dst[i] = __float2bfloat16(__half2float(__half(raw)));
-  }
+    dst[i] = fromFloat<S>(toFloat(src[i]));
 }
 __global__ void bf16ToF32Kernel(const __nv_bfloat16* src, float* dst, size_t n) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
@@ -244,10 +242,11 @@ __device__ __forceinline__ uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
-__global__ void fillUniformKernel(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed) {
+template <class S>
+__global__ void fillUniformKernel(S* dst, size_t n, float scale, uint64_t seed) {
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     const float u = (mix64(seed * 0x9e3779b97f4a7c15ull + i) >> 40) * (1.f / 16777216.f);  // [0, 1)
-    dst[i] = __float2bfloat16((2.f * u - 1.f) * scale);
+    dst[i] = fromFloat<S>((2.f * u - 1.f) * scale);
   }
 }
 __global__ void fillF32Kernel(float* dst, size_t n, float value) {
@@ -257,25 +256,39 @@ __global__ void fillF32Kernel(float* dst, size_t n, float value) {
 
 static int gridFor(size_t n) { return (int)std::max<size_t>(1, std::min<size_t>((n + 255) / 256, 65535)); }
 
-void launchF32ToBf16(const float* src, __nv_bfloat16* dst, size_t n, cudaStream_t s) {
-  f32ToBf16Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
-  CUDA_CHECK(cudaGetLastError());
-}
-void launchF16ToBf16(const uint16_t* src, __nv_bfloat16* dst, size_t n, cudaStream_t s) {
-  f16ToBf16Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
+template <class S>
+void launchConvertToStorage(const void* src, DType from, S* dst, size_t n, cudaStream_t s) {
+  switch (from) {
+    case DType::F32: convertKernel<<<gridFor(n), 256, 0, s>>>(static_cast<const float*>(src), dst, n); break;
+    case DType::F16: convertKernel<<<gridFor(n), 256, 0, s>>>(static_cast<const __half*>(src), dst, n); break;
+    case DType::BF16: convertKernel<<<gridFor(n), 256, 0, s>>>(static_cast<const __nv_bfloat16*>(src), dst, n); break;
+  }
   CUDA_CHECK(cudaGetLastError());
 }
 void launchBf16ToF32(const __nv_bfloat16* src, float* dst, size_t n, cudaStream_t s) {
   bf16ToF32Kernel<<<gridFor(n), 256, 0, s>>>(src, dst, n);
   CUDA_CHECK(cudaGetLastError());
 }
-void launchFillUniformBf16(__nv_bfloat16* dst, size_t n, float scale, uint64_t seed, cudaStream_t s) {
-  fillUniformKernel<<<gridFor(n), 256, 0, s>>>(dst, n, scale, seed);
+template <class S>
+void launchFillUniform(S* dst, size_t n, float scale, uint64_t seed, cudaStream_t s) {
+  fillUniformKernel<S><<<gridFor(n), 256, 0, s>>>(dst, n, scale, seed);
   CUDA_CHECK(cudaGetLastError());
 }
 void launchFillF32(float* dst, size_t n, float value, cudaStream_t s) {
   fillF32Kernel<<<gridFor(n), 256, 0, s>>>(dst, n, value);
   CUDA_CHECK(cudaGetLastError());
 }
+
+#define SERVAL_INSTANTIATE(S)                                                                                       \
+  template void launchEmbeddingGather<S>(const S*, const int32_t*, float*, int, int, cudaStream_t);                \
+  template void launchAddRmsNorm<S>(float*, const float*, const float*, S*, const int32_t*, int, int, float,       \
+                                    cudaStream_t);                                                                 \
+  template void launchQkNormRopeKvWrite<S>(float*, const float*, const float*, const float*, const int32_t*,       \
+                                           const int32_t*, S*, S*, int, int, int, int, float, cudaStream_t);       \
+  template void launchSiluMul<S>(const float*, S*, int, int, cudaStream_t);                                        \
+  template void launchConvertToStorage<S>(const void*, DType, S*, size_t, cudaStream_t);                           \
+  template void launchFillUniform<S>(S*, size_t, float, uint64_t, cudaStream_t);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
 
 }  // namespace serval

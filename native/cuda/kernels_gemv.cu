@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "cuda/cuda_util.h"
 #include "cuda/kernels.h"
@@ -25,24 +26,22 @@ namespace {
 constexpr int kGemvThreads = 256;
 constexpr int kGemvWarps = kGemvThreads / 32;
 
-__device__ __forceinline__ void unpackBf16x8(const uint4& v, float* f) {
-  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+/** E consecutive activations x[k .. k+E) as fp32 (x fp32 or the storage type; read through the read-only cache,
+ *  reused by all warps of the SM) */
+template <int E, class X>
+__device__ __forceinline__ void loadX(const X* x, size_t k, float (&f)[E]) {
+  if constexpr (std::is_same<X, float>::value) {
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 p = __bfloat1622float2(h[i]);
-    f[2 * i] = p.x;
-    f[2 * i + 1] = p.y;
+    for (int i = 0; i < E / 4; ++i) {
+      const float4 a = __ldg(reinterpret_cast<const float4*>(x + k) + i);
+      f[4 * i] = a.x, f[4 * i + 1] = a.y, f[4 * i + 2] = a.z, f[4 * i + 3] = a.w;
+    }
+  } else {
+    StorageVec<E, X> v;
+    static_assert(StorageVec<E, X>::kBytes == 16, "16-bit activations: E = 8");
+    v.w[0] = __ldg(reinterpret_cast<const uint4*>(x + k));
+    v.toFloats(f);
   }
-}
-
-/** 8 consecutive activations x[k .. k+8) as fp32 (x bf16 or fp32; read through the read-only cache, reused by all
- *  warps of the SM) */
-__device__ __forceinline__ void loadX8(const __nv_bfloat16* x, size_t k, float* f) {
-  unpackBf16x8(__ldg(reinterpret_cast<const uint4*>(x + k)), f);
-}
-__device__ __forceinline__ void loadX8(const float* x, size_t k, float* f) {
-  const float4 a = __ldg(reinterpret_cast<const float4*>(x + k)), b = __ldg(reinterpret_cast<const float4*>(x + k + 4));
-  f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w, f[4] = b.x, f[5] = b.y, f[6] = b.z, f[7] = b.w;
 }
 
 __device__ __forceinline__ uint4 loadStreaming(const uint4* p) {
@@ -89,7 +88,8 @@ struct SiluMulEpilogue {
 
 /** Fused QKV projection rows (q heads, then k heads, then v heads; head dim hd): an item is the rotate-half pair
  *  (i, i + hd/2) of one head. q: rotated, written to qkv (fp32, row stride (nh + 2 nkv) hd) for attention;
- *  k: rotated, v: as is, both written to the paged cache at the token's slot (bf16). */
+ *  k: rotated, v: as is, both written to the paged cache at the token's slot (storage type S). */
+template <class S>
 struct RopeKvEpilogue {
   static constexpr int kRows = 2;
   const float* bias;
@@ -97,8 +97,8 @@ struct RopeKvEpilogue {
   const float* invFreq;
   const int32_t* positions;
   const int32_t* slots;
-  __nv_bfloat16* kCache;
-  __nv_bfloat16* vCache;
+  S* kCache;
+  S* vCache;
   int nh, nkv, hd;
   __device__ int row(int item, int r) const {
     const int half = hd / 2;
@@ -115,8 +115,8 @@ struct RopeKvEpilogue {
       const float x1 = acc[0][t] + b1, x2 = acc[1][t] + b2;
       if (head >= nh + nkv) {  // v
         const size_t dst = ((size_t)slots[t] * nkv + (head - nh - nkv)) * hd;
-        vCache[dst + i] = __float2bfloat16(x1);
-        vCache[dst + i + half] = __float2bfloat16(x2);
+        vCache[dst + i] = fromFloat<S>(x1);
+        vCache[dst + i + half] = fromFloat<S>(x2);
         continue;
       }
       float sn, cs;
@@ -127,8 +127,8 @@ struct RopeKvEpilogue {
         qkv[t * rowStride + r2] = y2;
       } else {
         const size_t dst = ((size_t)slots[t] * nkv + (head - nh)) * hd;
-        kCache[dst + i] = __float2bfloat16(y1);
-        kCache[dst + i + half] = __float2bfloat16(y2);
+        kCache[dst + i] = fromFloat<S>(y1);
+        kCache[dst + i + half] = fromFloat<S>(y2);
       }
     }
   }
@@ -136,14 +136,15 @@ struct RopeKvEpilogue {
 
 // ---- the kernel ------------------------------------------------------------------------------------------------
 
-/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S. */
-template <int T, int S, class Epi, class XT>
-__global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x,
-                                                           const __nv_bfloat16* __restrict__ w, int K, int numItems,
-                                                           Epi epi) {
-  // Measured on an H200 (bench/native/README.md): the loop below with its first batch before the wait is faster for
-  // one token (7B step 4.13 -> 4.02 ms without PDL, 3.95 ms with it) but slower for four (6.82 -> 7.11 ms).
+/** Block = kGemvWarps warps = kGemvWarps / S items; warp w reads slice w % S of item blockIdx.x * (8 / S) + w / S.
+ *  Weights of storage type WT are streamed in 16-byte chunks of E = 16 / sizeof(WT) elements. */
+template <int T, int S, class Epi, class XT, class WT>
+__global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict__ x, const WT* __restrict__ w, int K,
+                                                           int numItems, Epi epi) {
+  // Measured on an H200 for bf16 (bench/native/README.md): the loop below with its first batch before the wait is
+  // faster for one token (7B step 4.13 -> 4.02 ms without PDL, 3.95 ms with it) but slower for four (6.82 -> 7.11 ms).
   constexpr bool kHoist = T == 1;
+  constexpr int E = 16 / (int)sizeof(WT);
   constexpr int R = Epi::kRows;
   constexpr int kUnroll = R == 1 ? 4 : 2;  // 16-byte loads in flight per lane: kUnroll * R
   __shared__ float partial[S > 1 ? kGemvWarps : 1][R][T];
@@ -151,7 +152,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
   const int item = blockIdx.x * (kGemvWarps / S) + warp / S;
   const int slice = warp % S;
   const bool active = item < numItems;
-  const int chunks = K / 8;  // 8 bf16 = 16 bytes
+  const int chunks = K / E;  // 16 bytes each
   const int c0 = (int)((long)chunks * slice / S), c1 = (int)((long)chunks * (slice + 1) / S);
 
   float acc[R][T];
@@ -164,17 +165,17 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
 #pragma unroll
   for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const uint4*>(w + (size_t)epi.row(item, r) * K);
   auto consume = [&](const uint4 (&wv)[R], int c) {
-    float wf[R][8];
+    float wf[R][E];
 #pragma unroll
-    for (int r = 0; r < R; ++r) unpackBf16x8(wv[r], wf[r]);
+    for (int r = 0; r < R; ++r) reinterpret_cast<const StorageVec<E, WT>*>(&wv[r])->toFloats(wf[r]);
 #pragma unroll
     for (int t = 0; t < T; ++t) {
-      float xf[8];
-      loadX8(x, (size_t)t * K + (size_t)c * 8, xf);
+      float xf[E];
+      loadX<E>(x, (size_t)t * K + (size_t)c * E, xf);
 #pragma unroll
       for (int r = 0; r < R; ++r)
 #pragma unroll
-        for (int i = 0; i < 8; ++i) acc[r][t] += wf[r][i] * xf[i];
+        for (int i = 0; i < E; ++i) acc[r][t] += wf[r][i] * xf[i];
     }
   };
   if constexpr (kHoist) {
@@ -254,15 +255,15 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(const XT* __restrict_
   }
 }
 
-template <int T, int S, class Epi, class XT>
-void launchOne(const XT* x, const __nv_bfloat16* w, int K, int numItems, const Epi& epi, cudaStream_t s) {
+template <int T, int S, class Epi, class XT, class WT>
+void launchOne(const XT* x, const WT* w, int K, int numItems, const Epi& epi, cudaStream_t s) {
   constexpr int itemsPerBlock = kGemvWarps / S;
   const int blocks = (numItems + itemsPerBlock - 1) / itemsPerBlock;
-  launchMaybePdl(gemvKernel<T, S, Epi, XT>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi);
+  launchMaybePdl(gemvKernel<T, S, Epi, XT, WT>, dim3(blocks), dim3(kGemvThreads), 0, s, x, w, K, numItems, epi);
 }
 
-template <int T, class Epi, class XT>
-void launchForTokens(const XT* x, const __nv_bfloat16* w, int K, int numItems, int split, const Epi& epi,
+template <int T, class Epi, class XT, class WT>
+void launchForTokens(const XT* x, const WT* w, int K, int numItems, int split, const Epi& epi,
                      cudaStream_t s) {
   switch (split) {
     case 1: launchOne<T, 1>(x, w, K, numItems, epi, s); break;
@@ -273,8 +274,8 @@ void launchForTokens(const XT* x, const __nv_bfloat16* w, int K, int numItems, i
   }
 }
 
-template <class Epi, class XT>
-void launchGemv(const XT* x, const __nv_bfloat16* w, int T, int K, int numItems, int split, const Epi& epi,
+template <class Epi, class XT, class WT>
+void launchGemv(const XT* x, const WT* w, int T, int K, int numItems, int split, const Epi& epi,
                 cudaStream_t s) {
   if (!gemvSupported(T, K)) throw std::invalid_argument("GEMV: unsupported shape T=" + std::to_string(T) + " K=" + std::to_string(K));
   if (numItems == 0) return;
@@ -305,27 +306,40 @@ int gemvSplitFor(int numRows, int K, int numSms) {
   return split;
 }
 
-void launchGemvLinear(const __nv_bfloat16* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
-                      int split, cudaStream_t s) {
-  launchGemv(x, w, T, K, N, split, PlainEpilogue{bias, y, N}, s);
-}
-void launchGemvLinear(const float* x, const __nv_bfloat16* w, const float* bias, float* y, int T, int N, int K,
-                      int split, cudaStream_t s) {
+template <class X, class S>
+void launchGemvLinear(const X* x, const S* w, const float* bias, float* y, int T, int N, int K, int split,
+                      cudaStream_t s) {
   launchGemv(x, w, T, K, N, split, PlainEpilogue{bias, y, N}, s);
 }
 
-void launchGemvGateUpSilu(const float* x, const __nv_bfloat16* wGateUp, float* act, int T, int I,
-                          int K, int split, cudaStream_t s) {
+template <class S>
+void launchGemvGateUpSilu(const float* x, const S* wGateUp, float* act, int T, int I, int K, int split,
+                          cudaStream_t s) {
   launchGemv(x, wGateUp, T, K, I, split, SiluMulEpilogue{act, I}, s);
 }
 
-void launchGemvQkvRopeKv(const float* x, const __nv_bfloat16* wQkv, const float* bias, float* qkv,
-                         const float* invFreq, const int32_t* positions, const int32_t* slots,
-                         __nv_bfloat16* kCache, __nv_bfloat16* vCache, int T, int nh, int nkv, int hd, int K,
-                         int split, cudaStream_t s) {
+template <class S>
+void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float* qkv, const float* invFreq,
+                         const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh, int nkv,
+                         int hd, int K, int split, cudaStream_t s) {
   if (hd % 2 != 0) throw std::invalid_argument("GEMV QKV+RoPE: headDim must be even");
   launchGemv(x, wQkv, T, K, (nh + 2 * nkv) * (hd / 2), split,
-             RopeKvEpilogue{bias, qkv, invFreq, positions, slots, kCache, vCache, nh, nkv, hd}, s);
+             RopeKvEpilogue<S>{bias, qkv, invFreq, positions, slots, kCache, vCache, nh, nkv, hd}, s);
 }
+
+// fp32 inputs for every storage type; inputs of the storage type itself (the attention output) once more for the
+// 16-bit types (for fp32 storage that is the same instantiation)
+#define SERVAL_INSTANTIATE(S)                                                                                      \
+  template void launchGemvLinear<float, S>(const float*, const S*, const float*, float*, int, int, int, int,      \
+                                           cudaStream_t);                                                         \
+  template void launchGemvGateUpSilu<S>(const float*, const S*, float*, int, int, int, int, cudaStream_t);        \
+  template void launchGemvQkvRopeKv<S>(const float*, const S*, const float*, float*, const float*, const int32_t*, \
+                                       const int32_t*, S*, S*, int, int, int, int, int, int, cudaStream_t);
+SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
+template void launchGemvLinear<__nv_bfloat16, __nv_bfloat16>(const __nv_bfloat16*, const __nv_bfloat16*, const float*,
+                                                             float*, int, int, int, int, cudaStream_t);
+template void launchGemvLinear<__half, __half>(const __half*, const __half*, const float*, float*, int, int, int, int,
+                                               cudaStream_t);
 
 }  // namespace serval

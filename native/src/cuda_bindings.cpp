@@ -95,11 +95,14 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
                                       InstanceMethod("forwardAsync", &CudaModelWrap::ForwardAsync),
                                       InstanceMethod("memory", &CudaModelWrap::Memory),
                                       InstanceMethod("allocateKvCache", &CudaModelWrap::AllocateKvCache),
+                                      InstanceMethod("captureDecodeGraphs", &CudaModelWrap::CaptureDecodeGraphs),
+                                      InstanceMethod("reserveSampling", &CudaModelWrap::ReserveSampling),
                                       InstanceMethod("close", &CudaModelWrap::Close)});
     exports.Set("CudaModel", cls);
   }
 
-  // new CudaModel(spec, tensors, { numBlocks, blockSize, device?, dummyWeights?, seed?, maxNumTokens?, skinnyGemm?, cudaGraphs? })
+  // new CudaModel(spec, tensors, { numBlocks, blockSize, device?, dummyWeights?, seed?, maxNumTokens?, skinnyGemm?, cudaGraphs?,
+  //                                dtype?: 'bfloat16' | 'float16' | 'float32' })
   explicit CudaModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaModelWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
@@ -114,7 +117,20 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     opts.maxNumTokens = optionalIntField(o, "maxNumTokens", 8192);
     opts.skinnyGemm = o.Get("skinnyGemm").IsUndefined() ? true : o.Get("skinnyGemm").ToBoolean().Value();
     opts.cudaGraphs = o.Get("cudaGraphs").IsUndefined() ? true : o.Get("cudaGraphs").ToBoolean().Value();
+    // decodeBatchSizes?: number[] (ascending; the model validates), maxModelLen?: number
+    Napi::Value sizes = o.Get("decodeBatchSizes");
+    if (!sizes.IsUndefined()) {
+      if (!sizes.IsArray()) throw Napi::TypeError::New(env, "CudaModel: decodeBatchSizes must be an array of integers");
+      Napi::Array a = sizes.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Value v = a.Get(i);
+        if (!v.IsNumber()) throw Napi::TypeError::New(env, "CudaModel: decodeBatchSizes must be an array of integers");
+        opts.decodeBatchSizes.push_back(v.As<Napi::Number>().Int32Value());
+      }
+    }
+    opts.maxModelLen = optionalIntField(o, "maxModelLen", 0);
     try {
+      if (!o.Get("dtype").IsUndefined()) opts.dtype = parseComputeDType(o.Get("dtype").ToString().Utf8Value());
       model_ = std::make_unique<CudaModel>(specFromJs(info[0].As<Napi::Object>()),
                                            tensorsFromJs(info[1].As<Napi::Array>()), opts);
     } catch (const Napi::Error&) {
@@ -218,7 +234,42 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     o.Set("kvCacheBytes", (double)r.kvCacheBytes);
     o.Set("activationBytes", (double)r.activationBytes);
     o.Set("workspaceBytes", (double)r.workspaceBytes);
+    o.Set("samplingBytes", (double)r.samplingBytes);
+    o.Set("graphBytes", (double)r.graphBytes);
     return o;
+  }
+  // captureDecodeGraphs() → { graphs, milliseconds, bytes } (start-up, synchronously)
+  Napi::Value CaptureDecodeGraphs(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (busy_.load()) throw Napi::Error::New(env, "CudaModel.captureDecodeGraphs while a forward is running");
+    CudaGraphCaptureReport r;
+    try {
+      r = model(env).captureDecodeGraphs();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("CudaModel.captureDecodeGraphs: ") + e.what());
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("graphs", r.graphs);
+    o.Set("milliseconds", r.milliseconds);
+    o.Set("bytes", (double)r.bytes);
+    return o;
+  }
+  // reserveSampling(rows, penaltyIdsPerRow) → device bytes the sampler's worst case took (start-up, synchronously)
+  Napi::Value ReserveSampling(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (busy_.load()) throw Napi::Error::New(env, "CudaModel.reserveSampling while a forward is running");
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+      throw Napi::TypeError::New(env, "reserveSampling(rows, penaltyIdsPerRow) expects two numbers");
+    try {
+      return Napi::Number::New(env, (double)model(env).reserveSampling(info[0].As<Napi::Number>().Int32Value(),
+                                                                       info[1].As<Napi::Number>().Int32Value()));
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("CudaModel.reserveSampling: ") + e.what());
+    }
   }
   Napi::Value AllocateKvCache(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -1,11 +1,13 @@
-"""Reference log-probabilities from Hugging Face transformers (fp32) for the ts backend's replay test.
+"""Reference log-probabilities from Hugging Face transformers (fp32; bf16/fp16 with --dtype) for the ts backend's
+replay test, and bf16 runs as the second reference of the CUDA backend (bench/native/dtype-check.ts).
 
 For every model in inputs.json (made by make-test-model, see make-models.ts) and every prompt, runs a greedy
 continuation with the KV cache and records the top-k log-probabilities and token ids at every step. Writes
 <arch>.json files into OUT_DIR. Cross-checks on the way: no missing/unexpected weights, cached decoding equals a
-full recompute, and CPU agrees with the GPU.
+full recompute, and CPU agrees with the GPU (fp32 only: the CPU check is skipped for --dtype bfloat16/float16,
+where it would compare two different roundings).
 
-usage: python3 hf_logprobs.py INPUTS_JSON MODELS_DIR OUT_DIR
+usage: python3 hf_logprobs.py INPUTS_JSON MODELS_DIR OUT_DIR [--dtype float32|bfloat16|float16]
 """
 import json
 import os
@@ -16,9 +18,12 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 
-def load(path, device):
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def load(path, device, dtype=torch.float32):
     model, info = AutoModelForCausalLM.from_pretrained(
-        path, dtype=torch.float32, attn_implementation="eager", output_loading_info=True
+        path, dtype=dtype, attn_implementation="eager", output_loading_info=True
     )
     missing = [k for k in info.get("missing_keys", []) if k != "lm_head.weight"]
     unexpected = list(info.get("unexpected_keys", []))
@@ -55,6 +60,12 @@ def full_recompute_logprobs(model, prompt_ids, generated, device):
 
 def main():
     inputs_path, models_dir, out_dir = sys.argv[1:4]
+    dtype_name = "float32"
+    if len(sys.argv) > 4:
+        if len(sys.argv) != 6 or sys.argv[4] != "--dtype" or sys.argv[5] not in DTYPES:
+            raise SystemExit(f"usage: hf_logprobs.py INPUTS_JSON MODELS_DIR OUT_DIR [--dtype {'|'.join(DTYPES)}]")
+        dtype_name = sys.argv[5]
+    dtype = DTYPES[dtype_name]
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
@@ -65,25 +76,29 @@ def main():
     for spec in inputs["models"]:
         arch = spec["arch"]
         path = os.path.join(models_dir, arch)
-        model = load(path, device)
-        cpu_model = load(path, "cpu")
+        model = load(path, device, dtype)
+        cpu_model = load(path, "cpu") if dtype_name == "float32" else None
         print(f"{arch}: {type(model).__name__} rope {getattr(model.config, 'rope_parameters', None)}", flush=True)
         results = []
         for prompt in inputs["prompts"]:
             gen, top_ids, top_lps, gaps, lps = greedy(model, prompt["tokenIds"], inputs["steps"], inputs["topK"], device)
             recompute = full_recompute_logprobs(model, prompt["tokenIds"], gen, device)
-            cpu_gen, _, _, _, cpu_lps = greedy(cpu_model, prompt["tokenIds"], inputs["steps"], inputs["topK"], "cpu")
             cache_diff = float((recompute - lps).abs().max())
-            cpu_diff = float((cpu_lps - lps.cpu()).abs().max())
-            print(f"  {prompt['name']}: cache-vs-recompute {cache_diff:.2e}, cpu-vs-{device} {cpu_diff:.2e}, "
-                  f"cpu tokens equal {cpu_gen == gen}, min top1-top2 gap {min(gaps):.4f}", flush=True)
+            cpu_gen, cpu_diff = None, None
+            if cpu_model is not None:
+                cpu_gen, _, _, _, cpu_lps = greedy(cpu_model, prompt["tokenIds"], inputs["steps"], inputs["topK"], "cpu")
+                cpu_diff = float((cpu_lps - lps.cpu()).abs().max())
+            print(f"  {prompt['name']}: cache-vs-recompute {cache_diff:.2e}, cpu-vs-{device} {cpu_diff}, "
+                  f"cpu tokens equal {cpu_gen == gen if cpu_gen is not None else None}, "
+                  f"min top1-top2 gap {min(gaps):.4f}", flush=True)
             results.append({
                 "name": prompt["name"],
                 "tokenIds": prompt["tokenIds"],
                 "generated": gen,
                 "topIds": top_ids,
                 "topLogprobs": [[round(v, 7) for v in row] for row in top_lps],
-                "checks": {"cacheVsRecomputeMaxDiff": cache_diff, "cpuVsDeviceMaxDiff": cpu_diff, "cpuTokensEqual": cpu_gen == gen},
+                "checks": {"cacheVsRecomputeMaxDiff": cache_diff, "cpuVsDeviceMaxDiff": cpu_diff,
+                           "cpuTokensEqual": cpu_gen == gen if cpu_gen is not None else None},
             })
         record = {
             "arch": arch,
@@ -93,7 +108,7 @@ def main():
             "device": device,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
-            "dtype": "float32",
+            "dtype": dtype_name,
             "attention": "eager",
             "steps": inputs["steps"],
             "topK": inputs["topK"],

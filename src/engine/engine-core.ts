@@ -9,8 +9,10 @@ import type { SchedulingPolicy } from '../scheduler/waiting-queue.js';
 import type { TextTokenizer } from '../tokenizer/types.js';
 import { bannedByBadWords, tokenizeBadWords } from './bad-words.js';
 import type { DetokenizerFactory } from './detokenizer.js';
+import { GrammarStarter, providerGrammar } from './deferred-grammars.js';
 import type { BulkMaskFiller, GrammarProvider, MaskRow } from './grammar.js';
 import { RequestState, SequenceState } from './request-state.js';
+import { StepMaskBuffer } from './step-mask-buffer.js';
 import { resolveSamplingParams, type GenerationDefaults, type ResolvedSamplingParams } from './sampling-params.js';
 import type { EngineStats, FinishedRequestStats } from './serving-engine.js';
 import { findStopString, stopHoldback } from './stop-strings.js';
@@ -76,12 +78,16 @@ export class EngineCore {
   private generationTokensTotal = 0;
   private readonly now: () => number;
   private readonly vocabSize: number;
+  private readonly maskBuffer: StepMaskBuffer;
+  private readonly grammarStarter: GrammarStarter | null;
 
   constructor(opts: EngineCoreOptions) {
     this.opts = opts;
     this.backend = opts.backend;
     this.vocabSize = opts.backend.info.vocabSize;
     this.now = opts.now ?? (() => Date.now() / 1000);
+    this.maskBuffer = new StepMaskBuffer(opts.maxNumSeqs, Math.ceil(this.vocabSize / 32));
+    this.grammarStarter = opts.grammar ? new GrammarStarter(opts.grammar) : null;
     const { numBlocks, blockSize } = opts.backend.info;
     if (numBlocks * blockSize < opts.maxModelLen) {
       throw new Error(
@@ -145,9 +151,9 @@ export class EngineCore {
     }
     const tok = this.opts.tokenizer;
     if ((p.stop.length > 0 || p.badWords.length > 0) && !tok) throw new RequestRejectedError('stop strings and bad_words need a tokenizer');
-    if (p.structured && !this.opts.grammar) throw new RequestRejectedError('structured output is not available');
+    if (p.structured && !this.grammarStarter) throw new RequestRejectedError('structured output is not available');
     const badWords = p.badWords.length > 0 && tok ? tokenizeBadWords(p.badWords, tok) : [];
-    const grammars = p.structured ? Array.from({ length: p.n }, () => this.opts.grammar!.create(p.structured!)) : [];
+    const grammars = p.structured ? this.grammarStarter!.create(p.structured, p.n) : [];
 
     const maxTokens = p.maxTokens ?? Math.min(maxLen - ids.length, p.defaultMaxTokens ?? Infinity);
     const req = new RequestState(
@@ -277,8 +283,8 @@ export class EngineCore {
 
   /**
    * per-step sampling inputs that must be ready before the forward starts: RNG counter, min_tokens and bad-words
-   * bans. Returns the sample rows that need a grammar mask; their bitmask is allocated (zeroed) and
-   * batch.masksReady set, and fillMasks fills them once the forward has started.
+   * bans. Returns the sample rows that need a grammar mask; the step's bitmask (reused from step to step, zero outside
+   * these rows) is set and batch.masksReady created, and fillMasks fills the rows once the forward has started.
    */
   private prepareSampling(step: ScheduledStep): PendingMasks | null {
     const { batch, sampleSeqs } = step;
@@ -303,8 +309,7 @@ export class EngineCore {
     if (maskRows.length === 0) return null;
     const words = Math.ceil(this.vocabSize / 32);
     const filler = this.opts.grammar?.bulkFiller?.(maskRows.length) ?? null;
-    const length = sampleSeqs.length * words;
-    batch.grammarBitmask = filler ? filler.allocate(length) : new Int32Array(length);
+    batch.grammarBitmask = this.maskBuffer.take(sampleSeqs.length, maskRows, filler);
     batch.grammarRows = new Uint8Array(sampleSeqs.length);
     let resolve!: () => void;
     batch.masksReady = new Promise<void>((r) => (resolve = r));
@@ -312,8 +317,9 @@ export class EngineCore {
   }
 
   /**
-   * fills the step's grammar masks and resolves batch.masksReady; never rejects. A grammar that throws (or whose
-   * worker thread fails) ends its own request: its row stays free and its sampled token is discarded.
+   * feeds each grammar row its previous token (see acceptToken), fills the step's grammar masks and resolves
+   * batch.masksReady; never rejects. Runs while the forward does. A grammar that rejects its token or throws (or whose
+   * worker thread fails) ends its own request: its row stays free (zero) and its sampled token is discarded.
    */
   private async fillMasks(step: ScheduledStep, pending: PendingMasks | null): Promise<void> {
     if (!pending) return;
@@ -321,12 +327,14 @@ export class EngineCore {
     const bitmask = batch.grammarBitmask!;
     const grammarRows = batch.grammarRows!;
     const { rows, words, filler } = pending;
+    let filled = false;
     try {
       if (!filler) {
         for (const i of rows) {
           const ref = this.seqRefs.get(sampleSeqs[i]);
           if (!ref) continue; // its request failed earlier in this loop
           try {
+            this.feedPendingToken(ref.state);
             ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
             grammarRows[i] = 1;
           } catch (e) {
@@ -334,6 +342,7 @@ export class EngineCore {
             this.failRequest(ref.req, e);
           }
         }
+        filled = true;
         return;
       }
       const live: number[] = [];
@@ -341,10 +350,19 @@ export class EngineCore {
       for (const i of rows) {
         const ref = this.seqRefs.get(sampleSeqs[i]);
         if (!ref) continue;
+        let grammar;
+        try {
+          grammar = providerGrammar(ref.state.grammar!);
+          this.feedPendingToken(ref.state);
+        } catch (e) {
+          this.failRequest(ref.req, e);
+          continue;
+        }
         live.push(i);
-        maskRows.push({ grammar: ref.state.grammar!, offset: i * words });
+        maskRows.push({ grammar, offset: i * words });
       }
       const errors = await filler.fill(maskRows, bitmask);
+      filled = errors.every((e) => e === null);
       live.forEach((i, k) => {
         const err = errors[k];
         if (!err) {
@@ -362,8 +380,20 @@ export class EngineCore {
         if (ref && grammarRows[i] !== 1) this.failRequest(ref.req, e);
       }
     } finally {
+      // a failed row may hold part of a mask: free rows are zero
+      for (const i of rows) if (grammarRows[i] !== 1) bitmask.fill(0, i * words, (i + 1) * words);
+      // a worker thread that failed may still write into the bitmask: later steps get a new one
+      if (!filled) this.maskBuffer.discard();
       pending.resolve();
     }
+  }
+
+  /** tells the grammar the token sampled for it in its previous step (acceptToken left it pending) */
+  private feedPendingToken(s: SequenceState): void {
+    const token = s.grammarPendingToken;
+    if (token < 0) return;
+    s.grammarPendingToken = -1;
+    if (!s.grammar!.acceptToken(token)) throw new Error(`structured output: the grammar rejected token ${token}`);
   }
 
   private applyResult(step: ScheduledStep, result: StepResult): void {
@@ -410,8 +440,11 @@ export class EngineCore {
     }
     s.dirty = true;
     if (s.grammar && !s.grammarDone) {
-      if (!s.grammar.acceptToken(token)) throw new Error(`structured output: the grammar rejected token ${token}`);
+      // the grammar is told the token right before its next mask is computed, while the next forward runs (not
+      // here, between the steps). The token was sampled under the grammar's mask; should the grammar still reject
+      // it, the request fails then. An EOS ends the grammar: it is not asked again.
       if (this.opts.eosTokenIds.includes(token)) s.grammarDone = true;
+      else s.grammarPendingToken = token;
     }
 
     // token-level stops (vLLM v1 order: length, then min_tokens gate, then EOS, then stop_token_ids)

@@ -21,6 +21,11 @@ export class SequenceState {
    * it goes on unconstrained (as vLLM does once a grammar has terminated)
    */
   grammarDone = false;
+  /**
+   * a sampled token the grammar has not been told yet (-1: none): the engine feeds it right before the sequence's
+   * next mask is computed, off the path between two steps
+   */
+  grammarPendingToken = -1;
   constructor(
     readonly index: number,
     readonly seq: Sequence,

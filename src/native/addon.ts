@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelConfig } from '../loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 
 /** the model shape the addon needs: the same fields as ModelConfig */
 export type NativeModelSpec = Pick<
@@ -64,6 +64,17 @@ export interface CudaMemoryReport {
   kvCacheBytes: number;
   activationBytes: number;
   workspaceBytes: number;
+  /** device memory the sampler's worst case took (reserveSampling) and the decode graphs hold (captureDecodeGraphs),
+   *  measured as free-memory deltas; 0 until those ran */
+  samplingBytes: number;
+  graphBytes: number;
+}
+
+/** what CudaModel.captureDecodeGraphs did */
+export interface CudaGraphCaptureReport {
+  graphs: number;
+  milliseconds: number;
+  bytes: number;
 }
 
 /**
@@ -123,6 +134,10 @@ export interface NativeCudaModel extends NativeForwardModel {
   memory(): CudaMemoryReport;
   /** replaces the paged KV cache (created with numBlocks 0 = none yet) */
   allocateKvCache(numBlocks: number): void;
+  /** captures every decode graph (decodeBatchSizes x block-table stride buckets up to maxModelLen) at start-up */
+  captureDecodeGraphs(): CudaGraphCaptureReport;
+  /** grows the GPU sampler's buffers to a worst-case step of `rows` rows; returns the device bytes that took */
+  reserveSampling(rows: number, penaltyIdsPerRow: number): number;
   close(): void;
 }
 
@@ -164,6 +179,12 @@ export interface NativeAddon {
       skinnyGemm?: boolean;
       /** replay decode-only steps from captured CUDA graphs (default true; false = --enforce-eager) */
       cudaGraphs?: boolean;
+      /** ascending sizes decode-only steps are padded up to (graph or eager); none: exact-size graphs up to 256 rows */
+      decodeBatchSizes?: number[];
+      /** bounds the block-table strides captureDecodeGraphs captures */
+      maxModelLen?: number;
+      /** storage type of weights, KV cache and low-precision activations (default bfloat16) */
+      dtype?: WeightDtype;
     },
   ) => NativeCudaModel;
   cudaInfo(): CudaInfo;

@@ -1,13 +1,14 @@
 // The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
 // (native/cuda). Every row is sampled on the GPU (cuda-sampling.ts, cuda-sampling-backend.ts); the forward and the
 // sampling run from the addon's worker threads, so the event loop never waits on the GPU.
-import type { ModelConfig } from '../loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import { loadModelConfig } from '../loader/model-config.js';
 import { Checkpoint } from '../loader/safetensors.js';
 import type { Backend, StepBatch } from '../runner/batch.js';
 import type { ForwardOutput } from '../runner/ts/ts-model.js';
 import {
   loadNativeAddon,
+  type CudaGraphCaptureReport,
   type CudaMemoryReport,
   type NativeCudaModel,
   type NativeForwardBatch,
@@ -32,6 +33,13 @@ export interface CudaModelOptions {
   skinnyGemm?: boolean;
   /** --enforce-eager: never replay decode steps from CUDA graphs */
   enforceEager?: boolean;
+  /** ascending sizes decode-only steps are padded up to, graph replay or eager alike (decode-batch-sizes.ts); none:
+   *  no padding, a graph per exact size up to 256 rows, captured on first use */
+  decodeBatchSizes?: number[];
+  /** the longest context (bounds the block-table strides captureDecodeGraphs captures) */
+  maxModelLen?: number;
+  /** storage type of weights, KV cache and low-precision activations, fp32 accumulate (default bfloat16) */
+  dtype?: WeightDtype;
 }
 
 /** Throws a clear error when CUDA cannot be used (addon built without nvcc, no driver, no GPU). */
@@ -95,6 +103,9 @@ export class NativeCudaForwardModel {
       maxNumTokens: opts.maxNumTokens ?? 8192,
       skinnyGemm: opts.skinnyGemm ?? true,
       cudaGraphs: !(opts.enforceEager ?? false),
+      ...(opts.decodeBatchSizes ? { decodeBatchSizes: opts.decodeBatchSizes } : {}),
+      ...(opts.maxModelLen !== undefined ? { maxModelLen: opts.maxModelLen } : {}),
+      dtype: opts.dtype ?? 'bfloat16',
     });
     const name = addon.cudaInfo().devices[device]?.name ?? `cuda:${device}`;
     return new NativeCudaForwardModel(config, model, opts.numBlocks, opts.blockSize, device, name);
@@ -121,6 +132,16 @@ export class NativeCudaForwardModel {
 
   memory(): CudaMemoryReport {
     return this.model.memory();
+  }
+
+  /** captures the decode graphs of every padded batch size and stride bucket (start-up, after the memory profile) */
+  captureDecodeGraphs(): CudaGraphCaptureReport {
+    return this.model.captureDecodeGraphs();
+  }
+
+  /** grows the GPU sampler's buffers to a worst-case step of `rows` rows (start-up, inside the memory profile) */
+  reserveSampling(rows: number, penaltyIdsPerRow: number): number {
+    return this.model.reserveSampling(rows, penaltyIdsPerRow);
   }
 
   close(): void {

@@ -1,5 +1,9 @@
-// The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step, size the
-// paged KV cache from --gpu-memory-utilization (refusing a --max-model-len it cannot hold), log the memory split.
+// The `cuda` backend as the engine starts it: load the weights, profile one forward of the largest step and the
+// sampler's worst-case step, capture the decode CUDA graphs, size the paged KV cache from --gpu-memory-utilization
+// out of what is left (refusing a --max-model-len it cannot hold), log the memory split.
+// Graphs are captured before the KV cache is sized (vLLM captures after, with the graphs' memory estimated): so the
+// free memory the cache is sized from has already lost what the graphs hold. Captured against the profiling cache,
+// they are re-recorded against the real one when it is allocated and updated in place (no new graph memory).
 import type { DtypeArg } from '../config/engine-args.js';
 import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
@@ -7,8 +11,9 @@ import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-build
 import { createCudaSamplingBackend } from './cuda-sampling-backend.js';
 import { activeCudaStepProfile, StepProfile } from './cuda-step-profile.js';
 import { loadNativeAddon, type CudaMemoryReport } from './addon.js';
-import { NativeCudaForwardModel } from './cuda-backend.js';
-import { cudaKvBytesPerBlock, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
+import { NativeCudaForwardModel, type CudaModelOptions } from './cuda-backend.js';
+import { decodeBatchSizes } from './decode-batch-sizes.js';
+import { cudaKvBytesPerBlock, describeMemorySplit, overridePlan, planKvCache, type KvPlan } from './kv-cache-plan.js';
 
 export interface CudaEngineBackendOptions {
   modelDir: string | null;
@@ -20,7 +25,8 @@ export interface CudaEngineBackendOptions {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   loadFormat: 'auto' | 'safetensors' | 'dummy';
-  /** --dtype, resolved by resolveCudaDtype; the CUDA backend computes in bfloat16 only so far. Not given: bfloat16. */
+  /** --dtype, resolved by resolveCudaDtype (weights, KV cache and low-precision activations; fp32 accumulate). Not
+   *  given: bfloat16. */
   dtype?: DtypeArg;
   enforceEager: boolean;
   seed: number;
@@ -51,58 +57,102 @@ function profileRows(tokens: number, rows: number, blockSize: number): BatchRowS
 }
 
 
+const CUDA_DTYPES: readonly WeightDtype[] = ['bfloat16', 'float16', 'float32'];
+
 /** The compute dtype --dtype names, as vLLM resolves it (_resolve_auto_dtype): 'auto' is the checkpoint's dtype,
- *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+). */
+ *  except that float32 checkpoints are downcast to the platform's preferred dtype, bfloat16 on CUDA (sm_80+).
+ *  Any other string (a caller bypassing the CLI's choices) is refused naming it. */
 export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): WeightDtype {
-  if (requested !== 'auto') return requested;
-  return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (requested === 'auto') return checkpoint === 'float32' ? 'bfloat16' : checkpoint;
+  if (!CUDA_DTYPES.includes(requested)) {
+    throw new Error(`--dtype ${JSON.stringify(requested)} is not supported by the cuda backend (expected auto, ${CUDA_DTYPES.join(', ')})`);
+  }
+  return requested;
 }
+
+/** the decode steps' padding rows write their K/V to one scratch block past the usable ones (cuda_model.cu) */
+const PADDING_BLOCKS = 1;
+
+/** what the model is created with: the profiling cache, and decode steps padded to vLLM's sizes whether graphs are
+ *  replayed or not (--enforce-eager then computes exactly what a replay would) */
+export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: number, dtype: WeightDtype = 'bfloat16'): CudaModelOptions {
+  const tokens = Math.max(1, o.maxNumBatchedTokens);
+  return {
+    numBlocks: profileBlocks,
+    blockSize: o.blockSize,
+    device: o.device ?? 0,
+    loadFormat: o.loadFormat,
+    seed: o.seed,
+    maxNumTokens: tokens,
+    enforceEager: o.enforceEager,
+    dtype,
+    decodeBatchSizes: decodeBatchSizes(o.maxNumSeqs, tokens),
+    // the addon takes an int32; a longer max_model_len is refused by the KV plan before any graph is captured
+    maxModelLen: Math.min(o.maxModelLen, 2 ** 31 - 1),
+  };
+}
+
+/** bytes of one weight / KV cache value of a cuda compute dtype */
+export const cudaDtypeBytes = (dtype: WeightDtype): number => (dtype === 'float32' ? 4 : 2);
 
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
-  if (dtype !== 'bfloat16') {
-    const what = o.dtype === 'auto' ? `auto (the checkpoint's ${dtype}, as vLLM resolves it)` : dtype;
-    throw new Error(
-      `--dtype ${what} is not implemented for the cuda backend yet (it computes in bfloat16: pass --dtype bfloat16; ` +
-        `${o.config.dtype} weights are converted on upload)`,
-    );
-  }
   const addon = loadNativeAddon();
   const device = o.device ?? 0;
   const tokens = Math.max(1, o.maxNumBatchedTokens);
   const rows = Math.max(1, Math.min(o.maxNumSeqs, tokens));
   const rowSpecs = profileRows(tokens, rows, o.blockSize);
   const profileBlocks = rowSpecs.reduce((a, r) => a + r.blockTable.length, 0);
-  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, {
-    numBlocks: profileBlocks,
-    blockSize: o.blockSize,
-    device,
-    loadFormat: o.loadFormat,
-    seed: o.seed,
-    maxNumTokens: tokens,
-    enforceEager: o.enforceEager,
-  });
+  const modelOptions = cudaModelOptions(o, profileBlocks, dtype);
+  const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, modelOptions);
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
-    const profiled = model.memory();
-    const mem = addon.cudaMemoryInfo!(device);
-    const profiledPlan = planKvCache({
-      totalBytes: mem.total,
-      usedBytes: mem.total - mem.free,
-      profileCacheBytes: profiled.kvCacheBytes,
-      gpuMemoryUtilization: o.gpuMemoryUtilization,
-      bytesPerBlock: cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim),
-      blockSize: o.blockSize,
-      maxModelLen: o.maxModelLen,
-    });
+    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim, cudaDtypeBytes(dtype));
+    const planFromFreeMemory = () => {
+      const mem = addon.cudaMemoryInfo!(device);
+      const profileCacheBytes = model.memory().kvCacheBytes;
+      const plan = planKvCache({
+        totalBytes: mem.total,
+        usedBytes: mem.total - mem.free,
+        profileCacheBytes,
+        gpuMemoryUtilization: o.gpuMemoryUtilization,
+        bytesPerBlock,
+        blockSize: o.blockSize,
+        maxModelLen: o.maxModelLen,
+        reservedBlocks: PADDING_BLOCKS,
+      });
+      return { plan, totalBytes: mem.total, usedBeforeKvBytes: mem.total - mem.free - profileCacheBytes };
+    };
+    // a cache that cannot hold max_model_len even before sampling and the graphs take their share is refused first
+    planFromFreeMemory();
+    // the sampler's buffers at their largest: every row with masks, a bias, logprobs and penalties over a whole context
+    model.reserveSampling(rows, o.maxModelLen);
+    if (!o.enforceEager) {
+      const sizes = modelOptions.decodeBatchSizes!;
+      const c = model.captureDecodeGraphs();
+      o.log?.(
+        `cuda graphs: captured ${c.graphs} decode CUDA graphs (batch sizes ${sizes[0]}..${sizes.at(-1)}: ${sizes.length} sizes x ` +
+          `${c.graphs / sizes.length} block-table strides) in ${(c.milliseconds / 1000).toFixed(2)} s, holding ${gib(c.bytes)}`,
+      );
+    }
+    const { plan: profiledPlan, totalBytes, usedBeforeKvBytes } = planFromFreeMemory();
     const plan = o.numKvBlocks == null ? profiledPlan : overridePlan(profiledPlan, o.numKvBlocks, o.blockSize, o.maxModelLen);
     model.allocateKvCache(plan.numBlocks);
     const memory = model.memory();
     o.log?.(
-      `cuda: ${model.deviceName}: weights ${gib(memory.weightBytes)}, activations ${gib(memory.activationBytes)} ` +
-        `(profiled ${tokens} tokens / ${rows} rows), workspace ${gib(memory.workspaceBytes)}, KV cache ` +
-        `${gib(memory.kvCacheBytes)} = ${plan.numBlocks} blocks = ${plan.capacityTokens} tokens ` +
-        `(max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
+      `cuda: ${model.deviceName}: ` +
+        describeMemorySplit({
+          weightBytes: memory.weightBytes,
+          activationBytes: memory.activationBytes + memory.workspaceBytes,
+          samplingBytes: memory.samplingBytes,
+          graphBytes: memory.graphBytes,
+          kvCacheBytes: memory.kvCacheBytes,
+          usedBeforeKvBytes,
+          totalBytes,
+          gpuMemoryUtilization: o.gpuMemoryUtilization,
+        }) +
+        ` (activations profiled at ${tokens} tokens / ${rows} rows); KV cache = ${plan.numBlocks} blocks = ` +
+        `${plan.capacityTokens} tokens (max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
     // SERVAL_CUDA_PROFILE=1: per-step phase timers, read by bench/gpu through activeCudaStepProfile
     const profile = process.env['SERVAL_CUDA_PROFILE'] === '1' ? new StepProfile() : null;
@@ -113,7 +163,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       blockSize: o.blockSize,
       seed: o.seed,
       kind: 'cuda',
-      device: `${model.deviceName} (native CUDA, bf16${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
+      device: `${model.deviceName} (native CUDA, ${dtype}${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
     });
     const backend: Backend = {
       info: inner.info,

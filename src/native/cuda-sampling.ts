@@ -1,10 +1,12 @@
 // StepBatch → the GPU sampler's request (native/cuda/sampling_api.h), and its result → StepResult. Every sample row is
 // sampled on the GPU with src/runner/sampler.ts's semantics; only token ids, the requested logprobs and the logit rows
-// of prompt-logprob rows come back. The grammar bitmask is passed as the engine filled it (no copy); allowed/banned
-// ids become one bitmask row per row that has them; logit bias entries and penalty token ids are uploaded compactly.
+// of prompt-logprob rows come back. The grammar bitmask goes as one row per distinct mask (cuda-sampling-masks.ts:
+// rows in the same grammar state share one); allowed/banned ids become one bitmask row per row that has them; logit
+// bias entries and penalty token ids are uploaded compactly.
 import type { RowSampling, StepBatch, StepResult, TokenLogprobs } from '../runner/batch.js';
 import { computePromptLogprobs } from '../runner/ts-backend.js';
 import type { NativeSampleRequest, NativeSampleResult } from './addon.js';
+import { distinctMasks, type DistinctMasks } from './cuda-sampling-masks.js';
 import type { LogitLayout } from './native-forward.js';
 
 /** the host sampler's greedy threshold (vLLM's _SAMPLING_EPS) */
@@ -85,6 +87,7 @@ export function buildSampleRequest(batch: StepBatch, layout: LogitLayout, vocabS
   if (grammar && grammar.length !== n * words) {
     throw new Error(`cuda sampling: grammarBitmask holds ${grammar.length} words, expected ${n} rows × ${words}`);
   }
+  const masks: DistinctMasks | null = grammar ? distinctMasks(grammar, batch.grammarRows ?? new Uint8Array(n), words) : null;
   const listRows: Int32Array[] = [];
   const biasIds: number[] = [];
   const biasValues: number[] = [];
@@ -98,7 +101,7 @@ export function buildSampleRequest(batch: StepBatch, layout: LogitLayout, vocabS
     const greedy = s.temperature < SAMPLING_EPS;
     rowInts[I + RowInt.Greedy] = greedy ? 1 : 0;
     rowInts[I + RowInt.TopK] = s.topK;
-    rowInts[I + RowInt.GrammarMask] = grammar && batch.grammarRows?.[i] === 1 ? i : -1;
+    rowInts[I + RowInt.GrammarMask] = masks ? masks.index[i]! : -1;
     if (s.allowedTokenIds || (s.bannedTokenIds && s.bannedTokenIds.length > 0)) {
       rowInts[I + RowInt.ListMask] = listRows.length;
       listRows.push(listMaskRow(s.allowedTokenIds, s.bannedTokenIds, vocabSize, words));
@@ -148,7 +151,7 @@ export function buildSampleRequest(batch: StepBatch, layout: LogitLayout, vocabS
     numRows: n,
     rowInts,
     rowFloats,
-    grammarMasks: grammar ?? new Int32Array(0),
+    grammarMasks: masks?.masks ?? new Int32Array(0),
     listMasks,
     biasIds: Int32Array.from(biasIds),
     biasValues: Float64Array.from(biasValues),

@@ -4,6 +4,7 @@ import { LexerDfa } from './lexer-dfa.js';
 import { SetKeyInterner } from './earley.js';
 import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
+import { walkSplitAtQuote } from './string-body-split.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -13,9 +14,14 @@ export class CompiledGrammar {
   readonly keys = new SetKeyInterner();
   private readonly masks = new Map<number, Int32Array>();
 
+  /**
+   * `splitAtQuote` false: every lexer walk crosses the whole trie (the exact reference the tests compare the
+   * split walks of string-body-split.ts against). Grammars with different settings need different walk caches.
+   */
   constructor(
     readonly grammar: Grammar,
     private readonly sharedWalks: LexerWalkCache = new LexerWalkCache(),
+    private readonly splitAtQuote = true,
   ) {
     this.dfa = new LexerDfa(grammar.lexemes);
   }
@@ -26,8 +32,13 @@ export class CompiledGrammar {
     let w = this.walks.get(lexState);
     if (!w) {
       const canon = describeState(this.dfa, trie, lexState);
-      const shared = this.sharedWalks.get(canon.key, () => walkLexer(this.dfa, trie, lexState, words));
+      const shared = this.sharedWalks.get(canon.key, () => {
+        if (!this.splitAtQuote || !this.dfa.continuesAsAnyStringBody(lexState, trie.maxDepth + 1)) return walkLexer(this.dfa, trie, lexState, words);
+        this.sharedWalks.stats.split++;
+        return walkSplitAtQuote(this.dfa, trie, lexState, words);
+      });
       w = {
+        trie: shared.trie,
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
         deepNodes: shared.deepNodes,

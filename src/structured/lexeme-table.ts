@@ -135,6 +135,11 @@ export class LexemeTable {
     return this.automata.reduce((n, a) => n + (a ? 1 : 0), 0);
   }
 
+  /** the lexeme's pattern */
+  node(lex: number): RNode {
+    return this.nodes[lex]!;
+  }
+
   /** `key`: spelling + nodeKey(node), when the caller has it already */
   add(node: RNode, spelling: Spelling, isNullable: boolean = regexNullable(node), key = spelling + nodeKey(node)): number {
     const id = this.nodes.length;

@@ -18,6 +18,16 @@ export function jsonEscapeOf(cp: number): string {
 }
 
 const MAX_NFA_STATES = 4_000_000;
+
+/**
+ * State flags for splitting lexer walks inside JSON strings (string-body-split.ts). QUOTED_BODY: a character
+ * boundary inside a JSON-spelled body that is closed by a raw `"`: every continuation without a `"` byte that
+ * stays alive is a prefix of canonical JSON string-body text, and none reaches the lexeme's end. ANY_BODY (with
+ * QUOTED_BODY): moreover every such prefix stays alive (any character may follow; for the loop state of a
+ * counted region with a finite max, only while the count leaves room).
+ */
+export const QUOTED_BODY = 1;
+export const ANY_BODY = 2;
 const MAX_PRODUCT_STATES = 20_000;
 /** counts of a counted region stay below this (the lexer DFA packs them into its configurations) */
 export const MAX_REGION_COUNT = 2000;
@@ -59,12 +69,17 @@ export class LexemeNfa {
   private readonly edTo = new IntList();
   private readonly stateLex = new IntList();
   private readonly stateReg = new IntList();
+  private readonly stateFlag = new IntList();
+  /** > 0 while building a JSON-spelled body closed by a raw quote (its character boundaries get QUOTED_BODY) */
+  private quotedBody = 0;
   private currentRegion = -1;
   /** bounds of each counted region (max may be Infinity: then the count saturates at min) */
   readonly regionMin: number[] = [];
   readonly regionMax: number[] = [];
   /** per state: its counted region or -1; 1 for a region's loop state (its byte edges start a character) */
   stateRegion = new Int32Array(0);
+  /** per state: QUOTED_BODY / ANY_BODY bits */
+  stateFlags = new Int32Array(0);
   isLoop = new Uint8Array(0);
   private readonly loopStates: number[] = [];
   readonly lexStart: number[] = [];
@@ -112,6 +127,7 @@ export class LexemeNfa {
     if (this.nStates >= MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
     this.stateLex.push(this.current);
     this.stateReg.push(this.currentRegion);
+    this.stateFlag.push(this.quotedBody > 0 ? QUOTED_BODY : 0);
     return this.nStates++;
   }
   private eps(a: number, b: number): void {
@@ -133,11 +149,27 @@ export class LexemeNfa {
         return this.build(n.x, 'json', s);
       case 'notOneOf':
         return this.buildNotOneOf(n.names, s);
-      case 'and':
-        return this.buildAnd(n.xs, sp, s);
+      case 'and': {
+        // product states may sit inside a character: no flags for them
+        const quoted = this.quotedBody;
+        this.quotedBody = 0;
+        const e = this.buildAnd(n.xs, sp, s);
+        this.quotedBody = quoted;
+        return e;
+      }
       case 'seq': {
         let cur = s;
-        for (const x of n.xs) cur = this.build(x, sp, cur);
+        for (let i = 0; i < n.xs.length; i++) {
+          const x = n.xs[i]!;
+          const quoted = sp === 'raw' && x.k === 'json' && isQuote(n.xs[i + 1]);
+          if (quoted) {
+            // the body starts right here, at its first character boundary
+            this.stateFlag.a[cur] |= QUOTED_BODY;
+            this.quotedBody++;
+          }
+          cur = this.build(x, sp, cur);
+          if (quoted) this.quotedBody--;
+        }
         return cur;
       }
       case 'alt': {
@@ -179,6 +211,8 @@ export class LexemeNfa {
     this.currentRegion = region;
     const loop = this.newState();
     this.loopStates.push(loop);
+    // any character: with a finite max, any only while the room left exceeds the longest token (LexerDfa checks)
+    if (x.r.length === 2 && x.r[0] === 0 && x.r[1] === 0x10ffff) this.markAnyBody(loop);
     this.eps(s, loop);
     this.eps(this.buildClass(x.r, sp, loop), loop);
     this.currentRegion = -1;
@@ -254,6 +288,7 @@ export class LexemeNfa {
   private buildNotOneOf(names: string[], s: number): number {
     const e = this.newState();
     const free = this.newState();
+    this.markAnyBody(free);
     this.eps(free, e);
     const anyChar = this.buildClass([0, 0x10ffff], 'json', free);
     this.eps(anyChar, free);
@@ -277,6 +312,7 @@ export class LexemeNfa {
       cur.end = true;
     }
     const visit = (n: TrieNode, q: number) => {
+      this.markAnyBody(q);
       if (!n.end) this.eps(q, e);
       const kids = [...n.kids.keys()];
       const escapedKid = kids.some((cp) => cp < 0x20 || cp === 0x22 || cp === 0x5c);
@@ -303,7 +339,7 @@ export class LexemeNfa {
     const t = classTemplate(ranges, sp);
     const e = this.newState();
     const base = this.nStates - 2;
-    for (let i = 0; i < t.inner; i++) this.newState();
+    for (let i = 0; i < t.inner; i++) this.stateFlag.a[this.newState()] = 0; // inside a character
     const ed = t.edges;
     for (let k = 0; k < ed.length; k += 4) {
       const a = ed[k]!;
@@ -313,11 +349,17 @@ export class LexemeNfa {
     return e;
   }
 
+  /** any character may follow (only where the state is a quoted body's character boundary) */
+  private markAnyBody(q: number): void {
+    if (this.stateFlag.a[q]! & QUOTED_BODY) this.stateFlag.a[q] |= ANY_BODY;
+  }
+
   /** build the CSR arrays and mark the states that can reach their lexeme's accepting state; call once */
   finalize(): void {
     const n = this.nStates;
     this.stateLexeme = this.stateLex.a.slice(0, n);
     this.stateRegion = this.stateReg.a.slice(0, n);
+    this.stateFlags = this.stateFlag.a.slice(0, n);
     this.isLoop = new Uint8Array(n);
     for (const q of this.loopStates) this.isLoop[q] = 1;
     const csr = (from: IntList, m: number) => {
@@ -467,4 +509,8 @@ function classTemplate(ranges: number[], sp: Spelling): ClassTemplate {
   const t = { inner: next - 2, edges };
   if (templateCache.size < 20000) templateCache.set(key, t);
   return t;
+}
+
+function isQuote(x: RNode | undefined): boolean {
+  return x !== undefined && x.k === 'cls' && x.r.length === 2 && x.r[0] === 0x22 && x.r[1] === 0x22;
 }

@@ -8,7 +8,7 @@
 // reused for every count: walking the body of a string under maxLength computes a handful of transitions,
 // not a few hundred per character.
 import type { LexemeTable } from './lexeme-table.js';
-import type { LexemeNfa } from './lexemes.js';
+import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 
 export const DEAD = -2;
 const UNKNOWN = -1;
@@ -44,8 +44,10 @@ interface Shape {
   /** BASE-tagged configurations (all inside counted regions): their regions' bounds, for the guard signature */
   baseMin: number[];
   baseMax: number[];
-  /** (signature * 256 + byte) -> a step (see stepShape), or STEP_DEAD */
+  /** (signature * 256 + byte class) -> a step (see stepShape), or STEP_DEAD */
   steps: Map<number, number>;
+  /** byte classes (see byteClasses), built on the shape's first transition */
+  classes: ByteClasses | null;
   /** this shape with BASE tags replaced by count 0 (a base of 0 is always stored in this form) */
   zeroForm: number;
 }
@@ -65,6 +67,8 @@ export class LexerDfa {
   private readonly initialByHash = new Map<number, Array<[number[], number]>>();
   private readonly initialStates = new Set<number>();
   private readonly canonical: Array<CanonicalState | undefined> = [];
+  private readonly anyBody: Array<boolean | undefined> = [];
+  private anyBodyLongest = -1;
   private readonly stack: number[] = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
@@ -74,6 +78,47 @@ export class LexerDfa {
 
   get stateCount(): number {
     return this.trans.length;
+  }
+
+  /**
+   * Inside JSON strings where, until the next `"` byte, exactly the canonical string-body texts stay alive and
+   * no lexeme ends (every configuration QUOTED_BODY, at least one ANY_BODY, see lexemes.ts), for every token of
+   * fewer than `longest` characters: for such tokens without a `"` the state behaves as the body of an
+   * unconstrained string. `longest` must be the same on every call.
+   */
+  continuesAsAnyStringBody(s: number, longest: number): boolean {
+    if (this.anyBodyLongest !== longest) {
+      if (this.anyBodyLongest >= 0) throw new Error('internal: continuesAsAnyStringBody asked for two token lengths');
+      this.anyBodyLongest = longest;
+    }
+    let hit = this.anyBody[s];
+    if (hit === undefined) {
+      hit = !this.initialStates.has(s);
+      let any = false;
+      const base = this.stateBase[s]!;
+      for (const x of this.shapes[this.stateShape[s]!]!.configs) {
+        if (!hit) break;
+        const tag = x % TAG_SLOTS;
+        const rest = (x - tag) / TAG_SLOTS;
+        const q = rest % MAX_LEXEME_STATES;
+        const nfa = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
+        const flags = nfa.stateFlags[q]!;
+        if (!(flags & QUOTED_BODY)) hit = false;
+        else if (flags & ANY_BODY) {
+          // a counted region's loop: any character only while no token can use up the room left
+          const r = nfa.stateRegion[q]!;
+          if (r < 0 || nfa.regionMax[r]! - (tag === BASE ? base : tag) >= longest) any = true;
+        }
+      }
+      hit = hit && any;
+      this.anyBody[s] = hit;
+    }
+    return hit;
+  }
+
+  /** a state before the first byte of its lexemes */
+  isInitial(s: number): boolean {
+    return this.initialStates.has(s);
   }
 
   /** the state before the first byte of any of `lexemes` (sorted ids) */
@@ -153,10 +198,12 @@ export class LexerDfa {
     const shape = this.shapes[this.stateShape[s]!]!;
     const base = this.stateBase[s]!;
     const sig = this.stateSig[s]!;
-    let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + b);
+    const classes = (shape.classes ??= this.byteClasses(shape.configs));
+    const cls = classes.classOf[b]!;
+    let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + cls);
     if (step === undefined) {
       step = this.stepShape(shape.configs, base, b);
-      if (sig >= 0 && step !== STEP_UNCACHED) shape.steps.set(sig * 256 + b, step);
+      if (sig >= 0 && step !== STEP_UNCACHED) shape.steps.set(sig * 256 + cls, step);
     }
     if (step === STEP_UNCACHED) {
       // the result mixes counts relative to the base: step with absolute counts instead (not cached per shape)
@@ -164,8 +211,53 @@ export class LexerDfa {
       step = this.stepShape(absolute, 0, b);
     }
     const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
-    this.trans[s]![b] = t;
+    // every byte of the class steps alike: one computation fills them all
+    const row = this.trans[s]!;
+    const members = classes.members;
+    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) row[members[k]!] = t;
     return t;
+  }
+
+  /**
+   * Bytes that no edge bound of the configurations' NFA states separates: a step depends on its byte only
+   * through the edges containing it, so such bytes step alike (most of the 256 to the same dead end).
+   */
+  private byteClasses(configs: Float64Array): ByteClasses {
+    const cut = new Uint8Array(257);
+    for (const x of configs) {
+      const tag = x % TAG_SLOTS;
+      const rest = (x - tag) / TAG_SLOTS;
+      const q = rest % MAX_LEXEME_STATES;
+      const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
+      for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
+        cut[edgeLo[k]!] = 1;
+        cut[edgeHi[k]! + 1] = 1;
+      }
+    }
+    // a class per span between cuts (the edges containing a byte are the same along a span), except that all
+    // spans on no edge at all form class 0
+    const classOf = new Uint8Array(256);
+    const onEdge = new Uint8Array(256);
+    for (const x of configs) {
+      const tag = x % TAG_SLOTS;
+      const rest = (x - tag) / TAG_SLOTS;
+      const q = rest % MAX_LEXEME_STATES;
+      const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
+      for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) onEdge.fill(1, edgeLo[k]!, edgeHi[k]! + 1);
+    }
+    let next = 1; // class 0: bytes on no edge (they all step to DEAD)
+    let span = -1;
+    for (let b = 0; b < 256; b++) {
+      if (b === 0 || cut[b]) span = onEdge[b] ? next++ : 0;
+      classOf[b] = span;
+    }
+    const start = new Int32Array(next + 1);
+    for (let b = 0; b < 256; b++) start[classOf[b]! + 1]++;
+    for (let c = 0; c < next; c++) start[c + 1] += start[c]!;
+    const fill = start.slice(0, next);
+    const members = new Uint8Array(256);
+    for (let b = 0; b < 256; b++) members[fill[classOf[b]!]!++] = b;
+    return { classOf, start, members };
   }
 
   private stateOfStep(step: number, base: number): number {
@@ -317,7 +409,7 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), zeroForm: id };
+    const shape: Shape = { configs, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), classes: null, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(configs.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
@@ -345,6 +437,13 @@ export class LexerDfa {
     if (initial) this.initialStates.add(id);
     return id;
   }
+}
+
+/** a partition of the 256 bytes: class ids, and each class's bytes members[start[c] .. start[c + 1]) */
+interface ByteClasses {
+  classOf: Uint8Array;
+  start: Int32Array;
+  members: Uint8Array;
 }
 
 /**

@@ -8,6 +8,8 @@ import { type CanonicalState, DEAD, LexerDfa } from './lexer-dfa.js';
 import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
 
 export interface SharedLexerWalk {
+  /** the trie the node lists below index: the provider's, or a part of it (string-body-split.ts) */
+  trie: TokenTrie;
   /** tokens allowed by the lexer alone, as a bitmask */
   inner: Int32Array;
   /** trie nodes whose byte cannot continue the lexeme but comes after an accepting state */
@@ -16,9 +18,12 @@ export interface SharedLexerWalk {
   deepNodes: Int32Array;
   /** for each boundary node: the lexemes that end there, as slots of the start state's canonical description */
   boundarySlots: Int32Array[];
+  /** trie nodes the walk visited (its cost) */
+  visited: number;
 }
 
 export interface LexerWalk {
+  trie: TokenTrie;
   inner: Int32Array;
   boundaryNodes: Int32Array;
   deepNodes: Int32Array;
@@ -31,6 +36,8 @@ const MAX_SHARED_WALKS = 512;
 /** per provider (one token trie): walks by lexer-state description, least recently used dropped */
 export class LexerWalkCache {
   private readonly walks = new Map<string, SharedLexerWalk>();
+  /** walks computed so far (split: of them split at a quote), their time and trie nodes visited (benchmarks read these) */
+  readonly stats = { computed: 0, split: 0, computeMs: 0, nodesVisited: 0 };
 
   get size(): number {
     return this.walks.size;
@@ -41,7 +48,11 @@ export class LexerWalkCache {
     if (w) {
       this.walks.delete(key);
     } else {
+      const t = performance.now();
       w = compute();
+      this.stats.computeMs += performance.now() - t;
+      this.stats.computed++;
+      this.stats.nodesVisited += w.visited;
       if (this.walks.size >= MAX_SHARED_WALKS) this.walks.delete(this.walks.keys().next().value!);
     }
     this.walks.set(key, w);
@@ -55,14 +66,17 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
   return dfa.canonicalState(s, WALK_DEPTH + 1, trie.maxDepth + 1);
 }
 
-export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number): SharedLexerWalk {
+/**
+ * Walk `trie` from lexer state `start`. `canon`: the state's description, when the trie is only a part of the
+ * one the description was made for (slots must follow that description).
+ */
+export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
   const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount } = trie;
   const inner = new Int32Array(words);
   const bn: number[] = [];
   const deep: number[] = [];
   const bl: Int32Array[] = [];
   const lexStack = new Int32Array(trie.maxDepth + 1);
-  const canon = describeState(dfa, trie, start);
   const slotLexemes = canon.slotLexemes;
   // a description with a capped count holds for tokens within the horizon only: longer ones are left to the mask
   const depthLimit = canon.clamped ? WALK_DEPTH : Infinity;
@@ -73,7 +87,9 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   lexStack[0] = start;
   let trans = dfa.trans;
   let i = 1;
+  let visited = 0;
   while (i < nodeCount) {
+    visited++;
     if (nodeDepth[i]! > depthLimit) {
       // the path is alive this deep: its long tokens are checked one by one (GrammarMatcher.computeMask)
       deep.push(i);
@@ -102,5 +118,5 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) inner[t >>> 5] |= 1 << (t & 31);
     i++;
   }
-  return { inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep) };
+  return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep), visited };
 }

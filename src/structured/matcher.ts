@@ -136,7 +136,9 @@ export class GrammarMatcher implements RequestGrammar {
   private computeMask(): Int32Array {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
     const mask = walk.inner.slice();
-    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = this.trie;
+    // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
+    const trie = walk.trie;
+    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
     const dfa = this.cg.dfa;
     const parser = this.parser;
     const lexStack = this.lexStack;
@@ -159,7 +161,7 @@ export class GrammarMatcher implements RequestGrammar {
       lexStack[topDepth] = first;
       setStack[topDepth] = parser.setCount;
       for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
-      this.walkSubtree(top + 1, subtreeEnd[top]!, mask);
+      this.walkSubtree(trie, top + 1, subtreeEnd[top]!, mask);
     }
     parser.truncate(baseSets);
     // the shared walk stopped at WALK_DEPTH where lexemes were still alive: go on from there exactly, starting
@@ -171,7 +173,7 @@ export class GrammarMatcher implements RequestGrammar {
     pathState[0] = this.lex;
     for (let q = 0; q < walk.deepNodes.length; q++) {
       const top = walk.deepNodes[q]!;
-      const path = this.pathBytes(top);
+      const path = this.pathBytes(trie, top);
       let k = 0;
       if (prev) while (k < valid && k < path.length && path[k] === prev[k]) k++;
       let s = pathState[k]!;
@@ -181,7 +183,7 @@ export class GrammarMatcher implements RequestGrammar {
       if (s < 0) continue;
       lexStack[nodeDepth[top]! - 1] = s;
       setStack[nodeDepth[top]! - 1] = baseSets;
-      this.walkSubtree(top, subtreeEnd[top]!, mask);
+      this.walkSubtree(trie, top, subtreeEnd[top]!, mask);
       parser.truncate(baseSets);
     }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
@@ -189,8 +191,8 @@ export class GrammarMatcher implements RequestGrammar {
   }
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */
-  private pathBytes(node: number): Uint8Array {
-    const { nodeToken, nodeDepth, subtreeEnd } = this.trie;
+  private pathBytes(trie: TokenTrie, node: number): Uint8Array {
+    const { nodeToken, nodeDepth, subtreeEnd } = trie;
     for (let i = node; i < subtreeEnd[node]!; i++) {
       const t = nodeToken[i]!;
       if (t >= 0) return this.vocab.tokenBytes[t]!.subarray(0, nodeDepth[node]! - 1);
@@ -202,8 +204,8 @@ export class GrammarMatcher implements RequestGrammar {
    * Trie nodes [i, end), the states of their parents' depth already on lexStack/setStack: mark every token
    * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
    */
-  private walkSubtree(i: number, end: number, mask: Int32Array): void {
-    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = this.trie;
+  private walkSubtree(trie: TokenTrie, i: number, end: number, mask: Int32Array): void {
+    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
     const dfa = this.cg.dfa;
     const parser = this.parser;
     const lexStack = this.lexStack;

@@ -12,12 +12,15 @@ import { LexerWalkCache } from './lexer-walk.js';
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */
   maxCompiled?: number;
+  /** false: lexer walks never split at a quote (string-body-split.ts), the exact reference for tests; default true */
+  splitWalksAtQuote?: boolean;
 }
 
 export class StructuredGrammarProvider implements GrammarProvider {
   readonly trie: TokenTrie;
   private readonly compiled = new Map<string, CompiledGrammar | Error>();
   private readonly maxCompiled: number;
+  private readonly splitWalksAtQuote: boolean;
   /** lexer walks shared by all compiled grammars (they depend on the token trie only) */
   readonly walks = new LexerWalkCache();
 
@@ -27,6 +30,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
   ) {
     this.trie = new TokenTrie(vocab);
     this.maxCompiled = opts.maxCompiled ?? 256;
+    this.splitWalksAtQuote = opts.splitWalksAtQuote ?? true;
   }
 
   compile(constraint: StructuredConstraint): CompiledGrammar {
@@ -37,7 +41,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
       this.compiled.set(key, hit);
     } else {
       try {
-        hit = new CompiledGrammar(compileConstraint(constraint), this.walks);
+        hit = new CompiledGrammar(compileConstraint(constraint), this.walks, this.splitWalksAtQuote);
       } catch (e) {
         hit = e instanceof Error ? e : new Error(String(e));
       }

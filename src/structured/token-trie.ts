@@ -20,7 +20,7 @@ export class TokenTrie {
   readonly maxDepth: number;
   readonly nodeCount: number;
 
-  constructor(vocab: TokenVocab) {
+  constructor(readonly vocab: TokenVocab) {
     const ids: number[] = [];
     for (let i = 0; i < vocab.size; i++) {
       const b = vocab.tokenBytes[i];

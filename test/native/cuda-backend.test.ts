@@ -8,7 +8,8 @@ import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
-import { createCudaEngineBackend, resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
+import { createCudaEngineBackend, cudaModelOptions } from '../../src/native/cuda-engine-backend.js';
+import type { StepBatch } from '../../src/runner/batch.js';
 import { resolveDevice } from '../../src/native/device-select.js';
 import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS, scriptedSteps } from './native-test-helpers.js';
@@ -79,6 +80,71 @@ test('cuda decode steps replayed from CUDA graphs equal eager execution', { skip
   }
 });
 
+// Decode steps padded to the next decode batch size: 34 rows prefilled alike in two models (graphs, eager), then
+// decode steps of odd row counts. Replays must equal eager steps exactly (both run the padded size), the real rows of
+// a padded step must equal the same rows next to a real row in the padding's place (padding is inert), and greedy
+// decoding must pick the same tokens. An unpadded model (exact-size graphs) agrees within bf16 rounding.
+test('cuda decode steps padded to the decode batch sizes: replay == eager, padding inert', { skip: hasGpu ? false : 'no CUDA device' }, () => {
+  const dir = makeNativeTestModel('qwen2');
+  const bs = 16;
+  const rowsMax = 34;
+  const promptLen = (r: number) => 3 + ((r * 7) % 17);
+  const blockTable = (r: number) => [2 * r + 1, 2 * r];  // two blocks per row, out of order
+  const sizes = [1, 2, 4, 8, 16, 24, 32, 40];
+  const opts = { numBlocks: 2 * rowsMax, blockSize: bs, maxNumTokens: 512, decodeBatchSizes: sizes, maxModelLen: 512 };
+  const graphs = NativeCudaForwardModel.load(dir, opts);
+  const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
+  const exact = NativeCudaForwardModel.load(dir, { numBlocks: 2 * rowsMax, blockSize: bs, maxNumTokens: 512 });
+  const models = [graphs, eager, exact];
+  try {
+    const capture = graphs.captureDecodeGraphs();
+    assert.equal(capture.graphs, sizes.length * 2);  // strides 16 and 32 (512 / 16) for each size
+    assert.ok(capture.milliseconds > 0 && capture.bytes >= 0);
+    assert.throws(() => eager.captureDecodeGraphs(), /CUDA graphs are off/);
+    assert.throws(() => exact.captureDecodeGraphs(), /no decodeBatchSizes were given/);
+    // as at start-up: the cache replaced after the capture; the graphs are updated to the new one in place
+    for (const m of models) m.allocateKvCache(2 * rowsMax);
+    const prefill = buildStepBatch(
+      Array.from({ length: rowsMax }, (_, r) => ({ tokenIds: Array.from({ length: promptLen(r) }, (_, i) => (r * 131 + i * 17) % 4096), startPosition: 0, blockTable: blockTable(r), sample: true })),
+      bs,
+    );
+    for (const m of models) m.forward(prefill);
+    const decode = (rows: number[], step: number): StepBatch =>
+      buildStepBatch(rows.map((r) => ({ tokenIds: [(r * 29 + step * 7) % 4096], startPosition: promptLen(r) + step, blockTable: blockTable(r), sample: true })), bs);
+    const vocab = graphs.vocabSize;
+    for (const n of [3, 5, 17, 33]) {
+      const rows = Array.from({ length: n }, (_, r) => r);
+      const batch = decode(rows, 0);
+      const replayed = graphs.forward(batch).sampleLogits;
+      assert.equal(replayed.length, n * vocab);
+      assert.deepEqual(replayed, eager.forward(batch).sampleLogits, `${n} rows: replay vs eager`);
+      // the padded size's first padding row replaced by a real row: the n real rows must not change by a bit
+      const withNeighbour = graphs.forward(decode([...rows, rowsMax - 1], 0)).sampleLogits;
+      assert.deepEqual(withNeighbour.subarray(0, n * vocab), replayed, `${n} rows: padding is inert`);
+      assert.ok(replayed.every(Number.isFinite), `${n} rows: finite logits`);
+      const unpadded = exact.forward(batch).sampleLogits;
+      assert.deepEqual(failures(compareRows(unpadded, replayed, vocab), TOP5_TOL, TOP1_GAP), [], `${n} rows: padded vs exact size`);
+    }
+    // greedy decoding of 5 rows over 12 steps (K/V written by every step): the same tokens from replays and eager
+    const tokens = { graphs: [] as number[], eager: [] as number[] };
+    for (const [name, m] of [['graphs', graphs], ['eager', eager]] as const) {
+      let next = [0, 1, 2, 3, 4].map((r) => (r * 29) % 4096);
+      for (let step = 1; step <= 12; step++) {
+        const batch = buildStepBatch(next.map((t, r) => ({ tokenIds: [t], startPosition: promptLen(r) + step, blockTable: blockTable(r), sample: true })), bs);
+        const logits = m.forward(batch).sampleLogits;
+        next = next.map((_, r) => {
+          const row = logits.subarray(r * vocab, (r + 1) * vocab);
+          return row.indexOf(Math.max(...row));
+        });
+        tokens[name].push(...next);
+      }
+    }
+    assert.deepEqual(tokens.graphs, tokens.eager);
+  } finally {
+    for (const m of models) m.close();
+  }
+});
+
 // Steps of up to 8 tokens run the fused decode layer (kernels_gemv.cu: RoPE + K/V write in the QKV projection's
 // epilogue unless q/k norm comes first, SiLU-and-mul in the gate/up projection's, fp32 GEMV inputs); skinnyGemm:
 // false runs the same steps through cuBLASLt and the separate kernels. The two differ only by bf16 roundings of the
@@ -125,7 +191,9 @@ test('the engine-facing cuda backend sizes its KV cache from gpu_memory_utilizat
   try {
     assert.ok(plan.numBlocks * 16 >= 4096);
     assert.equal(backend.info.numBlocks, plan.numBlocks);
-    assert.match(logs.join('\n'), /weights .* GiB, activations .* KV cache .* blocks/);
+    assert.match(logs.join('\n'), /weights .* GiB, activations peak .* GiB, sampling .* GiB, CUDA graphs .* GiB, other .* KV cache .* blocks/);
+    // maxNumSeqs 8: sizes 1 to 8; maxModelLen 4096 / block 16: strides 16, 32, 64, 128, 256
+    assert.match(logs.join('\n'), /cuda graphs: captured 40 decode CUDA graphs \(batch sizes 1\.\.8: 8 sizes x 5 block-table strides\)/);
     // its greedy token is the ts reference's whenever the reference's top two are clearly apart
     const ref = await loadTsModel(dir, { numBlocks: 16, blockSize: 16 });
     const batch = buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16);
@@ -155,22 +223,19 @@ test('cuda forwardAsync (worker thread) equals forward', { skip: hasGpu ? false 
   }
 });
 
-test('--dtype auto resolves as vLLM does: the checkpoint dtype, float32 checkpoints downcast to bfloat16', () => {
-  assert.equal(resolveCudaDtype('auto', 'bfloat16'), 'bfloat16');
-  assert.equal(resolveCudaDtype('auto', 'float16'), 'float16');
-  assert.equal(resolveCudaDtype('auto', 'float32'), 'bfloat16');
-  assert.equal(resolveCudaDtype('float32', 'bfloat16'), 'float32');
-  assert.equal(resolveCudaDtype('bfloat16', 'float16'), 'bfloat16');
+test('the engine-facing cuda model pads decode steps to vLLM sizes, with or without graphs', () => {
+  const config = loadModelConfig(makeNativeTestModel('qwen2'));
+  const o = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 2048, maxNumBatchedTokens: 1024, maxNumSeqs: 20, loadFormat: 'dummy' as const, enforceEager: false, seed: 0 };
+  const withGraphs = cudaModelOptions(o, 12);
+  assert.deepEqual(withGraphs.decodeBatchSizes, [1, 2, 3, 4, 5, 6, 7, 8, 16, 24]);
+  assert.equal(withGraphs.maxModelLen, 2048);
+  assert.equal(withGraphs.numBlocks, 12);
+  // beyond int32 (the KV plan refuses such a length before any graph is captured): passed as the int32 maximum
+  assert.equal(cudaModelOptions({ ...o, maxModelLen: 2 ** 40 }, 12).maxModelLen, 2 ** 31 - 1);
+  assert.equal(withGraphs.enforceEager, false);
+  // --enforce-eager: no graphs, but the same padding, so eager logits are what a replay would give
+  const eager = cudaModelOptions({ ...o, enforceEager: true }, 12);
+  assert.equal(eager.enforceEager, true);
+  assert.deepEqual(eager.decodeBatchSizes, withGraphs.decodeBatchSizes);
 });
 
-test('the cuda backend refuses a --dtype it does not implement before touching the GPU', () => {
-  const config = loadModelConfig(makeNativeTestModel('qwen2'));
-  const opts = { modelDir: null, config, blockSize: 16, gpuMemoryUtilization: 0.5, maxModelLen: 64, maxNumBatchedTokens: 64, maxNumSeqs: 4, loadFormat: 'dummy' as const, enforceEager: true, seed: 0 };
-  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float16' }), /--dtype float16 is not implemented for the cuda backend yet/);
-  assert.throws(() => createCudaEngineBackend({ ...opts, dtype: 'float32' }), /--dtype float32 is not implemented .* pass --dtype bfloat16/);
-  // a float16 checkpoint under auto means float16 compute in vLLM: refused with the way out, not silently bf16
-  assert.throws(
-    () => createCudaEngineBackend({ ...opts, config: { ...config, dtype: 'float16' }, dtype: 'auto' }),
-    /--dtype auto \(the checkpoint's float16, as vLLM resolves it\) is not implemented/,
-  );
-});

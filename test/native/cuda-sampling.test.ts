@@ -80,13 +80,14 @@ test('the request carries every setting: decoded back, the host sampler gives th
   }
 });
 
-test('request layout: masks by reference, list masks, compact bias and penalty ids, the engine-global RNG stream', () => {
+test('request layout: grammar masks of the masked rows only, list masks, compact bias and penalty ids, the engine-global RNG stream', () => {
   const b = mixedSteps()[1]!;
   const rng: GlobalRngStream = { seed: 2 ** 33 + 5, counter: 10 };
   const req = buildSampleRequest(b, logitLayout(b), STEP_VOCAB, rng);
   const I = (i: number, f: RowInt) => req.rowInts[i * ROW_INT_FIELDS + f]!;
-  assert.equal(req.grammarMasks, b.grammarBitmask, 'the engine\'s bitmask is passed without a copy');
-  assert.deepEqual([0, 1, 4, 5].map((i) => I(i, RowInt.GrammarMask)), [-1, 1, 4, 5]);
+  assert.deepEqual([0, 1, 4, 5].map((i) => I(i, RowInt.GrammarMask)), [-1, 0, 1, 2]);
+  const rowOf = (i: number) => b.grammarBitmask!.subarray(i * STEP_WORDS, (i + 1) * STEP_WORDS);
+  assert.deepEqual(req.grammarMasks, Int32Array.from([...rowOf(1), ...rowOf(4), ...rowOf(5)]), 'the three masked rows\' masks, in order');
   assert.equal(req.listMasks.length, 2 * STEP_WORDS); // row 5 (banned) and row 7 (allowed)
   assert.equal(I(5, RowInt.ListMask), 0);
   assert.equal((req.listMasks[0]! >>> 5) & 1, 0, 'banned id 5 cleared');
@@ -125,6 +126,46 @@ test('masksReady is awaited after the forward was begun: the request sees the ma
   assert.ok(filledAfterBegin, 'the forward was begun before the engine filled the masks');
   assert.equal(out.sampledTokenIds[4], -1, 'the all-masked grammar row saw its (empty) mask');
   assert.ok([3, 77, 1000, 2048, 4097, 4999].includes(out.sampledTokenIds[1]!));
+});
+
+/** 64 rows: grammar rows share four masks (as rows of one schema in few grammar states do), others are free */
+function sharedMaskRows(V: number): { settings: RowSampling[]; masks: Array<Int32Array | null>; distinct: Int32Array[] } {
+  const words = Math.ceil(V / 32);
+  const distinct = [0, 1, 2, 3].map((k) => maskOf(Array.from({ length: 40 + 30 * k }, (_, j) => (j * (17 + k) + k * 5) % V), words));
+  const settings: RowSampling[] = [];
+  const masks: Array<Int32Array | null> = [];
+  for (let i = 0; i < 64; i++) {
+    settings.push(row(i % 3 === 0 ? { temperature: 0.9, seed: 100 + i, topK: i % 5 } : { logprobs: i % 4 === 1 ? 2 : -1 }));
+    masks.push(i % 8 === 7 ? null : distinct[(i * 7) % 4]!.slice());
+  }
+  return { settings, masks, distinct };
+}
+
+/** the same request with one grammar mask row per row (what was uploaded before masks were shared) */
+function perRowRequest(req: NativeSampleRequest, masks: Array<Int32Array | null>, words: number): NativeSampleRequest {
+  const rowInts = req.rowInts.slice();
+  const grammarMasks = new Int32Array(masks.length * words);
+  masks.forEach((m, i) => {
+    rowInts[i * ROW_INT_FIELDS + RowInt.GrammarMask] = m ? i : -1;
+    if (m) grammarMasks.set(m, i * words);
+  });
+  return { ...req, rowInts, grammarMasks };
+}
+
+test('rows with equal grammar masks share one uploaded mask row; sampling gives the same tokens as one row each', () => {
+  const V = STEP_VOCAB;
+  const { settings, masks, distinct } = sharedMaskRows(V);
+  const req = requestFor(settings, masks, V);
+  assert.equal(req.grammarMasks.length, distinct.length * STEP_WORDS, 'one row per distinct mask');
+  masks.forEach((m, i) => {
+    const g = req.rowInts[i * ROW_INT_FIELDS + RowInt.GrammarMask]!;
+    if (!m) return assert.equal(g, -1, `row ${i} has no mask`);
+    assert.deepEqual(req.grammarMasks.subarray(g * STEP_WORDS, (g + 1) * STEP_WORDS), m, `row ${i} points at its own mask`);
+  });
+  const logits = plantedLogits(settings.length, V, 5);
+  const shared = hostSampleRequest(req, logits, V);
+  const own = hostSampleRequest(perRowRequest(req, masks, STEP_WORDS), logits, V);
+  assert.deepEqual(shared, own);
 });
 
 test('bad sampling settings are a clear error, and the begun step is ended so the model takes the next one', async () => {
@@ -322,6 +363,23 @@ test('GPU draw distribution matches the filtered probabilities (chi-square, 20,0
   assert.ok(df >= 5, `enough candidates (${df + 1})`);
   // mean df, sd sqrt(2 df): 6 sd above the mean is far beyond any honest sampler's fluctuation
   assert.ok(chi2 < df + 6 * Math.sqrt(2 * df), `chi-square ${chi2.toFixed(1)} with ${df} degrees of freedom`);
+});
+
+test('GPU: shared grammar mask rows give the same tokens, logprobs and draws as one mask row per row', gpuOnly, () => {
+  const V = STEP_VOCAB;
+  const { settings, masks, distinct } = sharedMaskRows(V);
+  const req = requestFor(settings, masks, V);
+  assert.equal(req.grammarMasks.length, distinct.length * STEP_WORDS);
+  const logits = plantedLogits(settings.length, V, 9);
+  const shared = gpuSample(logits, V, req);
+  const own = gpuSample(logits, V, perRowRequest(req, masks, STEP_WORDS));
+  assert.deepEqual([...shared.tokens], [...own.tokens]);
+  assert.deepEqual([...shared.logprob], [...own.logprob]);
+  assert.deepEqual([...shared.topIds], [...own.topIds]);
+  masks.forEach((m, i) => {
+    const t = shared.tokens[i]!;
+    if (m) assert.ok(t >= 0 && ((m[t >> 5]! >>> (t & 31)) & 1) === 1, `row ${i}: token ${t} passes its mask`);
+  });
 });
 
 test('GPU: sampled tokens always pass the grammar mask and the allowed/banned lists; nothing allowed gives -1', gpuOnly, () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cudaKvBytesPerBlock, overridePlan, planKvCache } from '../../src/native/kv-cache-plan.js';
+import { cudaKvBytesPerBlock, describeMemorySplit, overridePlan, planKvCache } from '../../src/native/kv-cache-plan.js';
 
 const GiB = 2 ** 30;
 // Qwen2.5-7B: 28 layers, 4 KV heads of 128, block 16 → 917,504 bytes per block
@@ -60,4 +60,44 @@ test('a num_kv_blocks override gives exactly that many blocks, and never more th
   assert.equal(small.kvCacheBytes, 160 * perBlock);
   assert.throws(() => overridePlan(profiled, profiled.numBlocks + 1, 16, 2048), /more than the GPU memory allows/);
   assert.throws(() => overridePlan(profiled, 0, 16, 2048), /positive integer/);
+});
+
+test('reserved blocks (the decode padding scratch block) come out of the usable count', () => {
+  const input = { totalBytes: 80 * GiB, usedBytes: 17 * GiB, profileCacheBytes: 1 * GiB, gpuMemoryUtilization: 0.9, bytesPerBlock: perBlock, blockSize: 16, maxModelLen: 4096 };
+  const plain = planKvCache(input);
+  const reserved = planKvCache({ ...input, reservedBlocks: 1 });
+  assert.equal(reserved.numBlocks, plain.numBlocks - 1);
+  // usable + reserved blocks stay inside the budget
+  assert.ok((reserved.numBlocks + 1) * perBlock <= 0.9 * 80 * GiB - 16 * GiB);
+});
+
+test('sampling and graph memory measured before sizing shrink the cache by exactly their bytes', () => {
+  const base = { totalBytes: 80 * GiB, profileCacheBytes: 1 * GiB, gpuMemoryUtilization: 0.9, bytesPerBlock: perBlock, blockSize: 16, maxModelLen: 4096, reservedBlocks: 1 };
+  const weightsAndActivations = 17 * GiB;
+  const sampling = 0.3 * GiB;
+  const graphs = 0.2 * GiB;
+  const without = planKvCache({ ...base, usedBytes: weightsAndActivations });
+  const withThem = planKvCache({ ...base, usedBytes: weightsAndActivations + sampling + graphs });
+  const lostBlocks = without.numBlocks - withThem.numBlocks;
+  assert.ok(Math.abs(lostBlocks - (sampling + graphs) / perBlock) <= 1, `${lostBlocks} blocks for 0.5 GiB`);
+  const inUse = weightsAndActivations - base.profileCacheBytes + sampling + graphs + (withThem.numBlocks + 1) * perBlock;
+  assert.ok(inUse <= 0.9 * 80 * GiB, 'weights + activations + sampling + graphs + KV within gpu_memory_utilization');
+});
+
+test('the memory split names every owner and what is left over', () => {
+  const line = describeMemorySplit({
+    weightBytes: 14.2 * GiB,
+    activationBytes: 1.5 * GiB,
+    samplingBytes: 0.25 * GiB,
+    graphBytes: 0.05 * GiB,
+    kvCacheBytes: 55 * GiB,
+    usedBeforeKvBytes: 16.5 * GiB,
+    totalBytes: 80 * GiB,
+    gpuMemoryUtilization: 0.9,
+  });
+  assert.equal(
+    line,
+    'weights 14.20 GiB, activations peak 1.50 GiB, sampling 0.25 GiB, CUDA graphs 0.05 GiB, other 0.50 GiB, KV cache 55.00 GiB: ' +
+      '71.50 GiB of the 72.00 GiB allowed by gpu_memory_utilization=0.9',
+  );
 });

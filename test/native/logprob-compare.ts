@@ -1,6 +1,10 @@
-// The issue's bf16 acceptance check: top-5 logprobs (of the reference's top 5) within a tolerance, and the same
-// argmax wherever the reference's top-1/top-2 logprob gap is clear.
+// The issue's acceptance check: top-5 logprobs (of the reference's top 5) within a tolerance, and the same argmax
+// wherever the reference's top-1/top-2 logprob gap is clear; and the runs it is measured on.
+import type { StepBatch } from '../../src/runner/batch.js';
 import { logSumExp, topKIndices } from '../../src/runner/sampler-logprobs.js';
+import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
+import type { ForwardOutput } from '../../src/runner/ts/ts-model.js';
+import { scriptedSteps } from './native-test-helpers.js';
 
 export interface LogprobComparison {
   /** max |logprob_ref - logprob_got| over the reference's top-5 tokens */
@@ -31,4 +35,61 @@ export function compareRows(ref: Float32Array, got: Float32Array, vocab: number)
 /** rows that fail: top-5 logprobs off by more than `tol`, or a different argmax despite a gap above `gap` */
 export function failures(rows: LogprobComparison[], tol = 5e-2, gap = 1e-2): LogprobComparison[] {
   return rows.filter((r) => r.maxTop5Diff > tol || (r.refGap > gap && r.refTop1 !== r.gotTop1));
+}
+
+export const maxTop5Diff = (rows: LogprobComparison[]): number => Math.max(0, ...rows.map((r) => r.maxTop5Diff));
+
+/** a model that runs step batches and returns all logits (the ts reference, the native backends) */
+interface LogitModel {
+  forward(batch: StepBatch): ForwardOutput;
+}
+
+/**
+ * The GPU model against a reference on the same checkpoint: (1) the scripted steps (chunked prefill, mixed
+ * prefill+decode, prompt logits, out-of-order blocks; native-test-helpers.ts), every logit row; (2) a 24-token greedy
+ * run of the reference teacher-forced into the GPU model (both see the reference's tokens). Both models need
+ * `numBlocks` fresh KV blocks of `blockSize`.
+ */
+export function compareWithReference(
+  ref: LogitModel & { vocabSize: number },
+  gpu: LogitModel,
+  opts: { numBlocks: number; blockSize: number },
+  promptIds: readonly number[] = [9707, 11, 1879, 0, 151643, 42, 1024, 77],
+): { scripted: LogprobComparison[]; greedy: LogprobComparison[]; greedyTokens: number[] } {
+  const V = ref.vocabSize;
+  const prompt = promptIds.map((t) => t % V);  // the same ids on the full vocabulary, folded into a small test one
+  const scripted: LogprobComparison[] = [];
+  for (const batch of scriptedSteps(V)) {
+    const want = ref.forward(batch);
+    const got = gpu.forward(batch);
+    scripted.push(...compareRows(want.sampleLogits, got.sampleLogits, V));
+    want.promptLogits.forEach((w, r) => {
+      if (w) scripted.push(...compareRows(w, got.promptLogits[r]!, V));
+    });
+  }
+  // fresh blocks for the greedy run: the highest ones, which the scripted steps do not use
+  const steps = 24;
+  const blockTable = Array.from({ length: Math.ceil((prompt.length + steps) / opts.blockSize) }, (_, i) => opts.numBlocks - 1 - i);
+  const greedy: LogprobComparison[] = [];
+  const greedyTokens: number[] = [];
+  let pending: readonly number[] = prompt;
+  let start = 0;
+  for (let i = 0; i < steps; i++) {
+    const batch = buildStepBatch([{ tokenIds: pending, startPosition: start, blockTable, sample: true }], opts.blockSize);
+    const want = ref.forward(batch).sampleLogits;
+    greedy.push(...compareRows(want, gpu.forward(batch).sampleLogits, V));
+    const next = topKIndices(want, 1)[0]!;
+    greedyTokens.push(next);
+    start += pending.length;
+    pending = [next];
+  }
+  return { scripted, greedy, greedyTokens };
+}
+
+/** a row against a reference known only by its top-k ids and logprobs (HF transformers' recorded runs) */
+export function compareTopLogprobs(refIds: readonly number[], refLogprobs: readonly number[], got: Float32Array): LogprobComparison {
+  const lse = logSumExp(got);
+  let maxTop5Diff = 0;
+  for (let k = 0; k < Math.min(5, refIds.length); k++) maxTop5Diff = Math.max(maxTop5Diff, Math.abs(refLogprobs[k]! - (got[refIds[k]!]! - lse)));
+  return { maxTop5Diff, refTop1: refIds[0]!, gotTop1: topKIndices(got, 1)[0]!, refGap: refLogprobs[0]! - refLogprobs[1]! };
 }

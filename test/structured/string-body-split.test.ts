@@ -1,0 +1,144 @@
+// Lexer walks split at the quote (string-body-split.ts): inside a JSON string whose continuations up to the next
+// `"` are exactly those of an unconstrained string body (object keys where other properties are allowed), the
+// walk is the shared string-body walk for tokens without a `"` plus an exact walk over the tokens with one. The
+// masks must equal those of whole-trie walks (the provider with splitWalksAtQuote: false) and token-by-token
+// acceptance.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StructuredConstraint } from '../../src/engine/types.js';
+import { LexemeTable } from '../../src/structured/lexeme-table.js';
+import { LexerDfa } from '../../src/structured/lexer-dfa.js';
+import { ANY_CHAR, RNode, ch, jsonSpelled, lit, rep, seq } from '../../src/structured/regex-ast.js';
+import { notOneOf } from '../../src/structured/json-schema/to-grammar.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import { qwen } from './qwen-fixture.js';
+
+const enc = new TextEncoder();
+/** tokens of at most LONGEST - 1 characters */
+const LONGEST = 100;
+const jsonString = (body: RNode): RNode => seq([ch(0x22), jsonSpelled(body), ch(0x22)]);
+
+/** the lexer state after `text`, for a DFA over `lexemes` (all allowed at the start) */
+function stateAfter(lexemes: RNode[], text: string | Uint8Array): { dfa: LexerDfa; s: number } {
+  const table = new LexemeTable();
+  for (const l of lexemes) table.add(l, 'raw', false);
+  const dfa = new LexerDfa(table);
+  let s = dfa.initial(lexemes.map((_, i) => i));
+  for (const b of typeof text === 'string' ? enc.encode(text) : text) {
+    s = dfa.next(s, b);
+    assert.ok(s >= 0, `${JSON.stringify(text)} is a prefix`);
+  }
+  return { dfa, s };
+}
+
+test('which lexer states continue as an unconstrained string body until the quote', () => {
+  const key = [jsonString(notOneOf(['name', 'nick'])), jsonString(lit('name')), jsonString(lit('nick'))];
+  const yes = (lexemes: RNode[], text: string | Uint8Array) => {
+    const { dfa, s } = stateAfter(lexemes, text);
+    return dfa.continuesAsAnyStringBody(s, LONGEST);
+  };
+  // object keys with other properties allowed: at the start, along a declared name, past it, after a character
+  for (const text of ['"', '"n', '"nam', '"name', '"names', '"x', '"é', '"\\n']) assert.equal(yes(key, text), true, text);
+  assert.equal(yes([jsonString(rep(ANY_CHAR, 0, Infinity))], '"abc'), true, 'plain string');
+  // inside a character or an escape, a bounded or patterned body, only literals, the closing quote: no
+  for (const text of ['"\\', '"\\u00']) assert.equal(yes(key, text), false, text);
+  assert.equal(yes(key, Uint8Array.of(0x22, 0xc3)), false, 'inside a two-byte character');
+  assert.equal(yes(key, '"name"'), false, 'after the closing quote');
+  // a maxLength leaving more room than the longest token: yes; less: no
+  assert.equal(yes([jsonString(rep(ANY_CHAR, 0, LONGEST + 2))], '"ab'), true, 'maxLength with room');
+  assert.equal(yes([jsonString(rep(ANY_CHAR, 0, LONGEST + 2))], '"abc'), false, 'maxLength with too little room');
+  assert.equal(yes([jsonString(rep(ANY_CHAR, 0, 40))], '"ab'), false, 'maxLength 40');
+  assert.equal(yes([jsonString(seq([lit('a'), rep(ANY_CHAR, 0, Infinity)]))], '"'), false, 'before a required prefix');
+  assert.equal(yes([jsonString(lit('name')), jsonString(lit('nick'))], '"n'), false, 'enum of literals');
+  assert.equal(yes([seq([ch(0x22), rep(ANY_CHAR, 0, Infinity)])], '"ab'), false, 'raw-spelled body');
+  const init = stateAfter(key, '');
+  assert.equal(init.dfa.continuesAsAnyStringBody(init.s, LONGEST), false, 'initial state');
+});
+
+const q = qwen();
+const words = Math.ceil(q.vocab.size / 32);
+const split = createGrammarProvider(q.vocab);
+const whole = createGrammarProvider(q.vocab, { splitWalksAtQuote: false });
+
+/** a seeded xorshift generator: the same token choices on every run */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+function allowedIds(mask: Int32Array): number[] {
+  const ids: number[] = [];
+  for (let w = 0; w < mask.length; w++) for (let v = mask[w]!; v !== 0; v &= v - 1) ids.push(w * 32 + (31 - Math.clz32(v & -v)));
+  return ids;
+}
+
+/**
+ * Random walks through a constraint: at each step both providers' masks must be equal; the next token is drawn
+ * from the mask, preferring tokens with a quote (where the split walks differ from the shared one).
+ */
+function compareRandomWalks(c: StructuredConstraint, seed: number, walks: number, steps: number): number {
+  const next = rng(seed);
+  const a = new Int32Array(words);
+  const b = new Int32Array(words);
+  let compared = 0;
+  for (let w = 0; w < walks; w++) {
+    const ms: GrammarMatcher = split.create(c);
+    const mw: GrammarMatcher = whole.create(c);
+    for (let i = 0; i < steps; i++) {
+      ms.fillNextTokenBitmask(a, 0);
+      mw.fillNextTokenBitmask(b, 0);
+      compared++;
+      assert.deepEqual(a, b, `masks differ at step ${i} of walk ${w} (seed ${seed})`);
+      const ids = allowedIds(b).filter((id) => !q.vocab.eosIds.includes(id));
+      if (ids.length === 0) break;
+      const quoted = ids.filter((id) => q.vocab.tokenBytes[id]!.includes(0x22));
+      const pool = quoted.length > 0 && next() < 0.5 ? quoted : ids;
+      const id = pool[Math.floor(next() * pool.length)]!;
+      assert.equal(ms.acceptToken(id), true);
+      assert.equal(mw.acceptToken(id), true);
+    }
+  }
+  return compared;
+}
+
+const schemas: unknown[] = [
+  { type: 'object', properties: { name: { type: 'string' }, nick: { type: 'string', maxLength: 5 }, 'a"b': { type: 'integer' }, 'é😀': { type: 'boolean' } } },
+  { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'], additionalProperties: { type: 'object', properties: { x: { enum: ['a', 'b\\c'] } } } },
+  { type: 'object', properties: { tag: { anyOf: [{ type: 'string' }, { enum: ['t1', 't2'] }, { type: 'null' }] } }, patternProperties: { '^x-': { type: 'string' } } },
+  { type: 'array', items: { type: 'object', properties: { k: { type: 'string', pattern: '^[a-z]+$' }, v: {} } } },
+  { type: 'object', properties: { long: { type: 'string', maxLength: 140 }, short: { type: 'string', minLength: 2, maxLength: 200 } }, required: ['long', 'short'] },
+];
+
+test('split walks give the masks of whole-trie walks along random outputs (seeded)', () => {
+  let compared = 0;
+  schemas.forEach((schema, i) => (compared += compareRandomWalks({ kind: 'json', schema }, 1000 + i, 4, 30)));
+  compared += compareRandomWalks({ kind: 'json_object' }, 7, 4, 30);
+  assert.ok(compared > 300, `${compared} masks compared`);
+  assert.ok(split.walks.stats.split > 10, `${split.walks.stats.split} walks split at a quote`);
+  assert.equal(whole.walks.stats.split, 0);
+});
+
+test('split-walk masks agree with token-by-token acceptance for every token (object keys)', () => {
+  const c: StructuredConstraint = { kind: 'json', schema: schemas[0] };
+  const m = split.create(c);
+  const mask = new Int32Array(words);
+  const texts = ['{', '\n  "', 'n', 'am', 'e', '": "x", "', 'a\\"'];
+  let keyStates = 0;
+  for (const text of texts) {
+    assert.equal(m.acceptBytes(enc.encode(text)), true, text);
+    m.fillNextTokenBitmask(mask, 0);
+    for (let id = 0; id < q.vocab.size; id++) {
+      const bit = ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+      if (bit !== m.canAcceptToken(id)) assert.fail(`token ${id} ${JSON.stringify(q.vocab.tokenBytes[id] && new TextDecoder().decode(q.vocab.tokenBytes[id]!))} after ${JSON.stringify(texts.slice(0, texts.indexOf(text) + 1).join(''))}: mask ${bit}`);
+    }
+    keyStates++;
+  }
+  assert.equal(keyStates, texts.length);
+  assert.ok(split.walks.stats.split > 0);
+});

@@ -69,8 +69,9 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
 }
 
 /** `greedy`: the cuda backend's step (forward + greedy sampling on the GPU, only the token id comes back: what a
- *  greedy request runs); otherwise forward (the 151,936 fp32 logits come back to the host) */
-async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean, greedy = false) {
+ *  greedy request runs); otherwise forward (the 151,936 fp32 logits come back to the host). `pdl`: false builds the
+ *  model with SERVAL_PDL=0 (plain launches in the decode layers; an addon without PDL ignores it). */
+async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean, greedy = false, pdl = true) {
   const config = QWEN25_SHAPES[name];
   if (!config) throw new Error(`unknown shape ${name}`);
   const blockSize = 16;
@@ -78,7 +79,13 @@ async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boo
   const steps = 64;
   const numBlocks = Math.ceil((promptLen + steps + 16) / blockSize);
   const loadStart = performance.now();
-  const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm, enforceEager });
+  if (!pdl) process.env['SERVAL_PDL'] = '0';
+  let gpu: NativeCudaForwardModel;
+  try {
+    gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm, enforceEager });
+  } finally {
+    if (!pdl) delete process.env['SERVAL_PDL'];
+  }
   const loadMs = performance.now() - loadStart;
   const backend = createCudaSamplingBackend(gpu, { numBlocks, blockSize, seed: 1 });
   const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
@@ -114,7 +121,7 @@ async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boo
     loadMs,
     memory: mem,
   };
-  console.log('decode', name, skinnyGemm ? 'gemv' : 'cublaslt', enforceEager ? 'eager' : 'graphs', greedy ? 'greedy' : 'logits', JSON.stringify(res));
+  console.log('decode', name, skinnyGemm ? 'gemv' : 'cublaslt', enforceEager ? 'eager' : 'graphs', greedy ? 'greedy' : 'logits', pdl ? '' : 'pdl-off', JSON.stringify(res));
   return res;
 }
 
@@ -245,14 +252,24 @@ for (const arch of parts.has('correctness') ? TEST_ARCHS : []) {
     (results.correctness as Record<string, unknown>)[arch] = { error: String((e as Error).stack) };
   }
 }
+// SERVAL_DECODE_VARIANTS: comma list of the decode timings below (default: the first four)
+const decodeVariants: Record<string, (name: string) => ReturnType<typeof decodeTiming>> = {
+  graphsGreedy: (n) => decodeTiming(n, true, false, true),
+  graphsSkinnyGemm: (n) => decodeTiming(n, true, false),
+  eagerSkinnyGemm: (n) => decodeTiming(n, true, true),
+  eagerCublasLtOnly: (n) => decodeTiming(n, false, true),
+  graphsGreedyPdlOff: (n) => decodeTiming(n, true, false, true, false),
+  graphsSkinnyGemmPdlOff: (n) => decodeTiming(n, true, false, false, false),
+};
+const variantNames = (process.env['SERVAL_DECODE_VARIANTS'] ?? 'graphsGreedy,graphsSkinnyGemm,eagerSkinnyGemm,eagerCublasLtOnly').split(',');
+for (const v of variantNames) {
+  if (!decodeVariants[v]) throw new Error(`SERVAL_DECODE_VARIANTS: unknown variant ${v} (known: ${Object.keys(decodeVariants).join(', ')})`);
+}
 for (const name of !parts.has('decode') ? [] : shapeNames.length ? shapeNames : Object.keys(QWEN25_SHAPES)) {
   try {
-    (results.decode as Record<string, unknown>)[name] = {
-      graphsGreedy: await decodeTiming(name, true, false, true),
-      graphsSkinnyGemm: await decodeTiming(name, true, false),
-      eagerSkinnyGemm: await decodeTiming(name, true, true),
-      eagerCublasLtOnly: await decodeTiming(name, false, true),
-    };
+    const res: Record<string, unknown> = {};
+    for (const v of variantNames) res[v] = await decodeVariants[v]!(name);
+    (results.decode as Record<string, unknown>)[name] = res;
   } catch (e) {
     console.log('decode', name, 'ERROR', (e as Error).stack);
     (results.decode as Record<string, unknown>)[name] = { error: String((e as Error).stack) };

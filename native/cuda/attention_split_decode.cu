@@ -13,6 +13,7 @@
 #include "cuda/attention_dispatch.h"
 #include "cuda/cuda_util.h"
 #include "cuda/kernels_storage.h"
+#include "cuda/pdl.h"
 #include "cuda/smem_opt_in.h"
 
 namespace serval {
@@ -35,6 +36,10 @@ __global__ void __launch_bounds__(kThreads)
   float* sP = sQ + G * HD;                   // [G][kSplitKvMaxPartition] scores, then probabilities
   float* sRed = sP + G * kSplitKvMaxPartition;  // [kWarps][G][HD]
   __shared__ float sM[G], sL[G], sCorr[G];
+  // Under PDL (decode layers): q comes from the previous kernel. Once it is complete the dependents (merge, then the
+  // o projection, which prefetches its weights) may take the SM slots this small grid leaves free.
+  pdlWaitForPrevious();
+  pdlLaunchDependents();
 
   const int i = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
   const int t = decodeTokens ? decodeTokens[i] : i;
@@ -160,6 +165,8 @@ template <int HD, class E>
 __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, const float* __restrict__ partAcc,
                                   const float* __restrict__ partMl, int nh, int splits, E* __restrict__ out,
                                   float* __restrict__ outF) {
+  pdlLaunchDependents();  // under PDL: a tiny kernel; the o projection may launch and prefetch its weights now
+  pdlWaitForPrevious();
   const int i = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
   const int t = decodeTokens ? decodeTokens[i] : i;
   const size_t base = ((size_t)i * nh + h) * splits;
@@ -181,10 +188,9 @@ __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, cons
 
 template <int HD, class E>
 void launchMergeFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, cudaStream_t stream) {
-  splitReduceKernel<HD, E><<<dim3(numDecode, s.numHeads), HD, 0, stream>>>(
-      a.decodeTokens, a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
-      splits, a.out, a.outF);
-  CUDA_CHECK(cudaGetLastError());
+  launchMaybePdl(splitReduceKernel<HD, E>, dim3(numDecode, s.numHeads), dim3(HD), 0, stream, a.decodeTokens,
+                 a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
+                 splits, a.out, a.outF);
 }
 
 template <int HD, class E>
@@ -193,11 +199,10 @@ void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecod
   const size_t smem = ((size_t)kSplitKvMaxGroup * HD * (1 + kWarps) + (size_t)kSplitKvMaxGroup * kSplitKvMaxPartition) * 4;
   static std::atomic<uint64_t> smemConfigured{0};
   ensureDynamicSmem(splitDecodeKernel<HD, E>, smem, smemConfigured);
-  splitDecodeKernel<HD, E><<<dim3(numDecode, s.numKvHeads, splits), kThreads, smem, stream>>>(
-      a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
-      s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF, a.splitWorkspace,
-      a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
-  CUDA_CHECK(cudaGetLastError());
+  launchMaybePdl(splitDecodeKernel<HD, E>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream,
+                 a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride,
+                 s.blockSize, s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF,
+                 a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
   if (splits > 1) launchMergeFor<HD, E>(s, a, numDecode, splits, stream);
 }
 

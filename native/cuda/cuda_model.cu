@@ -25,6 +25,7 @@
 #include "cuda/cuda_util.h"
 #include "cuda/device_buffer.h"
 #include "cuda/kernels.h"
+#include "cuda/pdl.h"
 #include "cuda/sampling_gpu.h"
 
 namespace serval {
@@ -432,6 +433,8 @@ class CudaModelOf final : public CudaModelImpl {
     float* delta = delta_.as<float>();
     launchEmbeddingGather(embed_.as<S>(), dTokens, x, T, H, stream_);
     const bool gemv = gemvStep(T);
+    // decode-sized steps chain their kernels with programmatic dependent launch (pdl.h; SERVAL_PDL=0 turns it off)
+    PdlScope pdlScope(gemv && pdl_);
     if (gemv)
       enqueueDecodeLayers(d);
     else
@@ -697,6 +700,7 @@ class CudaModelOf final : public CudaModelImpl {
 
   ModelSpec spec_;
   CudaModelOptions opts_;
+  const bool pdl_ = pdlFromEnv();
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<LinearGemm> gemm_;
   size_t weightBytes_ = 0;

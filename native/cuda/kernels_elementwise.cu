@@ -5,6 +5,7 @@
 
 #include "cuda/cuda_util.h"
 #include "cuda/kernels.h"
+#include "cuda/pdl.h"
 
 namespace serval {
 
@@ -98,6 +99,10 @@ template <class OutT>
 __global__ void addRmsNormVecKernel(float* x, const float* delta, const float* w, OutT* out, const int32_t* rows, int H,
                                     float eps) {
   __shared__ float scratch[kVecNormMaxThreads / 32];
+  // Under PDL (decode layers): a few blocks, so the next GEMV may launch at once and prefetch its weights while this
+  // norm waits for the previous kernel and runs.
+  pdlLaunchDependents();
+  pdlWaitForPrevious();
   const bool writeBack = rows == nullptr;  // see addRmsNormKernel
   const int r = rows ? rows[blockIdx.x] : blockIdx.x;
   float4* xr = reinterpret_cast<float4*>(x + (size_t)r * H);
@@ -139,7 +144,7 @@ void launchAddRmsNorm(float* x, const float* delta, const float* w, OutT* out, c
     // fewest threads that hold the row in kVecNormMaxPerThread float4 each, in whole warps
     const int perThread = (n4 + kVecNormMaxThreads - 1) / kVecNormMaxThreads;
     const int threads = std::max(32, ((n4 + perThread - 1) / perThread + 31) / 32 * 32);
-    addRmsNormVecKernel<OutT><<<numOut, threads, 0, s>>>(x, delta, w, out, rows, H, eps);
+    launchMaybePdl(addRmsNormVecKernel<OutT>, dim3(numOut), dim3(threads), 0, s, x, delta, w, out, rows, H, eps);
   } else {
     addRmsNormKernel<OutT><<<numOut, kNormBlock, 0, s>>>(x, delta, w, out, rows, H, eps);
   }

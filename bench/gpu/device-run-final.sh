@@ -13,9 +13,9 @@ phase gpu-tests 300 node --test "$B"/*.test.mjs
 SERVAL_CHECK_PARTS=correctness,decode phase cuda-check 150 node "$B/cuda-check.mjs" /tmp/cuda-check
 cp /tmp/cuda-check/cuda-check.json "$OUT/cuda-check.json" 2> /dev/null
 export SERVAL_CUDA_PROFILE=1
-# RUNS_7B / RUNS_05B override the runs (N:temperature[:guided] ...; RUNS_05B=none skips 0.5B)
+# RUNS_7B / RUNS_05B override the runs (N:temperature[:guided] ...; none skips that shape)
 # shellcheck disable=SC2086
-phase throughput-7B 260 node "$B/run-gpu.mjs" throughput Qwen2.5-7B "$OUT/throughput-Qwen2.5-7B.json" ${RUNS_7B:-1000:0 1000:0:guided 1000:1 1000:1:guided}
+[ "${RUNS_7B:-}" = none ] || phase throughput-7B 260 node "$B/run-gpu.mjs" throughput Qwen2.5-7B "$OUT/throughput-Qwen2.5-7B.json" ${RUNS_7B:-1000:0 1000:0:guided 1000:1 1000:1:guided}
 # shellcheck disable=SC2086
 [ "${RUNS_05B:-}" = none ] || phase throughput-0.5B 90 node "$B/run-gpu.mjs" throughput Qwen2.5-0.5B "$OUT/throughput-Qwen2.5-0.5B.json" ${RUNS_05B:-1000:0 1000:0:guided}
 grep -E "^# (pass|fail|skipped)|^not ok|^=== |guided=|^correctness|^decode |Error|error" "$OUT/run.log" | cut -c1-700 | tail -60

@@ -19,6 +19,7 @@
 #include "cuda/cuda_util.h"
 #include "cuda/kernels_storage.h"
 #include "cuda/mma_sm80.cuh"
+#include "cuda/pdl.h"
 #include "cuda/smem_opt_in.h"
 
 namespace serval {
@@ -51,6 +52,10 @@ __global__ void __launch_bounds__(kThreads)
   E* sV = sK + 2 * kTile * S;             // [2][kTile][S]
   __shared__ __align__(16) E sQ[16 * S];  // rows 0..7: E(q) of the group's heads; 8..15: q - E(q)
   __shared__ float sM[kWarps][G], sL[kWarps][G];
+  // Under PDL (decode layers): q and this step's K/V come from the previous kernel (pdl.h's rules); once it is
+  // complete the dependents (merge, then the o projection, which loads its weights meanwhile) may launch.
+  pdlWaitForPrevious();
+  pdlLaunchDependents();
 
   const int i = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
   const int t = decodeTokens ? decodeTokens[i] : i;
@@ -221,11 +226,10 @@ void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecod
   static std::atomic<uint64_t> smemConfigured{0};
   ensureDynamicSmem(gqaDecodeKernel<HD, E>, smem, smemConfigured);
   const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
-  gqaDecodeKernel<HD, E><<<dim3(numDecode, s.numKvHeads, splits), kThreads, smem, stream>>>(
-      a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
-      s.numHeads, s.numKvHeads, partition, scaleLog2, a.out, a.outF, a.splitWorkspace,
-      a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
-  CUDA_CHECK(cudaGetLastError());
+  launchMaybePdl(gqaDecodeKernel<HD, E>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream, a.qkv,
+                 a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
+                 s.numHeads, s.numKvHeads, partition, scaleLog2, a.out, a.outF, a.splitWorkspace,
+                 a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
 }
 
 }  // namespace gqa_decode

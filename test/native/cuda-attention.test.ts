@@ -147,7 +147,10 @@ test('GQA decode at 140 and 5 rows matches the ts model and the legacy kernel; g
     // Over 285 rows a top-1 flip is held to gaps above twice the top-5 bound (logprobs off by up to tol each way):
     // on an H200 one row of the ts comparison flipped at a 0.08 gap with top-5 within 0.066 (bf16 GEMMs and cache).
     assert.deepEqual(failures(vsRef, 0.15, 0.3), []);
-    assert.deepEqual(failures(vsLegacy, 0.05, 0.1), []);
+    // The legacy model differs in its prefill kernel too (fp32 P instead of the flash kernel's bf16 P), which shifts
+    // every later layer's K/V over prompts of up to 238 tokens: measured up to 0.087 (H200) and 0.127 (H100, before
+    // P was split into two 16-bit terms) here, while attention-check.cu holds the kernels themselves within 4e-3.
+    assert.deepEqual(failures(vsLegacy, 0.15, 0.3), []);
   } finally {
     eager.close();
     graphs.close();

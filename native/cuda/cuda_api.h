@@ -70,7 +70,8 @@ void cudaMemoryInfo(int device, size_t* freeBytes, size_t* totalBytes);
 
 class CudaModelImpl;
 
-/** bf16 weights and KV cache on one GPU, fp32 residual stream, cuBLASLt GEMMs; same forward as CpuModel. */
+/** weights and KV cache in the storage dtype (bf16, fp16 or fp32) on one GPU, fp32 residual stream, cuBLASLt GEMMs;
+ *  same forward as CpuModel. */
 class CudaModel {
  public:
   CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts);

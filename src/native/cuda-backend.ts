@@ -1,4 +1,4 @@
-// The native `cuda` backend: bf16 weights and paged KV cache on one GPU, cuBLASLt GEMMs, custom kernels
+// The native `cuda` backend: weights and paged KV cache in the --dtype storage type (bf16, fp16, fp32) on one GPU, cuBLASLt GEMMs, custom kernels
 // (native/cuda). Every row is sampled on the GPU (cuda-sampling.ts, cuda-sampling-backend.ts); the forward and the
 // sampling run from the addon's worker threads, so the event loop never waits on the GPU.
 import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';

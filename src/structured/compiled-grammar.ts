@@ -4,7 +4,7 @@ import { LexerDfa } from './lexer-dfa.js';
 import { SetKeyInterner } from './earley.js';
 import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
-import { walkSplitAtQuote } from './string-body-split.js';
+import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -31,11 +31,13 @@ export class CompiledGrammar {
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk {
     let w = this.walks.get(lexState);
     if (!w) {
-      const canon = describeState(this.dfa, trie, lexState);
-      const shared = this.sharedWalks.get(canon.key, () => {
-        if (!this.splitAtQuote || !this.dfa.continuesAsAnyStringBody(lexState, trie.maxDepth + 1)) return walkLexer(this.dfa, trie, lexState, words);
+      // split walks are told apart from whole-trie walks of equal description (their keys start with 'S')
+      const split = this.splitAtQuote ? splitDescription(this.dfa, trie, lexState) : null;
+      const canon = split ?? describeState(this.dfa, trie, lexState);
+      const shared = this.sharedWalks.get(split ? `S${canon.key}` : canon.key, () => {
+        if (!split) return walkLexer(this.dfa, trie, lexState, words, canon);
         this.sharedWalks.stats.split++;
-        return walkSplitAtQuote(this.dfa, trie, lexState, words);
+        return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
       });
       w = {
         trie: shared.trie,

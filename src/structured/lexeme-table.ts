@@ -18,17 +18,23 @@ const MAX_LEXEMES = 1 << 20;
 const interned = new Map<string, LexemeAutomaton>();
 const shapeIds = new Map<string, number>();
 
+/** process-wide: lexeme automata built so far and their time (benchmarks read these) */
+export const lexemeBuildStats = { built: 0, ms: 0 };
+
 function internedAutomaton(key: string, node: RNode, spelling: Spelling): LexemeAutomaton {
   let a = interned.get(key);
   if (a) {
     // least recently used first out; grammars keep their own references
     interned.delete(key);
   } else {
+    const t = performance.now();
+    lexemeBuildStats.built++;
     const nfa = new LexemeNfa();
     nfa.add(node, spelling, false);
     nfa.finalize();
     if (nfa.stateCount > MAX_LEXEME_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
     a = { nfa, start: nfa.lexStart[0]!, accept: nfa.lexAccept[0]! };
+    lexemeBuildStats.ms += performance.now() - t;
     if (interned.size >= MAX_INTERNED) interned.delete(interned.keys().next().value!);
   }
   interned.set(key, a);

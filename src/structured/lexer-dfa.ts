@@ -13,6 +13,8 @@ import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 export const DEAD = -2;
 const UNKNOWN = -1;
 const MAX_DFA_STATES = 500_000;
+/** transition rows allocated together (see newRow): 16 KiB */
+const ROWS_PER_BLOCK = 16;
 
 // a configuration packed into one double: ((lexeme * STATE_SLOTS) + state) * TAG_SLOTS + tag, where the tag is
 // an absolute count (< BASE) or BASE (the state's base count) or, inside a transition, BASE + 1
@@ -66,13 +68,19 @@ export class LexerDfa {
   readonly accepting: Int32Array[] = [];
   private readonly initialByHash = new Map<number, Array<[number[], number]>>();
   private readonly initialStates = new Set<number>();
-  private readonly canonical: Array<CanonicalState | undefined> = [];
-  private readonly anyBody: Array<boolean | undefined> = [];
-  private anyBodyLongest = -1;
+  /** canonicalState's answers, per (horizon, longest), per state */
+  private readonly canonical = new Map<string, Array<CanonicalState | undefined>>();
+  /** continuesAsAnyStringBody's answers, per token length bound, per state */
+  private readonly anyBody = new Map<number, Array<boolean | undefined>>();
   private readonly stack: number[] = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
+  private rowBlock: Int32Array | null = null;
+  private rowsUsed = 0;
+  /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
+  private readonly classCut = new Uint8Array(257);
+  private readonly classCover = new Int32Array(257);
 
   constructor(readonly lexemes: LexemeTable) {}
 
@@ -84,14 +92,12 @@ export class LexerDfa {
    * Inside JSON strings where, until the next `"` byte, exactly the canonical string-body texts stay alive and
    * no lexeme ends (every configuration QUOTED_BODY, at least one ANY_BODY, see lexemes.ts), for every token of
    * fewer than `longest` characters: for such tokens without a `"` the state behaves as the body of an
-   * unconstrained string. `longest` must be the same on every call.
+   * unconstrained string. Answers are cached per `longest` (callers use a few: the trie's and WALK_DEPTH's).
    */
   continuesAsAnyStringBody(s: number, longest: number): boolean {
-    if (this.anyBodyLongest !== longest) {
-      if (this.anyBodyLongest >= 0) throw new Error('internal: continuesAsAnyStringBody asked for two token lengths');
-      this.anyBodyLongest = longest;
-    }
-    let hit = this.anyBody[s];
+    let cache = this.anyBody.get(longest);
+    if (!cache) this.anyBody.set(longest, (cache = []));
+    let hit = cache[s];
     if (hit === undefined) {
       hit = !this.initialStates.has(s);
       let any = false;
@@ -111,7 +117,7 @@ export class LexerDfa {
         }
       }
       hit = hit && any;
-      this.anyBody[s] = hit;
+      cache[s] = hit;
     }
     return hit;
   }
@@ -136,7 +142,7 @@ export class LexerDfa {
       this.closure(a.nfa, lex, a.start, 0, 0);
     }
     // initial states are kept apart from equal inner states: nothing has been read, so nothing is accepted
-    const state = this.internState(this.internShape(Float64Array.from(this.accList).sort(), true), 0, true);
+    const state = this.internState(this.internShape(this.accList.sort(byValue), true), 0, true);
     const entry: [number[], number] = [Array.from(lexemes), state];
     if (bucket) bucket.push(entry);
     else this.initialByHash.set(h, [entry]);
@@ -156,7 +162,10 @@ export class LexerDfa {
    * token when nothing was capped), so a lexer walk computed for one serves all.
    */
   canonicalState(s: number, horizon: number, longest: number): CanonicalState {
-    const hit = this.canonical[s];
+    const bounds = `${horizon}/${longest}`;
+    let cache = this.canonical.get(bounds);
+    if (!cache) this.canonical.set(bounds, (cache = []));
+    const hit = cache[s];
     if (hit) return hit;
     const perLex = new Map<number, string[]>();
     const base = this.stateBase[s]!;
@@ -190,7 +199,7 @@ export class LexerDfa {
     described.sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0));
     const key = (this.initialStates.has(s) ? 'I' : '') + described.map((x) => x.d).join(' ');
     const out = { key, slotLexemes: Int32Array.from(described, (x) => x.lex), clamped };
-    this.canonical[s] = out;
+    cache[s] = out;
     return out;
   }
 
@@ -223,7 +232,10 @@ export class LexerDfa {
    * through the edges containing it, so such bytes step alike (most of the 256 to the same dead end).
    */
   private byteClasses(configs: Float64Array): ByteClasses {
-    const cut = new Uint8Array(257);
+    // one pass over the edges: where each starts and ends (cut) and how many cover each byte (prefix sums of
+    // `cover`), so a shape with many wide edges costs its edge count plus 256, not the bytes its edges span
+    const cut = this.classCut.fill(0);
+    const cover = this.classCover.fill(0);
     for (const x of configs) {
       const tag = x % TAG_SLOTS;
       const rest = (x - tag) / TAG_SLOTS;
@@ -232,23 +244,19 @@ export class LexerDfa {
       for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
         cut[edgeLo[k]!] = 1;
         cut[edgeHi[k]! + 1] = 1;
+        cover[edgeLo[k]!]++;
+        cover[edgeHi[k]! + 1]--;
       }
     }
     // a class per span between cuts (the edges containing a byte are the same along a span), except that all
     // spans on no edge at all form class 0
     const classOf = new Uint8Array(256);
-    const onEdge = new Uint8Array(256);
-    for (const x of configs) {
-      const tag = x % TAG_SLOTS;
-      const rest = (x - tag) / TAG_SLOTS;
-      const q = rest % MAX_LEXEME_STATES;
-      const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
-      for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) onEdge.fill(1, edgeLo[k]!, edgeHi[k]! + 1);
-    }
     let next = 1; // class 0: bytes on no edge (they all step to DEAD)
     let span = -1;
+    let covering = 0;
     for (let b = 0; b < 256; b++) {
-      if (b === 0 || cut[b]) span = onEdge[b] ? next++ : 0;
+      covering += cover[b]!;
+      if (b === 0 || cut[b]) span = covering > 0 ? next++ : 0;
       classOf[b] = span;
     }
     const start = new Int32Array(next + 1);
@@ -309,19 +317,23 @@ export class LexerDfa {
       else if (this.inRegion(x)) absCount = absCount === -1 || absCount === tag ? tag : -2;
     }
     if (sawBase && sawNext) return STEP_UNCACHED;
-    let out = Float64Array.from(acc);
+    // rewritten in place and looked up before copying: most steps reach a shape that exists already
     let mode = 0;
     if (sawNext) {
-      out = out.map((x) => (x % TAG_SLOTS === BASE + 1 ? x - 1 : x));
+      for (let i = 0; i < acc.length; i++) if (acc[i]! % TAG_SLOTS === BASE + 1) acc[i] = acc[i]! - 1;
       mode = 1;
     } else if (!sawBase) {
       mode = 2;
       if (absCount > 0) {
-        out = out.map((x) => (x % TAG_SLOTS === absCount && this.inRegion(x) ? x - absCount + BASE : x));
+        for (let i = 0; i < acc.length; i++) {
+          const x = acc[i]!;
+          if (x % TAG_SLOTS === absCount && this.inRegion(x)) acc[i] = x - absCount + BASE;
+        }
         mode = 2 + absCount;
       }
     }
-    return this.internShape(out.sort(), false) * TAG_SLOTS + mode;
+    acc.sort(byValue);
+    return this.internShape(acc, false) * TAG_SLOTS + mode;
   }
 
   private inRegion(x: number): boolean {
@@ -375,7 +387,8 @@ export class LexerDfa {
     return true;
   }
 
-  private internShape(configs: Float64Array, initial: boolean): number {
+  /** `configs` sorted; copied only when the shape is new (callers may pass their scratch list) */
+  private internShape(configs: ArrayLike<number>, initial: boolean): number {
     let h = initial ? 0x9e3779b9 : 0x811c9dc5;
     for (let i = 0; i < configs.length; i++) {
       const x = configs[i]!;
@@ -389,11 +402,12 @@ export class LexerDfa {
         if (other.initial === initial && sameConfigs(other.configs, configs)) return id;
       }
     } else this.shapeBuckets.set(h, (bucket = []));
+    const own = Float64Array.from(configs);
     const accepting: number[] = [];
     const baseMin: number[] = [];
     const baseMax: number[] = [];
     let hasBase = false;
-    for (const x of configs) {
+    for (const x of own) {
       const tag = x % TAG_SLOTS;
       const rest = (x - tag) / TAG_SLOTS;
       const q = rest % MAX_LEXEME_STATES;
@@ -409,11 +423,25 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), classes: null, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), classes: null, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
-    if (hasBase) shape.zeroForm = this.internShape(configs.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
+    if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
     return id;
+  }
+
+  /**
+   * A fresh transition row (all UNKNOWN), cut from a block of ROWS_PER_BLOCK: one backing store per block rather
+   * than per state, as cold masks build states by the dozen and every backing store is a malloc the garbage
+   * collector tracks as external memory.
+   */
+  private newRow(): Int32Array {
+    if (!this.rowBlock || this.rowsUsed === ROWS_PER_BLOCK) {
+      this.rowBlock = new Int32Array(256 * ROWS_PER_BLOCK).fill(UNKNOWN);
+      this.rowsUsed = 0;
+    }
+    const at = 256 * this.rowsUsed++;
+    return this.rowBlock.subarray(at, at + 256);
   }
 
   private internState(shapeId: number, base: number, initial: boolean): number {
@@ -431,7 +459,7 @@ export class LexerDfa {
     this.stateShape.push(shapeId);
     this.stateBase.push(base);
     this.stateSig.push(guardSignature(shape, base));
-    this.trans.push(new Int32Array(256).fill(UNKNOWN));
+    this.trans.push(this.newRow());
     this.accepting.push(shape.accepting);
     this.stateByKey.set(key, id);
     if (initial) this.initialStates.add(id);
@@ -460,7 +488,9 @@ function guardSignature(shape: Shape, base: number): number {
   return sig;
 }
 
-function sameConfigs(a: Float64Array, b: Float64Array): boolean {
+const byValue = (a: number, b: number): number => a - b;
+
+function sameConfigs(a: Float64Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

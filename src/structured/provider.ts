@@ -8,6 +8,7 @@ import { GrammarMatcher } from './matcher.js';
 import { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 import { LexerWalkCache } from './lexer-walk.js';
+import { prepareQuoteSplit } from './string-body-split.js';
 
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */
@@ -31,6 +32,8 @@ export class StructuredGrammarProvider implements GrammarProvider {
     this.trie = new TokenTrie(vocab);
     this.maxCompiled = opts.maxCompiled ?? 256;
     this.splitWalksAtQuote = opts.splitWalksAtQuote ?? true;
+    // the split's one whole-trie walk, here rather than inside the first request's first object-key mask
+    if (this.splitWalksAtQuote) prepareQuoteSplit(this.trie, Math.ceil(vocab.size / 32));
   }
 
   compile(constraint: StructuredConstraint): CompiledGrammar {

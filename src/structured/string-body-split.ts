@@ -8,9 +8,9 @@
 // where the key ends and the parser decides which branch it was.
 import { ANY_CHAR, ch, jsonSpelled, rep, seq } from './regex-ast.js';
 import { LexemeTable } from './lexeme-table.js';
-import { LexerDfa } from './lexer-dfa.js';
-import { type SharedLexerWalk, describeState, walkLexer } from './lexer-walk.js';
-import { TokenTrie } from './token-trie.js';
+import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
+import { type SharedLexerWalk, walkLexer } from './lexer-walk.js';
+import { TokenTrie, WALK_DEPTH } from './token-trie.js';
 
 const QUOTE = 0x22;
 
@@ -19,24 +19,51 @@ interface QuoteSplit {
   quoteTrie: TokenTrie;
   /** bitmask of the text tokens without a `"` */
   withoutQuote: Int32Array;
+  /** the tokens with a `"` or more than WALK_DEPTH bytes (for states with 65+ characters of room, see below) */
+  quoteOrLongTrie: TokenTrie;
+  /** bitmask of the text tokens without a `"` of at most WALK_DEPTH bytes */
+  shortWithoutQuote: Int32Array;
   /** the walk from inside an unconstrained JSON string (`"` then any body), over the whole trie */
   anyBody: SharedLexerWalk;
 }
 
 const splits = new WeakMap<TokenTrie, QuoteSplit>();
 
+/**
+ * Builds the split's shared parts for `trie` (idempotent): the unconstrained string body's walk crosses the
+ * whole trie (137 ms inside the first such mask of a benchmark process, its DFA built from nothing), so the
+ * provider calls this when it is created rather than letting the first object key of the first request pay it.
+ */
+export function prepareQuoteSplit(trie: TokenTrie, words: number): void {
+  quoteSplit(trie, words);
+}
+
+/** whether prepareQuoteSplit has run for `trie` (tests check that providers do it up front) */
+export function quoteSplitReady(trie: TokenTrie): boolean {
+  return splits.has(trie);
+}
+
 function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   let q = splits.get(trie);
   if (q) return q;
   const { vocab } = trie;
   const withoutQuote = new Int32Array(words);
-  const quoted = vocab.tokenBytes.map((b, id) => {
-    if (!b || b.length === 0) return null;
-    if (b.includes(QUOTE)) return b;
+  const shortWithoutQuote = new Int32Array(words);
+  const quoted: Array<Uint8Array | null> = [];
+  const quotedOrLong: Array<Uint8Array | null> = [];
+  vocab.tokenBytes.forEach((b, id) => {
+    quoted[id] = quotedOrLong[id] = null;
+    if (!b || b.length === 0) return;
+    if (b.includes(QUOTE)) {
+      quoted[id] = quotedOrLong[id] = b;
+      return;
+    }
     withoutQuote[id >>> 5] |= 1 << (id & 31);
-    return null;
+    if (b.length > WALK_DEPTH) quotedOrLong[id] = b;
+    else shortWithoutQuote[id >>> 5] |= 1 << (id & 31);
   });
   const quoteTrie = new TokenTrie({ size: vocab.size, tokenBytes: quoted, eosIds: [] });
+  const quoteOrLongTrie = new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] });
   const lexemes = new LexemeTable();
   lexemes.add(seq([ch(QUOTE), jsonSpelled(rep(ANY_CHAR, 0, Infinity)), ch(QUOTE)]), 'raw');
   const dfa = new LexerDfa(lexemes);
@@ -44,21 +71,39 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (!dfa.continuesAsAnyStringBody(body, trie.maxDepth + 1)) throw new Error('internal: the unconstrained string body is not recognized as one');
   const anyBody = walkLexer(dfa, trie, body, words);
   if (anyBody.deepNodes.length > 0) throw new Error('internal: the unconstrained string body walk stopped early');
-  q = { quoteTrie, withoutQuote, anyBody };
+  q = { quoteTrie, withoutQuote, quoteOrLongTrie, shortWithoutQuote, anyBody };
   splits.set(trie, q);
   return q;
 }
 
 /**
- * The walk from `start` (for which dfa.continuesAsAnyStringBody(start, trie.maxDepth + 1) holds), with its
- * boundary and deep nodes in the quote trie.
+ * How to share the split walk from `s`, or null where the state does not continue as an unconstrained string
+ * body even for tokens of at most WALK_DEPTH bytes. The description is exact (no count capped at WALK_DEPTH):
+ * the split walk covers the long tokens exactly, so no mask has deep nodes left to walk one by one, and a string
+ * with 65–128 characters of room gets one shared walk per room, not per mask.
  */
-export function walkSplitAtQuote(dfa: LexerDfa, trie: TokenTrie, start: number, words: number): SharedLexerWalk {
+export function splitDescription(dfa: LexerDfa, trie: TokenTrie, s: number): CanonicalState | null {
+  if (!dfa.continuesAsAnyStringBody(s, WALK_DEPTH + 1)) return null;
+  return dfa.canonicalState(s, trie.maxDepth + 1, trie.maxDepth + 1);
+}
+
+/**
+ * The walk from `start` (splitDescription(dfa, trie, start) is `canon`), split at the quote:
+ * - if it continues as an unconstrained string body for every token (LexerDfa.continuesAsAnyStringBody with the
+ *   trie's longest token), tokens without a `"` take the shared body walk and those with one are walked exactly;
+ * - otherwise (a string with 65 or more characters of room, but fewer than the longest token has), it does so
+ *   for tokens of at most WALK_DEPTH bytes, which cannot use up the room: those without a `"` take the shared
+ *   body walk, and the rest — with a `"`, or longer — are walked exactly over their own trie.
+ */
+export function walkSplitAtQuote(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon: CanonicalState): SharedLexerWalk {
+  if (canon.clamped) throw new Error('internal: split walks are shared by exact descriptions');
   const split = quoteSplit(trie, words);
-  const quoted = walkLexer(dfa, split.quoteTrie, start, words, describeState(dfa, trie, start));
-  const inner = quoted.inner;
+  const forAll = dfa.continuesAsAnyStringBody(start, trie.maxDepth + 1);
+  const exact = forAll ? split.quoteTrie : split.quoteOrLongTrie;
+  const bodyTokens = forAll ? split.withoutQuote : split.shortWithoutQuote;
+  const walk = walkLexer(dfa, exact, start, words, canon);
+  const inner = walk.inner;
   const body = split.anyBody.inner;
-  const without = split.withoutQuote;
-  for (let w = 0; w < words; w++) inner[w] |= body[w]! & without[w]!;
-  return quoted;
+  for (let w = 0; w < words; w++) inner[w] |= body[w]! & bodyTokens[w]!;
+  return walk;
 }

@@ -125,3 +125,24 @@ test('compiled constraints are cached by hash, errors included', () => {
   assert.equal(check(c, '3'), true);
   assert.equal(check(c, '1000'), true);
 });
+
+test('nextMaskCached tells a cold mask (to be computed) from a cached one, without computing it', () => {
+  const c = { kind: 'json' as const, schema: { type: 'object', properties: { n: { type: 'integer' }, s: { type: 'string' } } } };
+  const fresh = createGrammarProvider(q.vocab);
+  const first = fresh.create(c);
+  const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
+  assert.equal(first.nextMaskCached(), false, 'first request, first position');
+  assert.equal(first.nextMaskCached(), false, 'asking does not compute it');
+  first.fillNextTokenBitmask(mask, 0);
+  assert.equal(first.nextMaskCached(), true, 'computed once, cached');
+  const second = fresh.create(c);
+  assert.equal(second.nextMaskCached(), true, 'a second request at the same position');
+  assert.equal(second.acceptBytes(new TextEncoder().encode('{"n": 1')), true);
+  assert.equal(second.nextMaskCached(), false, 'a new position');
+  second.fillNextTokenBitmask(mask, 0);
+  assert.equal(second.nextMaskCached(), true);
+  assert.equal(second.acceptToken(q.vocab.eosIds[0]!), false, 'the object is not closed');
+  assert.equal(second.acceptBytes(new TextEncoder().encode('}')), true);
+  assert.equal(second.acceptToken(q.vocab.eosIds[0]!), true);
+  assert.equal(second.nextMaskCached(), true, 'a finished request needs no computation');
+});

@@ -11,7 +11,10 @@ import { LexerDfa } from '../../src/structured/lexer-dfa.js';
 import { ANY_CHAR, RNode, ch, jsonSpelled, lit, rep, seq } from '../../src/structured/regex-ast.js';
 import { notOneOf } from '../../src/structured/json-schema/to-grammar.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
+import { quoteSplitReady } from '../../src/structured/string-body-split.js';
+import { WALK_DEPTH } from '../../src/structured/token-trie.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { qwen } from './qwen-fixture.js';
 
 const enc = new TextEncoder();
@@ -49,6 +52,11 @@ test('which lexer states continue as an unconstrained string body until the quot
   assert.equal(yes([jsonString(rep(ANY_CHAR, 0, LONGEST + 2))], '"ab'), true, 'maxLength with room');
   assert.equal(yes([jsonString(rep(ANY_CHAR, 0, LONGEST + 2))], '"abc'), false, 'maxLength with too little room');
   assert.equal(yes([jsonString(rep(ANY_CHAR, 0, 40))], '"ab'), false, 'maxLength 40');
+  // answers depend on the token length bound asked for (walks from capped descriptions ask for WALK_DEPTH + 1)
+  const mid = stateAfter([jsonString(rep(ANY_CHAR, 0, 80))], '"ab');
+  assert.equal(mid.dfa.continuesAsAnyStringBody(mid.s, LONGEST), false, 'room 78 for tokens of 99 characters');
+  assert.equal(mid.dfa.continuesAsAnyStringBody(mid.s, WALK_DEPTH + 1), true, 'room 78 for tokens of 64 bytes');
+  assert.equal(mid.dfa.continuesAsAnyStringBody(mid.s, LONGEST), false, 'cached per bound');
   assert.equal(yes([jsonString(seq([lit('a'), rep(ANY_CHAR, 0, Infinity)]))], '"'), false, 'before a required prefix');
   assert.equal(yes([jsonString(lit('name')), jsonString(lit('nick'))], '"n'), false, 'enum of literals');
   assert.equal(yes([seq([ch(0x22), rep(ANY_CHAR, 0, Infinity)])], '"ab'), false, 'raw-spelled body');
@@ -113,6 +121,8 @@ const schemas: unknown[] = [
   { type: 'object', properties: { tag: { anyOf: [{ type: 'string' }, { enum: ['t1', 't2'] }, { type: 'null' }] } }, patternProperties: { '^x-': { type: 'string' } } },
   { type: 'array', items: { type: 'object', properties: { k: { type: 'string', pattern: '^[a-z]+$' }, v: {} } } },
   { type: 'object', properties: { long: { type: 'string', maxLength: 140 }, short: { type: 'string', minLength: 2, maxLength: 200 } }, required: ['long', 'short'] },
+  // rooms between WALK_DEPTH and the longest token: capped descriptions, split with long tokens walked exactly
+  { type: 'object', properties: { mid: { type: 'string', maxLength: 100 }, tag: { anyOf: [{ type: 'string', minLength: 70, maxLength: 90 }, { enum: ['t1'] }] } }, additionalProperties: { type: 'string', maxLength: 120 } },
 ];
 
 test('split walks give the masks of whole-trie walks along random outputs (seeded)', () => {
@@ -141,4 +151,45 @@ test('split-walk masks agree with token-by-token acceptance for every token (obj
   }
   assert.equal(keyStates, texts.length);
   assert.ok(split.walks.stats.split > 0);
+});
+
+test('providers build the split\'s whole-trie string-body walk when created, not inside a mask', () => {
+  assert.equal(quoteSplitReady(split.trie), true);
+  assert.equal(quoteSplitReady(whole.trie), false, 'the whole-trie reference never splits');
+  const fresh = createGrammarProvider(q.vocab);
+  assert.equal(quoteSplitReady(fresh.trie), true);
+  // the first object-key mask of a fresh provider walks the quote trie only (about 2k nodes, not ~330k)
+  const m = fresh.create({ kind: 'json', schema: { type: 'object', properties: { a: { type: 'integer' } } } });
+  assert.equal(m.acceptBytes(enc.encode('{"')), true);
+  m.fillNextTokenBitmask(new Int32Array(words), 0);
+  assert.equal(fresh.walks.stats.split, 1);
+  assert.ok(fresh.walks.stats.nodesVisited < 20_000, `${fresh.walks.stats.nodesVisited} trie nodes walked`);
+});
+
+test('split-walk masks agree with token-by-token acceptance for every token (string with 65+ characters of room)', () => {
+  const c: StructuredConstraint = { kind: 'json', schema: schemas[5] };
+  const fresh = createGrammarProvider(q.vocab); // its walk cache is empty: every walk below is computed here
+  const m = fresh.create(c);
+  const mask = new Int32Array(words);
+  const texts = ['{', '"mid": "', 'abc', ' \\" é ', '", "zz": "', 'x'.repeat(30)];
+  const internals = m as unknown as { cg: CompiledGrammar; lex: number };
+  for (const text of texts) {
+    assert.equal(m.acceptBytes(enc.encode(text)), true, text);
+    m.fillNextTokenBitmask(mask, 0);
+    if (text !== '{') {
+      // inside the string: split walks are shared by exact room, so no long token is left to each mask
+      const walk = internals.cg.lexerWalk(internals.lex, fresh.trie, words);
+      assert.notEqual(walk.trie, fresh.trie, `${text}: split`);
+      assert.equal(walk.deepNodes.length, 0, `${text}: deep nodes`);
+    }
+    for (let id = 0; id < q.vocab.size; id++) {
+      const bit = ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+      if (bit !== m.canAcceptToken(id)) assert.fail(`token ${id} after ${JSON.stringify(texts.slice(0, texts.indexOf(text) + 1).join(''))}: mask ${bit}`);
+    }
+  }
+  // '"mid": "' + 'abc' (room 97) and '"zz": "' + 30 characters (room 90): capped descriptions, split
+  assert.ok(fresh.walks.stats.split >= 2, `${fresh.walks.stats.split} walks split`);
+  assert.ok(fresh.walks.stats.nodesVisited < 100_000, `${fresh.walks.stats.nodesVisited} trie nodes walked (a whole-trie walk is ~330k)`);
+  // tokens longer than WALK_DEPTH exist (so the capped split's exact part is exercised)
+  assert.ok(q.vocab.tokenBytes.some((b) => b && b.length > WALK_DEPTH && !b.includes(0x22)));
 });

@@ -8,6 +8,9 @@ import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
+/** mask keys are parserStateKey * 2^20 + mask class */
+export const MASK_CLASS_SPACE = 1048576;
+const MAX_MASK_CLASSES = MASK_CLASS_SPACE;
 
 export class CompiledGrammar {
   readonly dfa: LexerDfa;
@@ -26,9 +29,12 @@ export class CompiledGrammar {
     this.dfa = new LexerDfa(grammar.lexemes);
   }
 
-  private readonly walks = new Map<number, LexerWalk>();
+  private readonly walks = new Map<number, LexerWalk & { classKey: string }>();
+  /** lexer state -> its mask class; a class's id by its key (maskClass) */
+  private readonly maskClassOf = new Map<number, number>();
+  private readonly maskClassIds = new Map<string, number>();
 
-  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk {
+  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk & { classKey: string } {
     let w = this.walks.get(lexState);
     if (!w) {
       // split walks are told apart from whole-trie walks of equal description (their keys start with 'S')
@@ -40,6 +46,7 @@ export class CompiledGrammar {
         return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
       });
       w = {
+        classKey: `${split ? 'S' : ''}${canon.key}|${canon.slotLexemes.join(',')}`,
         trie: shared.trie,
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
@@ -49,6 +56,36 @@ export class CompiledGrammar {
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
     return w;
+  }
+
+  /**
+   * The mask cache's stand-in for a lexer state. States whose walk is shared whole (no deep nodes walked from the exact
+   * state) and that map the walk's lexeme slots and accept alike give the same mask for a given parser state, so
+   * they share one class: e.g. the body of a string without maxLength, whose states differ only by a room count
+   * that no token can reach — one mask per parser state instead of one per character of the string (which filled
+   * the mask cache and made later masks cold). States with deep nodes are their own class.
+   */
+  maskClass(lexState: number, trie: TokenTrie, words: number): number {
+    let id = this.maskClassOf.get(lexState);
+    if (id !== undefined) return id;
+    const w = this.lexerWalk(lexState, trie, words);
+    const key =
+      w.deepNodes.length > 0
+        ? `L${lexState}`
+        : `${w.classKey}|${this.dfa.accepting[lexState]!.join(',')}`;
+    id = this.maskClassIds.get(key);
+    if (id === undefined) {
+      if (this.maskClassIds.size >= MAX_MASK_CLASSES) {
+        // mask keys hold the class in 20 bits: start over rather than let two classes share an id
+        this.maskClassIds.clear();
+        this.maskClassOf.clear();
+        this.masks.clear();
+      }
+      id = this.maskClassIds.size;
+      this.maskClassIds.set(key, id);
+    }
+    this.maskClassOf.set(lexState, id);
+    return id;
   }
 
   cachedMask(key: number): Int32Array | undefined {

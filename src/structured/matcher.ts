@@ -1,7 +1,7 @@
 // One request's position in a compiled grammar: advances by tokens and fills the allowed-token bitmask by walking
 // the token trie through the lexer DFA, calling the Earley parser only where a lexeme ends inside a token.
 import type { RequestGrammar } from '../engine/grammar.js';
-import { CompiledGrammar } from './compiled-grammar.js';
+import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
 import type { TokenTrie } from './token-trie.js';
@@ -129,7 +129,7 @@ export class GrammarMatcher implements RequestGrammar {
   }
 
   private maskKey(): number {
-    return this.parser.stateKey() * 1048576 + this.lex;
+    return this.parser.stateKey() * MASK_CLASS_SPACE + this.cg.maskClass(this.lex, this.trie, this.words);
   }
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {

@@ -1,0 +1,72 @@
+// The mask cache is keyed by (parser state, mask class of the lexer state): lexer states that differ only by a count
+// no token can reach (the body of a string without maxLength, whose room is counted down from 1,000) share one cached
+// mask. Every cached mask handed out must equal the mask computed from scratch for the exact state, and a long string
+// must not fill the cache with one mask per character.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StructuredConstraint } from '../../src/engine/types.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import { qwen } from './qwen-fixture.js';
+
+const q = qwen();
+const words = Math.ceil(q.vocab.size / 32);
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+function allowedIds(mask: Int32Array): number[] {
+  const ids: number[] = [];
+  for (let w = 0; w < mask.length; w++) for (let v = mask[w]!; v !== 0; v &= v - 1) ids.push(w * 32 + (31 - Math.clz32(v & -v)));
+  return ids;
+}
+
+interface Internals {
+  computeMask(): Int32Array;
+  cg: { masks: Map<number, Int32Array> };
+}
+
+/** random outputs (tokens drawn from the mask, rarely a quote so strings grow long): cached == computed, each step */
+function walk(c: StructuredConstraint, seed: number, walks: number, steps: number): { compared: number; cached: number } {
+  const provider = createGrammarProvider(q.vocab);
+  const next = rng(seed);
+  const got = new Int32Array(words);
+  let compared = 0;
+  let m: GrammarMatcher | null = null;
+  for (let w = 0; w < walks; w++) {
+    m = provider.create(c);
+    for (let i = 0; i < steps; i++) {
+      m.fillNextTokenBitmask(got, 0);
+      const exact = (m as unknown as Internals).computeMask();
+      assert.deepEqual(got, exact, `cached mask differs from the computed one at step ${i} of walk ${w}`);
+      compared++;
+      const ids = allowedIds(got).filter((id) => !q.vocab.eosIds.includes(id));
+      if (ids.length === 0) break;
+      const plain = ids.filter((id) => !q.vocab.tokenBytes[id]!.includes(0x22));
+      const pool = plain.length > 0 && next() < 0.9 ? plain : ids;
+      assert.equal(m.acceptToken(pool[Math.floor(next() * pool.length)]!), true);
+    }
+  }
+  return { compared, cached: (m as unknown as Internals).cg.masks.size };
+}
+
+test('string bodies without maxLength share one cached mask per parser state; cached masks equal computed ones', () => {
+  const cpe = { kind: 'json', schema: { type: 'object', properties: { cpe: { type: 'array', items: { type: 'string' } } }, required: ['cpe'] } } as StructuredConstraint;
+  const { compared, cached } = walk(cpe, 7, 3, 150);
+  assert.ok(compared >= 300, `compared ${compared} masks`);
+  // one mask per character of each string before (450 steps of string content); now a few dozen states in all
+  assert.ok(cached < 100, `${cached} masks cached`);
+});
+
+test('bounded strings keep exact masks near their bound', () => {
+  const bounded = { kind: 'json', schema: { type: 'object', properties: { a: { type: 'string', maxLength: 150 }, b: { type: 'string', maxLength: 20 } }, required: ['a', 'b'] } } as StructuredConstraint;
+  const { compared } = walk(bounded, 11, 3, 120);
+  assert.ok(compared >= 120, `compared ${compared} masks`);
+});

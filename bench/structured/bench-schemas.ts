@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED_DATA } from '../../test/structured/qwen-fixture.js';
 import { exampleInstance } from './instance-generator.js';
+import { compileConstraint } from '../../src/structured/compile.js';
 
 export interface BenchSchema {
   subset: string;
@@ -36,5 +37,25 @@ export function* validExamples(subset: string): Generator<BenchSchema> {
       valid = false;
     }
     if (valid) yield { subset, file, schema, instance };
+  }
+}
+
+/** every subset's first `perSubset` schemas (validExamples order) that our compiler accepts, with its compile time */
+export function* compilingExamples(perSubset: number): Generator<BenchSchema & { constraint: { kind: 'json'; schema: unknown }; compileMs: number }> {
+  for (const subset of benchSubsets()) {
+    let used = 0;
+    for (const example of validExamples(subset)) {
+      if (used >= perSubset) break;
+      const constraint = { kind: 'json' as const, schema: example.schema };
+      const t = performance.now();
+      try {
+        compileConstraint(constraint);
+      } catch {
+        continue;
+      }
+      const compileMs = performance.now() - t;
+      used++;
+      yield { ...example, constraint, compileMs };
+    }
   }
 }

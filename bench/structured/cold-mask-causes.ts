@@ -5,11 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { compileConstraint } from '../../src/structured/compile.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import type { RNode } from '../../src/structured/regex-ast.js';
-import { benchSubsets, validExamples } from './bench-schemas.js';
+import { compilingExamples } from './bench-schemas.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const thresholdUs = Number(process.argv[3] ?? 250);
@@ -53,50 +52,39 @@ const provider = createGrammarProvider(q.vocab);
 const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
 const slow: Array<Record<string, unknown>> = [];
 let total = 0;
-for (const subset of benchSubsets()) {
-  let used = 0;
-  for (const { schema, instance } of validExamples(subset)) {
-    if (used >= perSubset) break;
-    const c = { kind: 'json' as const, schema };
-    try {
-      compileConstraint(c);
-    } catch {
-      continue;
+for (const { subset, instance, constraint: c } of compilingExamples(perSubset)) {
+  const m = provider.create(c) as GrammarMatcher;
+  const mi = m as unknown as Internals;
+  const ids = q.encode(JSON.stringify(instance, null, 2));
+  let prevText = '';
+  for (const id of ids) {
+    const walksBefore = provider.walks.stats.computed;
+    const walkMsBefore = provider.walks.stats.computeMs;
+    const nodesBefore = provider.walks.stats.nodesVisited;
+    const dfaBefore = mi.cg.dfa.stateCount;
+    const workBefore = mi.parser.work;
+    const lex = mi.lex;
+    const t = performance.now();
+    m.fillNextTokenBitmask(mask, 0);
+    const us = (performance.now() - t) * 1000;
+    total++;
+    if (us > thresholdUs) {
+      const newWalks = provider.walks.stats.computed - walksBefore;
+      slow.push({
+        subset,
+        us: Math.round(us),
+        newWalks,
+        walkUs: Math.round((provider.walks.stats.computeMs - walkMsBefore) * 1000),
+        walkNodes: provider.walks.stats.nodesVisited - nodesBefore,
+        dfaStatesBuilt: mi.cg.dfa.stateCount - dfaBefore,
+        parserItems: mi.parser.work - workBefore,
+        lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 120),
+        lexemes: describeState(mi.cg, lex),
+        after: prevText.slice(-30),
+      });
     }
-    const m = provider.create(c) as GrammarMatcher;
-    const mi = m as unknown as Internals;
-    const ids = q.encode(JSON.stringify(instance, null, 2));
-    let prevText = '';
-    for (const id of ids) {
-      const walksBefore = provider.walks.stats.computed;
-      const walkMsBefore = provider.walks.stats.computeMs;
-      const nodesBefore = provider.walks.stats.nodesVisited;
-      const dfaBefore = mi.cg.dfa.stateCount;
-      const workBefore = mi.parser.work;
-      const lex = mi.lex;
-      const t = performance.now();
-      m.fillNextTokenBitmask(mask, 0);
-      const us = (performance.now() - t) * 1000;
-      total++;
-      if (us > thresholdUs) {
-        const newWalks = provider.walks.stats.computed - walksBefore;
-        slow.push({
-          subset,
-          us: Math.round(us),
-          newWalks,
-          walkUs: Math.round((provider.walks.stats.computeMs - walkMsBefore) * 1000),
-          walkNodes: provider.walks.stats.nodesVisited - nodesBefore,
-          dfaStatesBuilt: mi.cg.dfa.stateCount - dfaBefore,
-          parserItems: mi.parser.work - workBefore,
-          lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 120),
-          lexemes: describeState(mi.cg, lex),
-          after: prevText.slice(-30),
-        });
-      }
-      prevText += new TextDecoder().decode(q.vocab.tokenBytes[id] ?? new Uint8Array(0));
-      if (!m.acceptToken(id)) throw new Error(`${subset}: token ${id} rejected after ${JSON.stringify(prevText.slice(-40))}`);
-    }
-    used++;
+    prevText += new TextDecoder().decode(q.vocab.tokenBytes[id] ?? new Uint8Array(0));
+    if (!m.acceptToken(id)) throw new Error(`${subset}: token ${id} rejected after ${JSON.stringify(prevText.slice(-40))}`);
   }
 }
 /** the coarse causes the README reports */

@@ -9,6 +9,7 @@ import { LexemeNfa } from '../../src/structured/lexemes.js';
 import { ANY_CHAR, RNode, alt, ch, cls, jsonSpelled, lit, rep, seq } from '../../src/structured/regex-ast.js';
 import { notOneOf } from '../../src/structured/json-schema/to-grammar.js';
 import { formatRegex } from '../../src/structured/json-schema/formats.js';
+import { rng } from './random-walk.js';
 
 const jsonString = (body: RNode): RNode => seq([ch(0x22), jsonSpelled(body), ch(0x22)]);
 
@@ -65,16 +66,6 @@ const sets: Array<[string, RNode[]]> = [
   ['email format', [jsonString(formatRegex('email')!)]],
   ['whitespace and punctuation', [rep(cls([0x09, 0x0a, 0x0d, 0x0d, 0x20, 0x20]), 1, 8), lit(','), lit('}'), alt([lit('[]'), lit('[')])]],
 ];
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 test('byte-class transitions agree with the NFA, whatever order bytes are first asked in', () => {
   const enc = new TextEncoder();

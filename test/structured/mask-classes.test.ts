@@ -8,25 +8,10 @@ import type { StructuredConstraint } from '../../src/engine/types.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import { qwen } from './qwen-fixture.js';
+import { allowedIds, rng } from './random-walk.js';
 
 const q = qwen();
 const words = Math.ceil(q.vocab.size / 32);
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
-function allowedIds(mask: Int32Array): number[] {
-  const ids: number[] = [];
-  for (let w = 0; w < mask.length; w++) for (let v = mask[w]!; v !== 0; v &= v - 1) ids.push(w * 32 + (31 - Math.clz32(v & -v)));
-  return ids;
-}
 
 interface Internals {
   computeMask(): Int32Array;

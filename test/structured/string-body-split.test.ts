@@ -16,6 +16,7 @@ import { WALK_DEPTH } from '../../src/structured/token-trie.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { qwen } from './qwen-fixture.js';
+import { allowedIds, rng } from './random-walk.js';
 
 const enc = new TextEncoder();
 /** tokens of at most LONGEST - 1 characters */
@@ -68,23 +69,6 @@ const q = qwen();
 const words = Math.ceil(q.vocab.size / 32);
 const split = createGrammarProvider(q.vocab);
 const whole = createGrammarProvider(q.vocab, { splitWalksAtQuote: false });
-
-/** a seeded xorshift generator: the same token choices on every run */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
-function allowedIds(mask: Int32Array): number[] {
-  const ids: number[] = [];
-  for (let w = 0; w < mask.length; w++) for (let v = mask[w]!; v !== 0; v &= v - 1) ids.push(w * 32 + (31 - Math.clz32(v & -v)));
-  return ids;
-}
 
 /**
  * Random walks through a constraint: at each step both providers' masks must be equal; the next token is drawn

@@ -11,10 +11,9 @@ import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js
 import { createCudaSamplingBackend } from '../../src/native/cuda-sampling-backend.js';
 import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
-import { greedyGenerate } from '../../src/runner/ts/greedy-generate.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
-import { compareRows, failures, type LogprobComparison } from '../../test/native/logprob-compare.js';
-import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS, scriptedSteps } from '../../test/native/native-test-helpers.js';
+import { compareWithReference, failures, maxTop5Diff, type LogprobComparison } from '../../test/native/logprob-compare.js';
+import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from '../../test/native/native-test-helpers.js';
 import { decodeReadBytes, QWEN25_SHAPES, weightBytes } from './model-shapes.js';
 
 const outDir = process.argv[2] ?? 'cuda-check-out';
@@ -28,7 +27,7 @@ const results: Record<string, unknown> = { cudaInfo: info, correctness: {}, deco
 function summarize(rows: LogprobComparison[]) {
   return {
     rows: rows.length,
-    maxTop5Diff: Math.max(0, ...rows.map((r) => r.maxTop5Diff)),
+    maxTop5Diff: maxTop5Diff(rows),
     top1Mismatches: rows.filter((r) => r.refTop1 !== r.gotTop1).length,
     failures: failures(rows).length,
   };
@@ -39,31 +38,9 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
   const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE };
   const ref = await loadTsModel(dir, opts);
   const gpu = NativeCudaForwardModel.load(dir, { ...opts, maxNumTokens: 256 });
-  const V = ref.vocabSize;
-  const scripted: LogprobComparison[] = [];
-  for (const batch of scriptedSteps(V)) {
-    const want = ref.forward(batch);
-    const got = gpu.forward(batch);
-    scripted.push(...compareRows(want.sampleLogits, got.sampleLogits, V));
-    want.promptLogits.forEach((w, r) => {
-      if (w) scripted.push(...compareRows(w, got.promptLogits[r]!, V));
-    });
-  }
-  // 24-token greedy: the reference decides the tokens, both models see the same ones (teacher forcing).
-  const prompt = [9707, 11, 1879, 0, 151643, 42, 1024, 77];
-  const refRun = greedyGenerate(ref, prompt, 24);
-  const blockTable = Array.from({ length: Math.ceil((prompt.length + 24) / opts.blockSize) }, (_, i) => NATIVE_TEST_NUM_BLOCKS - 1 - i);
-  const greedy: LogprobComparison[] = [];
-  let pending: number[] = prompt;
-  let start = 0;
-  for (let i = 0; i < 24; i++) {
-    const batch = buildStepBatch([{ tokenIds: pending, startPosition: start, blockTable, sample: true }], opts.blockSize);
-    greedy.push(...compareRows(refRun.stepLogits[i]!, gpu.forward(batch).sampleLogits, V));
-    start += pending.length;
-    pending = [refRun.tokenIds[i]!];
-  }
+  const { scripted, greedy, greedyTokens } = compareWithReference(ref, gpu, opts);
   gpu.close();
-  const res = { scripted: summarize(scripted), greedy24: summarize(greedy), greedyTokens: refRun.tokenIds };
+  const res = { scripted: summarize(scripted), greedy24: summarize(greedy), greedyTokens };
   console.log('correctness', arch, JSON.stringify(res));
   return res;
 }

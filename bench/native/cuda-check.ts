@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
 import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js';
-import { createCudaSamplingBackend } from '../../src/native/cuda-sampling-backend.js';
 import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { compareWithReference, failures, maxTop5Diff, type LogprobComparison } from '../../test/native/logprob-compare.js';
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from '../../test/native/native-test-helpers.js';
-import { decodeReadBytes, QWEN25_SHAPES, weightBytes } from './model-shapes.js';
+import { QWEN25_SHAPES } from './model-shapes.js';
+import { measureBatch1Decode } from './decode-timing.js';
 
 const outDir = process.argv[2] ?? 'cuda-check-out';
 const shapeNames = process.argv.slice(3);
@@ -45,59 +45,9 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
   return res;
 }
 
-/** `greedy`: the cuda backend's step (forward + greedy sampling on the GPU, only the token id comes back: what a
- *  greedy request runs); otherwise forward (the 151,936 fp32 logits come back to the host). `pdl`: false builds the
- *  model with SERVAL_PDL=0 (plain launches in the decode layers; an addon without PDL ignores it). */
+/** one batch-1 decode measurement (decode-timing.ts), logged with the variant's name */
 async function decodeTiming(name: string, skinnyGemm: boolean, enforceEager: boolean, greedy = false, pdl = true) {
-  const config = QWEN25_SHAPES[name];
-  if (!config) throw new Error(`unknown shape ${name}`);
-  const blockSize = 16;
-  const promptLen = 32;
-  const steps = 64;
-  const numBlocks = Math.ceil((promptLen + steps + 16) / blockSize);
-  const loadStart = performance.now();
-  if (!pdl) process.env['SERVAL_PDL'] = '0';
-  let gpu: NativeCudaForwardModel;
-  try {
-    gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm, enforceEager });
-  } finally {
-    if (!pdl) delete process.env['SERVAL_PDL'];
-  }
-  const loadMs = performance.now() - loadStart;
-  const backend = createCudaSamplingBackend(gpu, { numBlocks, blockSize, seed: 1 });
-  const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
-  const prompt = Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150000);
-  gpu.forward(buildStepBatch([{ tokenIds: prompt, startPosition: 0, blockTable, sample: true }], blockSize));
-  let pos = promptLen;
-  const times: number[] = [];
-  for (let i = 0; i < steps + 8; i++) {
-    const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: pos++, blockTable, sample: true }], blockSize);
-    const t0 = performance.now();
-    if (greedy) {
-      if ((await backend.execute(batch)).sampledTokenIds[0]! < 0) throw new Error('GPU greedy sampling returned no token');
-    } else {
-      gpu.forward(batch);
-    }
-    if (i >= 8) times.push(performance.now() - t0);
-  }
-  const mem = gpu.memory();
-  gpu.close();
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  const bandwidth = addon.cudaCopyBandwidth!(0, 1 << 30, 20);
-  const floorMs = (decodeReadBytes(config) / bandwidth) * 1000;
-  const res = {
-    weightGiB: weightBytes(config) / 2 ** 30,
-    decodeReadGiB: decodeReadBytes(config) / 2 ** 30,
-    copyBandwidthGBs: bandwidth / 1e9,
-    floorMsPerToken: floorMs,
-    medianMsPerToken: median,
-    p10: times[Math.floor(times.length * 0.1)],
-    p90: times[Math.floor(times.length * 0.9)],
-    fractionOfFloorSpeed: floorMs / median,
-    loadMs,
-    memory: mem,
-  };
+  const res = await measureBatch1Decode(name, { skinnyGemm, enforceEager, greedy, pdl });
   console.log('decode', name, skinnyGemm ? 'gemv' : 'cublaslt', enforceEager ? 'eager' : 'graphs', greedy ? 'greedy' : 'logits', pdl ? '' : 'pdl-off', JSON.stringify(res));
   return res;
 }

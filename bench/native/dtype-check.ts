@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
-import { createCudaSamplingBackend } from '../../src/native/cuda-sampling-backend.js';
 import type { WeightDtype } from '../../src/loader/model-config-types.js';
 import { makeTestModel, type MakeTestModelOptions } from '../../src/models/make-test-model.js';
 import { TEST_ARCHS } from '../../src/models/test-model-config.js';
@@ -22,7 +21,8 @@ import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { compareTopLogprobs, compareWithReference, failures, maxTop5Diff, type LogprobComparison } from '../../test/native/logprob-compare.js';
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from '../../test/native/native-test-helpers.js';
-import { decodeReadBytes, QWEN25_SHAPES } from './model-shapes.js';
+import { QWEN25_SHAPES } from './model-shapes.js';
+import { measureBatch1Decode } from './decode-timing.js';
 
 const outDir = process.argv[2] ?? 'dtype-check-out';
 mkdirSync(outDir, { recursive: true });
@@ -106,37 +106,6 @@ async function hfComparison(dtype: WeightDtype) {
   return out;
 }
 
-/** median ms per batch-1 decode step (64 after 8 warm-up, 32-token prompt, CUDA graphs) */
-async function decodeTiming(shape: string, dtype: WeightDtype, greedy: boolean) {
-  const config = QWEN25_SHAPES[shape];
-  if (!config) throw new Error(`unknown shape ${shape}`);
-  const blockSize = 16, promptLen = 32, steps = 64;
-  const numBlocks = Math.ceil((promptLen + steps + 16) / blockSize);
-  const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, dtype });
-  const backend = createCudaSamplingBackend(gpu, { numBlocks, blockSize, seed: 1 });
-  const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
-  gpu.forward(buildStepBatch([{ tokenIds: Array.from({ length: promptLen }, (_, i) => (i * 7919) % 150000), startPosition: 0, blockTable, sample: true }], blockSize));
-  const times: number[] = [];
-  for (let i = 0, pos = promptLen; i < steps + 8; i++) {
-    const batch = buildStepBatch([{ tokenIds: [1000 + i], startPosition: pos++, blockTable, sample: true }], blockSize);
-    const t0 = performance.now();
-    if (greedy) {
-      if ((await backend.execute(batch)).sampledTokenIds[0]! < 0) throw new Error('GPU greedy sampling returned no token');
-    } else {
-      gpu.forward(batch);
-    }
-    if (i >= 8) times.push(performance.now() - t0);
-  }
-  const mem = gpu.memory();
-  gpu.close();
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  const bandwidth = addon.cudaCopyBandwidth!(0, 1 << 30, 20);
-  const elementBytes = dtype === 'float32' ? 4 : 2;
-  const floorMs = ((decodeReadBytes(config) * elementBytes) / 2 / bandwidth) * 1000;  // decodeReadBytes counts bf16
-  return { medianMs: median, p10: times[Math.floor(times.length * 0.1)], p90: times[Math.floor(times.length * 0.9)], floorMs, fractionOfFloorSpeed: floorMs / median, copyBandwidthGBs: bandwidth / 1e9, weightBytes: mem.weightBytes };
-}
-
 /** one eager prefill step's time (best of 3 after a warm-up): 1 x 2048 and 4 x 512 prompt tokens, dummy weights */
 function prefillTiming(shape: string, dtype: WeightDtype) {
   const config = QWEN25_SHAPES[shape];
@@ -188,7 +157,7 @@ if (parts.has('decode')) {
   const shape = env('DTYPE_SHAPE', 'Qwen2.5-7B');
   for (const dtype of env('DTYPE_DECODE', 'bfloat16,float16').split(',') as WeightDtype[]) {
     try {
-      const res = { graphsGreedy: await decodeTiming(shape, dtype, true), graphsLogits: await decodeTiming(shape, dtype, false) };
+      const res = { graphsGreedy: await measureBatch1Decode(shape, { dtype, greedy: true }), graphsLogits: await measureBatch1Decode(shape, { dtype }) };
       console.log('decode', shape, dtype, JSON.stringify(res));
       (results.decode as Record<string, unknown>)[`${shape} ${dtype}`] = res;
     } catch (e) {

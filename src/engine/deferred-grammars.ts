@@ -30,6 +30,10 @@ export class DeferredGrammar implements RequestGrammar {
     return this.target().isTerminated();
   }
 
+  nextMaskCached(): boolean {
+    return this.target().nextMaskCached?.() ?? false;
+  }
+
   release(): void {
     this.released = true;
     this.inner?.release?.();

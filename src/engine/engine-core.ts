@@ -10,9 +10,10 @@ import type { TextTokenizer } from '../tokenizer/types.js';
 import { bannedByBadWords, tokenizeBadWords } from './bad-words.js';
 import type { DetokenizerFactory } from './detokenizer.js';
 import { GrammarStarter, providerGrammar } from './deferred-grammars.js';
-import type { BulkMaskFiller, GrammarProvider, MaskRow } from './grammar.js';
+import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from './grammar.js';
 import { RequestState, SequenceState } from './request-state.js';
 import { StepMaskBuffer } from './step-mask-buffer.js';
+import { checkMaskGraceMs, DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS, emptyMaskStats, LogitsSignal, type StructuredMaskStats } from './mask-deadline.js';
 import { resolveSamplingParams, type GenerationDefaults, type ResolvedSamplingParams } from './sampling-params.js';
 import type { EngineStats, FinishedRequestStats } from './serving-engine.js';
 import { findStopString, stopHoldback } from './stop-strings.js';
@@ -34,6 +35,11 @@ export interface EngineCoreOptions {
   eosTokenIds: number[];
   generationDefaults?: GenerationDefaults;
   grammar?: GrammarProvider;
+  /**
+   * with mask worker threads: how long (ms) a step waits, once the backend's logits are ready, for masks still being
+   * computed before it defers their rows to the next step; 0 allowed. Default 1 ms (mask-deadline.ts).
+   */
+  structuredOutputMaskGraceMs?: number;
   /** wall clock in seconds (tests may inject one) */
   now?: () => number;
 }
@@ -49,13 +55,16 @@ export class RequestRejectedError extends Error {
   readonly status = 400;
 }
 
-/** the grammar rows of a step, between prepareSampling and fillMasks */
+/** the grammar rows of a step, between prepareSampling and applyResult */
 interface PendingMasks {
   /** indices into the step's sample rows */
   rows: number[];
   words: number;
   filler: BulkMaskFiller | null;
   resolve: () => void;
+  logits: LogitsSignal;
+  /** sample rows whose mask missed the step's deadline: their tokens are discarded (applyResult) */
+  deferred: Set<number>;
 }
 
 interface SeqRef {
@@ -80,6 +89,8 @@ export class EngineCore {
   private readonly vocabSize: number;
   private readonly maskBuffer: StepMaskBuffer;
   private readonly grammarStarter: GrammarStarter | null;
+  private readonly maskGraceMs: number;
+  private readonly maskCounters: StructuredMaskStats = emptyMaskStats();
 
   constructor(opts: EngineCoreOptions) {
     this.opts = opts;
@@ -88,6 +99,7 @@ export class EngineCore {
     this.now = opts.now ?? (() => Date.now() / 1000);
     this.maskBuffer = new StepMaskBuffer(opts.maxNumSeqs, Math.ceil(this.vocabSize / 32));
     this.grammarStarter = opts.grammar ? new GrammarStarter(opts.grammar) : null;
+    this.maskGraceMs = checkMaskGraceMs(opts.structuredOutputMaskGraceMs ?? DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS);
     const { numBlocks, blockSize } = opts.backend.info;
     if (numBlocks * blockSize < opts.maxModelLen) {
       throw new Error(
@@ -224,6 +236,11 @@ export class EngineCore {
     };
   }
 
+  /** structured-output mask counters since the engine started (a copy) */
+  maskStats(): StructuredMaskStats {
+    return { ...this.maskCounters };
+  }
+
   /** one engine step; resolves after every output of the step was emitted */
   async step(): Promise<void> {
     const step = this.scheduler.schedule();
@@ -241,23 +258,25 @@ export class EngineCore {
     }
     let result: StepResult;
     let masksDone: Promise<void> | null = null;
+    let maskRows: PendingMasks | null = null;
     // from here until the step's KV is written, frees are deferred (the batch still points at the blocks)
     this.inStep = true;
     try {
-      const maskRows = this.prepareSampling(step);
+      maskRows = this.prepareSampling(step);
       // the forward starts first; the masks are computed while it runs (the backend awaits batch.masksReady)
       const executing = this.backend.execute(step.batch);
       masksDone = this.fillMasks(step, maskRows);
       result = await executing;
     } finally {
-      // a worker thread may still be writing this step's masks: the step is over only once they are done
+      // the step is over once every mask was either written or deferred (a deferred row's worker writes into a
+      // bitmask no later step gets: StepMaskBuffer.discard)
       if (masksDone) await masksDone;
       this.inStep = false;
       for (const seq of this.deferredFrees) this.scheduler.finish(seq);
       this.deferredFrees = [];
     }
     this.scheduler.commitStep(step);
-    this.applyResult(step, result);
+    this.applyResult(step, result, maskRows?.deferred ?? null);
   }
 
   private rowSampling(p: ResolvedSamplingParams, seed: number, isFirst: boolean) {
@@ -313,13 +332,17 @@ export class EngineCore {
     batch.grammarRows = new Uint8Array(sampleSeqs.length);
     let resolve!: () => void;
     batch.masksReady = new Promise<void>((r) => (resolve = r));
-    return { rows: maskRows, words, filler, resolve };
+    const logits = new LogitsSignal();
+    batch.logitsReady = logits.signal;
+    return { rows: maskRows, words, filler, resolve, logits, deferred: new Set() };
   }
 
   /**
    * feeds each grammar row its previous token (see acceptToken), fills the step's grammar masks and resolves
    * batch.masksReady; never rejects. Runs while the forward does. A grammar that rejects its token or throws (or whose
    * worker thread fails) ends its own request: its row stays free (zero) and its sampled token is discarded.
+   * Without a bulk filler (no mask workers) every mask is computed here, on the engine thread: nothing can interrupt
+   * it, so the step waits for the slowest (cold) one. With one, see fillWithWorkers.
    */
   private async fillMasks(step: ScheduledStep, pending: PendingMasks | null): Promise<void> {
     if (!pending) return;
@@ -327,65 +350,139 @@ export class EngineCore {
     const bitmask = batch.grammarBitmask!;
     const grammarRows = batch.grammarRows!;
     const { rows, words, filler } = pending;
-    let filled = false;
+    let reusable = false;
+    this.maskCounters.steps++;
     try {
-      if (!filler) {
-        for (const i of rows) {
-          const ref = this.seqRefs.get(sampleSeqs[i]);
-          if (!ref) continue; // its request failed earlier in this loop
-          try {
-            this.feedPendingToken(ref.state);
-            ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
-            grammarRows[i] = 1;
-          } catch (e) {
-            // the row samples unconstrained; its token is discarded because the request has failed
-            this.failRequest(ref.req, e);
-          }
-        }
-        filled = true;
+      if (filler) {
+        reusable = await this.fillWithWorkers(step, pending, filler);
         return;
       }
-      const live: number[] = [];
-      const maskRows: MaskRow[] = [];
       for (const i of rows) {
         const ref = this.seqRefs.get(sampleSeqs[i]);
-        if (!ref) continue;
-        let grammar;
+        if (!ref) continue; // its request failed earlier in this loop
         try {
-          grammar = providerGrammar(ref.state.grammar!);
           this.feedPendingToken(ref.state);
-        } catch (e) {
-          this.failRequest(ref.req, e);
-          continue;
-        }
-        live.push(i);
-        maskRows.push({ grammar, offset: i * words });
-      }
-      const errors = await filler.fill(maskRows, bitmask);
-      filled = errors.every((e) => e === null);
-      live.forEach((i, k) => {
-        const err = errors[k];
-        if (!err) {
+          ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
           grammarRows[i] = 1;
-          return;
+          ref.state.maskDeferred = false;
+        } catch (e) {
+          // the row samples unconstrained; its token is discarded because the request has failed
+          this.failRequest(ref.req, e);
         }
-        // the request may have ended (abort) while the workers ran
-        const ref = this.seqRefs.get(sampleSeqs[i]);
-        if (ref) this.failRequest(ref.req, err);
-      });
-    } catch (e) {
-      // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
-      for (const i of rows) {
-        const ref = this.seqRefs.get(sampleSeqs[i]);
-        if (ref && grammarRows[i] !== 1) this.failRequest(ref.req, e);
       }
+      reusable = true;
     } finally {
-      // a failed row may hold part of a mask: free rows are zero
-      for (const i of rows) if (grammarRows[i] !== 1) bitmask.fill(0, i * words, (i + 1) * words);
-      // a worker thread that failed may still write into the bitmask: later steps get a new one
-      if (!filled) this.maskBuffer.discard();
+      // a failed row may hold part of a mask: free rows are zero (a deferred row's worker may still be writing it)
+      for (const i of rows) if (grammarRows[i] !== 1 && !pending.deferred.has(i)) bitmask.fill(0, i * words, (i + 1) * words);
+      // a worker thread that failed or was left behind may still write into the bitmask: later steps get a new one
+      if (!reusable) this.maskBuffer.discard();
+      const { at } = pending.logits;
+      if (at !== null) {
+        const wait = performance.now() - at;
+        this.maskCounters.maskWaitMs += wait;
+        if (wait > this.maskCounters.maxMaskWaitMs) this.maskCounters.maxMaskWaitMs = wait;
+      }
       pending.resolve();
     }
+  }
+
+  /**
+   * Masks with the mask workers: each row's pending token is fed here first, then rows whose mask is a cache copy
+   * on this thread are filled here (microseconds) and the cold ones (or grammars that cannot tell) go to the workers,
+   * posted first so that they start at once. When the backend's logits are ready, rows still being computed get
+   * maskGraceMs more and are then deferred: they sample unconstrained, applyResult discards their tokens and the
+   * scheduler schedules them again at the same position; their grammar is untouched (no token accepted). The worker
+   * finishes into this step's bitmask, which no later step gets, and its mask warms that worker's cache for the
+   * next step. A row deferred once is waited for in full at its next step, however long that takes: its mask has
+   * then had a whole step to finish (usually it is cached by then), and a request must never be deferred forever
+   * (a growing grace would bound it too, but with more steps lost to a mask that is merely slow). Returns whether
+   * the bitmask can be reused (no row failed or was left to a worker).
+   */
+  private async fillWithWorkers(step: ScheduledStep, pending: PendingMasks, filler: BulkMaskFiller): Promise<boolean> {
+    const { batch, sampleSeqs } = step;
+    const bitmask = batch.grammarBitmask!;
+    const grammarRows = batch.grammarRows!;
+    const { rows, words } = pending;
+    const cached: Array<{ i: number; grammar: RequestGrammar }> = [];
+    const cold: number[] = [];
+    const coldRows: MaskRow[] = [];
+    for (const i of rows) {
+      const ref = this.seqRefs.get(sampleSeqs[i]);
+      if (!ref) continue;
+      let grammar: RequestGrammar;
+      try {
+        grammar = providerGrammar(ref.state.grammar!);
+        this.feedPendingToken(ref.state);
+        if (grammar.nextMaskCached?.() === true) {
+          cached.push({ i, grammar });
+          continue;
+        }
+      } catch (e) {
+        this.failRequest(ref.req, e);
+        continue;
+      }
+      cold.push(i);
+      coldRows.push({ grammar, offset: i * words });
+    }
+    this.maskCounters.rowsCachedOnEngine += cached.length;
+    this.maskCounters.rowsOnWorkers += cold.length;
+    let reusable = true;
+    let decided = false;
+    const settled = new Uint8Array(cold.length);
+    const rowDone: Array<() => void> = [];
+    const rowPromises = cold.map(() => new Promise<void>((r) => rowDone.push(r)));
+    const onRow = (k: number, err: Error | null) => {
+      if (settled[k]) return;
+      settled[k] = 1;
+      const ref = this.seqRefs.get(sampleSeqs[cold[k]]);
+      if (err) {
+        reusable = false;
+        // the request may have ended (abort) while the workers ran; a deferred row's error still ends its request
+        if (ref) this.failRequest(ref.req, err);
+      } else if (!decided) {
+        grammarRows[cold[k]] = 1;
+        if (ref) ref.state.maskDeferred = false;
+      }
+      rowDone[k]!();
+    };
+    const mustWait = cold.flatMap((i, k) => (this.seqRefs.get(sampleSeqs[i])?.state.maskDeferred ? [rowPromises[k]!] : []));
+    if (cold.length > 0) {
+      void filler.fill(coldRows, bitmask, onRow).then(
+        (errors) => errors.forEach((e, k) => onRow(k, e)),
+        // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
+        (e: unknown) => cold.forEach((_, k) => onRow(k, e instanceof Error ? e : new Error(String(e)))),
+      );
+    }
+    for (const { i, grammar } of cached) {
+      const ref = this.seqRefs.get(sampleSeqs[i]);
+      if (!ref) continue;
+      try {
+        grammar.fillNextTokenBitmask(bitmask, i * words);
+        grammarRows[i] = 1;
+        ref.state.maskDeferred = false;
+      } catch (e) {
+        reusable = false;
+        this.failRequest(ref.req, e);
+      }
+    }
+    if (cold.length === 0) return reusable;
+    await Promise.all(mustWait);
+    const deadline = pending.logits.deadline(this.maskGraceMs);
+    await Promise.race([Promise.all(rowPromises), deadline.passed]);
+    deadline.cancel();
+    decided = true;
+    cold.forEach((i, k) => {
+      if (settled[k]) return;
+      pending.deferred.add(i);
+      const ref = this.seqRefs.get(sampleSeqs[i]);
+      if (ref) ref.state.maskDeferred = true;
+    });
+    if (pending.deferred.size > 0) {
+      this.maskCounters.stepsDeferred++;
+      this.maskCounters.rowsDeferred += pending.deferred.size;
+      reusable = false;
+    }
+    return reusable;
   }
 
   /** tells the grammar the token sampled for it in its previous step (acceptToken left it pending) */
@@ -396,7 +493,8 @@ export class EngineCore {
     if (!s.grammar!.acceptToken(token)) throw new Error(`structured output: the grammar rejected token ${token}`);
   }
 
-  private applyResult(step: ScheduledStep, result: StepResult): void {
+  /** `deferred`: sample rows whose mask was deferred (fillWithWorkers): their tokens are discarded, nothing advances */
+  private applyResult(step: ScheduledStep, result: StepResult, deferred: Set<number> | null): void {
     const now = this.now();
     const touched = new Set<RequestState>();
     if (result.promptLogprobs) this.collectPromptLogprobs(step, result);
@@ -404,6 +502,10 @@ export class EngineCore {
       const seq = step.sampleSeqs[i];
       const ref = this.seqRefs.get(seq);
       if (!ref || ref.state.finished || seq.status !== 'running') continue;
+      if (deferred?.has(i)) {
+        this.scheduler.deferSample(seq);
+        continue;
+      }
       const { req, state } = ref;
       try {
         this.acceptToken(req, state, result.sampledTokenIds[i], result.logprobs[i] ?? null);

@@ -31,6 +31,8 @@ export interface EngineFactoryExtras {
   grammar?: GrammarProvider | ((ctx: GrammarContext) => GrammarProvider);
   /** startup information (e.g. the CUDA memory split); default: silent */
   log?: (message: string) => void;
+  /** EngineCoreOptions.structuredOutputMaskGraceMs (not an EngineArgs flag yet); default 1 ms */
+  structuredOutputMaskGraceMs?: number;
 }
 
 export interface GrammarContext {
@@ -58,7 +60,7 @@ export interface EngineParts {
 const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
 
 export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFactoryExtras): Promise<EngineParts> {
-  const { backend: givenBackend, grammar, log, ...rest } = partial;
+  const { backend: givenBackend, grammar, log, structuredOutputMaskGraceMs, ...rest } = partial;
   const args: EngineArgs = { ...DEFAULT_ENGINE_ARGS, ...stripUndefined(rest) };
   if (args.tensorParallelSize > 1) {
     // never run on one GPU while the user asked for several
@@ -133,6 +135,7 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
     eosTokenIds: [...eos],
     generationDefaults: defaults,
     grammar: grammarProvider,
+    structuredOutputMaskGraceMs,
   });
   return { args, modelDir, modelConfig, maxModelLen, core, tokenizer, chatTemplate, chatTemplateError };
 }
@@ -193,8 +196,8 @@ function structuredOutputWorkers(n: number | null): number {
 
 /**
  * serval's structured-output engine over the model's vocabulary, built on the first structured request: reading
- * the vocabulary takes seconds, which engines that never see a constraint should not pay. With workers, large
- * steps compute their masks on worker threads (started by the first such step).
+ * the vocabulary takes seconds, which engines that never see a constraint should not pay. With workers, cold masks
+ * are computed on worker threads (started by the first step with grammar rows).
  */
 function defaultGrammarProvider(ctx: GrammarContext, workers: number, log: ((message: string) => void) | undefined): GrammarProvider {
   let provider: StructuredGrammarProvider | PooledGrammarProvider | null = null;

@@ -12,6 +12,12 @@ export interface RequestGrammar {
   isTerminated(): boolean;
   /** the request is over: drop whatever the provider keeps for it elsewhere (e.g. a worker thread's mirror) */
   release?(): void;
+  /**
+   * the next mask is a cache copy (microseconds) on this thread; false: it must be computed (a cold mask, up to tens
+   * of ms). Asked without computing anything. With a bulk filler, cold rows (and grammars that cannot tell) go to
+   * its threads and cached ones are filled on the engine thread.
+   */
+  nextMaskCached?(): boolean;
 }
 
 /** one row of a bulk mask fill: the request's grammar and where its row starts in the bitmask */
@@ -26,9 +32,12 @@ export interface BulkMaskFiller {
   allocate(length: number): Int32Array;
   /**
    * fills every row; resolves per row with null (filled) or the error that ends that row's request. Never rejects:
-   * a failing thread fails its rows only.
+   * a failing thread fails its rows only. `onRowDone(k, error)` is told as soon as row k is known (before the promise
+   * resolves): the engine samples the rows that are done and defers the others when the logits are ready. Rows are
+   * written only into `out`; a fill may still be running when the next one starts (a deferred row's), and its
+   * `out` is then one the engine no longer hands to a backend.
    */
-  fill(rows: readonly MaskRow[], out: Int32Array): Promise<Array<Error | null>>;
+  fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>>;
 }
 
 export interface GrammarProvider {
@@ -36,7 +45,7 @@ export interface GrammarProvider {
   create(constraint: StructuredConstraint): RequestGrammar;
   /**
    * the bulk filler to use for a step with this many grammar rows, or null to fill them one by one on the engine's
-   * thread (small steps, or no worker pool)
+   * thread (no worker pool, or its threads are still starting)
    */
   bulkFiller?(numRows: number): BulkMaskFiller | null;
   /** stops the provider's threads (engine shutdown) */

@@ -26,6 +26,11 @@ export class SequenceState {
    * next mask is computed, off the path between two steps
    */
   grammarPendingToken = -1;
+  /**
+   * the sequence's last step was deferred (its mask missed the step's deadline): its next mask is waited for, so a
+   * request is deferred at most once in a row
+   */
+  maskDeferred = false;
   constructor(
     readonly index: number,
     readonly seq: Sequence,

@@ -74,10 +74,16 @@ export function createCpuBackend(dir: string, opts: CpuBackendOptions): Backend 
   }
   const model = NativeCpuForwardModel.load(dir, opts);
   // the forward runs on the addon's worker thread while the engine computes the grammar masks on its own; the
-  // sampler needs both, so the step's logits count as ready once the masks are too
+  // sampler needs both, so the step's logits count as ready once the masks are too (the engine is told when the
+  // forward is done: its deadline for late masks starts then)
   const withMasks = {
     vocabSize: model.vocabSize,
-    forwardAsync: async (batch: StepBatch) => (await Promise.all([model.forwardAsync(batch), batch.masksReady]))[0],
+    forwardAsync: async (batch: StepBatch) => {
+      const out = await model.forwardAsync(batch);
+      batch.logitsReady?.();
+      if (batch.masksReady) await batch.masksReady;
+      return out;
+    },
   };
   return createNativeBackend(withMasks, {
     numBlocks: opts.numBlocks,

@@ -39,6 +39,8 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
     vocabSize: V,
   };
   let closed = false;
+  /** the GPU time of the last step's forward: when this step's logits are expected (see logitsReady below) */
+  let lastForwardGpuMs = 0;
   return {
     info,
     async execute(batch: StepBatch): Promise<StepResult> {
@@ -50,6 +52,13 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       const t1 = performance.now();
       let request: NativeSampleRequest;
       let tMasks = t1;
+      // forwardBegin resolves once the forward is enqueued, not when the GPU has finished it (the addon has no such
+      // event): the engine's deadline for late masks starts once the last step's GPU forward time has passed since
+      // execute began. Estimated from one step back, it is late after a long step (masks get longer to finish) and
+      // early after a short one (a cold mask may be deferred one step sooner than needed); never wrong for outputs.
+      const untilLogits = lastForwardGpuMs - (t1 - t0);
+      const logitsTimer = batch.logitsReady && untilLogits >= 1 ? setTimeout(batch.logitsReady, untilLogits) : null;
+      if (batch.logitsReady && !logitsTimer) batch.logitsReady();
       try {
         if (batch.masksReady) await batch.masksReady; // never rejects (batch.ts)
         tMasks = performance.now();
@@ -57,10 +66,13 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       } catch (e) {
         await model.sample(emptyRequest()); // ends the begun step: the model accepts the next one
         throw e;
+      } finally {
+        if (logitsTimer) clearTimeout(logitsTimer);
       }
       const t2 = performance.now();
       const sampled = await model.sample(request);
       const t3 = performance.now();
+      lastForwardGpuMs = sampled.timing.forwardGpuMs;
       const result = sampleResultToStep(batch, layout, V, sampled);
       const t4 = performance.now();
       if (profile) {

@@ -60,6 +60,13 @@ export interface StepBatch {
    * whose mask failed is left free (grammarRows 0) and the engine fails that request itself.
    */
   masksReady?: Promise<void> | null;
+  /**
+   * Set with masksReady. The backend calls it once the forward's logits are ready, right before it awaits
+   * masksReady: the engine's deadline for masks still being computed on worker threads starts then (a row whose mask
+   * misses it is deferred: it samples unconstrained and the engine discards its token). Every backend calls it; one
+   * that never did would simply wait for every mask.
+   */
+  logitsReady?: (() => void) | null;
   /** per row: 1 = the backend must also return the logits of every query token (prompt logprobs) */
   promptLogitsRows?: Uint8Array | null;
   /**
@@ -79,7 +86,11 @@ export interface TokenLogprobs {
 }
 
 export interface StepResult {
-  /** sampled token per entry of sampleRows; -1 when the row's masks left no token to sample (that request fails) */
+  /**
+   * sampled token per entry of sampleRows; -1 when the row's masks left no token to sample (that request fails).
+   * The engine discards the token of a row whose grammar mask it deferred (grammarRows 0 for a structured row): that
+   * row is scheduled again at the same position next step.
+   */
   sampledTokenIds: Int32Array;
   /** per sample row, when its logprobs >= 0 */
   logprobs: Array<TokenLogprobs | null>;

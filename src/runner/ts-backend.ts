@@ -40,6 +40,7 @@ export function createTsBackend(model: LogitsModel, opts: TsBackendOptions): Bac
       if (closed) throw new Error('ts backend: execute after close');
       const out = model.forward(batch);
       // the engine fills the grammar masks once execute has been called; the sampler reads them
+      batch.logitsReady?.();
       if (batch.masksReady) await batch.masksReady;
       const { sampledTokenIds, logprobs } = sampler.sample(out.sampleLogits, model.vocabSize, batch);
       return { sampledTokenIds, logprobs, promptLogprobs: computePromptLogprobs(batch, out.promptLogits, model.vocabSize) };

@@ -157,6 +157,19 @@ export class Scheduler {
     for (const seq of step.rows) if (seq.status === 'running') this.kv.commitComputed(seq, seq.numComputedTokens);
   }
 
+  /**
+   * the engine discarded the token this step sampled for `seq` (its grammar mask was deferred): its last known token
+   * is scheduled again next step, to be sampled then. Its KV was computed and stays valid (rewritten with the same
+   * values); blocks commitStep registered stay registered.
+   */
+  deferSample(seq: Sequence): void {
+    if (seq.status !== 'running') return;
+    if (seq.numComputedTokens !== seq.numTokens) {
+      throw new Error(`scheduler: deferSample for ${seq.id}, which sampled nothing this step (${seq.numComputedTokens} of ${seq.numTokens} tokens computed)`);
+    }
+    seq.numComputedTokens--;
+  }
+
   private preempt(seq: Sequence): void {
     this.kv.free(seq);
     seq.numComputedTokens = 0;

@@ -9,6 +9,8 @@ import { FakeKvModel, FAKE_VOCAB, makeCore } from './fakes.js';
 import { drain, submit } from './run-core.js';
 
 const WORDS = Math.ceil(FAKE_VOCAB / 32);
+/** the fake filler answers after a timer: a grace this long keeps these tests off the deadline (mask-deadline.test.ts) */
+const NO_DEADLINE = 600_000;
 
 /** a grammar allowing exactly one token; `log` records when its mask was computed */
 function oneTokenGrammar(token: number, log: string[], name: string): RequestGrammar & { released: boolean } {
@@ -54,7 +56,7 @@ test('masks are filled after execute started and before the sampler reads them',
       return g;
     },
   };
-  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider });
+  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider, structuredOutputMaskGraceMs: NO_DEADLINE });
   const a = submit(core, 'a', [2, 3], { temperature: 0, maxTokens: 2, structured: { kind: 'regex', pattern: 'x' } });
   const free = submit(core, 'free', [4, 5], { temperature: 0, maxTokens: 2, ignoreEos: true });
   await drain(core);
@@ -125,7 +127,7 @@ test('a bulk filler takes steps with enough grammar rows; a row it fails ends th
   const log: string[] = [];
   const filler = new FakeBulkFiller((g) => (g === provider.made[1] ? new Error('mask worker 0 exited unexpectedly') : null));
   const provider = bulkProvider(filler, 2, log);
-  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider });
+  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider, structuredOutputMaskGraceMs: NO_DEADLINE });
   const params = { temperature: 0, maxTokens: 3, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } };
   const r0 = submit(core, 'r0', [2, 3], params);
   const r1 = submit(core, 'r1', [2, 4], params);
@@ -147,7 +149,7 @@ test('below the bulk threshold the engine fills masks itself', async () => {
   const log: string[] = [];
   const filler = new FakeBulkFiller(() => null);
   const provider = bulkProvider(filler, 3, log);
-  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider });
+  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider, structuredOutputMaskGraceMs: NO_DEADLINE });
   const r0 = submit(core, 'r0', [2, 3], { temperature: 0, maxTokens: 2, ignoreEos: true, structured: { kind: 'regex', pattern: 'x' } });
   await drain(core);
   assert.deepEqual(r0.final().outputs[0].tokenIds, [9, 9]);
@@ -158,7 +160,7 @@ test('a filler that rejects fails the requests waiting on it; the engine goes on
   const log: string[] = [];
   const filler = new FakeBulkFiller(() => null, true);
   const provider = bulkProvider(filler, 2, log);
-  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider });
+  const { core } = makeCore({ backend: loggingBackend(log), grammar: provider, structuredOutputMaskGraceMs: NO_DEADLINE });
   const params = { temperature: 0, maxTokens: 3, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } };
   const r0 = submit(core, 'r0', [2, 3], params);
   const r1 = submit(core, 'r1', [2, 4], params);
@@ -178,7 +180,7 @@ test('an abort while the bulk filler runs: the aborted request is skipped, the o
     return null;
   });
   const provider = bulkProvider(filler, 2, log);
-  core = makeCore({ backend: loggingBackend(log), grammar: provider }).core;
+  core = makeCore({ backend: loggingBackend(log), grammar: provider, structuredOutputMaskGraceMs: NO_DEADLINE }).core;
   const params = { temperature: 0, maxTokens: 3, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } };
   const r0 = submit(core, 'r0', [2, 3], params);
   const r1 = submit(core, 'r1', [2, 4], params);

@@ -161,3 +161,30 @@ test('n > 1 siblings wait for the leader prompt and then share its blocks', () =
   assert.equal(child.numCachedTokens, 8);
   assert.deepEqual(child.kv.blocks.slice(0, 2), leader.kv.blocks.slice(0, 2));
 });
+
+test('deferSample: a row whose sampled token the engine discarded recomputes its last token at the same slot next step', () => {
+  const s = mk();
+  const a = mkSeq('a', 8); // two full blocks of 4
+  s.addSequence(a);
+  let step = s.schedule()!;
+  s.commitStep(step);
+  s.deferSample(a); // the engine discarded the prefill's sampled token
+  assert.equal(a.numComputedTokens, 7);
+  assert.equal(a.kv.numCachedBlocks, 2, 'the full blocks computed by the step stay registered');
+  step = s.schedule()!;
+  assert.deepEqual(rowLens(step.batch), [1]);
+  assert.deepEqual([...step.batch.positions], [7]);
+  assert.deepEqual([...step.batch.tokenIds], [7]);
+  assert.equal(step.batch.slotMapping[0], a.kv.blocks[1]! * 4 + 3, 'the same KV slot is rewritten');
+  assert.deepEqual([...step.batch.sampleRows], [0]);
+  assert.equal(a.kv.blocks.length, 2, 'no new block');
+  finishStep(s, step);
+  assert.equal(a.numComputedTokens, 8);
+  // a row that sampled nothing cannot defer its sample
+  const b = mkSeq('b', 20);
+  s.addSequence(b);
+  const chunk = mk({ maxNumBatchedTokens: 4 });
+  chunk.addSequence(b);
+  chunk.schedule();
+  assert.throws(() => chunk.deferSample(b), /deferSample for b, which sampled nothing this step \(4 of 20 tokens computed\)/);
+});

@@ -44,7 +44,9 @@ test('vocabulary packing round-trips', () => {
 test('worker masks equal engine-thread masks, row for row, along real outputs (2 workers)', async () => {
   const work = workload();
   assert.ok(work.length >= 8, `workload of ${work.length}`);
-  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 2, minRowsForWorkers: 2 });
+  // shareEngineThread: the engine thread computes a share of the masks too (off by default since the engine sends
+  // only cold rows to the filler)
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 2, minRowsForWorkers: 2, shareEngineThread: true });
   await p.startWorkers().whenStarted();
   try {
     // every request runs twice at once (two requests with one schema), so rows of one schema meet on a worker
@@ -193,6 +195,51 @@ test('requests with one constraint stay on its home worker (warm caches) unless 
     const ref = new Int32Array(WORDS);
     createGrammarProvider(q.vocab).create(a).fillNextTokenBitmask(ref, 0);
     assert.deepEqual(out, ref);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('fills overlap: a later fill queues behind a slow one on its worker and sends only the newer tokens', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
+  await pool.whenStarted();
+  try {
+    // a cold constraint (its compile and first masks take a while) and a small one that advances meanwhile
+    const heavy: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, { type: 'string', maxLength: i + 2 }])) } };
+    const small: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { n: { type: 'integer' } } } };
+    const text = q.encode('{"n": 12');
+    assert.ok(text.length >= 3);
+    const outA = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    const outB = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    const doneA: number[] = [];
+    const first = pool.fill(
+      [
+        { key: 1, constraint: heavy, constraintKey: 'h', history: [], offset: 0 },
+        { key: 2, constraint: small, constraintKey: 's', history: text.slice(0, 2), offset: WORDS },
+      ],
+      outA,
+      (k, e) => {
+        assert.equal(e, null);
+        doneA.push(k);
+      },
+    );
+    // the next step, posted before the first one is answered: key 1 was deferred (no new token), key 2 took one more
+    const second = pool.fill(
+      [
+        { key: 1, constraint: heavy, constraintKey: 'h', history: [], offset: 0 },
+        { key: 2, constraint: small, constraintKey: 's', history: text.slice(0, 3), offset: WORDS },
+      ],
+      outB,
+    );
+    assert.deepEqual(await Promise.all([first, second]), [[null, null], [null, null]]);
+    assert.deepEqual(doneA.sort(), [0, 1], 'each row was reported done');
+    const provider = createGrammarProvider(q.vocab);
+    const ref = new Int32Array(2 * WORDS);
+    provider.create(heavy).fillNextTokenBitmask(ref, 0);
+    const m = provider.create(small);
+    for (const t of text.slice(0, 3)) assert.ok(m.acceptToken(t));
+    m.fillNextTokenBitmask(ref, WORDS);
+    assert.deepEqual(outB, ref, 'the second fill saw each mirror exactly where the engine is');
   } finally {
     await pool.close();
   }

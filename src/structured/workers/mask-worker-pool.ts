@@ -2,6 +2,9 @@
 // and mirrors the requests assigned to it; a request stays on its worker (its compiled grammar and mask caches stay
 // warm there) and only its newly accepted tokens travel with each step. A worker that crashes or stops answering
 // fails the rows it held in that step, is restarted, and its other requests are re-mirrored from their full output.
+// Fills may overlap: the engine moves on to its next step while a worker still computes a deferred row's cold mask.
+// A worker answers its messages in order, so a later fill queues behind it there; each mirror's sync point is
+// advanced when a fill is posted (what the worker will have seen by the time it reads the next one).
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../threads/start-module-worker.js';
 import type { StructuredConstraint } from '../../engine/types.js';
@@ -13,7 +16,10 @@ export interface MaskWorkerPoolOptions {
   numWorkers: number;
   /** compiled constraints each worker keeps (the engine thread's provider default: 256) */
   maxCompiled?: number;
-  /** a worker that has not answered a step within this time is stopped and its rows fail; default 30 s */
+  /**
+   * a worker that has not answered a step within this time (counted from the post, so including fills queued before
+   * it on that worker) is stopped and its rows fail; default 30 s
+   */
   fillTimeoutMs?: number;
   /** restarts of one worker after crashes before it stays down; default 3 */
   maxRestarts?: number;
@@ -51,7 +57,8 @@ interface Slot {
   load: number;
   /** constraintKey → requests with it assigned here */
   constraints: Map<string, number>;
-  pending: PendingFill | null;
+  /** fills posted and not answered yet, oldest first (the worker answers in order) */
+  pending: Map<number, PendingFill>;
   /** why the pool stopped this worker (timeout), or its last uncaught error */
   stopReason: string | null;
   restarts: number;
@@ -89,7 +96,6 @@ export class MaskWorkerPool {
   private readonly maxRestarts: number;
   private readonly onWorkerError: (message: string) => void;
   private nextFillId = 1;
-  private busy = false;
   private closed = false;
   private readonly startWaiters: Array<() => void> = [];
 
@@ -102,7 +108,7 @@ export class MaskWorkerPool {
     this.maxRestarts = opts.maxRestarts ?? 3;
     this.onWorkerError = opts.onWorkerError ?? (() => undefined);
     for (let i = 0; i < opts.numWorkers; i++) {
-      const slot: Slot = { index: i, worker: null, generation: 0, state: 'starting', load: 0, constraints: new Map(), pending: null, stopReason: null, restarts: 0 };
+      const slot: Slot = { index: i, worker: null, generation: 0, state: 'starting', load: 0, constraints: new Map(), pending: new Map(), stopReason: null, restarts: 0 };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -135,55 +141,57 @@ export class MaskWorkerPool {
 
   /**
    * brings each row's mirror up to date and writes its mask into `out` (which must view a SharedArrayBuffer).
-   * Resolves per row with null (filled) or the error that ends its request; never rejects. One fill at a time.
+   * Resolves per row with null (filled) or the error that ends its request; never rejects. `onRowDone(k, error)` is
+   * told as each worker answers (before the promise resolves). A fill may start while an earlier one is still being
+   * computed; a row of a request must not be in two fills whose results both matter (the engine waits for a
+   * deferred row's next mask).
    */
-  async fill(rows: readonly PoolRow[], out: Int32Array): Promise<Array<Error | null>> {
+  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
-    const failAll = (msg: string) => rows.map(() => new Error(msg));
+    const failAll = (msg: string) => {
+      const all = rows.map(() => new Error(msg));
+      all.forEach((e, k) => onRowDone?.(k, e));
+      return all;
+    };
     if (this.closed) return failAll('structured output: the mask worker pool is closed');
-    if (this.busy) return failAll('structured output: the mask worker pool is already computing a step');
     if (!(out.buffer instanceof SharedArrayBuffer)) return failAll('structured output: the mask workers need a bitmask over a SharedArrayBuffer');
-    this.busy = true;
-    try {
-      const base = out.byteOffset >> 2;
-      const bySlot = new Map<Slot, Array<{ k: number; row: MirrorRow; sent: number }>>();
-      rows.forEach((r, k) => {
-        const slot = this.slotFor(r);
-        if (!slot) {
-          errors[k] = new Error('structured output: no mask worker is running');
-          return;
-        }
-        const m = this.mirrors.get(r.key)!;
-        const fresh = m.generation !== slot.generation;
-        const row: MirrorRow = fresh
-          ? { key: r.key, constraint: r.constraint, tokens: r.history.slice(), offset: base + r.offset }
-          : { key: r.key, tokens: r.history.slice(m.synced), offset: base + r.offset };
-        let list = bySlot.get(slot);
-        if (!list) bySlot.set(slot, (list = []));
-        list.push({ k, row, sent: r.history.length });
-      });
-      await Promise.all(
-        [...bySlot].map(async ([slot, list]) => {
-          const generation = slot.generation;
-          const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
-          for (let j = 0; j < list.length; j++) {
-            const { k, row, sent } = list[j]!;
-            const m = this.mirrors.get(row.key);
-            const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result[j];
-            if (err) {
-              errors[k] = new Error(err);
-              if (m) this.unassign(row.key, m); // the worker holds no mirror for it any more
-            } else if (m) {
-              m.generation = generation;
-              m.synced = sent;
-            }
+    const base = out.byteOffset >> 2;
+    const bySlot = new Map<Slot, Array<{ k: number; row: MirrorRow; mirror: Mirror }>>();
+    rows.forEach((r, k) => {
+      const slot = this.slotFor(r);
+      if (!slot) {
+        errors[k] = new Error('structured output: no mask worker is running');
+        onRowDone?.(k, errors[k]);
+        return;
+      }
+      const m = this.mirrors.get(r.key)!;
+      const fresh = m.generation !== slot.generation;
+      const row: MirrorRow = fresh
+        ? { key: r.key, constraint: r.constraint, tokens: r.history.slice(), offset: base + r.offset }
+        : { key: r.key, tokens: r.history.slice(m.synced), offset: base + r.offset };
+      // the worker reads this fill before any later one: the next fill sends only what comes after
+      m.generation = slot.generation;
+      m.synced = r.history.length;
+      let list = bySlot.get(slot);
+      if (!list) bySlot.set(slot, (list = []));
+      list.push({ k, row, mirror: m });
+    });
+    await Promise.all(
+      [...bySlot].map(async ([slot, list]) => {
+        const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
+        for (let j = 0; j < list.length; j++) {
+          const { k, row, mirror } = list[j]!;
+          const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result[j];
+          if (err) {
+            errors[k] = new Error(err);
+            // the worker holds no mirror for it any more (unless it was reassigned since)
+            if (this.mirrors.get(row.key) === mirror) this.unassign(row.key, mirror);
           }
-        }),
-      );
-      return errors;
-    } finally {
-      this.busy = false;
-    }
+          onRowDone?.(k, errors[k]!);
+        }
+      }),
+    );
+    return errors;
   }
 
   /**
@@ -213,7 +221,7 @@ export class MaskWorkerPool {
     this.closed = true;
     await Promise.all(
       this.slots.map(async (slot) => {
-        this.settle(slot, { failed: 'was shut down' });
+        this.settleAll(slot, { failed: 'was shut down' });
         const w = slot.worker;
         slot.state = 'dead';
         slot.worker = null;
@@ -274,20 +282,25 @@ export class MaskWorkerPool {
         void worker.terminate();
       }, this.fillTimeoutMs);
       timer.unref();
-      slot.pending = { id, rows, resolve, timer };
+      slot.pending.set(id, { id, rows, resolve, timer });
       // an answer is awaited: keep the process alive until it comes
       worker.ref();
       worker.postMessage({ type: 'fill', id, bitmask, rows } satisfies ToWorker);
     });
   }
 
-  private settle(slot: Slot, result: Array<string | null> | { failed: string }): void {
-    const p = slot.pending;
+  private settle(slot: Slot, id: number, result: Array<string | null> | { failed: string }): void {
+    const p = slot.pending.get(id);
     if (!p) return;
-    slot.pending = null;
+    slot.pending.delete(id);
     clearTimeout(p.timer);
-    slot.worker?.unref();
+    if (slot.pending.size === 0) slot.worker?.unref();
     p.resolve(result);
+  }
+
+  /** every fill posted to the worker fails (it exited or the pool closes) */
+  private settleAll(slot: Slot, result: { failed: string }): void {
+    for (const id of [...slot.pending.keys()]) this.settle(slot, id, result);
   }
 
   private spawn(slot: Slot): void {
@@ -303,8 +316,8 @@ export class MaskWorkerPool {
         // an idle worker must not keep the process alive (a library user who never shuts the engine down)
         worker.unref();
         this.notifyStarted();
-      } else if (slot.pending?.id === msg.id) {
-        this.settle(slot, msg.errors);
+      } else {
+        this.settle(slot, msg.id, msg.errors);
       }
     });
     worker.on('error', (e) => {
@@ -315,7 +328,7 @@ export class MaskWorkerPool {
       const reason = slot.stopReason ?? `exited unexpectedly (exit code ${code})`;
       const wasReady = slot.state === 'ready';
       slot.worker = null;
-      this.settle(slot, { failed: reason });
+      this.settleAll(slot, { failed: reason });
       if (wasReady && slot.restarts < this.maxRestarts) {
         slot.restarts++;
         this.onWorkerError(`structured output: mask worker ${slot.index} ${reason}; restarting it`);

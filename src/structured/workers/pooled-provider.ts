@@ -1,6 +1,7 @@
-// A GrammarProvider whose large steps compute their masks on worker threads. The engine thread keeps the
-// authoritative matcher of every request (acceptToken is cheap and stays synchronous; small steps fill masks here as
-// before); each request's accepted tokens are kept so the worker mirroring it can catch up with every step.
+// A GrammarProvider whose cold masks are computed on worker threads. The engine thread keeps the authoritative
+// matcher of every request (acceptToken is cheap and stays synchronous) and fills the rows whose mask it has cached;
+// the engine hands the cold rows of every step, whatever its size, to this provider's bulk filler. Each request's
+// accepted tokens are kept so the worker mirroring it can catch up with every step.
 import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from '../../engine/grammar.js';
 import type { StructuredConstraint } from '../../engine/types.js';
 import { constraintHash } from '../compile.js';
@@ -9,15 +10,19 @@ import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provi
 import type { TokenVocab } from '../token-vocab.js';
 import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
 
-/** default smallest step (grammar rows) handed to the workers: below it the messaging costs more than it saves */
-export const DEFAULT_MIN_ROWS_FOR_WORKERS = 16;
+/**
+ * default smallest step (grammar rows) handed to the workers: 1, since the engine sends only cold rows (a cold
+ * mask, up to tens of ms, must never hold a step; the message costs ~0.1 ms while the forward runs)
+ */
+export const DEFAULT_MIN_ROWS_FOR_WORKERS = 1;
 
 export interface PooledGrammarProviderOptions extends MaskWorkerPoolOptions, GrammarProviderOptions {
-  /** steps with fewer grammar rows are filled on the engine thread; default 16 */
+  /** steps with fewer grammar rows are filled on the engine thread (where nothing can defer a cold mask); default 1 */
   minRowsForWorkers?: number;
   /**
-   * the engine thread takes an equal share of the requests of a large step while the workers compute theirs (it
-   * waits for the forward pass anyway); default true
+   * the engine thread takes an equal share of the requests of the rows it is handed and computes their masks itself
+   * while the workers compute theirs (cold masks there hold the step: nothing can interrupt them); default false
+   * (benchmarks compare both)
    */
   shareEngineThread?: boolean;
 }
@@ -48,6 +53,11 @@ export class MirroredGrammar implements RequestGrammar {
 
   isTerminated(): boolean {
     return this.matcher.isTerminated();
+  }
+
+  /** on the engine thread's matcher: the workers' caches are their own */
+  nextMaskCached(): boolean {
+    return this.matcher.nextMaskCached();
   }
 
   release(): void {
@@ -81,11 +91,11 @@ export class PooledGrammarProvider implements GrammarProvider {
     // the workers' providers keep as many compiled constraints as this one
     this.main = new StructuredGrammarProvider(vocab, { maxCompiled: opts.maxCompiled });
     this.poolOptions = opts;
-    this.shareEngineThread = opts.shareEngineThread ?? true;
+    this.shareEngineThread = opts.shareEngineThread ?? false;
     this.maxHomes = opts.maxCompiled ?? 256;
     this.filler = {
       allocate: (length) => new Int32Array(new SharedArrayBuffer(length * 4)),
-      fill: (rows, out) => this.fillOnWorkers(rows, out),
+      fill: (rows, out, onRowDone) => this.fillOnWorkers(rows, out, onRowDone),
     };
   }
 
@@ -152,7 +162,7 @@ export class PooledGrammarProvider implements GrammarProvider {
     await this.pool?.close();
   }
 
-  private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array): Promise<Array<Error | null>> {
+  private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const poolRows = [];
     const poolAt: number[] = [];
@@ -161,6 +171,7 @@ export class PooledGrammarProvider implements GrammarProvider {
       const g = rows[k]!.grammar;
       if (!(g instanceof MirroredGrammar)) {
         errors[k] = new Error('structured output: a grammar not created by this provider cannot be filled on its workers');
+        onRowDone?.(k, errors[k]);
         continue;
       }
       if (g.placement === 'unplaced') this.place(g);
@@ -172,13 +183,14 @@ export class PooledGrammarProvider implements GrammarProvider {
       poolAt.push(k);
     }
     // the workers' messages are posted before the engine thread starts on its own share
-    const fromPool = this.startWorkers().fill(poolRows, out);
+    const fromPool = this.startWorkers().fill(poolRows, out, onRowDone && ((j, err) => onRowDone(poolAt[j]!, err)));
     for (const k of engineAt) {
       try {
         rows[k]!.grammar.fillNextTokenBitmask(out, rows[k]!.offset);
       } catch (e) {
         errors[k] = e instanceof Error ? e : new Error(String(e));
       }
+      onRowDone?.(k, errors[k]!);
     }
     const poolErrors = await fromPool;
     poolAt.forEach((k, j) => (errors[k] = poolErrors[j]!));

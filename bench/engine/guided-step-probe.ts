@@ -9,9 +9,15 @@
 //     commitStep, and the grammars' acceptToken time (wherever it runs);
 //   - when the masks were ready, measured from the forward's launch, vs the forward time, and how often (and how
 //     long) the sampler had to wait for them after the forward was over;
-//   - the sampling request's grammar mask rows (distinct vs rows) and the bytes the GPU upload would carry.
+//   - the sampling request's grammar mask rows (distinct vs rows) and the bytes the GPU upload would carry;
+//   - with mask workers (--grammar pooled): rows filled from the engine thread's cache vs sent to the workers, the
+//     steps and rows deferred (a mask not done --grace-ms after the logits were ready) and the time the backend
+//     waited for masks after its logits were ready (EngineCore.maskStats).
 // Usage: node --import tsx bench/engine/guided-step-probe.ts [--requests 1000] [--output-len 128] [--decode-ms 20]
-//          [--grammar engine|pooled] [--workers 1] [--out results.json]
+//          [--grammar engine|pooled] [--workers 1] [--grace-ms 1] [--prototype-adopt] [--out results.json]
+// --prototype-adopt: a prototype of the GrammarMatcher.adoptNextMask that src/structured/ does not have yet (the
+// engine hands it each mask a worker computed, so the engine thread's cache warms up): patched in here through the
+// matcher's private fields, for measurement only.
 // The engine's methods are wrapped with timers here (measurement only; nothing of the engine is changed).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -29,7 +35,8 @@ import { benchTokenizerFrom } from '../../src/benchmarks/bench-tokenizer.js';
 import { CPE_SCHEMA } from '../../src/benchmarks/datasets/cpe-dataset.js';
 import { SeededRandom } from '../../src/benchmarks/rng.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import { MirroredGrammar, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import { GrammarMatcher } from '../../src/structured/matcher.js';
 import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import { writeDummyModelDir } from '../gpu/dummy-model-dir.js';
@@ -46,6 +53,22 @@ const DECODE_MS = Number(arg('decode-ms', '20'));
 const MS_PER_TOKEN = Number(arg('ms-per-token', '0.023'));
 const GRAMMAR = arg('grammar', 'engine');
 const WORKERS = Number(arg('workers', '1'));
+/** EngineCoreOptions.structuredOutputMaskGraceMs; unset: the engine's default */
+const GRACE_MS = arg('grace-ms', '');
+const PROTOTYPE_ADOPT = process.argv.includes('--prototype-adopt');
+if (PROTOTYPE_ADOPT) {
+  type Internals = { finished: boolean; cg: { storeMask(key: number, mask: Int32Array): void }; maskKey(): number };
+  Object.assign(GrammarMatcher.prototype, {
+    adoptNextMask(this: Internals, mask: Int32Array) {
+      if (!this.finished) this.cg.storeMask(this.maskKey(), mask.slice());
+    },
+  });
+  Object.assign(MirroredGrammar.prototype, {
+    adoptNextMask(this: MirroredGrammar, mask: Int32Array) {
+      (this.matcher as unknown as { adoptNextMask(m: Int32Array): void }).adoptNextMask(mask);
+    },
+  });
+}
 const OUT = arg('out', '');
 const SHAPE = 'Qwen2.5-7B';
 const VOCAB = 152064;
@@ -215,7 +238,14 @@ const vocab = loadTokenVocab(dir, { size: VOCAB });
 const profile = new StepProfile();
 const backend = createCudaSamplingBackend(fakeModel(), { numBlocks: 200_000, blockSize: 16, seed: 0, kind: 'cuda', device: 'fake GPU (fixed forward time)', profile });
 const provider = GRAMMAR === 'pooled' ? new PooledGrammarProvider(vocab, { numWorkers: WORKERS }) : createGrammarProvider(vocab);
-const engine = await AsyncEngine.create({ model: dir, maxNumSeqs: 256, maxNumBatchedTokens: 8192, backend, grammar: timingProvider(provider) });
+const engine = await AsyncEngine.create({
+  model: dir,
+  maxNumSeqs: 256,
+  maxNumBatchedTokens: 8192,
+  backend,
+  grammar: timingProvider(provider),
+  ...(GRACE_MS !== '' ? { structuredOutputMaskGraceMs: Number(GRACE_MS) } : {}),
+});
 const tok = benchTokenizerFrom(engine.tokenizer!, SHAPE);
 const sample = (seed: number, n: number, outputLen: number) =>
   sampleRandomDataset({ numPrompts: n, inputLen: 212, outputLen, prefixLen: 300, rangeRatio: 0 }, tok, new SeededRandom(seed));
@@ -235,6 +265,8 @@ const report: Record<string, unknown> = {
   workload: { requests: N, promptLen: 512, sharedPrefixLen: 300, outputLen: OUTPUT_LEN, ignoreEos: true, temperature: 0 },
   fakeForward: { decodeMs: DECODE_MS, msPerPrefillToken: MS_PER_TOKEN },
   grammar: GRAMMAR === 'pooled' ? `PooledGrammarProvider (${WORKERS} workers)` : 'StructuredGrammarProvider (engine thread)',
+  structuredOutputMaskGraceMs: GRACE_MS !== '' ? Number(GRACE_MS) : 'default',
+  prototypeAdoptNextMask: PROTOTYPE_ADOPT,
   runs: [] as unknown[],
 };
 for (const guided of [false, true]) {
@@ -247,6 +279,7 @@ for (const guided of [false, true]) {
   gapWindows.length = 0;
   gcPauses.length = 0;
   profile.reset();
+  engine.core.resetMaskStats();
   const r = await runOfflineBatch(engine, samples, { schema: guided ? CPE_SCHEMA : null, temperature: 0, seed: 1 });
   const steps = profile.steps;
   const decode = steps.map((s, i) => ({ s, x: extras[i]! })).filter((e) => e.s.kind === 'decode');
@@ -284,6 +317,18 @@ for (const guided of [false, true]) {
       decodeMaskRowsSentMean: r3(mean(decode.map((e) => e.x.distinctMasks))),
       decodeMaskUploadKiBMean: r3(mean(decode.map((e) => e.x.maskUploadBytes)) / 1024),
     },
+    maskRows: (() => {
+      const m = engine.core.maskStats();
+      return {
+        stepsWithGrammarRows: m.steps,
+        rowsCachedOnEngine: m.rowsCachedOnEngine,
+        rowsOnWorkers: m.rowsOnWorkers,
+        stepsDeferred: m.stepsDeferred,
+        rowsDeferred: m.rowsDeferred,
+        waitAfterLogitsMsSum: r3(m.maskWaitMs),
+        waitAfterLogitsMaxMs: r3(m.maxMaskWaitMs),
+      };
+    })(),
     forwardBeginMsMean: r3(mean(steps.map((s) => s.forwardBeginMs))),
     buildRequestMsMean: r3(mean(steps.map((s) => s.buildRequestMs))),
     resultMsMean: r3(mean(steps.map((s) => s.resultMs))),

@@ -10,7 +10,8 @@ import type { TextTokenizer } from '../tokenizer/types.js';
 import { bannedByBadWords, tokenizeBadWords } from './bad-words.js';
 import type { DetokenizerFactory } from './detokenizer.js';
 import { GrammarStarter, providerGrammar } from './deferred-grammars.js';
-import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from './grammar.js';
+import type { BulkMaskFiller, GrammarProvider, RequestGrammar } from './grammar.js';
+import { fillWithWorkers } from './worker-masks.js';
 import { RequestState, SequenceState } from './request-state.js';
 import { StepMaskBuffer } from './step-mask-buffer.js';
 import { checkMaskGraceMs, DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS, emptyMaskStats, LogitsSignal, type StructuredMaskStats } from './mask-deadline.js';
@@ -236,9 +237,13 @@ export class EngineCore {
     };
   }
 
-  /** structured-output mask counters since the engine started (a copy) */
+  /** structured-output mask counters since the engine started or resetMaskStats (a copy) */
   maskStats(): StructuredMaskStats {
     return { ...this.maskCounters };
+  }
+
+  resetMaskStats(): void {
+    Object.assign(this.maskCounters, emptyMaskStats());
   }
 
   /** one engine step; resolves after every output of the step was emitted */
@@ -364,7 +369,9 @@ export class EngineCore {
           this.feedPendingToken(ref.state);
           ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
           grammarRows[i] = 1;
-          ref.state.maskDeferred = false;
+          // a mask left to a worker that has since gone: this thread computed it again
+          ref.state.lateMask = null;
+          ref.state.maskDeferrals = 0;
         } catch (e) {
           // the row samples unconstrained; its token is discarded because the request has failed
           this.failRequest(ref.req, e);
@@ -387,102 +394,59 @@ export class EngineCore {
   }
 
   /**
-   * Masks with the mask workers: each row's pending token is fed here first, then rows whose mask is a cache copy
-   * on this thread are filled here (microseconds) and the cold ones (or grammars that cannot tell) go to the workers,
-   * posted first so that they start at once. When the backend's logits are ready, rows still being computed get
-   * maskGraceMs more and are then deferred: they sample unconstrained, applyResult discards their tokens and the
-   * scheduler schedules them again at the same position; their grammar is untouched (no token accepted). The worker
-   * finishes into this step's bitmask, which no later step gets, and its mask warms that worker's cache for the
-   * next step. A row deferred once is waited for in full at its next step, however long that takes: its mask has
-   * then had a whole step to finish (usually it is cached by then), and a request must never be deferred forever
-   * (a growing grace would bound it too, but with more steps lost to a mask that is merely slow). Returns whether
-   * the bitmask can be reused (no row failed or was left to a worker).
+   * Masks with the mask workers (worker-masks.ts): each row's pending token is fed here first, then a row whose mask
+   * is a cache copy on this thread is filled here, the cold ones go to the workers, and a row deferred before waits
+   * for the mask its worker computes for it. Rows not done a grace after the logits are ready are deferred
+   * (pending.deferred). Returns whether the bitmask can be reused (no row failed or was left to a worker).
    */
   private async fillWithWorkers(step: ScheduledStep, pending: PendingMasks, filler: BulkMaskFiller): Promise<boolean> {
     const { batch, sampleSeqs } = step;
-    const bitmask = batch.grammarBitmask!;
-    const grammarRows = batch.grammarRows!;
-    const { rows, words } = pending;
     const cached: Array<{ i: number; grammar: RequestGrammar }> = [];
-    const cold: number[] = [];
-    const coldRows: MaskRow[] = [];
-    for (const i of rows) {
+    const cold: Array<{ i: number; grammar: RequestGrammar }> = [];
+    const late: number[] = [];
+    for (const i of pending.rows) {
       const ref = this.seqRefs.get(sampleSeqs[i]);
       if (!ref) continue;
-      let grammar: RequestGrammar;
-      try {
-        grammar = providerGrammar(ref.state.grammar!);
-        this.feedPendingToken(ref.state);
-        if (grammar.nextMaskCached?.() === true) {
-          cached.push({ i, grammar });
-          continue;
-        }
-      } catch (e) {
-        this.failRequest(ref.req, e);
+      // deferred with its grammar untouched: no token to feed, and its mask is on its way
+      if (ref.state.lateMask) {
+        late.push(i);
         continue;
       }
-      cold.push(i);
-      coldRows.push({ grammar, offset: i * words });
+      try {
+        const grammar = providerGrammar(ref.state.grammar!);
+        this.feedPendingToken(ref.state);
+        (grammar.nextMaskCached?.() === true ? cached : cold).push({ i, grammar });
+      } catch (e) {
+        this.failRequest(ref.req, e);
+      }
     }
     this.maskCounters.rowsCachedOnEngine += cached.length;
     this.maskCounters.rowsOnWorkers += cold.length;
-    let reusable = true;
-    let decided = false;
-    const settled = new Uint8Array(cold.length);
-    const rowDone: Array<() => void> = [];
-    const rowPromises = cold.map(() => new Promise<void>((r) => rowDone.push(r)));
-    const onRow = (k: number, err: Error | null) => {
-      if (settled[k]) return;
-      settled[k] = 1;
-      const ref = this.seqRefs.get(sampleSeqs[cold[k]]);
-      if (err) {
-        reusable = false;
-        // the request may have ended (abort) while the workers ran; a deferred row's error still ends its request
-        if (ref) this.failRequest(ref.req, err);
-      } else if (!decided) {
-        grammarRows[cold[k]] = 1;
-        if (ref) ref.state.maskDeferred = false;
-      }
-      rowDone[k]!();
-    };
-    const mustWait = cold.flatMap((i, k) => (this.seqRefs.get(sampleSeqs[i])?.state.maskDeferred ? [rowPromises[k]!] : []));
-    if (cold.length > 0) {
-      void filler.fill(coldRows, bitmask, onRow).then(
-        (errors) => errors.forEach((e, k) => onRow(k, e)),
-        // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
-        (e: unknown) => cold.forEach((_, k) => onRow(k, e instanceof Error ? e : new Error(String(e)))),
-      );
-    }
-    for (const { i, grammar } of cached) {
-      const ref = this.seqRefs.get(sampleSeqs[i]);
-      if (!ref) continue;
-      try {
-        grammar.fillNextTokenBitmask(bitmask, i * words);
-        grammarRows[i] = 1;
-        ref.state.maskDeferred = false;
-      } catch (e) {
-        reusable = false;
-        this.failRequest(ref.req, e);
-      }
-    }
-    if (cold.length === 0) return reusable;
-    await Promise.all(mustWait);
-    const deadline = pending.logits.deadline(this.maskGraceMs);
-    await Promise.race([Promise.all(rowPromises), deadline.passed]);
-    deadline.cancel();
-    decided = true;
-    cold.forEach((i, k) => {
-      if (settled[k]) return;
-      pending.deferred.add(i);
-      const ref = this.seqRefs.get(sampleSeqs[i]);
-      if (ref) ref.state.maskDeferred = true;
-    });
-    if (pending.deferred.size > 0) {
+    const live = (i: number) => this.seqRefs.get(sampleSeqs[i])?.state ?? null;
+    const { deferred, failures } = await fillWithWorkers(
+      {
+        bitmask: batch.grammarBitmask!,
+        grammarRows: batch.grammarRows!,
+        words: pending.words,
+        logits: pending.logits,
+        graceMs: this.maskGraceMs,
+        cached,
+        cold,
+        late,
+        live,
+        fail: (i, e) => {
+          const ref = this.seqRefs.get(sampleSeqs[i]);
+          if (ref) this.failRequest(ref.req, e);
+        },
+      },
+      filler,
+    );
+    for (const i of deferred) pending.deferred.add(i);
+    if (deferred.length > 0) {
       this.maskCounters.stepsDeferred++;
-      this.maskCounters.rowsDeferred += pending.deferred.size;
-      reusable = false;
+      this.maskCounters.rowsDeferred += deferred.length;
     }
-    return reusable;
+    return deferred.length === 0 && failures === 0;
   }
 
   /** tells the grammar the token sampled for it in its previous step (acceptToken left it pending) */

@@ -18,6 +18,11 @@ export interface RequestGrammar {
    * its threads and cached ones are filled on the engine thread.
    */
   nextMaskCached?(): boolean;
+  /**
+   * `mask` is the next mask, computed elsewhere (a mask worker) for the current state: keep it in this thread's
+   * cache, so that the next request reaching this state is a cached row here instead of another worker round trip
+   */
+  adoptNextMask?(mask: Int32Array): void;
 }
 
 /** one row of a bulk mask fill: the request's grammar and where its row starts in the bitmask */

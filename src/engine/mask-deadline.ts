@@ -10,6 +10,15 @@
  */
 export const DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS = 1;
 
+/**
+ * the grace of a row deferred `deferrals` times in a row: doubled at each (from at least 1 ms), so that a mask that
+ * takes T ms defers its request at most about log2(T / grace) + 1 times, while no step waits longer for it than the
+ * time it has already been computing
+ */
+export function maskGraceFor(graceMs: number, deferrals: number): number {
+  return deferrals === 0 ? graceMs : Math.max(graceMs, 1) * 2 ** deferrals;
+}
+
 export function checkMaskGraceMs(ms: number): number {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
     throw new Error(`structuredOutputMaskGraceMs must be a finite number of milliseconds >= 0, got ${ms}`);

@@ -3,6 +3,7 @@ import type { TokenLogprobs } from '../runner/batch.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import type { RequestGrammar } from './grammar.js';
 import type { SequenceDetokenizer } from './detokenizer.js';
+import type { LateMask } from './worker-masks.js';
 import type { ResolvedSamplingParams } from './sampling-params.js';
 import type { CompletionOutput, FinishReason, RequestOutput } from './types.js';
 
@@ -27,10 +28,12 @@ export class SequenceState {
    */
   grammarPendingToken = -1;
   /**
-   * the sequence's last step was deferred (its mask missed the step's deadline): its next mask is waited for, so a
-   * request is deferred at most once in a row
+   * the mask a worker is computing (or has computed) for this sequence's current grammar state after a step deferred
+   * it: later steps wait for it instead of asking again (worker-masks.ts)
    */
-  maskDeferred = false;
+  lateMask: LateMask | null = null;
+  /** steps deferred in a row (the grace grows with it: maskGraceFor) */
+  maskDeferrals = 0;
   constructor(
     readonly index: number,
     readonly seq: Sequence,

@@ -1,6 +1,6 @@
 // A cold grammar mask never stalls a step: with a bulk filler (mask workers), rows whose mask is not done when the
-// logits are ready (plus the grace) are deferred: their token is discarded and they are sampled at the next step,
-// which waits for their mask. Deterministic: the fake filler holds chosen rows until the test releases them.
+// logits are ready (plus the grace) are deferred: their token is discarded and they are sampled at a later step, from
+// the same computation. Deterministic: the fake filler holds chosen rows until the test releases them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from '../../src/engine/grammar.js';
@@ -8,6 +8,7 @@ import type { EngineCore } from '../../src/engine/engine-core.js';
 import type { SamplingParams } from '../../src/engine/types.js';
 import { FAKE_VOCAB, makeCore } from './fakes.js';
 import { submit, type Collected } from './run-core.js';
+import { maskGraceFor } from '../../src/engine/mask-deadline.js';
 
 const WORDS = Math.ceil(FAKE_VOCAB / 32);
 const EOS = 0;
@@ -43,6 +44,11 @@ class ModGrammar implements RequestGrammar {
   nextMaskCached(): boolean {
     return this.cached;
   }
+  /** masks handed back from the workers: [position, mask] */
+  adopted: Array<[number, Int32Array]> = [];
+  adoptNextMask(mask: Int32Array): void {
+    this.adopted.push([this.pos, mask.slice()]);
+  }
   release(): void {
     this.released = true;
   }
@@ -57,26 +63,32 @@ class ControlledFiller implements BulkMaskFiller {
   allocate(length: number): Int32Array {
     return new Int32Array(new SharedArrayBuffer(length * 4));
   }
+  private failHeldWith: Error | null = null;
   async fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, e: Error | null) => void): Promise<Array<Error | null>> {
     this.calls.push(rows.map((r) => (r.grammar as ModGrammar).name));
+    const errors: Array<Error | null> = rows.map(() => null);
     const waits: Array<Promise<void>> = [];
     rows.forEach((r, k) => {
       const g = r.grammar as ModGrammar;
       const done = () => {
-        g.fillNextTokenBitmask(out, r.offset);
-        onRowDone?.(k, null);
+        if (this.failHeldWith) errors[k] = this.failHeldWith;
+        else g.fillNextTokenBitmask(out, r.offset);
+        onRowDone?.(k, errors[k]!);
       };
       if (this.hold(g)) waits.push(new Promise<void>((resolve) => this.held.push(() => (done(), resolve()))));
       else done();
     });
     await Promise.all(waits);
-    return rows.map(() => null);
+    return errors;
   }
   get numHeld(): number {
     return this.held.length;
   }
-  release(): void {
+  /** finishes the held rows: filled, or failed with `error` (their worker died) */
+  release(error: Error | null = null): void {
+    this.failHeldWith = error;
     for (const f of this.held.splice(0)) f();
+    this.failHeldWith = null;
   }
 }
 
@@ -169,31 +181,46 @@ test('a cold row still computing when the logits are ready is deferred; the othe
   assert.ok(filler.calls.every((names) => names.every((n) => n === 'slow')), JSON.stringify(filler.calls));
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
   assert.ok(p.made.every((g) => g.released));
+  // each mask computed on a worker was handed back to the engine thread's grammar, for its position
+  const slowGrammar = p.made.find((g) => g.name === 'slow')!;
+  assert.equal(slowGrammar.adopted.length, filler.calls.flat().length);
+  for (const [pos, mask] of slowGrammar.adopted) {
+    const ref = new ModGrammar('ref', 4, false);
+    ref.pos = pos;
+    const want = new Int32Array(WORDS);
+    ref.fillNextTokenBitmask(want, 0);
+    assert.deepEqual(mask, want, `adopted mask at position ${pos}`);
+  }
 });
 
-test('a deferred row is waited for at its next step: a request is never deferred twice in a row', async () => {
-  // held at position 1 twice: the second time the step must wait for it
-  const filler = new ControlledFiller(holdOnce([['slow', 1]], 2));
+test('a deferred row waits for the same computation at its next steps, never posted again, with a growing grace', async () => {
+  const filler = new ControlledFiller(holdOnce([['slow', 1]]));
+  const params: SamplingParams = { temperature: 0, maxTokens: 6, structured: structured('slow', 3) };
   const { core } = makeCore({ grammar: provider(filler), structuredOutputMaskGraceMs: 0 });
-  const slow = submit(core, 'slow', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('slow', 3) });
-  const other = submit(core, 'other', [4, 5], { temperature: 0, maxTokens: 6, ignoreEos: true });
+  const slow = submit(core, 'slow', [2, 3], params);
+  const other = submit(core, 'other', [4, 5], { temperature: 0, maxTokens: 8, ignoreEos: true });
+  const tokens = (c: Collected) => c.outputs.at(-1)!.outputs[0].tokenIds.length;
+  const postsOfSlow = () => filler.calls.filter((names) => names.includes('slow')).length;
   await core.step(); // prefill: position 0, not held
   await core.step(); // position 1 held: deferred
-  assert.equal(slow.outputs.at(-1)!.outputs[0].tokenIds.length, 1);
-  assert.equal(other.outputs.at(-1)!.outputs[0].tokenIds.length, 2);
-  assert.equal(filler.numHeld, 1);
-  filler.release(); // the late worker finishes
-  let done = false;
-  const next = core.step().then(() => (done = true)); // position 1 held again
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-  assert.equal(done, false, 'the step waits for the row it deferred before');
-  assert.equal(filler.numHeld, 1);
-  filler.release();
-  await next;
-  assert.equal(slow.outputs.at(-1)!.outputs[0].tokenIds.length, 2);
-  assert.equal(core.maskStats().rowsDeferred, 1);
+  await core.step(); // still being computed: deferred again (after a 2 ms grace)
+  assert.deepEqual([tokens(slow), tokens(other)], [1, 3]);
+  assert.equal(core.maskStats().rowsDeferred, 2);
+  assert.equal(postsOfSlow(), 2, 'the deferred row was not posted again');
+  filler.release(); // the worker finishes the mask
+  await core.step(); // the row takes the late mask
+  assert.deepEqual([tokens(slow), tokens(other)], [2, 4]);
+  assert.equal(postsOfSlow(), 2);
+  assert.equal(core.maskStats().rowsDeferred, 2);
   await runSteps(core, filler, { slow, other });
+  assert.deepEqual(slow.final().outputs[0].tokenIds, (await alone([2, 3], params)).outputs[0].tokenIds);
   assert.equal(slow.final().outputs[0].finishReason, 'stop');
+});
+
+test('maskGraceFor: the grace doubles with each deferral in a row, from at least 1 ms', () => {
+  assert.deepEqual([0, 1, 2, 3].map((d) => maskGraceFor(1, d)), [1, 2, 4, 8]);
+  assert.deepEqual([0, 1, 2].map((d) => maskGraceFor(0, d)), [0, 2, 4]);
+  assert.equal(maskGraceFor(5, 2), 20);
 });
 
 test('grace 0 defers a row not done when the logits are; a long grace waits for it', async () => {
@@ -335,4 +362,19 @@ test('n > 1: one sibling deferred, the other advances; both equal the request ru
   const got = r.final().outputs.map((o) => o.tokenIds);
   const ref = (await alone([2, 3, 4], params)).outputs.map((o) => o.tokenIds);
   assert.deepEqual(got, ref);
+});
+
+test('a deferred row whose worker fails later ends its request with that error; the others go on', async () => {
+  const filler = new ControlledFiller(holdOnce([['slow', 1]]));
+  const { core } = makeCore({ grammar: provider(filler) });
+  const slow = submit(core, 'slow', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('slow', 4) });
+  const other = submit(core, 'other', [4, 5], { temperature: 0, maxTokens: 4, ignoreEos: true });
+  await core.step();
+  await core.step(); // slow deferred
+  filler.release(new Error('structured output: mask worker 0 exited unexpectedly'));
+  assert.match(slow.error!.message, /mask worker 0 exited unexpectedly/);
+  await runSteps(core, filler, { other });
+  assert.equal(other.final().outputs[0].tokenIds.length, 4);
+  assert.equal(slow.outputs.at(-1)!.outputs[0].tokenIds.length, 1, 'nothing of the deferred step was emitted');
+  assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
 });

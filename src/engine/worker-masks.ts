@@ -1,0 +1,149 @@
+// One step's grammar masks with the mask workers (engine-core.ts decides which rows are cached, cold or late).
+// Cached rows are filled on the engine thread (a cache copy: microseconds) while the cold ones are computed on the
+// workers, posted first. When the backend's logits are ready, each row still being computed gets its grace
+// (maskGraceFor) and is then deferred: it samples unconstrained, the engine discards its token and the scheduler
+// schedules it again at the same position; its grammar is untouched (no token accepted). Its worker finishes into
+// this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that
+// mask is the one the row needs next: it is never posted again, later steps wait for the same computation (a
+// LateMask) and copy its row once it is done.
+import type { BulkMaskFiller, MaskRow, RequestGrammar } from './grammar.js';
+import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
+import type { SequenceState } from './request-state.js';
+
+/** a deferred row's mask, computed by a worker into a bitmask no step hands out any more */
+export class LateMask {
+  done = false;
+  failed = false;
+  readonly settled: Promise<void>;
+  private resolve!: () => void;
+  /** told synchronously when the mask is done: whoever waits sees done and its effect in the same turn */
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly buffer: Int32Array,
+    private readonly offset: number,
+    private readonly words: number,
+  ) {
+    this.settled = new Promise<void>((r) => (this.resolve = r));
+  }
+
+  finish(failed: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.failed = failed;
+    for (const l of this.listeners.splice(0)) l();
+    this.resolve();
+  }
+
+  whenDone(listener: () => void): void {
+    if (this.done) listener();
+    else this.listeners.push(listener);
+  }
+
+  copyTo(out: Int32Array, offset: number): void {
+    out.set(this.buffer.subarray(this.offset, this.offset + this.words), offset);
+  }
+}
+
+export interface WorkerMaskStep {
+  bitmask: Int32Array;
+  grammarRows: Uint8Array;
+  words: number;
+  logits: LogitsSignal;
+  graceMs: number;
+  /** rows filled from the engine thread's cache (their pending tokens fed) */
+  cached: Array<{ i: number; grammar: RequestGrammar }>;
+  /** rows to post to the workers (their pending tokens fed) */
+  cold: Array<{ i: number; grammar: RequestGrammar }>;
+  /** rows deferred at an earlier step whose mask was being computed then (state.lateMask set) */
+  late: number[];
+  /** the row's sequence state while its request is live (null once it ended) */
+  live(i: number): SequenceState | null;
+  /** ends row i's request (its grammar or its worker failed) */
+  fail(i: number, e: unknown): void;
+}
+
+/** fills the step's rows; resolves once each is filled, failed or deferred, with the deferred ones */
+export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller): Promise<{ deferred: number[]; failures: number }> {
+  const { bitmask, grammarRows, words } = s;
+  let failures = 0;
+  let decided = false;
+  /** per row in the step: settles when the row is filled or failed */
+  const waits: Array<{ i: number; late: LateMask }> = [];
+
+  const coldMasks = s.cold.map(({ i }) => new LateMask(bitmask, i * words, words));
+  const onRow = (k: number, err: Error | null) => {
+    const late = coldMasks[k]!;
+    if (late.done) return;
+    late.finish(err !== null);
+    const i = s.cold[k]!.i;
+    if (err) {
+      failures++;
+      // the request may have ended (abort) while the workers ran; a deferred row's error still ends its request
+      if (s.live(i)) s.fail(i, err);
+    } else {
+      // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one
+      s.cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
+      if (!decided) grammarRows[i] = 1;
+    }
+  };
+  if (s.cold.length > 0) {
+    const rows: MaskRow[] = s.cold.map(({ i, grammar }) => ({ grammar, offset: i * words }));
+    void filler.fill(rows, bitmask, onRow).then(
+      (errors) => errors.forEach((e, k) => onRow(k, e)),
+      // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
+      (e: unknown) => s.cold.forEach((_, k) => onRow(k, e instanceof Error ? e : new Error(String(e)))),
+    );
+    s.cold.forEach(({ i }, k) => waits.push({ i, late: coldMasks[k]! }));
+  }
+  for (const i of s.late) {
+    const late = s.live(i)!.lateMask!;
+    const take = () => {
+      const state = s.live(i);
+      if (decided || !state || late.failed) return;
+      late.copyTo(bitmask, i * words);
+      grammarRows[i] = 1;
+    };
+    late.whenDone(take);
+    waits.push({ i, late });
+  }
+  for (const { i, grammar } of s.cached) {
+    try {
+      grammar.fillNextTokenBitmask(bitmask, i * words);
+      grammarRows[i] = 1;
+    } catch (e) {
+      failures++;
+      s.fail(i, e);
+    }
+  }
+  if (waits.length > 0) {
+    // one timer per distinct grace
+    const deadlines = new Map<number, ReturnType<LogitsSignal['deadline']>>();
+    const deadlineFor = (ms: number) => {
+      let d = deadlines.get(ms);
+      if (!d) deadlines.set(ms, (d = s.logits.deadline(ms)));
+      return d.passed;
+    };
+    await Promise.all(waits.map(({ i, late }) => (late.done ? null : Promise.race([late.settled, deadlineFor(maskGraceFor(s.graceMs, s.live(i)?.maskDeferrals ?? 0))]))));
+    for (const d of deadlines.values()) d.cancel();
+  }
+  decided = true;
+  const deferred: number[] = [];
+  for (const { i, late } of waits) {
+    const state = s.live(i);
+    if (!state) continue;
+    if (late.done) {
+      state.lateMask = null;
+      state.maskDeferrals = 0;
+      continue;
+    }
+    state.lateMask = late;
+    state.maskDeferrals++;
+    deferred.push(i);
+  }
+  for (const { i } of s.cached) {
+    const state = s.live(i);
+    if (state) state.maskDeferrals = 0;
+  }
+  return { deferred, failures };
+}

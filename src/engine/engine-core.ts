@@ -379,7 +379,8 @@ export class EngineCore {
       }
       reusable = true;
     } finally {
-      // a failed row may hold part of a mask: free rows are zero (a deferred row's worker may still be writing it)
+      // a failed row may hold part of a mask: free rows are zero (not a deferred one: its worker may still be
+      // writing it, and its LateMask reads it later)
       for (const i of rows) if (grammarRows[i] !== 1 && !pending.deferred.has(i)) bitmask.fill(0, i * words, (i + 1) * words);
       // a worker thread that failed or was left behind may still write into the bitmask: later steps get a new one
       if (!reusable) this.maskBuffer.discard();
@@ -423,7 +424,7 @@ export class EngineCore {
     this.maskCounters.rowsCachedOnEngine += cached.length;
     this.maskCounters.rowsOnWorkers += cold.length;
     const live = (i: number) => this.seqRefs.get(sampleSeqs[i])?.state ?? null;
-    const { deferred, failures } = await fillWithWorkers(
+    const { deferred, bitmaskInUse } = await fillWithWorkers(
       {
         bitmask: batch.grammarBitmask!,
         grammarRows: batch.grammarRows!,
@@ -446,7 +447,7 @@ export class EngineCore {
       this.maskCounters.stepsDeferred++;
       this.maskCounters.rowsDeferred += deferred.length;
     }
-    return deferred.length === 0 && failures === 0;
+    return !bitmaskInUse;
   }
 
   /** tells the grammar the token sampled for it in its previous step (acceptToken left it pending) */

@@ -63,8 +63,11 @@ export interface WorkerMaskStep {
   fail(i: number, e: unknown): void;
 }
 
-/** fills the step's rows; resolves once each is filled, failed or deferred, with the deferred ones */
-export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller): Promise<{ deferred: number[]; failures: number }> {
+/**
+ * fills the step's rows; resolves once each is filled, failed or deferred, with the deferred ones and whether a
+ * worker may still write into this step's bitmask (a cold row of this step deferred, or a row failed)
+ */
+export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller): Promise<{ deferred: number[]; bitmaskInUse: boolean }> {
   const { bitmask, grammarRows, words } = s;
   let failures = 0;
   let decided = false;
@@ -129,6 +132,11 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   }
   decided = true;
   const deferred: number[] = [];
+  // a late row of an earlier step is written into that step's bitmask, not this one
+  const bitmaskInUse = failures > 0 || coldMasks.some((m) => !m.done);
+  // a late row deferred again: nothing writes its row of this bitmask (free rows are zero; the engine zeroes the
+  // other free rows, but must not touch a deferred cold row: its LateMask reads it later)
+  for (const i of s.late) if (grammarRows[i] !== 1) bitmask.fill(0, i * words, (i + 1) * words);
   for (const { i, late } of waits) {
     const state = s.live(i);
     if (!state) continue;
@@ -145,5 +153,5 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     const state = s.live(i);
     if (state) state.maskDeferrals = 0;
   }
-  return { deferred, failures };
+  return { deferred, bitmaskInUse };
 }

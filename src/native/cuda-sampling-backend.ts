@@ -39,8 +39,9 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
     vocabSize: V,
   };
   let closed = false;
-  /** the GPU time of the last step's forward: when this step's logits are expected (see logitsReady below) */
-  let lastForwardGpuMs = 0;
+  /** when this step's logits are expected (see logitsReady below): the last decode-only step's GPU forward time, and
+   * the last mixed (prefill) step's per scheduled token */
+  const forwardEstimate = { decodeMs: 0, mixedMsPerToken: 0 };
   return {
     info,
     async execute(batch: StepBatch): Promise<StepResult> {
@@ -53,10 +54,13 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       let request: NativeSampleRequest;
       let tMasks = t1;
       // forwardBegin resolves once the forward is enqueued, not when the GPU has finished it (the addon has no such
-      // event): the engine's deadline for late masks starts once the last step's GPU forward time has passed since
-      // execute began. Estimated from one step back, it is late after a long step (masks get longer to finish) and
-      // early after a short one (a cold mask may be deferred one step sooner than needed); never wrong for outputs.
-      const untilLogits = lastForwardGpuMs - (t1 - t0);
+      // event): the engine's deadline for late masks starts once the forward time of the last step of the same kind
+      // (decode-only, or mixed scaled by its tokens) has passed since execute began. An estimate: when it is late,
+      // masks get longer to finish; when early, a cold mask may be deferred sooner than needed; never wrong for
+      // outputs.
+      const decodeOnly = batch.numTokens === batch.numRows;
+      const expectedMs = decodeOnly ? forwardEstimate.decodeMs : forwardEstimate.mixedMsPerToken * batch.numTokens;
+      const untilLogits = expectedMs - (t1 - t0);
       const logitsTimer = batch.logitsReady && untilLogits >= 1 ? setTimeout(batch.logitsReady, untilLogits) : null;
       if (batch.logitsReady && !logitsTimer) batch.logitsReady();
       try {
@@ -72,14 +76,15 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       const t2 = performance.now();
       const sampled = await model.sample(request);
       const t3 = performance.now();
-      lastForwardGpuMs = sampled.timing.forwardGpuMs;
+      if (decodeOnly) forwardEstimate.decodeMs = sampled.timing.forwardGpuMs;
+      else forwardEstimate.mixedMsPerToken = sampled.timing.forwardGpuMs / batch.numTokens;
       const result = sampleResultToStep(batch, layout, V, sampled);
       const t4 = performance.now();
       if (profile) {
         const tm = sampled.timing;
         profile.record(
           {
-            kind: batch.numTokens === batch.numRows ? 'decode' : 'mixed',
+            kind: decodeOnly ? 'decode' : 'mixed',
             rows: batch.numRows,
             tokens: batch.numTokens,
             engineJsMs,

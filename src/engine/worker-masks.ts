@@ -100,7 +100,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     s.cold.forEach(({ i }, k) => waits.push({ i, late: coldMasks[k]! }));
   }
   for (const i of s.late) {
-    const late = s.live(i)!.lateMask!;
+    // a sibling's failure may have ended the request meanwhile (n > 1)
+    const late = s.live(i)?.lateMask;
+    if (!late) continue;
     const take = () => {
       const state = s.live(i);
       if (decided || !state || late.failed) return;

@@ -147,8 +147,8 @@ test('a cold row still computing when the logits are ready is deferred; the othe
   const filler = new ControlledFiller(holdOnce([['slow', 2]]));
   const p = provider(filler);
   const { core } = makeCore({ grammar: p });
-  // min_tokens, penalties and logprobs read the output so far: a leaked token would change them
-  const slowParams: SamplingParams = { temperature: 0, maxTokens: 10, minTokens: 3, repetitionPenalty: 1.3, frequencyPenalty: 0.4, logprobs: 2, structured: structured('slow', 4) };
+  // min_tokens, bad words, penalties and logprobs read the output so far: a leaked token would change them
+  const slowParams: SamplingParams = { temperature: 0, maxTokens: 10, minTokens: 3, badWords: ['c d', 'fi'], repetitionPenalty: 1.3, frequencyPenalty: 0.4, logprobs: 2, structured: structured('slow', 4) };
   const reqs = {
     slow: submit(core, 'slow', [2, 3, 4], slowParams),
     cachedOne: submit(core, 'cached', [5, 6], { temperature: 0, maxTokens: 10, structured: structured('cached', 6) }),

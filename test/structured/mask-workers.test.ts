@@ -333,6 +333,17 @@ test('MirroredGrammar keeps the accepted tokens only', () => {
   assert.equal(g.acceptToken(bad), false);
   assert.deepEqual(g.history, []);
   const yes = q.encode('yes');
+  assert.equal(g.nextMaskCached(), g.matcher.nextMaskCached(), 'asks the engine thread\'s matcher');
   for (const id of yes) assert.ok(g.acceptToken(id));
   assert.deepEqual(g.history, yes);
+});
+
+test('the engine hands every step\'s cold rows to the workers, whatever the step size (no minimum by default)', async () => {
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1 });
+  try {
+    await p.startWorkers().whenStarted();
+    assert.notEqual(p.bulkFiller(1), null);
+  } finally {
+    await p.close();
+  }
 });

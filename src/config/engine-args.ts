@@ -1,5 +1,6 @@
 // Engine configuration shared by `serval serve`, `LLM`, `run-batch` and the benchmarks.
 // Names mirror vLLM's engine arguments (camelCase); defaults are vLLM's unless a comment says otherwise.
+import { DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS } from '../engine/mask-deadline.js';
 
 export type DeviceKind = 'auto' | 'cpu' | 'cuda' | 'ts';
 export type DtypeArg = 'auto' | 'bfloat16' | 'float16' | 'float32';
@@ -35,6 +36,11 @@ export interface EngineArgs {
   cpuKvCacheBytes: number;
   /** worker threads computing the grammar masks of large steps; 0 = off; null = min(4, cores - 1) (serval's own) */
   structuredOutputWorkers: number | null;
+  /**
+   * how long after a step's logits are ready the engine waits for grammar masks still being computed on the mask
+   * workers before deferring those rows by one step (milliseconds, >= 0; serval's own)
+   */
+  structuredOutputMaskGraceMs: number;
   /** worker threads encoding prompt texts off the engine's thread; 0 = off; null = min(8, cores - 1) (serval's own) */
   tokenizerPoolSize: number | null;
 }
@@ -58,5 +64,6 @@ export const DEFAULT_ENGINE_ARGS: EngineArgs = {
   numKvBlocks: null,
   cpuKvCacheBytes: 1 << 30,
   structuredOutputWorkers: null,
+  structuredOutputMaskGraceMs: DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS,
   tokenizerPoolSize: null,
 };

@@ -22,6 +22,14 @@ export function fractionParser(example: string) {
   };
 }
 
+export function nonNegativeNumberParser(example: string) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`Expected a number >= 0, e.g. ${example}.`);
+    return v;
+  };
+}
+
 export function humanIntParser(raw: string): number | null {
   try {
     const v = parseHumanReadableInt(raw);

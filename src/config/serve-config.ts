@@ -51,6 +51,7 @@ export interface ServeFlags {
   guidedDecodingBackend: string;
   structuredOutputsConfig?: Record<string, unknown>;
   structuredOutputWorkers?: number;
+  structuredOutputMaskGraceMs: number;
   tokenizerPoolSize?: number;
 }
 
@@ -152,6 +153,7 @@ export function resolveServeConfig(positionalModel: string | undefined, flags: S
     generationConfig: flags.generationConfig,
     maxLogprobs: flags.maxLogprobs,
     enforceEager: flags.enforceEager,
+    structuredOutputMaskGraceMs: flags.structuredOutputMaskGraceMs,
   };
   if (model !== undefined) engineArgs.model = model;
   if (flags.tokenizer !== undefined) engineArgs.tokenizer = flags.tokenizer;

@@ -31,8 +31,6 @@ export interface EngineFactoryExtras {
   grammar?: GrammarProvider | ((ctx: GrammarContext) => GrammarProvider);
   /** startup information (e.g. the CUDA memory split); default: silent */
   log?: (message: string) => void;
-  /** EngineCoreOptions.structuredOutputMaskGraceMs (not an EngineArgs flag yet); default 1 ms */
-  structuredOutputMaskGraceMs?: number;
 }
 
 export interface GrammarContext {
@@ -60,7 +58,7 @@ export interface EngineParts {
 const DEFAULT_MAX_NUM_BATCHED_TOKENS = 8192;
 
 export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFactoryExtras): Promise<EngineParts> {
-  const { backend: givenBackend, grammar, log, structuredOutputMaskGraceMs, ...rest } = partial;
+  const { backend: givenBackend, grammar, log, ...rest } = partial;
   const args: EngineArgs = { ...DEFAULT_ENGINE_ARGS, ...stripUndefined(rest) };
   if (args.tensorParallelSize > 1) {
     // never run on one GPU while the user asked for several
@@ -135,7 +133,7 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
     eosTokenIds: [...eos],
     generationDefaults: defaults,
     grammar: grammarProvider,
-    structuredOutputMaskGraceMs,
+    structuredOutputMaskGraceMs: args.structuredOutputMaskGraceMs,
   });
   return { args, modelDir, modelConfig, maxModelLen, core, tokenizer, chatTemplate, chatTemplateError };
 }

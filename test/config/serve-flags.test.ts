@@ -137,6 +137,14 @@ test('--structured-output-workers reaches the engine args (unset: the engine pic
   assert.throws(() => parse(['m', '--structured-output-workers', '-1']), /Must be at least 0/);
 });
 
+test('--structured-output-mask-grace-ms reaches the engine args (default 1 ms; 0 allowed; negative: error)', () => {
+  assert.equal(parse(['m']).engineArgs.structuredOutputMaskGraceMs, 1);
+  assert.equal(parse(['m', '--structured-output-mask-grace-ms', '0']).engineArgs.structuredOutputMaskGraceMs, 0);
+  assert.equal(parse(['m', '--structured-output-mask-grace-ms', '2.5']).engineArgs.structuredOutputMaskGraceMs, 2.5);
+  assert.throws(() => parse(['m', '--structured-output-mask-grace-ms', '-1']), /Expected a number >= 0/);
+  assert.throws(() => parse(['m', '--structured-output-mask-grace-ms', 'soon']), /Expected a number >= 0/);
+});
+
 test('--tokenizer-pool-size reaches the engine args', () => {
   assert.equal(parse(['m']).engineArgs.tokenizerPoolSize, undefined);
   assert.equal(parse(['m', '--tokenizer-pool-size', '0']).engineArgs.tokenizerPoolSize, 0);

@@ -23,6 +23,8 @@ const TAG_SLOTS = 4096;
 const BASE = 2048;
 /** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
 const MAX_SIGNED_CONFIGS = 8;
+/** selfLoops' runs stop counting here: longer tokens are walked byte by byte (exact either way) */
+const MAX_LOOP_RUN = 1024;
 const STEP_DEAD = -1;
 const STEP_UNCACHED = -2;
 
@@ -36,6 +38,17 @@ export interface CanonicalState {
    * than `horizon` characters only. Uncapped descriptions (counts told exactly, or no max) hold for any token.
    */
   clamped: boolean;
+}
+
+/**
+ * The bytes that keep a state in a loop: each either keeps the state as it is or (in a counted region) adds one
+ * to its base count and nothing else, for at least `run` bytes in a row. A token of at most `run` bytes, all in
+ * `bytes`, leaves the lexer alive in such a state without being walked byte by byte.
+ */
+export interface SelfLoops {
+  /** 256 bits */
+  bytes: Int32Array;
+  run: number;
 }
 
 interface Shape {
@@ -73,6 +86,8 @@ export class LexerDfa {
   /** continuesAsAnyStringBody's answers, per token length bound, per state */
   private readonly anyBody = new Map<number, Array<boolean | undefined>>();
   private readonly stack: number[] = [];
+  /** selfLoops' answers per state (null: no byte loops) */
+  private readonly loops: Array<SelfLoops | null | undefined> = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
@@ -200,6 +215,50 @@ export class LexerDfa {
     const key = (this.initialStates.has(s) ? 'I' : '') + described.map((x) => x.d).join(' ');
     const out = { key, slotLexemes: Int32Array.from(described, (x) => x.lex), clamped };
     cache[s] = out;
+    return out;
+  }
+
+  /**
+   * The state's loop bytes (see SelfLoops), or null when none. Builds the state's whole transition row: callers
+   * ask only where a walk is about to cross a large subtree from the state.
+   */
+  selfLoops(s: number): SelfLoops | null {
+    const hit = this.loops[s];
+    if (hit !== undefined) return hit;
+    const shapeId = this.stateShape[s]!;
+    const shape = this.shapes[shapeId]!;
+    const base = this.stateBase[s]!;
+    const sig = this.stateSig[s]!;
+    const classes = (shape.classes ??= this.byteClasses(shape.configs));
+    // bytes that keep the state exactly (fixed) or, through a cached step, add one to its base (counted)
+    const fixed = new Int32Array(8);
+    const bytes = new Int32Array(8);
+    let anyFixed = false;
+    let counted = false;
+    for (let b = 0; b < 256; b++) {
+      const t = this.next(s, b);
+      if (t === s) {
+        fixed[b >>> 5] |= 1 << (b & 31);
+        anyFixed = true;
+      }
+      if (t < 0 || sig < 0 || this.stateShape[t] !== shapeId) continue;
+      const step = shape.steps.get(sig * 256 + classes.classOf[b]!);
+      if (step === shapeId * TAG_SLOTS + 1 && this.stateBase[t] === base + 1) counted = true;
+      else if (step !== shapeId * TAG_SLOTS || t !== s) continue;
+      bytes[b >>> 5] |= 1 << (b & 31);
+    }
+    // without counted bytes the fixed ones loop forever; with them, a fixed byte must keep the base from any
+    // base of the same signature (a cached step of mode 0), which `bytes` already holds
+    if (!counted) {
+      const out = anyFixed ? { bytes: fixed, run: Infinity } : null;
+      this.loops[s] = out;
+      return out;
+    }
+    // steps from base + j are those from base while base + j has the same signature
+    let run = 1;
+    while (run < MAX_LOOP_RUN && guardSignature(shape, base + run) === sig) run++;
+    const out = { bytes, run };
+    this.loops[s] = out;
     return out;
   }
 

@@ -71,7 +71,7 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
  * one the description was made for (slots must follow that description).
  */
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
-  const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount } = trie;
+  const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount, subtreeSetAt, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
   const inner = new Int32Array(words);
   const bn: number[] = [];
   const deep: number[] = [];
@@ -97,6 +97,20 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
       continue;
     }
     const parentLex = lexStack[nodeDepth[i]! - 1]!;
+    const setAt = subtreeSetAt[i]!;
+    if (setAt >= 0 && subtreeDepth[i]! <= depthLimit) {
+      // a subtree whose bytes all keep the lexer in a loop: all its tokens are allowed, none walked
+      const loops = dfa.selfLoops(parentLex);
+      trans = dfa.trans;
+      if (loops !== null && subtreeDepth[i]! - nodeDepth[i]! < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
+        for (let k = tokenStart[i]!, e = tokenStart[subtreeEnd[i]!]!; k < e; k++) {
+          const t = tokenOrder[k]!;
+          inner[t >>> 5] |= 1 << (t & 31);
+        }
+        i = subtreeEnd[i]!;
+        continue;
+      }
+    }
     const b = nodeByte[i]!;
     let ns = trans[parentLex]![b]!;
     if (ns === -1) {
@@ -119,4 +133,10 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     i++;
   }
   return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep), visited };
+}
+
+/** are the 256 bits at sets[at .. at + 8) all in `of` */
+function isSubset(sets: Int32Array, at: number, of: Int32Array): boolean {
+  for (let k = 0; k < 8; k++) if ((sets[at + k]! & ~of[k]!) !== 0) return false;
+  return true;
 }

@@ -23,8 +23,12 @@ const TAG_SLOTS = 4096;
 const BASE = 2048;
 /** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
 const MAX_SIGNED_CONFIGS = 8;
-/** selfLoops' runs stop counting here: longer tokens are walked byte by byte (exact either way) */
-const MAX_LOOP_RUN = 1024;
+/**
+ * selfLoops' runs stop counting here (longer tokens are walked byte by byte: exact either way); a loop that never
+ * ends has this run too. An integer rather than Infinity: a field that holds small integers and Infinity changes
+ * representation, and V8 then throws away the walker's optimized code.
+ */
+export const MAX_LOOP_RUN = 0x10000;
 const STEP_DEAD = -1;
 const STEP_UNCACHED = -2;
 
@@ -57,12 +61,12 @@ interface Shape {
   accepting: Int32Array;
   hasBase: boolean;
   /** BASE-tagged configurations (all inside counted regions): their regions' bounds, for the guard signature */
-  baseMin: number[];
-  baseMax: number[];
+  baseMin: Float64Array;
+  baseMax: Float64Array;
   /** (signature * 256 + byte class) -> a step (see stepShape), or STEP_DEAD */
   steps: Map<number, number>;
-  /** byte classes (see byteClasses), built on the shape's first transition */
-  classes: ByteClasses | null;
+  /** byte classes (see byteClasses), built on the shape's first transition (NO_CLASSES before) */
+  classes: ByteClasses;
   /** this shape with BASE tags replaced by count 0 (a base of 0 is always stored in this form) */
   zeroForm: number;
 }
@@ -86,13 +90,14 @@ export class LexerDfa {
   /** continuesAsAnyStringBody's answers, per token length bound, per state */
   private readonly anyBody = new Map<number, Array<boolean | undefined>>();
   private readonly stack: number[] = [];
-  /** selfLoops' answers per state (null: no byte loops) */
+  /** selfLoops' answers per state (null: no byte loops; undefined: not asked yet; one entry per state, kept dense) */
   private readonly loops: Array<SelfLoops | null | undefined> = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
-  private rowBlock: Int32Array | null = null;
-  private rowsUsed = 0;
+  /** (starts as a full empty block, never null: fields that change type cost the walkers their optimized code) */
+  private rowBlock = new Int32Array(0);
+  private rowsUsed = ROWS_PER_BLOCK;
   /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
@@ -218,9 +223,15 @@ export class LexerDfa {
     return out;
   }
 
+  /** might a byte from `s` to `t` be one of its loop bytes (see selfLoops): the same state, or its shape one count on */
+  loopsTo(s: number, t: number): boolean {
+    return t === s || (t >= 0 && this.stateShape[t] === this.stateShape[s] && this.stateBase[t] === this.stateBase[s]! + 1);
+  }
+
   /**
-   * The state's loop bytes (see SelfLoops), or null when none. Builds the state's whole transition row: callers
-   * ask only where a walk is about to cross a large subtree from the state.
+   * The state's loop bytes (see SelfLoops), or null when none. Read from the shape's steps per byte class (each
+   * computed once per shape and guard signature), so it builds no states: a walk asks only where it is about to
+   * cross a large subtree whose first byte loops.
    */
   selfLoops(s: number): SelfLoops | null {
     const hit = this.loops[s];
@@ -229,35 +240,36 @@ export class LexerDfa {
     const shape = this.shapes[shapeId]!;
     const base = this.stateBase[s]!;
     const sig = this.stateSig[s]!;
-    const classes = (shape.classes ??= this.byteClasses(shape.configs));
-    // bytes that keep the state exactly (fixed) or, through a cached step, add one to its base (counted)
-    const fixed = new Int32Array(8);
-    const bytes = new Int32Array(8);
-    let anyFixed = false;
-    let counted = false;
-    for (let b = 0; b < 256; b++) {
-      const t = this.next(s, b);
-      if (t === s) {
-        fixed[b >>> 5] |= 1 << (b & 31);
-        anyFixed = true;
+    let out: SelfLoops | null = null;
+    if (sig >= 0) {
+      const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
+      const bytes = new Int32Array(8);
+      let any = false;
+      let counted = false;
+      for (let cls = 0; cls + 1 < classes.start.length; cls++) {
+        if (classes.start[cls] === classes.start[cls + 1]) continue;
+        let step = shape.steps.get(sig * 256 + cls);
+        if (step === undefined) {
+          step = this.stepShape(shape.configs, base, classes.members[classes.start[cls]!]!);
+          if (step !== STEP_UNCACHED) shape.steps.set(sig * 256 + cls, step);
+        }
+        if (step < 0) continue;
+        const mode = step % TAG_SLOTS;
+        if ((step - mode) / TAG_SLOTS !== shapeId) continue;
+        // a shape without BASE tags has one state (its base is always 0): any step back to it stays there; with
+        // BASE tags, mode 0 keeps the base and mode 1 adds one (an absolute count would not repeat from base + 1)
+        if (shape.hasBase) {
+          if (mode === 1) counted = true;
+          else if (mode !== 0) continue;
+        }
+        for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) bytes[classes.members[k]! >>> 5] |= 1 << (classes.members[k]! & 31);
+        any = true;
       }
-      if (t < 0 || sig < 0 || this.stateShape[t] !== shapeId) continue;
-      const step = shape.steps.get(sig * 256 + classes.classOf[b]!);
-      if (step === shapeId * TAG_SLOTS + 1 && this.stateBase[t] === base + 1) counted = true;
-      else if (step !== shapeId * TAG_SLOTS || t !== s) continue;
-      bytes[b >>> 5] |= 1 << (b & 31);
+      // steps from base + j are those from base while base + j has the same signature
+      let run = MAX_LOOP_RUN;
+      if (counted) for (run = 1; run < MAX_LOOP_RUN && guardSignature(shape, base + run) === sig; ) run++;
+      if (any) out = { bytes, run };
     }
-    // without counted bytes the fixed ones loop forever; with them, a fixed byte must keep the base from any
-    // base of the same signature (a cached step of mode 0), which `bytes` already holds
-    if (!counted) {
-      const out = anyFixed ? { bytes: fixed, run: Infinity } : null;
-      this.loops[s] = out;
-      return out;
-    }
-    // steps from base + j are those from base while base + j has the same signature
-    let run = 1;
-    while (run < MAX_LOOP_RUN && guardSignature(shape, base + run) === sig) run++;
-    const out = { bytes, run };
     this.loops[s] = out;
     return out;
   }
@@ -266,7 +278,7 @@ export class LexerDfa {
     const shape = this.shapes[this.stateShape[s]!]!;
     const base = this.stateBase[s]!;
     const sig = this.stateSig[s]!;
-    const classes = (shape.classes ??= this.byteClasses(shape.configs));
+    const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
     const cls = classes.classOf[b]!;
     let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + cls);
     if (step === undefined) {
@@ -482,7 +494,7 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), classes: null, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin: Float64Array.from(baseMin), baseMax: Float64Array.from(baseMax), steps: new Map(), classes: NO_CLASSES, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
@@ -495,7 +507,7 @@ export class LexerDfa {
    * collector tracks as external memory.
    */
   private newRow(): Int32Array {
-    if (!this.rowBlock || this.rowsUsed === ROWS_PER_BLOCK) {
+    if (this.rowsUsed === ROWS_PER_BLOCK) {
       this.rowBlock = new Int32Array(256 * ROWS_PER_BLOCK).fill(UNKNOWN);
       this.rowsUsed = 0;
     }
@@ -520,6 +532,7 @@ export class LexerDfa {
     this.stateSig.push(guardSignature(shape, base));
     this.trans.push(this.newRow());
     this.accepting.push(shape.accepting);
+    this.loops.push(undefined);
     this.stateByKey.set(key, id);
     if (initial) this.initialStates.add(id);
     return id;
@@ -532,6 +545,13 @@ interface ByteClasses {
   start: Int32Array;
   members: Uint8Array;
 }
+
+/**
+ * A shape's classes before they are built: an object of the same kind rather than null, as for rowBlock (and the
+ * bounds are typed arrays, not number arrays that turn from integers to doubles at an unbounded maxLength): V8
+ * drops optimized code that relied on a field's kind when the field later holds another.
+ */
+const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), start: new Int32Array(0), members: new Uint8Array(0) };
 
 /**
  * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character

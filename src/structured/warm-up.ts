@@ -75,11 +75,12 @@ const SAMPLE = {
  * vocabulary that cannot spell the rest of the sample (no byte fallback) ends the warm-up there.
  */
 export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote: boolean): void {
-  const cg = new CompiledGrammar(compileConstraint({ kind: 'json', schema: SAMPLE_SCHEMA }), new LexerWalkCache(), splitAtQuote);
+  const grammar = compileConstraint({ kind: 'json', schema: SAMPLE_SCHEMA });
   const mask = new Int32Array(Math.ceil(vocab.size / 32));
-  // pretty-printed and compact, so both whitespace paths are met
+  // pretty-printed and compact, so both whitespace paths are met; each through a compiled grammar of its own: code
+  // optimized on one grammar's lexer DFA alone was thrown away again at the next grammar's first masks
   for (const text of [JSON.stringify(SAMPLE, null, 2), JSON.stringify(SAMPLE)]) {
-    const m = new GrammarMatcher(cg, vocab, trie);
+    const m = new GrammarMatcher(new CompiledGrammar(grammar, new LexerWalkCache(), splitAtQuote), vocab, trie);
     const bytes = new TextEncoder().encode(text);
     for (let at = 0; at < bytes.length; ) {
       m.fillNextTokenBitmask(mask, 0);

@@ -6,6 +6,7 @@
 // whatever its schema or maxLength.
 import { type CanonicalState, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
+import { newMask } from './mask-blocks.js';
 
 export interface SharedLexerWalk {
   /** the trie the node lists below index: the provider's, or a part of it (string-body-split.ts) */
@@ -72,7 +73,7 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
  */
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
   const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount, subtreeSetAt, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
-  const inner = new Int32Array(words);
+  const inner = newMask(words);
   const bn: number[] = [];
   const deep: number[] = [];
   const bl: Int32Array[] = [];

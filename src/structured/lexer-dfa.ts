@@ -112,7 +112,7 @@ export class LexerDfa {
    * Inside JSON strings where, until the next `"` byte, exactly the canonical string-body texts stay alive and
    * no lexeme ends (every configuration QUOTED_BODY, at least one ANY_BODY, see lexemes.ts), for every token of
    * fewer than `longest` characters: for such tokens without a `"` the state behaves as the body of an
-   * unconstrained string. Answers are cached per `longest` (callers use a few: the trie's and WALK_DEPTH's).
+   * unconstrained string. Answers are cached per `longest` (callers use a few: the trie's and the split bounds').
    */
   continuesAsAnyStringBody(s: number, longest: number): boolean {
     let cache = this.anyBody.get(longest);

@@ -5,7 +5,8 @@
 // tell the branches apart before the closing quote; LexerDfa.continuesAsAnyStringBody checks this per state).
 // So its walk is the unconstrained string body's walk (one per token trie, shared by every schema) for tokens
 // without a `"`, plus an exact walk over the small trie of the tokens that contain one (~2k nodes for Qwen3),
-// where the key ends and the parser decides which branch it was.
+// where the key ends and the parser decides which branch it was. Strings under a maxLength split alike while
+// their room exceeds a split bound (SPLIT_BOUNDS): only the tokens longer than the bound are walked exactly too.
 import { ANY_CHAR, ch, jsonSpelled, rep, seq } from './regex-ast.js';
 import { LexemeTable } from './lexeme-table.js';
 import { type CanonicalState, LexerDfa } from './lexer-dfa.js';

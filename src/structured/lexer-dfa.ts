@@ -23,6 +23,12 @@ const TAG_SLOTS = 4096;
 const BASE = 2048;
 /** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
 const MAX_SIGNED_CONFIGS = 8;
+/**
+ * selfLoops' runs stop counting here (longer tokens are walked byte by byte: exact either way); a loop that never
+ * ends has this run too. An integer rather than Infinity: a field that holds small integers and Infinity changes
+ * representation, and V8 then throws away the walker's optimized code.
+ */
+export const MAX_LOOP_RUN = 0x10000;
 const STEP_DEAD = -1;
 const STEP_UNCACHED = -2;
 
@@ -38,18 +44,29 @@ export interface CanonicalState {
   clamped: boolean;
 }
 
+/**
+ * The bytes that keep a state in a loop: each either keeps the state as it is or (in a counted region) adds one
+ * to its base count and nothing else, for at least `run` bytes in a row. A token of at most `run` bytes, all in
+ * `bytes`, leaves the lexer alive in such a state without being walked byte by byte.
+ */
+export interface SelfLoops {
+  /** 256 bits */
+  bytes: Int32Array;
+  run: number;
+}
+
 interface Shape {
   configs: Float64Array;
   initial: boolean;
   accepting: Int32Array;
   hasBase: boolean;
   /** BASE-tagged configurations (all inside counted regions): their regions' bounds, for the guard signature */
-  baseMin: number[];
-  baseMax: number[];
+  baseMin: Float64Array;
+  baseMax: Float64Array;
   /** (signature * 256 + byte class) -> a step (see stepShape), or STEP_DEAD */
   steps: Map<number, number>;
-  /** byte classes (see byteClasses), built on the shape's first transition */
-  classes: ByteClasses | null;
+  /** byte classes (see byteClasses), built on the shape's first transition (NO_CLASSES before) */
+  classes: ByteClasses;
   /** this shape with BASE tags replaced by count 0 (a base of 0 is always stored in this form) */
   zeroForm: number;
 }
@@ -73,11 +90,14 @@ export class LexerDfa {
   /** continuesAsAnyStringBody's answers, per token length bound, per state */
   private readonly anyBody = new Map<number, Array<boolean | undefined>>();
   private readonly stack: number[] = [];
+  /** selfLoops' answers per state (null: no byte loops; undefined: not asked yet; one entry per state, kept dense) */
+  private readonly loops: Array<SelfLoops | null | undefined> = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
-  private rowBlock: Int32Array | null = null;
-  private rowsUsed = 0;
+  /** (starts as a full empty block, never null: fields that change type cost the walkers their optimized code) */
+  private rowBlock = new Int32Array(0);
+  private rowsUsed = ROWS_PER_BLOCK;
   /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
@@ -92,7 +112,7 @@ export class LexerDfa {
    * Inside JSON strings where, until the next `"` byte, exactly the canonical string-body texts stay alive and
    * no lexeme ends (every configuration QUOTED_BODY, at least one ANY_BODY, see lexemes.ts), for every token of
    * fewer than `longest` characters: for such tokens without a `"` the state behaves as the body of an
-   * unconstrained string. Answers are cached per `longest` (callers use a few: the trie's and WALK_DEPTH's).
+   * unconstrained string. Answers are cached per `longest` (callers use a few: the trie's and the split bounds').
    */
   continuesAsAnyStringBody(s: number, longest: number): boolean {
     let cache = this.anyBody.get(longest);
@@ -203,11 +223,62 @@ export class LexerDfa {
     return out;
   }
 
+  /** might a byte from `s` to `t` be one of its loop bytes (see selfLoops): the same state, or its shape one count on */
+  loopsTo(s: number, t: number): boolean {
+    return t === s || (t >= 0 && this.stateShape[t] === this.stateShape[s] && this.stateBase[t] === this.stateBase[s]! + 1);
+  }
+
+  /**
+   * The state's loop bytes (see SelfLoops), or null when none. Read from the shape's steps per byte class (each
+   * computed once per shape and guard signature), so it builds no states: a walk asks only where it is about to
+   * cross a large subtree whose first byte loops.
+   */
+  selfLoops(s: number): SelfLoops | null {
+    const hit = this.loops[s];
+    if (hit !== undefined) return hit;
+    const shapeId = this.stateShape[s]!;
+    const shape = this.shapes[shapeId]!;
+    const base = this.stateBase[s]!;
+    const sig = this.stateSig[s]!;
+    let out: SelfLoops | null = null;
+    if (sig >= 0) {
+      const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
+      const bytes = new Int32Array(8);
+      let any = false;
+      let counted = false;
+      for (let cls = 0; cls + 1 < classes.start.length; cls++) {
+        if (classes.start[cls] === classes.start[cls + 1]) continue;
+        let step = shape.steps.get(sig * 256 + cls);
+        if (step === undefined) {
+          step = this.stepShape(shape.configs, base, classes.members[classes.start[cls]!]!);
+          if (step !== STEP_UNCACHED) shape.steps.set(sig * 256 + cls, step);
+        }
+        if (step < 0) continue;
+        const mode = step % TAG_SLOTS;
+        if ((step - mode) / TAG_SLOTS !== shapeId) continue;
+        // a shape without BASE tags has one state (its base is always 0): any step back to it stays there; with
+        // BASE tags, mode 0 keeps the base and mode 1 adds one (an absolute count would not repeat from base + 1)
+        if (shape.hasBase) {
+          if (mode === 1) counted = true;
+          else if (mode !== 0) continue;
+        }
+        for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) bytes[classes.members[k]! >>> 5] |= 1 << (classes.members[k]! & 31);
+        any = true;
+      }
+      // steps from base + j are those from base while base + j has the same signature
+      let run = MAX_LOOP_RUN;
+      if (counted) for (run = 1; run < MAX_LOOP_RUN && guardSignature(shape, base + run) === sig; ) run++;
+      if (any) out = { bytes, run };
+    }
+    this.loops[s] = out;
+    return out;
+  }
+
   private compute(s: number, b: number): number {
     const shape = this.shapes[this.stateShape[s]!]!;
     const base = this.stateBase[s]!;
     const sig = this.stateSig[s]!;
-    const classes = (shape.classes ??= this.byteClasses(shape.configs));
+    const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
     const cls = classes.classOf[b]!;
     let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + cls);
     if (step === undefined) {
@@ -423,7 +494,7 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin, baseMax, steps: new Map(), classes: null, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin: Float64Array.from(baseMin), baseMax: Float64Array.from(baseMax), steps: new Map(), classes: NO_CLASSES, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
@@ -436,7 +507,7 @@ export class LexerDfa {
    * collector tracks as external memory.
    */
   private newRow(): Int32Array {
-    if (!this.rowBlock || this.rowsUsed === ROWS_PER_BLOCK) {
+    if (this.rowsUsed === ROWS_PER_BLOCK) {
       this.rowBlock = new Int32Array(256 * ROWS_PER_BLOCK).fill(UNKNOWN);
       this.rowsUsed = 0;
     }
@@ -461,6 +532,7 @@ export class LexerDfa {
     this.stateSig.push(guardSignature(shape, base));
     this.trans.push(this.newRow());
     this.accepting.push(shape.accepting);
+    this.loops.push(undefined);
     this.stateByKey.set(key, id);
     if (initial) this.initialStates.add(id);
     return id;
@@ -473,6 +545,13 @@ interface ByteClasses {
   start: Int32Array;
   members: Uint8Array;
 }
+
+/**
+ * A shape's classes before they are built: an object of the same kind rather than null, as for rowBlock (and the
+ * bounds are typed arrays, not number arrays that turn from integers to doubles at an unbounded maxLength): V8
+ * drops optimized code that relied on a field's kind when the field later holds another.
+ */
+const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), start: new Int32Array(0), members: new Uint8Array(0) };
 
 /**
  * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character

@@ -4,8 +4,9 @@
 // so it is computed once per such description and shared by every parser state, request and compiled grammar
 // of a provider: the body of every string with more room left than a token has characters is walked once,
 // whatever its schema or maxLength.
-import { type CanonicalState, DEAD, LexerDfa } from './lexer-dfa.js';
+import { type CanonicalState, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
+import { newMask } from './mask-blocks.js';
 
 export interface SharedLexerWalk {
   /** the trie the node lists below index: the provider's, or a part of it (string-body-split.ts) */
@@ -71,15 +72,16 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
  * one the description was made for (slots must follow that description).
  */
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
-  const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount } = trie;
-  const inner = new Int32Array(words);
+  const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount, subtreeSetAt, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
+  const inner = newMask(words);
   const bn: number[] = [];
   const deep: number[] = [];
   const bl: Int32Array[] = [];
   const lexStack = new Int32Array(trie.maxDepth + 1);
   const slotLexemes = canon.slotLexemes;
   // a description with a capped count holds for tokens within the horizon only: longer ones are left to the mask
-  const depthLimit = canon.clamped ? WALK_DEPTH : Infinity;
+  // (an integer beyond any token's length rather than Infinity: the comparison below stays on small integers)
+  const depthLimit = canon.clamped ? WALK_DEPTH : MAX_LOOP_RUN;
   const slotOf = new Map<number, number>();
   // one slot list per accepting set (most boundary nodes share a handful): mapped back once per grammar
   const slotsOf = new Map<Int32Array, Int32Array>();
@@ -114,9 +116,30 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
       i = subtreeEnd[i]!;
       continue;
     }
+    const setAt = subtreeSetAt[i]!;
+    // only where the node's own byte loops (most do not): asking selfLoops builds the state's whole row
+    if (setAt >= 0 && subtreeDepth[i]! <= depthLimit && dfa.loopsTo(parentLex, ns)) {
+      // a subtree whose bytes all keep the lexer in a loop: all its tokens are allowed, none walked
+      const loops = dfa.selfLoops(parentLex);
+      trans = dfa.trans;
+      if (loops !== null && subtreeDepth[i]! - nodeDepth[i]! < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
+        for (let k = tokenStart[i]!, e = tokenStart[subtreeEnd[i]!]!; k < e; k++) {
+          const t = tokenOrder[k]!;
+          inner[t >>> 5] |= 1 << (t & 31);
+        }
+        i = subtreeEnd[i]!;
+        continue;
+      }
+    }
     lexStack[nodeDepth[i]!] = ns;
     for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) inner[t >>> 5] |= 1 << (t & 31);
     i++;
   }
   return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep), visited };
+}
+
+/** are the 256 bits at sets[at .. at + 8) all in `of` */
+function isSubset(sets: Int32Array, at: number, of: Int32Array): boolean {
+  for (let k = 0; k < 8; k++) if ((sets[at + k]! & ~of[k]!) !== 0) return false;
+  return true;
 }

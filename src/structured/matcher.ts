@@ -4,6 +4,7 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
+import { copyMask } from './mask-blocks.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -148,7 +149,7 @@ export class GrammarMatcher implements RequestGrammar {
 
   private computeMask(): Int32Array {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
-    const mask = walk.inner.slice();
+    const mask = copyMask(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
     const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;

@@ -9,12 +9,15 @@ import { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 import { LexerWalkCache } from './lexer-walk.js';
 import { prepareQuoteSplit } from './string-body-split.js';
+import { warmUpMaskPath } from './warm-up.js';
 
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */
   maxCompiled?: number;
   /** false: lexer walks never split at a quote (string-body-split.ts), the exact reference for tests; default true */
   splitWalksAtQuote?: boolean;
+  /** false: skip the start-up sample request that gets V8 to compile the mask path (warm-up.ts); default true */
+  warmUp?: boolean;
 }
 
 export class StructuredGrammarProvider implements GrammarProvider {
@@ -34,6 +37,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
     this.splitWalksAtQuote = opts.splitWalksAtQuote ?? true;
     // the split's one whole-trie walk, here rather than inside the first request's first object-key mask
     if (this.splitWalksAtQuote) prepareQuoteSplit(this.trie, Math.ceil(vocab.size / 32));
+    if (opts.warmUp ?? true) warmUpMaskPath(vocab, this.trie, this.splitWalksAtQuote);
   }
 
   compile(constraint: StructuredConstraint): CompiledGrammar {

@@ -5,7 +5,8 @@
 // tell the branches apart before the closing quote; LexerDfa.continuesAsAnyStringBody checks this per state).
 // So its walk is the unconstrained string body's walk (one per token trie, shared by every schema) for tokens
 // without a `"`, plus an exact walk over the small trie of the tokens that contain one (~2k nodes for Qwen3),
-// where the key ends and the parser decides which branch it was.
+// where the key ends and the parser decides which branch it was. Strings under a maxLength split alike while
+// their room exceeds a split bound (SPLIT_BOUNDS): only the tokens longer than the bound are walked exactly too.
 import { ANY_CHAR, ch, jsonSpelled, rep, seq } from './regex-ast.js';
 import { LexemeTable } from './lexeme-table.js';
 import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
@@ -14,15 +15,30 @@ import { TokenTrie, WALK_DEPTH } from './token-trie.js';
 
 const QUOTE = 0x22;
 
+/**
+ * Token length bounds of the splits for strings with room for fewer characters than the longest token has, largest
+ * first: a state with room for more than `bound` characters continues as an unconstrained body for every token of
+ * at most `bound` bytes, so only the tokens with a `"` or more bytes are walked exactly. WALK_DEPTH keeps the
+ * exact part tiny (~4k trie nodes for Qwen3) for rooms of 65 or more; 16 (~26k nodes against ~330k for the whole
+ * trie) covers the rooms of 17 to 64 characters that strings under a common maxLength (20, 32, 50, 64) spend
+ * most of their characters in, where every character is a new room and so a new walk.
+ */
+const SPLIT_BOUNDS = [WALK_DEPTH, 16];
+
+interface LengthSplit {
+  /** the tokens with a `"` or more than `bound` bytes */
+  quoteOrLongTrie: TokenTrie;
+  /** bitmask of the text tokens without a `"` of at most `bound` bytes */
+  shortWithoutQuote: Int32Array;
+}
+
 interface QuoteSplit {
   /** the tokens whose bytes contain a `"` */
   quoteTrie: TokenTrie;
   /** bitmask of the text tokens without a `"` */
   withoutQuote: Int32Array;
-  /** the tokens with a `"` or more than WALK_DEPTH bytes (for states with 65+ characters of room, see below) */
-  quoteOrLongTrie: TokenTrie;
-  /** bitmask of the text tokens without a `"` of at most WALK_DEPTH bytes */
-  shortWithoutQuote: Int32Array;
+  /** per SPLIT_BOUNDS entry (for states with room for more characters than the bound, see below) */
+  byLength: Map<number, LengthSplit>;
   /** the walk from inside an unconstrained JSON string (`"` then any body), over the whole trie */
   anyBody: SharedLexerWalk;
 }
@@ -48,22 +64,23 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (q) return q;
   const { vocab } = trie;
   const withoutQuote = new Int32Array(words);
-  const shortWithoutQuote = new Int32Array(words);
   const quoted: Array<Uint8Array | null> = [];
-  const quotedOrLong: Array<Uint8Array | null> = [];
   vocab.tokenBytes.forEach((b, id) => {
-    quoted[id] = quotedOrLong[id] = null;
-    if (!b || b.length === 0) return;
-    if (b.includes(QUOTE)) {
-      quoted[id] = quotedOrLong[id] = b;
-      return;
-    }
-    withoutQuote[id >>> 5] |= 1 << (id & 31);
-    if (b.length > WALK_DEPTH) quotedOrLong[id] = b;
-    else shortWithoutQuote[id >>> 5] |= 1 << (id & 31);
+    quoted[id] = b && b.length > 0 && b.includes(QUOTE) ? b : null;
+    if (b && b.length > 0 && !b.includes(QUOTE)) withoutQuote[id >>> 5] |= 1 << (id & 31);
   });
   const quoteTrie = new TokenTrie({ size: vocab.size, tokenBytes: quoted, eosIds: [] });
-  const quoteOrLongTrie = new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] });
+  const byLength = new Map<number, LengthSplit>();
+  for (const bound of SPLIT_BOUNDS) {
+    const shortWithoutQuote = new Int32Array(words);
+    const quotedOrLong = vocab.tokenBytes.map((b, id) => {
+      if (!b || b.length === 0) return null;
+      if (b.includes(QUOTE) || b.length > bound) return b;
+      shortWithoutQuote[id >>> 5] |= 1 << (id & 31);
+      return null;
+    });
+    byLength.set(bound, { quoteOrLongTrie: new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] }), shortWithoutQuote });
+  }
   const lexemes = new LexemeTable();
   lexemes.add(seq([ch(QUOTE), jsonSpelled(rep(ANY_CHAR, 0, Infinity)), ch(QUOTE)]), 'raw');
   const dfa = new LexerDfa(lexemes);
@@ -71,36 +88,45 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (!dfa.continuesAsAnyStringBody(body, trie.maxDepth + 1)) throw new Error('internal: the unconstrained string body is not recognized as one');
   const anyBody = walkLexer(dfa, trie, body, words);
   if (anyBody.deepNodes.length > 0) throw new Error('internal: the unconstrained string body walk stopped early');
-  q = { quoteTrie, withoutQuote, quoteOrLongTrie, shortWithoutQuote, anyBody };
+  q = { quoteTrie, withoutQuote, byLength, anyBody };
   splits.set(trie, q);
   return q;
 }
 
 /**
  * How to share the split walk from `s`, or null where the state does not continue as an unconstrained string
- * body even for tokens of at most WALK_DEPTH bytes. The description is exact (no count capped at WALK_DEPTH):
- * the split walk covers the long tokens exactly, so no mask has deep nodes left to walk one by one, and a string
- * with 65–128 characters of room gets one shared walk per room, not per mask.
+ * body even for tokens of at most the smallest split bound's bytes. The description is exact (no count capped at
+ * WALK_DEPTH): the split walk covers the long tokens exactly, so no mask has deep nodes left to walk one by one,
+ * and a string with 17–128 characters of room gets one shared walk per room, not per mask.
  */
 export function splitDescription(dfa: LexerDfa, trie: TokenTrie, s: number): CanonicalState | null {
-  if (!dfa.continuesAsAnyStringBody(s, WALK_DEPTH + 1)) return null;
+  if (splitBound(dfa, s) === null) return null;
   return dfa.canonicalState(s, trie.maxDepth + 1, trie.maxDepth + 1);
+}
+
+/** the largest split bound B such that the state continues as an unconstrained body for tokens of at most B bytes */
+function splitBound(dfa: LexerDfa, s: number): number | null {
+  for (const bound of SPLIT_BOUNDS) if (dfa.continuesAsAnyStringBody(s, bound + 1)) return bound;
+  return null;
 }
 
 /**
  * The walk from `start` (splitDescription(dfa, trie, start) is `canon`), split at the quote:
  * - if it continues as an unconstrained string body for every token (LexerDfa.continuesAsAnyStringBody with the
  *   trie's longest token), tokens without a `"` take the shared body walk and those with one are walked exactly;
- * - otherwise (a string with 65 or more characters of room, but fewer than the longest token has), it does so
- *   for tokens of at most WALK_DEPTH bytes, which cannot use up the room: those without a `"` take the shared
- *   body walk, and the rest — with a `"`, or longer — are walked exactly over their own trie.
+ * - otherwise (a string with room for more characters than a split bound, but fewer than the longest token has),
+ *   it does so for tokens of at most the largest such bound's bytes, which cannot use up the room: those without
+ *   a `"` take the shared body walk, and the rest — with a `"`, or longer — are walked exactly over their own trie.
  */
 export function walkSplitAtQuote(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon: CanonicalState): SharedLexerWalk {
   if (canon.clamped) throw new Error('internal: split walks are shared by exact descriptions');
   const split = quoteSplit(trie, words);
   const forAll = dfa.continuesAsAnyStringBody(start, trie.maxDepth + 1);
-  const exact = forAll ? split.quoteTrie : split.quoteOrLongTrie;
-  const bodyTokens = forAll ? split.withoutQuote : split.shortWithoutQuote;
+  const bound = forAll ? null : splitBound(dfa, start);
+  const byLength = bound === null ? undefined : split.byLength.get(bound);
+  if (!forAll && !byLength) throw new Error('internal: a split walk from a state that does not continue as a string body');
+  const exact = byLength ? byLength.quoteOrLongTrie : split.quoteTrie;
+  const bodyTokens = byLength ? byLength.shortWithoutQuote : split.withoutQuote;
   const walk = walkLexer(dfa, exact, start, words, canon);
   const inner = walk.inner;
   const body = split.anyBody.inner;

@@ -10,6 +10,9 @@ import type { TokenVocab } from './token-vocab.js';
  */
 export const WALK_DEPTH = 64;
 
+/** subtrees with fewer nodes than this get no byte set (walking them costs what testing the set would) */
+const MIN_SET_SUBTREE = 3;
+
 export class TokenTrie {
   readonly nodeByte: Uint8Array;
   readonly nodeDepth: Uint16Array;
@@ -19,6 +22,18 @@ export class TokenTrie {
   readonly sameBytesNext: Int32Array;
   readonly maxDepth: number;
   readonly nodeCount: number;
+  /** the deepest node in node i's subtree (its longest token's length) */
+  readonly subtreeDepth: Uint16Array;
+  /**
+   * node i's subtree's bytes (its own included) as 8 words of bits at subtreeBytes[8 * subtreeSetAt[i]], or
+   * subtreeSetAt[i] = -1 for subtrees of fewer than MIN_SET_SUBTREE nodes: a walk accepts a whole subtree at
+   * once where all its bytes keep the lexer in a loop (LexerDfa.selfLoops)
+   */
+  readonly subtreeSetAt: Int32Array;
+  readonly subtreeBytes: Int32Array;
+  /** every token (same-bytes chains included) in preorder: node i's subtree holds tokenOrder[tokenStart[i] .. tokenStart[subtreeEnd[i]]) */
+  readonly tokenOrder: Int32Array;
+  readonly tokenStart: Int32Array;
 
   constructor(readonly vocab: TokenVocab) {
     const ids: number[] = [];
@@ -71,7 +86,46 @@ export class TokenTrie {
       stack.push(i);
     }
     while (stack.length) this.subtreeEnd[stack.pop()!] = n;
+    const order: number[] = [];
+    this.tokenStart = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      this.tokenStart[i] = order.length;
+      for (let t = nt[i]!; t >= 0; t = this.sameBytesNext[t]!) order.push(t);
+    }
+    this.tokenStart[n] = order.length;
+    this.tokenOrder = Int32Array.from(order);
+    ({ subtreeDepth: this.subtreeDepth, subtreeSetAt: this.subtreeSetAt, subtreeBytes: this.subtreeBytes } = subtreeSummaries(this.nodeByte, this.nodeDepth, this.subtreeEnd));
   }
+}
+
+/** per node: its subtree's deepest depth and, for subtrees of MIN_SET_SUBTREE nodes or more, its set of bytes */
+function subtreeSummaries(nodeByte: Uint8Array, nodeDepth: Uint16Array, subtreeEnd: Int32Array) {
+  const n = nodeByte.length;
+  const subtreeSetAt = new Int32Array(n).fill(-1);
+  let sets = 0;
+  for (let i = 0; i < n; i++) if (subtreeEnd[i]! - i >= MIN_SET_SUBTREE) subtreeSetAt[i] = sets++;
+  const subtreeBytes = new Int32Array(8 * sets);
+  const subtreeDepth = Uint16Array.from(nodeDepth);
+  // children come after their parent in preorder: fold each node into its parent, from the last node back
+  const parent = new Int32Array(n);
+  const lastAtDepth: number[] = [0];
+  for (let i = 1; i < n; i++) {
+    const d = nodeDepth[i]!;
+    parent[i] = lastAtDepth[d - 1]!;
+    lastAtDepth[d] = i;
+  }
+  for (let i = n - 1; i >= 1; i--) {
+    const at = subtreeSetAt[i]!;
+    const b = nodeByte[i]!;
+    if (at >= 0) subtreeBytes[8 * at + (b >>> 5)] |= 1 << (b & 31);
+    const p = parent[i]!;
+    if (subtreeDepth[i]! > subtreeDepth[p]!) subtreeDepth[p] = subtreeDepth[i]!;
+    const pat = subtreeSetAt[p]!;
+    if (pat < 0) continue;
+    if (at >= 0) for (let k = 0; k < 8; k++) subtreeBytes[8 * pat + k] |= subtreeBytes[8 * at + k]!;
+    else for (let j = i; j < subtreeEnd[i]!; j++) subtreeBytes[8 * pat + (nodeByte[j]! >>> 5)] |= 1 << (nodeByte[j]! & 31);
+  }
+  return { subtreeDepth, subtreeSetAt, subtreeBytes };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

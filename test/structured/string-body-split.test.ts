@@ -107,6 +107,8 @@ const schemas: unknown[] = [
   { type: 'object', properties: { long: { type: 'string', maxLength: 140 }, short: { type: 'string', minLength: 2, maxLength: 200 } }, required: ['long', 'short'] },
   // rooms between WALK_DEPTH and the longest token: capped descriptions, split with long tokens walked exactly
   { type: 'object', properties: { mid: { type: 'string', maxLength: 100 }, tag: { anyOf: [{ type: 'string', minLength: 70, maxLength: 90 }, { enum: ['t1'] }] } }, additionalProperties: { type: 'string', maxLength: 120 } },
+  // rooms of 17 to 64 characters: split for tokens of at most 16 bytes, longer ones walked exactly
+  { type: 'object', properties: { title: { type: 'string', maxLength: 40 }, code: { type: 'string', minLength: 20, maxLength: 30 }, tag: { anyOf: [{ type: 'string', maxLength: 25 }, { enum: ['t1'] }] } }, additionalProperties: { type: 'string', maxLength: 50 } },
 ];
 
 test('split walks give the masks of whole-trie walks along random outputs (seeded)', () => {
@@ -176,4 +178,28 @@ test('split-walk masks agree with token-by-token acceptance for every token (str
   assert.ok(fresh.walks.stats.nodesVisited < 100_000, `${fresh.walks.stats.nodesVisited} trie nodes walked (a whole-trie walk is ~330k)`);
   // tokens longer than WALK_DEPTH exist (so the capped split's exact part is exercised)
   assert.ok(q.vocab.tokenBytes.some((b) => b && b.length > WALK_DEPTH && !b.includes(0x22)));
+});
+
+test('split-walk masks agree with token-by-token acceptance for every token (strings with 17 to 64 characters of room)', () => {
+  const c: StructuredConstraint = { kind: 'json', schema: schemas[6] };
+  const fresh = createGrammarProvider(q.vocab);
+  const m = fresh.create(c);
+  const mask = new Int32Array(words);
+  const texts = ['{', '"title": "', 'abc', ' \\" é ', 'x'.repeat(15), '", "code": "', 'y'.repeat(12), 'y'.repeat(9), '", "zz": "', 'zz'];
+  const internals = m as unknown as { cg: CompiledGrammar; lex: number };
+  let split16 = 0;
+  for (const text of texts) {
+    assert.equal(m.acceptBytes(enc.encode(text)), true, text);
+    m.fillNextTokenBitmask(mask, 0);
+    const walk = internals.cg.lexerWalk(internals.lex, fresh.trie, words);
+    // the 16-byte split's exact trie: tokens with a quote or more than 16 bytes (far fewer than the whole trie)
+    if (walk.trie !== fresh.trie && walk.trie.nodeCount > 10_000) split16++;
+    for (let id = 0; id < q.vocab.size; id++) {
+      const bit = ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+      if (bit !== m.canAcceptToken(id)) assert.fail(`token ${id} after ${JSON.stringify(texts.slice(0, texts.indexOf(text) + 1).join(''))}: mask ${bit}`);
+    }
+  }
+  // inside "title" after 'abc' (room 37), after the escape (room 32), after the x's (room 17), "code" (room 18),
+  // the additional property (room 48)
+  assert.ok(split16 >= 5, `${split16} walks over the 16-byte split`);
 });

@@ -14,10 +14,9 @@
 //     steps and rows deferred (a mask not done --grace-ms after the logits were ready) and the time the backend
 //     waited for masks after its logits were ready (EngineCore.maskStats).
 // Usage: node --import tsx bench/engine/guided-step-probe.ts [--requests 1000] [--output-len 128] [--decode-ms 20]
-//          [--grammar engine|pooled] [--workers 1] [--grace-ms 1] [--prototype-adopt] [--out results.json]
-// --prototype-adopt: a prototype of the GrammarMatcher.adoptNextMask that src/structured/ does not have yet (the
-// engine hands it each mask a worker computed, so the engine thread's cache warms up): patched in here through the
-// matcher's private fields, for measurement only.
+//          [--grammar engine|pooled] [--workers 1] [--grace-ms 1] [--out results.json]
+// (runs named "adopt-prototype" were made with a flag that patched in GrammarMatcher.adoptNextMask before src/ had
+// it; the engine now always hands each worker-computed mask to the engine thread's matcher.)
 // The engine's methods are wrapped with timers here (measurement only; nothing of the engine is changed).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -35,8 +34,7 @@ import { benchTokenizerFrom } from '../../src/benchmarks/bench-tokenizer.js';
 import { CPE_SCHEMA } from '../../src/benchmarks/datasets/cpe-dataset.js';
 import { SeededRandom } from '../../src/benchmarks/rng.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { MirroredGrammar, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
-import { GrammarMatcher } from '../../src/structured/matcher.js';
+import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
 import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import { writeDummyModelDir } from '../gpu/dummy-model-dir.js';
@@ -55,20 +53,6 @@ const GRAMMAR = arg('grammar', 'engine');
 const WORKERS = Number(arg('workers', '1'));
 /** EngineCoreOptions.structuredOutputMaskGraceMs; unset: the engine's default */
 const GRACE_MS = arg('grace-ms', '');
-const PROTOTYPE_ADOPT = process.argv.includes('--prototype-adopt');
-if (PROTOTYPE_ADOPT) {
-  type Internals = { finished: boolean; cg: { storeMask(key: number, mask: Int32Array): void }; maskKey(): number };
-  Object.assign(GrammarMatcher.prototype, {
-    adoptNextMask(this: Internals, mask: Int32Array) {
-      if (!this.finished) this.cg.storeMask(this.maskKey(), mask.slice());
-    },
-  });
-  Object.assign(MirroredGrammar.prototype, {
-    adoptNextMask(this: MirroredGrammar, mask: Int32Array) {
-      (this.matcher as unknown as { adoptNextMask(m: Int32Array): void }).adoptNextMask(mask);
-    },
-  });
-}
 const OUT = arg('out', '');
 const SHAPE = 'Qwen2.5-7B';
 const VOCAB = 152064;
@@ -266,7 +250,6 @@ const report: Record<string, unknown> = {
   fakeForward: { decodeMs: DECODE_MS, msPerPrefillToken: MS_PER_TOKEN },
   grammar: GRAMMAR === 'pooled' ? `PooledGrammarProvider (${WORKERS} workers)` : 'StructuredGrammarProvider (engine thread)',
   structuredOutputMaskGraceMs: GRACE_MS !== '' ? Number(GRACE_MS) : 'default',
-  prototypeAdoptNextMask: PROTOTYPE_ADOPT,
   runs: [] as unknown[],
 };
 for (const guided of [false, true]) {

@@ -129,6 +129,18 @@ export class GrammarMatcher implements RequestGrammar {
     return this.finished || this.cg.cachedMask(this.maskKey()) !== undefined;
   }
 
+  /**
+   * `mask` is the next mask of this matcher's current state, computed by another matcher of the same constraint (a
+   * mask worker's mirror): cache it here, so the next request reaching this state copies it instead of asking the
+   * workers again. The caller vouches that it is this state's mask; a wrong-length one is refused.
+   */
+  adoptNextMask(mask: Int32Array): void {
+    if (this.finished) return;
+    if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
+    const key = this.maskKey();
+    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, copyMask(mask));
+  }
+
   private maskKey(): number {
     return this.parser.stateKey() * MASK_CLASS_SPACE + this.cg.maskClass(this.lex, this.trie, this.words);
   }

@@ -146,3 +146,32 @@ test('nextMaskCached tells a cold mask (to be computed) from a cached one, witho
   assert.equal(second.acceptToken(q.vocab.eosIds[0]!), true);
   assert.equal(second.nextMaskCached(), true, 'a finished request needs no computation');
 });
+
+test('adoptNextMask caches a mask computed by another matcher (a worker mirror) for the current state', () => {
+  const c = { kind: 'json' as const, schema: { type: 'object', properties: { cpe: { type: 'array', items: { type: 'string' } } }, required: ['cpe'] } };
+  const words = Math.ceil(q.vocab.size / 32);
+  const text = new TextEncoder().encode('{"cpe": ["cpe:2.3:a');
+  // two providers: the worker's and the engine thread's, with caches of their own
+  const worker = createGrammarProvider(q.vocab, { warmUp: false }).create(c);
+  const engineSide = createGrammarProvider(q.vocab, { warmUp: false });
+  const engine = engineSide.create(c);
+  for (const m of [worker, engine]) assert.equal(m.acceptBytes(text), true);
+  const computed = new Int32Array(words);
+  worker.fillNextTokenBitmask(computed, 0);
+  assert.equal(engine.nextMaskCached(), false);
+  engine.adoptNextMask(computed);
+  assert.equal(engine.nextMaskCached(), true, 'adopted into the cache');
+  computed.fill(0); // the adopted mask is a copy: the worker's buffer may be reused
+  const got = new Int32Array(words);
+  engine.fillNextTokenBitmask(got, 0);
+  const fresh = createGrammarProvider(q.vocab, { warmUp: false }).create(c);
+  assert.equal(fresh.acceptBytes(text), true);
+  const want = new Int32Array(words);
+  fresh.fillNextTokenBitmask(want, 0);
+  assert.deepEqual(got, want);
+  // a second request of the engine side reaching the same state copies it too
+  const other = engineSide.create(c);
+  assert.equal(other.acceptBytes(text), true);
+  assert.equal(other.nextMaskCached(), true);
+  assert.throws(() => engine.adoptNextMask(new Int32Array(3)), /adopted mask has 3 words/);
+});

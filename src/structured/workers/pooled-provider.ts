@@ -60,6 +60,11 @@ export class MirroredGrammar implements RequestGrammar {
     return this.matcher.nextMaskCached();
   }
 
+  /** a worker computed the next mask: the engine thread's matcher caches it (see GrammarMatcher.adoptNextMask) */
+  adoptNextMask(mask: Int32Array): void {
+    this.matcher.adoptNextMask(mask);
+  }
+
   release(): void {
     this.onRelease(this.key);
   }

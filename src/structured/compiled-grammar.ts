@@ -5,6 +5,7 @@ import { SetKeyInterner } from './earley.js';
 import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
+import { rootBoundaryGroups } from './root-boundaries.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -45,13 +46,18 @@ export class CompiledGrammar {
         this.sharedWalks.stats.split++;
         return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
       });
+      const toIds = slotMapper(canon.slotLexemes);
+      const groups = rootBoundaryGroups(shared, words);
       w = {
         classKey: `${split ? 'S' : ''}${canon.key}|${canon.slotLexemes.join(',')}`,
         trie: shared.trie,
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
         deepNodes: shared.deepNodes,
-        boundaryAccepting: mapSlots(shared.boundarySlots, canon.slotLexemes),
+        boundaryAccepting: shared.boundarySlots.map(toIds),
+        rootGroupAccepting: groups.slots.map(toIds),
+        rootGroupTokens: groups.tokens,
+        otherBoundaries: groups.others,
       };
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
@@ -99,11 +105,11 @@ export class CompiledGrammar {
 }
 
 /** slot lists (shared objects for equal lists) to this grammar's sorted lexeme ids, each list mapped once */
-function mapSlots(lists: Int32Array[], slotLexemes: Int32Array): Int32Array[] {
+function slotMapper(slotLexemes: Int32Array): (slots: Int32Array) => Int32Array {
   const mapped = new Map<Int32Array, Int32Array>();
-  return lists.map((slots) => {
+  return (slots) => {
     let ids = mapped.get(slots);
     if (!ids) mapped.set(slots, (ids = Int32Array.from(slots, (i) => slotLexemes[i]!).sort()));
     return ids;
-  });
+  };
 }

@@ -101,6 +101,7 @@ export class LexerDfa {
   /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
+  private readonly classScratch = new Uint8Array(256);
 
   constructor(readonly lexemes: LexemeTable) {}
 
@@ -321,22 +322,18 @@ export class LexerDfa {
     }
     // a class per span between cuts (the edges containing a byte are the same along a span), except that all
     // spans on no edge at all form class 0
-    const classOf = new Uint8Array(256);
+    const classOf = this.classScratch;
     let next = 1; // class 0: bytes on no edge (they all step to DEAD)
     let span = -1;
     let covering = 0;
+    let h = 0x811c9dc5;
     for (let b = 0; b < 256; b++) {
       covering += cover[b]!;
       if (b === 0 || cut[b]) span = covering > 0 ? next++ : 0;
       classOf[b] = span;
+      h = Math.imul(h ^ span, 0x01000193);
     }
-    const start = new Int32Array(next + 1);
-    for (let b = 0; b < 256; b++) start[classOf[b]! + 1]++;
-    for (let c = 0; c < next; c++) start[c + 1] += start[c]!;
-    const fill = start.slice(0, next);
-    const members = new Uint8Array(256);
-    for (let b = 0; b < 256; b++) members[fill[classOf[b]!]!++] = b;
-    return { classOf, start, members };
+    return internedClasses(h, classOf, next);
   }
 
   private stateOfStep(step: number, base: number): number {
@@ -565,6 +562,45 @@ function guardSignature(shape: Shape, base: number): number {
     sig = sig * 8 + (base < shape.baseMax[i]! ? 4 : 0) + (base >= min ? 2 : 0) + (base + 1 >= min ? 1 : 0);
   }
   return sig;
+}
+
+/**
+ * Byte classes by content, shared by every shape and grammar of the process: most shapes cut the bytes alike (a
+ * string body's, a number's, a literal's next byte), and each ByteClasses is three typed arrays whose backing
+ * stores are allocated outside V8's heap (slow to make, and counted as external memory that starts collections),
+ * which cold masks built by the dozen per new lexer-DFA shape. `h`: a hash of `classOf`'s 256 entries.
+ */
+const classesByHash = new Map<number, ByteClasses[]>();
+const MAX_INTERNED_CLASSES = 4096;
+let internedClassCount = 0;
+
+function internedClasses(h: number, classOf: Uint8Array, count: number): ByteClasses {
+  let bucket = classesByHash.get(h);
+  if (bucket) {
+    for (const c of bucket) if (sameBytes(c.classOf, classOf)) return c;
+  } else {
+    if (internedClassCount >= MAX_INTERNED_CLASSES) {
+      classesByHash.clear();
+      internedClassCount = 0;
+    }
+    classesByHash.set(h, (bucket = []));
+  }
+  const own = Uint8Array.from(classOf);
+  const start = new Int32Array(count + 1);
+  for (let b = 0; b < 256; b++) start[own[b]! + 1]++;
+  for (let c = 0; c < count; c++) start[c + 1] += start[c]!;
+  const fill = start.slice(0, count);
+  const members = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) members[fill[own[b]!]!++] = b;
+  const classes = { classOf: own, start, members };
+  bucket.push(classes);
+  internedClassCount++;
+  return classes;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 256; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const byValue = (a: number, b: number): number => a - b;

@@ -21,6 +21,8 @@ export class GrammarMatcher implements RequestGrammar {
   private readonly lexStack: Int32Array;
   private readonly setStack: Int32Array;
   private readonly pathState: Int32Array;
+  /** addRootGroup's mask of the state after the lexeme (one per matcher: that mask has no groups of its own) */
+  private groupScratch: Int32Array;
 
   constructor(
     private readonly cg: CompiledGrammar,
@@ -35,6 +37,7 @@ export class GrammarMatcher implements RequestGrammar {
     this.lexStack = new Int32Array(trie.maxDepth + 1);
     this.setStack = new Int32Array(trie.maxDepth + 1);
     this.pathState = new Int32Array(trie.maxDepth + 1);
+    this.groupScratch = new Int32Array(0);
   }
 
   /** advance one byte; on false the state may be partly advanced (callers restore) */
@@ -159,9 +162,10 @@ export class GrammarMatcher implements RequestGrammar {
     out.set(mask, offset);
   }
 
-  private computeMask(): Int32Array {
+  /** `into`: a buffer to compute the mask in (overwritten); else a new mask */
+  private computeMask(into?: Int32Array): Int32Array {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
-    const mask = copyMask(walk.inner);
+    const mask = into ? (into.set(walk.inner), into) : copyMask(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
     const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
@@ -171,9 +175,11 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    const { boundaryNodes, boundaryAccepting } = walk;
-    for (let q = 0; q < boundaryNodes.length; q++) {
+    const { boundaryNodes, boundaryAccepting, otherBoundaries, rootGroupAccepting, rootGroupTokens } = walk;
+    for (let g = 0; g < rootGroupAccepting.length; g++) this.addRootGroup(rootGroupAccepting[g]!, rootGroupTokens[g]!, mask);
+    for (let j = 0; j < otherBoundaries.length; j++) {
       // the lexeme ends before this node's byte: the parser decides what may follow
+      const q = otherBoundaries[j]!;
       const top = boundaryNodes[q]!;
       parser.truncate(baseSets);
       if (parser.work - workStart > MAX_PARSER_ITEMS_PER_MASK) {
@@ -214,6 +220,29 @@ export class GrammarMatcher implements RequestGrammar {
     }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
     return mask;
+  }
+
+  /**
+   * Tokens whose first byte ends the current lexeme (`accepting`) and starts the next: allowed exactly where the
+   * mask of the state after scanning `accepting` allows them (root-boundaries.ts). That mask is taken from the
+   * cache or computed and cached like any other (its lexer state is an initial one: no such groups there).
+   */
+  private addRootGroup(accepting: Int32Array, tokens: Int32Array, mask: Int32Array): void {
+    const parser = this.parser;
+    const baseSets = parser.setCount;
+    const lex = this.lex;
+    if (!parser.scan(accepting)) return;
+    this.lex = parser.lexState;
+    try {
+      // a cached mask of that state if there is one; else computed into scratch, not cached: a cold request
+      // rarely meets that state again, and a new cache entry is a new 19 KB of memory to fault in
+      if (this.groupScratch.length !== this.words) this.groupScratch = new Int32Array(this.words);
+      const after = this.cg.cachedMask(this.maskKey()) ?? this.computeMask(this.groupScratch);
+      for (let w = 0; w < mask.length; w++) mask[w] |= after[w]! & tokens[w]!;
+    } finally {
+      this.lex = lex;
+      parser.truncate(baseSets);
+    }
   }
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */

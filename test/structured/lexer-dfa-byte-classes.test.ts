@@ -90,3 +90,25 @@ test('byte-class transitions agree with the NFA, whatever order bytes are first 
     assert.ok(checked > 3000, `${name}: ${checked} bytes checked`);
   }
 });
+
+test('byte classes are shared by content across DFAs of different grammars, and unequal cuts stay apart', () => {
+  const classesAfter = (lexemes: RNode[], text: string) => {
+    const table = new LexemeTable();
+    lexemes.forEach((l) => table.add(l, 'raw'));
+    const dfa = new LexerDfa(table);
+    let s = dfa.initial(lexemes.map((_, i) => i));
+    for (const b of new TextEncoder().encode(text)) s = dfa.next(s, b);
+    assert.notEqual(s, DEAD);
+    dfa.next(s, 0x61);
+    const internals = dfa as unknown as { shapes: Array<{ classes: { classOf: Uint8Array } }>; stateShape: number[] };
+    return internals.shapes[internals.stateShape[s]!]!.classes;
+  };
+  const body = jsonString(rep(ANY_CHAR, 0, Infinity));
+  const a = classesAfter([body], '"x');
+  // another grammar (another table, a digit lexeme beside the string) reaching an equal string-body shape
+  const b = classesAfter([lit('12'), body], '"y');
+  assert.equal(a, b, 'equal cuts of the bytes share one ByteClasses object');
+  const digits = classesAfter([rep(cls([0x30, 0x39]), 1, Infinity)], '1');
+  assert.notEqual(digits, a);
+  assert.notDeepEqual(digits.classOf, a.classOf);
+});

@@ -1,0 +1,177 @@
+// Every cold mask above a threshold, broken down by cause: the p99 of cold masks is decided by the hundreds of
+// masks between 250 µs and ~1.5 ms, not by the few slowest (cold-mask-worst.ts). Walks mask-bench's schemas and
+// real outputs (first request with each schema, as cold-mask-cpu.ts) and, per mask, measures the parts it can
+// name: new shared lexer walks (whole-trie or split at the quote, and their trie nodes and time), lexeme automata
+// built on first use, lexer DFA states built, parser items, exact walks of deep nodes, garbage-collector pauses
+// inside the mask (perf_hooks 'gc' entries overlapping it), the first mask of a schema. Each slow mask gets the
+// category of its largest named part; the time left over is "rest" (parser work, DFA states built outside
+// walks, V8's compiler, time waiting for a core).
+// Usage: node --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { qwen } from '../../test/structured/qwen-fixture.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
+import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
+import { compilingExamples } from './bench-schemas.js';
+
+const perSubset = Number(process.argv[2] ?? 10);
+const thresholdUs = Number(process.argv[3] ?? 250);
+const outFile = process.argv[4];
+
+interface Internals {
+  cg: CompiledGrammar;
+  lex: number;
+  parser: { work: number };
+}
+
+interface MaskRecord {
+  subset: string;
+  file: string;
+  token: number;
+  after: string;
+  startMs: number;
+  wallUs: number;
+  cpuUs: number;
+  firstOfSchema: boolean;
+  newWalks: number;
+  splitWalks: number;
+  walkNodes: number;
+  walkUs: number;
+  lexemeAutomataBuilt: number;
+  lexemeBuildUs: number;
+  dfaStatesBuilt: number;
+  parserItems: number;
+  deepNodes: number;
+  boundaryNodes: number;
+  gcUs: number;
+  restUs: number;
+  lexState: string;
+  category: string;
+}
+
+const gcs: Array<{ start: number; end: number }> = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+}).observe({ entryTypes: ['gc'] });
+
+const q = qwen();
+const provider = createGrammarProvider(q.vocab);
+const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
+const words = mask.length;
+const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
+const all: MaskRecord[] = [];
+let totalMasks = 0;
+const decoder = new TextDecoder();
+for (const { subset, file, instance, constraint: c } of compilingExamples(perSubset)) {
+  const m = provider.create(c) as GrammarMatcher;
+  const mi = m as unknown as Internals;
+  const ids = q.encode(JSON.stringify(instance, null, 2));
+  let text = '';
+  for (let k = 0; k < ids.length; k++) {
+    const s = provider.walks.stats;
+    const b = { walks: s.computed, split: s.split, nodes: s.nodesVisited, walkMs: s.computeMs, lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, dfa: mi.cg.dfa.stateCount, work: mi.parser.work };
+    const lex = mi.lex;
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    m.fillNextTokenBitmask(mask, 0);
+    const w1 = performance.now();
+    const cpu = process.cpuUsage(c0);
+    const wallUs = (w1 - w0) * 1000;
+    totalMasks++;
+    if (wallUs > thresholdUs) {
+      const walk = mi.cg.lexerWalk(lex, provider.trie, words);
+      all.push({
+        subset,
+        file,
+        token: k,
+        after: text.slice(-40),
+        startMs: w0,
+        wallUs: Math.round(wallUs),
+        cpuUs: cpu.user + cpu.system,
+        firstOfSchema: k === 0,
+        newWalks: s.computed - b.walks,
+        splitWalks: s.split - b.split,
+        walkNodes: s.nodesVisited - b.nodes,
+        walkUs: Math.round((s.computeMs - b.walkMs) * 1000),
+        lexemeAutomataBuilt: lexemeBuildStats.built - b.lexBuilt,
+        lexemeBuildUs: Math.round((lexemeBuildStats.ms - b.lexMs) * 1000),
+        dfaStatesBuilt: mi.cg.dfa.stateCount - b.dfa,
+        parserItems: mi.parser.work - b.work,
+        deepNodes: walk.deepNodes.length,
+        boundaryNodes: walk.boundaryNodes.length,
+        gcUs: 0,
+        restUs: 0,
+        lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 100),
+        category: '',
+      });
+    }
+    text += decoder.decode(q.vocab.tokenBytes[ids[k]!] ?? new Uint8Array(0));
+    if (!m.acceptToken(ids[k]!)) throw new Error(`${subset}/${file}: token ${k} rejected`);
+  }
+}
+// gc entries are delivered asynchronously: let the observer catch up before matching them to masks
+await new Promise((r) => setTimeout(r, 200));
+
+/** the named part that took longest, or what the rest of the mask was spent on */
+function categorize(r: MaskRecord): string {
+  const parts: Array<[string, number]> = [
+    [r.splitWalks > 0 ? 'new lexer walk, split at the quote' : r.walkNodes > 100_000 ? 'new lexer walk, whole trie (> 100k nodes)' : 'new lexer walk, < 100k nodes', r.walkUs],
+    ['lexeme automata built', r.lexemeBuildUs],
+    ['GC pause inside the mask', r.gcUs],
+    [r.deepNodes > 0 ? 'rest: deep nodes walked exactly' : r.dfaStatesBuilt > 0 ? 'rest: lexer-DFA states built (+ parser)' : r.parserItems > 0 ? 'rest: parser items only' : 'rest: nothing named (JIT / waiting for a core)', r.restUs],
+  ];
+  parts.sort((a, b) => b[1] - a[1]);
+  return (r.firstOfSchema ? 'first mask of a schema: ' : '') + parts[0]![0];
+}
+
+for (const r of all) {
+  const end = r.startMs + r.wallUs / 1000;
+  for (const g of gcs) {
+    const overlap = Math.min(end, g.end) - Math.max(r.startMs, g.start);
+    if (overlap > 0) r.gcUs += Math.round(overlap * 1000);
+  }
+  r.restUs = Math.max(0, r.wallUs - r.walkUs - r.lexemeBuildUs - r.gcUs);
+  r.category = categorize(r);
+}
+
+function summarize(key: (r: MaskRecord) => string) {
+  const by = new Map<string, { count: number; totalMs: number; maxMs: number; walkNodes: number; dfaStates: number; parserItems: number; gcMs: number; restMs: number }>();
+  for (const r of all) {
+    const k = key(r);
+    const e = by.get(k) ?? { count: 0, totalMs: 0, maxMs: 0, walkNodes: 0, dfaStates: 0, parserItems: 0, gcMs: 0, restMs: 0 };
+    e.count++;
+    e.totalMs += r.wallUs / 1000;
+    e.maxMs = Math.max(e.maxMs, r.wallUs / 1000);
+    e.walkNodes += r.walkNodes;
+    e.dfaStates += r.dfaStatesBuilt;
+    e.parserItems += r.parserItems;
+    e.gcMs += r.gcUs / 1000;
+    e.restMs += r.restUs / 1000;
+    by.set(k, e);
+  }
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return [...by]
+    .sort((a, b) => b[1].totalMs - a[1].totalMs)
+    .map(([category, e]) => ({ category, ...e, totalMs: round(e.totalMs), maxMs: round(e.maxMs), gcMs: round(e.gcMs), restMs: round(e.restMs) }));
+}
+
+const byCategory = summarize((r) => r.category);
+const byLexState = summarize((r) => (r.newWalks > 0 ? 'walk ' : 'no walk ') + r.lexState.slice(0, 60)).slice(0, 25);
+const result = {
+  node: process.version,
+  loadavgAtStart: loadStart,
+  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
+  thresholdUs,
+  masks: totalMasks,
+  slow: all.length,
+  slowTotalMs: Math.round(all.reduce((a, r) => a + r.wallUs, 0) / 1000),
+  byCategory,
+  byLexState,
+  slowMasks: all.map(({ startMs: _s, ...r }) => r),
+};
+console.log(`${all.length} of ${totalMasks} cold masks above ${thresholdUs} µs (load ${loadStart} -> ${result.loadavgAtEnd})`);
+console.table(byCategory.map(({ category, count, totalMs, maxMs, gcMs, restMs }) => ({ category, count, totalMs, maxMs, gcMs, restMs })));
+console.table(byLexState.map(({ category, count, totalMs, walkNodes, dfaStates, parserItems }) => ({ state: category, count, totalMs, walkNodes, dfaStates, parserItems })));
+if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

@@ -63,6 +63,8 @@ const words = mask.length;
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
 const all: MaskRecord[] = [];
 let totalMasks = 0;
+/** every cold mask's wall time (µs), for the percentiles */
+const walls: number[] = [];
 const decoder = new TextDecoder();
 for (const { subset, file, instance, constraint: c } of compilingExamples(perSubset)) {
   const m = provider.create(c) as GrammarMatcher;
@@ -80,6 +82,7 @@ for (const { subset, file, instance, constraint: c } of compilingExamples(perSub
     const cpu = process.cpuUsage(c0);
     const wallUs = (w1 - w0) * 1000;
     totalMasks++;
+    walls.push(wallUs);
     if (wallUs > thresholdUs) {
       const walk = mi.cg.lexerWalk(lex, provider.trie, words);
       all.push({
@@ -157,6 +160,12 @@ function summarize(key: (r: MaskRecord) => string) {
     .map(([category, e]) => ({ category, ...e, totalMs: round(e.totalMs), maxMs: round(e.maxMs), gcMs: round(e.gcMs), restMs: round(e.restMs) }));
 }
 
+function percentiles(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]! * 10) / 10;
+  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) };
+}
+
 const byCategory = summarize((r) => r.category);
 const byLexState = summarize((r) => (r.newWalks > 0 ? 'walk ' : 'no walk ') + r.lexState.slice(0, 60)).slice(0, 25);
 const result = {
@@ -165,6 +174,8 @@ const result = {
   loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
   thresholdUs,
   masks: totalMasks,
+  allMasksMs: Math.round(walls.reduce((a, x) => a + x, 0) / 100) / 10,
+  wallUs: percentiles(walls),
   slow: all.length,
   slowTotalMs: Math.round(all.reduce((a, r) => a + r.wallUs, 0) / 1000),
   byCategory,

@@ -12,6 +12,19 @@ import type { TokenVocab } from './token-vocab.js';
 /** bound on the parser work of one mask (typical masks need well under 10,000 items) */
 const MAX_PARSER_ITEMS_PER_MASK = 2_000_000;
 
+/**
+ * addRootGroup's buffer for the mask of the state after a lexeme, one per mask width for the whole thread rather
+ * than one per request (a new 19 KB buffer is ~20 µs of page faults inside a request's first such mask). Shared
+ * safely: masks are computed synchronously, and that state's lexer state is initial, so it has no groups of its
+ * own to compute into the same buffer.
+ */
+const groupScratches = new Map<number, Int32Array>();
+function groupScratch(words: number): Int32Array {
+  let s = groupScratches.get(words);
+  if (!s) groupScratches.set(words, (s = new Int32Array(words)));
+  return s;
+}
+
 export class GrammarMatcher implements RequestGrammar {
   private readonly parser: EarleyParser;
   private lex: number;
@@ -21,8 +34,6 @@ export class GrammarMatcher implements RequestGrammar {
   private readonly lexStack: Int32Array;
   private readonly setStack: Int32Array;
   private readonly pathState: Int32Array;
-  /** addRootGroup's mask of the state after the lexeme (one per matcher: that mask has no groups of its own) */
-  private groupScratch: Int32Array;
 
   constructor(
     private readonly cg: CompiledGrammar,
@@ -37,7 +48,6 @@ export class GrammarMatcher implements RequestGrammar {
     this.lexStack = new Int32Array(trie.maxDepth + 1);
     this.setStack = new Int32Array(trie.maxDepth + 1);
     this.pathState = new Int32Array(trie.maxDepth + 1);
-    this.groupScratch = new Int32Array(0);
   }
 
   /** advance one byte; on false the state may be partly advanced (callers restore) */
@@ -224,8 +234,8 @@ export class GrammarMatcher implements RequestGrammar {
 
   /**
    * Tokens whose first byte ends the current lexeme (`accepting`) and starts the next: allowed exactly where the
-   * mask of the state after scanning `accepting` allows them (root-boundaries.ts). That mask is taken from the
-   * cache or computed and cached like any other (its lexer state is an initial one: no such groups there).
+   * mask of the state after scanning `accepting` allows them (root-boundaries.ts): that state's cached mask, or
+   * one computed into a shared scratch buffer (its lexer state is an initial one: no such groups there).
    */
   private addRootGroup(accepting: Int32Array, tokens: Int32Array, mask: Int32Array): void {
     const parser = this.parser;
@@ -234,10 +244,11 @@ export class GrammarMatcher implements RequestGrammar {
     if (!parser.scan(accepting)) return;
     this.lex = parser.lexState;
     try {
+      // the scratch is shared on the premise that this state has no groups of its own: initial states accept nothing
+      if (!this.cg.dfa.isInitial(this.lex)) throw new Error('internal: the state after a lexeme is not an initial lexer state');
       // a cached mask of that state if there is one; else computed into scratch, not cached: a cold request
       // rarely meets that state again, and a new cache entry is a new 19 KB of memory to fault in
-      if (this.groupScratch.length !== this.words) this.groupScratch = new Int32Array(this.words);
-      const after = this.cg.cachedMask(this.maskKey()) ?? this.computeMask(this.groupScratch);
+      const after = this.cg.cachedMask(this.maskKey()) ?? this.computeMask(groupScratch(this.words));
       for (let w = 0; w < mask.length; w++) mask[w] |= after[w]! & tokens[w]!;
     } finally {
       this.lex = lex;

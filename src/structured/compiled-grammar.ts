@@ -5,7 +5,6 @@ import { SetKeyInterner } from './earley.js';
 import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
-import { rootBoundaryGroups } from './root-boundaries.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -46,18 +45,13 @@ export class CompiledGrammar {
         this.sharedWalks.stats.split++;
         return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
       });
-      const toIds = slotMapper(canon.slotLexemes);
-      const groups = rootBoundaryGroups(shared, words);
       w = {
         classKey: `${split ? 'S' : ''}${canon.key}|${canon.slotLexemes.join(',')}`,
         trie: shared.trie,
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
         deepNodes: shared.deepNodes,
-        boundaryAccepting: shared.boundarySlots.map(toIds),
-        rootGroupAccepting: groups.slots.map(toIds),
-        rootGroupTokens: groups.tokens,
-        otherBoundaries: groups.others,
+        boundaryAccepting: mapSlots(shared.boundarySlots, canon.slotLexemes),
       };
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
@@ -105,11 +99,11 @@ export class CompiledGrammar {
 }
 
 /** slot lists (shared objects for equal lists) to this grammar's sorted lexeme ids, each list mapped once */
-function slotMapper(slotLexemes: Int32Array): (slots: Int32Array) => Int32Array {
+function mapSlots(lists: Int32Array[], slotLexemes: Int32Array): Int32Array[] {
   const mapped = new Map<Int32Array, Int32Array>();
-  return (slots) => {
+  return lists.map((slots) => {
     let ids = mapped.get(slots);
     if (!ids) mapped.set(slots, (ids = Int32Array.from(slots, (i) => slotLexemes[i]!).sort()));
     return ids;
-  };
+  });
 }

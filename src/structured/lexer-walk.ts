@@ -30,12 +30,6 @@ export interface LexerWalk {
   deepNodes: Int32Array;
   /** for each boundary node: this grammar's ids of the lexemes that end there */
   boundaryAccepting: Int32Array[];
-  /** boundary nodes at depth 1 grouped by the lexemes that end there (root-boundaries.ts): those lexemes' ids */
-  rootGroupAccepting: Int32Array[];
-  /** per group: its tokens, as a bitmask */
-  rootGroupTokens: Int32Array[];
-  /** the boundary nodes in no group (indices into boundaryNodes), walked one by one */
-  otherBoundaries: Int32Array;
 }
 
 const MAX_SHARED_WALKS = 512;

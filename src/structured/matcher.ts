@@ -12,19 +12,6 @@ import type { TokenVocab } from './token-vocab.js';
 /** bound on the parser work of one mask (typical masks need well under 10,000 items) */
 const MAX_PARSER_ITEMS_PER_MASK = 2_000_000;
 
-/**
- * addRootGroup's buffer for the mask of the state after a lexeme, one per mask width for the whole thread rather
- * than one per request (a new 19 KB buffer is ~20 µs of page faults inside a request's first such mask). Shared
- * safely: masks are computed synchronously, and that state's lexer state is initial, so it has no groups of its
- * own to compute into the same buffer.
- */
-const groupScratches = new Map<number, Int32Array>();
-function groupScratch(words: number): Int32Array {
-  let s = groupScratches.get(words);
-  if (!s) groupScratches.set(words, (s = new Int32Array(words)));
-  return s;
-}
-
 export class GrammarMatcher implements RequestGrammar {
   private readonly parser: EarleyParser;
   private lex: number;
@@ -172,10 +159,9 @@ export class GrammarMatcher implements RequestGrammar {
     out.set(mask, offset);
   }
 
-  /** `into`: a buffer to compute the mask in (overwritten); else a new mask */
-  private computeMask(into?: Int32Array): Int32Array {
+  private computeMask(): Int32Array {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
-    const mask = into ? (into.set(walk.inner), into) : copyMask(walk.inner);
+    const mask = copyMask(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
     const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
@@ -185,11 +171,9 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    const { boundaryNodes, boundaryAccepting, otherBoundaries, rootGroupAccepting, rootGroupTokens } = walk;
-    for (let g = 0; g < rootGroupAccepting.length; g++) this.addRootGroup(rootGroupAccepting[g]!, rootGroupTokens[g]!, mask);
-    for (let j = 0; j < otherBoundaries.length; j++) {
+    const { boundaryNodes, boundaryAccepting } = walk;
+    for (let q = 0; q < boundaryNodes.length; q++) {
       // the lexeme ends before this node's byte: the parser decides what may follow
-      const q = otherBoundaries[j]!;
       const top = boundaryNodes[q]!;
       parser.truncate(baseSets);
       if (parser.work - workStart > MAX_PARSER_ITEMS_PER_MASK) {
@@ -230,30 +214,6 @@ export class GrammarMatcher implements RequestGrammar {
     }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
     return mask;
-  }
-
-  /**
-   * Tokens whose first byte ends the current lexeme (`accepting`) and starts the next: allowed exactly where the
-   * mask of the state after scanning `accepting` allows them (root-boundaries.ts): that state's cached mask, or
-   * one computed into a shared scratch buffer (its lexer state is an initial one: no such groups there).
-   */
-  private addRootGroup(accepting: Int32Array, tokens: Int32Array, mask: Int32Array): void {
-    const parser = this.parser;
-    const baseSets = parser.setCount;
-    const lex = this.lex;
-    if (!parser.scan(accepting)) return;
-    this.lex = parser.lexState;
-    try {
-      // the scratch is shared on the premise that this state has no groups of its own: initial states accept nothing
-      if (!this.cg.dfa.isInitial(this.lex)) throw new Error('internal: the state after a lexeme is not an initial lexer state');
-      // a cached mask of that state if there is one; else computed into scratch, not cached: a cold request
-      // rarely meets that state again, and a new cache entry is a new 19 KB of memory to fault in
-      const after = this.cg.cachedMask(this.maskKey()) ?? this.computeMask(groupScratch(this.words));
-      for (let w = 0; w < mask.length; w++) mask[w] |= after[w]! & tokens[w]!;
-    } finally {
-      this.lex = lex;
-      parser.truncate(baseSets);
-    }
   }
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */

@@ -12,19 +12,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
-import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
 import { compilingExamples } from './bench-schemas.js';
+import type { MatcherInternals } from './matcher-internals.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const thresholdUs = Number(process.argv[3] ?? 250);
 const outFile = process.argv[4];
-
-interface Internals {
-  cg: CompiledGrammar;
-  lex: number;
-  parser: { work: number };
-}
 
 interface MaskRecord {
   subset: string;
@@ -68,7 +62,7 @@ const walls: number[] = [];
 const decoder = new TextDecoder();
 for (const { subset, file, instance, constraint: c } of compilingExamples(perSubset)) {
   const m = provider.create(c) as GrammarMatcher;
-  const mi = m as unknown as Internals;
+  const mi = m as unknown as MatcherInternals;
   const ids = q.encode(JSON.stringify(instance, null, 2));
   let text = '';
   for (let k = 0; k < ids.length; k++) {

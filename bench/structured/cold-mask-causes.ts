@@ -9,16 +9,11 @@ import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import type { RNode } from '../../src/structured/regex-ast.js';
 import { compilingExamples } from './bench-schemas.js';
+import type { MatcherInternals } from './matcher-internals.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const thresholdUs = Number(process.argv[3] ?? 250);
 const outFile = process.argv[4];
-
-interface Internals {
-  cg: CompiledGrammar;
-  lex: number;
-  parser: { work: number };
-}
 
 /** what kind of lexeme: the categories the slow masks are sorted by */
 function lexemeKind(n: RNode): string {
@@ -54,7 +49,7 @@ const slow: Array<Record<string, unknown>> = [];
 let total = 0;
 for (const { subset, instance, constraint: c } of compilingExamples(perSubset)) {
   const m = provider.create(c) as GrammarMatcher;
-  const mi = m as unknown as Internals;
+  const mi = m as unknown as MatcherInternals;
   const ids = q.encode(JSON.stringify(instance, null, 2));
   let prevText = '';
   for (const id of ids) {

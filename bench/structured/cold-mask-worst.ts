@@ -8,19 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
-import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
 import { compilingExamples } from './bench-schemas.js';
+import type { MatcherInternals } from './matcher-internals.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const topN = Number(process.argv[3] ?? 15);
 const outFile = process.argv[4];
-
-interface Internals {
-  cg: CompiledGrammar;
-  lex: number;
-  parser: { work: number };
-}
 
 const q = qwen();
 const t0 = performance.now();
@@ -31,7 +25,7 @@ const all: Array<Record<string, unknown> & { cpuUs: number }> = [];
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
 for (const { subset, instance, file, constraint: c } of compilingExamples(perSubset)) {
   const m = provider.create(c) as GrammarMatcher;
-  const mi = m as unknown as Internals;
+  const mi = m as unknown as MatcherInternals;
   const ids = q.encode(JSON.stringify(instance, null, 2));
   let text = '';
   for (let k = 0; k < ids.length; k++) {

@@ -11,10 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
-import { compilingExamples } from './bench-schemas.js';
-import type { MatcherInternals } from './matcher-internals.js';
+import { coldPositions } from './cold-positions.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const thresholdUs = Number(process.argv[3] ?? 250);
@@ -59,53 +57,44 @@ const all: MaskRecord[] = [];
 let totalMasks = 0;
 /** every cold mask's wall time (µs), for the percentiles */
 const walls: number[] = [];
-const decoder = new TextDecoder();
-for (const { subset, file, instance, constraint: c } of compilingExamples(perSubset)) {
-  const m = provider.create(c) as GrammarMatcher;
-  const mi = m as unknown as MatcherInternals;
-  const ids = q.encode(JSON.stringify(instance, null, 2));
-  let text = '';
-  for (let k = 0; k < ids.length; k++) {
-    const s = provider.walks.stats;
-    const b = { walks: s.computed, split: s.split, nodes: s.nodesVisited, walkMs: s.computeMs, lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, dfa: mi.cg.dfa.stateCount, work: mi.parser.work };
-    const lex = mi.lex;
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    m.fillNextTokenBitmask(mask, 0);
-    const w1 = performance.now();
-    const cpu = process.cpuUsage(c0);
-    const wallUs = (w1 - w0) * 1000;
-    totalMasks++;
-    walls.push(wallUs);
-    if (wallUs > thresholdUs) {
-      const walk = mi.cg.lexerWalk(lex, provider.trie, words);
-      all.push({
-        subset,
-        file,
-        token: k,
-        after: text.slice(-40),
-        startMs: w0,
-        wallUs: Math.round(wallUs),
-        cpuUs: cpu.user + cpu.system,
-        firstOfSchema: k === 0,
-        newWalks: s.computed - b.walks,
-        splitWalks: s.split - b.split,
-        walkNodes: s.nodesVisited - b.nodes,
-        walkUs: Math.round((s.computeMs - b.walkMs) * 1000),
-        lexemeAutomataBuilt: lexemeBuildStats.built - b.lexBuilt,
-        lexemeBuildUs: Math.round((lexemeBuildStats.ms - b.lexMs) * 1000),
-        dfaStatesBuilt: mi.cg.dfa.stateCount - b.dfa,
-        parserItems: mi.parser.work - b.work,
-        deepNodes: walk.deepNodes.length,
-        boundaryNodes: walk.boundaryNodes.length,
-        gcUs: 0,
-        restUs: 0,
-        lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 100),
-        category: '',
-      });
-    }
-    text += decoder.decode(q.vocab.tokenBytes[ids[k]!] ?? new Uint8Array(0));
-    if (!m.acceptToken(ids[k]!)) throw new Error(`${subset}/${file}: token ${k} rejected`);
+for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPositions(provider, q, perSubset)) {
+  const s = provider.walks.stats;
+  const b = { walks: s.computed, split: s.split, nodes: s.nodesVisited, walkMs: s.computeMs, lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, dfa: mi.cg.dfa.stateCount, work: mi.parser.work };
+  const lex = mi.lex;
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  m.fillNextTokenBitmask(mask, 0);
+  const w1 = performance.now();
+  const cpu = process.cpuUsage(c0);
+  const wallUs = (w1 - w0) * 1000;
+  totalMasks++;
+  walls.push(wallUs);
+  if (wallUs > thresholdUs) {
+    const walk = mi.cg.lexerWalk(lex, provider.trie, words);
+    all.push({
+      subset,
+      file,
+      token: k,
+      after: text.slice(-40),
+      startMs: w0,
+      wallUs: Math.round(wallUs),
+      cpuUs: cpu.user + cpu.system,
+      firstOfSchema: k === 0,
+      newWalks: s.computed - b.walks,
+      splitWalks: s.split - b.split,
+      walkNodes: s.nodesVisited - b.nodes,
+      walkUs: Math.round((s.computeMs - b.walkMs) * 1000),
+      lexemeAutomataBuilt: lexemeBuildStats.built - b.lexBuilt,
+      lexemeBuildUs: Math.round((lexemeBuildStats.ms - b.lexMs) * 1000),
+      dfaStatesBuilt: mi.cg.dfa.stateCount - b.dfa,
+      parserItems: mi.parser.work - b.work,
+      deepNodes: walk.deepNodes.length,
+      boundaryNodes: walk.boundaryNodes.length,
+      gcUs: 0,
+      restUs: 0,
+      lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 100),
+      category: '',
+    });
   }
 }
 // gc entries are delivered asynchronously: let the observer catch up before matching them to masks

@@ -7,10 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
-import { compilingExamples } from './bench-schemas.js';
-import type { MatcherInternals } from './matcher-internals.js';
+import { coldPositions } from './cold-positions.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const topN = Number(process.argv[3] ?? 15);
@@ -23,37 +21,29 @@ const providerMs = performance.now() - t0;
 const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
 const all: Array<Record<string, unknown> & { cpuUs: number }> = [];
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
-for (const { subset, instance, file, constraint: c } of compilingExamples(perSubset)) {
-  const m = provider.create(c) as GrammarMatcher;
-  const mi = m as unknown as MatcherInternals;
-  const ids = q.encode(JSON.stringify(instance, null, 2));
-  let text = '';
-  for (let k = 0; k < ids.length; k++) {
-    const s = provider.walks.stats;
-    const before = { lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, walks: s.computed, nodes: s.nodesVisited, dfa: mi.cg.dfa.stateCount, work: mi.parser.work, lex: mi.lex };
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    m.fillNextTokenBitmask(mask, 0);
-    const wallUs = (performance.now() - w0) * 1000;
-    const c1 = process.cpuUsage(c0);
-    all.push({
-      cpuUs: c1.user + c1.system,
-      wallUs: Math.round(wallUs),
-      subset,
-      file,
-      token: k,
-      after: text.slice(-40),
-      newWalks: s.computed - before.walks,
-      walkNodes: s.nodesVisited - before.nodes,
-      lexemeAutomataBuilt: lexemeBuildStats.built - before.lexBuilt,
-      lexemeBuildUs: Math.round((lexemeBuildStats.ms - before.lexMs) * 1000),
-      dfaStatesBuilt: mi.cg.dfa.stateCount - before.dfa,
-      parserItems: mi.parser.work - before.work,
-      lexState: mi.cg.dfa.canonicalState(before.lex, 65, 1e9).key.slice(0, 100),
-    });
-    text += new TextDecoder().decode(q.vocab.tokenBytes[ids[k]!] ?? new Uint8Array(0));
-    if (!m.acceptToken(ids[k]!)) throw new Error(`${subset}/${file}: token ${k} rejected`);
-  }
+for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPositions(provider, q, perSubset)) {
+  const s = provider.walks.stats;
+  const before = { lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, walks: s.computed, nodes: s.nodesVisited, dfa: mi.cg.dfa.stateCount, work: mi.parser.work, lex: mi.lex };
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  m.fillNextTokenBitmask(mask, 0);
+  const wallUs = (performance.now() - w0) * 1000;
+  const c1 = process.cpuUsage(c0);
+  all.push({
+    cpuUs: c1.user + c1.system,
+    wallUs: Math.round(wallUs),
+    subset,
+    file,
+    token: k,
+    after: text.slice(-40),
+    newWalks: s.computed - before.walks,
+    walkNodes: s.nodesVisited - before.nodes,
+    lexemeAutomataBuilt: lexemeBuildStats.built - before.lexBuilt,
+    lexemeBuildUs: Math.round((lexemeBuildStats.ms - before.lexMs) * 1000),
+    dfaStatesBuilt: mi.cg.dfa.stateCount - before.dfa,
+    parserItems: mi.parser.work - before.work,
+    lexState: mi.cg.dfa.canonicalState(before.lex, 65, 1e9).key.slice(0, 100),
+  });
 }
 all.sort((a, b) => (process.env.SORT_WALL ? (b.wallUs as number) - (a.wallUs as number) : b.cpuUs - a.cpuUs));
 const result = {

@@ -1,0 +1,34 @@
+// The positions the cold-mask benches time: each compiling example's output (pretty-printed instance) walked token by
+// token through a new matcher of its schema (a first request with that schema: cold caches). The caller takes the
+// mask at each position; the token is accepted when it asks for the next one.
+import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import type { StructuredGrammarProvider } from '../../src/structured/provider.js';
+import type { qwen } from '../../test/structured/qwen-fixture.js';
+import { compilingExamples } from './bench-schemas.js';
+import type { MatcherInternals } from './matcher-internals.js';
+
+export interface ColdPosition {
+  subset: string;
+  file: string;
+  /** index of the next token in the output */
+  token: number;
+  /** the output's text before it */
+  text: string;
+  matcher: GrammarMatcher;
+  internals: MatcherInternals;
+}
+
+export function* coldPositions(provider: StructuredGrammarProvider, q: ReturnType<typeof qwen>, perSubset: number): Generator<ColdPosition> {
+  const decoder = new TextDecoder();
+  for (const { subset, file, instance, constraint } of compilingExamples(perSubset)) {
+    const matcher = provider.create(constraint) as GrammarMatcher;
+    const internals = matcher as unknown as MatcherInternals;
+    const ids = q.encode(JSON.stringify(instance, null, 2));
+    let text = '';
+    for (let token = 0; token < ids.length; token++) {
+      yield { subset, file, token, text, matcher, internals };
+      text += decoder.decode(q.vocab.tokenBytes[ids[token]!] ?? new Uint8Array(0));
+      if (!matcher.acceptToken(ids[token]!)) throw new Error(`${subset}/${file}: token ${token} rejected`);
+    }
+  }
+}

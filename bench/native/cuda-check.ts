@@ -15,6 +15,7 @@ import { compareWithReference, failures, maxTop5Diff, type LogprobComparison } f
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from '../../test/native/native-test-helpers.js';
 import { QWEN25_SHAPES } from './model-shapes.js';
 import { measureBatch1Decode } from './decode-timing.js';
+import { timePrefill } from './prefill-timing.js';
 
 const outDir = process.argv[2] ?? 'cuda-check-out';
 const shapeNames = process.argv.slice(3);
@@ -72,18 +73,11 @@ async function sizingAndPrefill() {
   } catch (e) {
     refusal = (e as Error).message;
   }
-  // prefill throughput: one 2048-token row, then 4 rows of 512 tokens (eager; cuBLASLt GEMMs + dispatched attention)
+  // prefill throughput: one 2048-token row, then 4 rows of 512 tokens (eager; cuBLASLt GEMMs + dispatched attention;
+  // best of 3; runs before session 4 timed one step)
   const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks: 600, blockSize: 16, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096 });
-  const table = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
-  const prefill = (rows: number, len: number) => {
-    const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: table(r * 130, Math.ceil(len / 16)), sample: true })), 16);
-    gpu.forward(b);
-    const t = performance.now();
-    gpu.forward(b);
-    return performance.now() - t;
-  };
-  const ms2048 = prefill(1, 2048);
-  const ms4x512 = prefill(4, 512);
+  const ms2048 = timePrefill(gpu, 1, 2048);
+  const ms4x512 = timePrefill(gpu, 4, 512);
   gpu.close();
   const res = { startupMs, plan, memory, log: logs, refusal, prefill2048Ms: ms2048, prefill2048TokPerS: 2048 / (ms2048 / 1000), prefill4x512Ms: ms4x512 };
   console.log('sizing', JSON.stringify(res));
@@ -109,21 +103,10 @@ function attentionBeforeAfter() {
       delete process.env['SERVAL_ATTENTION'];
     }
     const table = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
-    const prefill = (rows: number, len: number) => {
-      const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: table(r * 130, Math.ceil(len / 16)), sample: true })), 16);
-      gpu.forward(b);
-      const times: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t = performance.now();
-        gpu.forward(b);
-        times.push(performance.now() - t);
-      }
-      return Math.min(...times);
-    };
     const res: Record<string, number> = {
-      prefill1x512Ms: prefill(1, 512),
-      prefill1x2048Ms: prefill(1, 2048),
-      prefill4x512Ms: prefill(4, 512),
+      prefill1x512Ms: timePrefill(gpu, 1, 512),
+      prefill1x2048Ms: timePrefill(gpu, 1, 2048),
+      prefill4x512Ms: timePrefill(gpu, 4, 512),
     };
     for (const ctx of contexts) {
       const blockTable = table(0, Math.ceil((ctx + 48) / blockSize));

@@ -23,6 +23,7 @@ import { compareTopLogprobs, compareWithReference, failures, maxTop5Diff, type L
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from '../../test/native/native-test-helpers.js';
 import { QWEN25_SHAPES } from './model-shapes.js';
 import { measureBatch1Decode } from './decode-timing.js';
+import { timePrefill } from './prefill-timing.js';
 
 const outDir = process.argv[2] ?? 'dtype-check-out';
 mkdirSync(outDir, { recursive: true });
@@ -111,19 +112,8 @@ function prefillTiming(shape: string, dtype: WeightDtype) {
   const config = QWEN25_SHAPES[shape];
   if (!config) throw new Error(`unknown shape ${shape}`);
   const gpu = NativeCudaForwardModel.fromConfig(config, null, { numBlocks: 600, blockSize: 16, loadFormat: 'dummy', seed: 1, maxNumTokens: 4096, enforceEager: true, dtype });
-  const run = (rows: number, len: number) => {
-    const b = buildStepBatch(Array.from({ length: rows }, (_, r) => ({ tokenIds: Array.from({ length: len }, (_, i) => (i * 13 + r) % 150000), startPosition: 0, blockTable: Array.from({ length: Math.ceil(len / 16) }, (_, i) => r * 130 + i), sample: true })), 16);
-    gpu.forward(b);
-    const times: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      gpu.forward(b);
-      times.push(performance.now() - t);
-    }
-    return Math.min(...times);
-  };
   try {
-    return { prefill1x2048Ms: run(1, 2048), prefill4x512Ms: run(4, 512) };
+    return { prefill1x2048Ms: timePrefill(gpu, 1, 2048), prefill4x512Ms: timePrefill(gpu, 4, 512) };
   } finally {
     gpu.close();
   }

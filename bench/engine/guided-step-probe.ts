@@ -39,11 +39,8 @@ import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import { writeDummyModelDir } from '../gpu/dummy-model-dir.js';
 import { runOfflineBatch } from '../gpu/offline-batch.js';
+import { arg } from './bench-args.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-}
 const N = Number(arg('requests', '1000'));
 const OUTPUT_LEN = Number(arg('output-len', '128'));
 const DECODE_MS = Number(arg('decode-ms', '20'));

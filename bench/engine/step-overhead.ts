@@ -13,11 +13,8 @@ import { createDetokenizer } from '../../src/tokenizer/create-detokenizer.js';
 import type { DetokenizerFactory } from '../../src/engine/detokenizer.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import type { TextTokenizer } from '../../src/tokenizer/types.js';
+import { arg } from './bench-args.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
 const ROWS = Number(arg('rows', '256'));
 const STEPS = Number(arg('steps', '400'));
 const PROMPT = 64;

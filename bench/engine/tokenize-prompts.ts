@@ -12,11 +12,8 @@ import { sampleRandomDataset } from '../../src/benchmarks/datasets/random-datase
 import { SeededRandom } from '../../src/benchmarks/rng.js';
 import { TokenizerPool } from '../../src/tokenizer/encode-pool.js';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { arg } from './bench-args.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-}
 const PROMPTS = Number(arg('prompts', '1000'));
 const LEN = Number(arg('len', '512'));
 const REPS = Number(arg('reps', '3'));

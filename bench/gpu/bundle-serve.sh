@@ -17,6 +17,14 @@ rm -rf "$tmp"
 for shape in ${SHAPES:-Qwen2.5-7B}; do
   node --import tsx bench/gpu/write-dummy-model.ts "$shape" "$out/models/$shape"
 done
+# the structured-output step bench (bench/structured/step-masks.ts) for the GPU host's cores: its bundle, the mask
+# worker entry it starts next to itself, and the JSONSchemaBench schemas it walks (../shared/data is not carried)
+banner="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+for f in bench/structured/step-masks.ts src/structured/workers/mask-worker.ts; do
+  npx esbuild "$f" --bundle --platform=node --format=esm --target=node20 --outfile="$out/$(basename "${f%.ts}").$([ "$f" = src/structured/workers/mask-worker.ts ] && echo js || echo mjs)" \
+    --log-level=warning --banner:js="$banner"
+done
+tar cJf $out/jsonschemabench.tar.xz -C ../shared/data jsonschemabench
 # compressed: the tokenizer.json in each folder is 11 MB, and a device call carries 64 MiB at most
 tar cJf $out/models.tar.xz -C $out models && rm -rf $out/models
 du -sh $out .device

@@ -4,7 +4,9 @@
 # the first 300 are shared by all requests, 128 output tokens, ignore_eos, with and without guided_json {cpe: string[]}:
 #   1. offline: `serval bench throughput`, 1000 requests, all at once (vLLM's offline benchmark);
 #   2. online: `serval serve` + `serval bench serve` at concurrency 1, 32 and 256 (TTFT/TPOT/ITL percentiles).
-# SKIP_OFFLINE=1 / SKIP_HF=1 leave out parts 1 / 3. Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
+#   3. the HF transformers peer; 4. (STEP_MASKS="rows steps workers", e.g. "30 150 1,4,8,14") the structured-output
+#      step bench on this host's cores (bench/structured/step-masks.ts).
+# SKIP_OFFLINE=1 / SKIP_HF=1 / SKIP_SERVE=1 leave out parts 1 / 3 / 2; OFFLINE_REPEATS=N alternates plain and guided N times. Results (JSON per run + the server logs) come back as $OUT/results.tgz (the tool returns at most 8 files), the log as $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz  # production dependencies, node-addon-api (the addon build) included
 tar xJf .dev-serve/models.tar.xz -C .dev-serve
@@ -15,12 +17,8 @@ ENGINE=(--load-format dummy --device cuda --max-num-seqs 256 --max-num-batched-t
 WORKLOAD=(--dataset random --random-prefix-len 300 --random-input-len 212 --random-output-len 128)
 RES=/tmp/serve-results && mkdir -p $RES
 echo '{"type":"object","properties":{"cpe":{"type":"array","items":{"type":"string"}}},"required":["cpe"]}' > /tmp/cpe-schema.json
-for shape in ${SHAPES:-Qwen2.5-7B}; do
-  model=.dev-serve/models/$shape
-  [ "${SKIP_OFFLINE:-0}" = 1 ] || phase "throughput-$shape-plain" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
-    --num-prompts "${N_OFFLINE:-1000}" --disable-progress --output-json "$RES/throughput-$shape-plain.json"
-  [ "${SKIP_OFFLINE:-0}" = 1 ] || phase "throughput-$shape-guided" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
-    --num-prompts "${N_OFFLINE:-1000}" --guided-json /tmp/cpe-schema.json --disable-progress --output-json "$RES/throughput-$shape-guided.json"
+serve_runs() { # shape model: `serval serve` + `serval bench serve` at concurrency ${SERVE_SPECS:-1:16 32:256 256:1000} (c:requests)
+  local shape=$1 model=$2
   "${SERVAL[@]}" serve "$model" "${ENGINE[@]}" --served-model-name "$shape" --host 127.0.0.1 --port 8000 \
     --disable-uvicorn-access-log > "$RES/serve-$shape.log" 2>&1 &
   pid=$!
@@ -29,7 +27,7 @@ for shape in ${SHAPES:-Qwen2.5-7B}; do
     kill -0 $pid 2> /dev/null || break
     sleep 1
   done
-  for spec in 1:16 32:256 256:1000; do
+  for spec in ${SERVE_SPECS:-1:16 32:256 256:1000}; do
     c=${spec%%:*} n=${spec##*:}
     for kind in plain guided; do
       extra=()
@@ -41,8 +39,25 @@ for shape in ${SHAPES:-Qwen2.5-7B}; do
     done
   done
   kill $pid; wait $pid 2> /dev/null
+}
+for shape in ${SHAPES:-Qwen2.5-7B}; do
+  model=.dev-serve/models/$shape
+  for r in $(seq 1 "${OFFLINE_REPEATS:-1}"); do
+    [ "${SKIP_OFFLINE:-0}" = 1 ] && break
+    sfx=$([ "${OFFLINE_REPEATS:-1}" = 1 ] || echo "-r$r")
+    phase "throughput-$shape-plain$sfx" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
+      --num-prompts "${N_OFFLINE:-1000}" --disable-progress --output-json "$RES/throughput-$shape-plain$sfx.json"
+    phase "throughput-$shape-guided$sfx" 150 "${SERVAL[@]}" bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
+      --num-prompts "${N_OFFLINE:-1000}" --guided-json /tmp/cpe-schema.json --disable-progress --output-json "$RES/throughput-$shape-guided$sfx.json"
+  done
+  [ "${SKIP_SERVE:-0}" = 1 ] || serve_runs "$shape" "$model"
   # the side-by-side peer on the same card and shape: HF transformers generate, batch 256 (bench/gpu/hf_generate.py)
   [ "${SKIP_HF:-0}" = 1 ] || HF_BATCHES=${HF_BATCHES:-256} phase "hf-generate-$shape" 150 python3 bench/gpu/hf_generate.py "$RES/hf-generate-$shape.json" "$model"
 done
+if [ -n "${STEP_MASKS:-}" ]; then
+  mkdir -p /tmp/shared-data && tar xJf .dev-serve/jsonschemabench.tar.xz -C /tmp/shared-data
+  read -r per_subset steps workers <<< "$STEP_MASKS"
+  SERVAL_SHARED_DATA=/tmp/shared-data phase step-masks 240 node .dev-serve/step-masks.mjs "$per_subset" "$steps" "$RES/step-masks" "$workers"
+fi
 tar czf "$OUT/results.tgz" -C /tmp serve-results
 grep -E "^=== |tok/s|Output token throughput|Mean TTFT|Median TPOT|Error|error" "$OUT/run.log" | cut -c1-300 | tail -80

@@ -10,7 +10,8 @@ const ENGINE_FLAGS = new Set([
   '--trust-remote-code', '--chat-template', '--generation-config', '--seed', '--device', '--tensor-parallel-size',
   '--pipeline-parallel-size', '--gpu-memory-utilization', '--max-num-seqs', '--max-num-batched-tokens', '--block-size',
   '--enable-prefix-caching', '--no-enable-prefix-caching', '--scheduling-policy', '--max-logprobs', '--enforce-eager',
-  '--num-kv-blocks', '--guided-decoding-backend', '--structured-outputs-config', '--structured-output-workers', '--tokenizer-pool-size',
+  '--num-kv-blocks', '--guided-decoding-backend', '--structured-outputs-config', '--structured-output-workers',
+  '--structured-output-mask-grace-ms', '--tokenizer-pool-size',
 ]);
 
 export function engineFlagOptions(): Option[] {

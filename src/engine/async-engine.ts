@@ -11,6 +11,7 @@ import type { ChatTemplate } from '../chat/chat-template.js';
 import { OutputQueue } from './output-queue.js';
 import type { EngineHealth, EngineStats, FinishedRequestStats, PromptInput, ServingEngine } from './serving-engine.js';
 import type { RequestOptions, RequestOutput, SamplingParams } from './types.js';
+import type { StructuredMaskStats } from './mask-deadline.js';
 
 /** consecutive failed steps after which the engine reports itself unhealthy (one bad batch is not a dead engine) */
 export const UNHEALTHY_AFTER_FAILED_STEPS = 3;
@@ -119,6 +120,18 @@ export class AsyncEngine implements ServingEngine {
 
   stats(): EngineStats {
     return this.core.stats();
+  }
+
+  /**
+   * builds the structured-output engine (vocabulary, token trie, mask workers) now: without it, the first request
+   * with a constraint builds it on the engine thread, which stalls every running request for that long (~1–2 s)
+   */
+  prepareStructuredOutput(): void {
+    this.core.prepareGrammar();
+  }
+
+  maskStats(): StructuredMaskStats {
+    return this.core.maskStats();
   }
 
   onRequestFinished(listener: (s: FinishedRequestStats) => void): void {

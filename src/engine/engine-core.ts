@@ -122,6 +122,11 @@ export class EngineCore {
     this.finishListeners.push(listener);
   }
 
+  /** builds the structured-output engine now instead of at the first constraint (GrammarProvider.prepare) */
+  prepareGrammar(): void {
+    this.opts.grammar?.prepare?.();
+  }
+
   hasRequest(requestId: string): boolean {
     return this.requests.has(requestId);
   }

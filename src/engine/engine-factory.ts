@@ -195,7 +195,7 @@ function structuredOutputWorkers(n: number | null): number {
 /**
  * serval's structured-output engine over the model's vocabulary, built on the first structured request: reading
  * the vocabulary takes seconds, which engines that never see a constraint should not pay. With workers, cold masks
- * are computed on worker threads (started by the first step with grammar rows).
+ * are computed on worker threads (started by the first step with grammar rows). `prepare` builds both at once.
  */
 function defaultGrammarProvider(ctx: GrammarContext, workers: number, log: ((message: string) => void) | undefined): GrammarProvider {
   let provider: StructuredGrammarProvider | PooledGrammarProvider | null = null;
@@ -210,6 +210,10 @@ function defaultGrammarProvider(ctx: GrammarContext, workers: number, log: ((mes
   return {
     create: (constraint) => get().create(constraint),
     bulkFiller: (numRows) => (provider instanceof PooledGrammarProvider ? provider.bulkFiller(numRows) : null),
+    prepare: () => {
+      const p = get();
+      if (p instanceof PooledGrammarProvider) p.startWorkers();
+    },
     close: async () => {
       if (provider instanceof PooledGrammarProvider) await provider.close();
     },

@@ -53,6 +53,11 @@ export interface GrammarProvider {
    * thread (no worker pool, or its threads are still starting)
    */
   bulkFiller?(numRows: number): BulkMaskFiller | null;
+  /**
+   * builds now what the first constraint would build (the vocabulary, the token trie, the mask workers), so that a
+   * first structured request does not stall the running batch (`serve` calls it at start-up)
+   */
+  prepare?(): void;
   /** stops the provider's threads (engine shutdown) */
   close?(): Promise<void>;
 }

@@ -3,6 +3,7 @@
 import type { EngineArgs } from '../config/engine-args.js';
 import type { ModelConfig } from '../loader/model-config-types.js';
 import type { RequestOptions, RequestOutput, SamplingParams } from './types.js';
+import type { StructuredMaskStats } from './mask-deadline.js';
 
 /** text (tokenized with special tokens), or token ids; `prompt` optionally carries their text for the output */
 export type PromptInput = string | { promptTokenIds: number[]; prompt?: string };
@@ -51,5 +52,7 @@ export interface ServingEngine {
   onRequestFinished(listener: (s: FinishedRequestStats) => void): void;
   /** absent: always healthy (test fakes) */
   health?(): EngineHealth;
+  /** the grammar masks' counters since start (absent in test fakes) */
+  maskStats?(): StructuredMaskStats;
   shutdown(): Promise<void>;
 }

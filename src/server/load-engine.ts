@@ -33,6 +33,7 @@ export function asServerEngine(engine: AsyncEngine): ServerEngine {
     generate: (prompt, params, requestId, options) => engine.generate(prompt, params, requestId, options),
     abort: (requestId) => engine.abort(requestId),
     stats: () => engine.stats(),
+    maskStats: () => engine.maskStats(),
     health: () => engine.health(),
     onRequestFinished: (listener) => engine.onRequestFinished(listener),
     shutdown: () => engine.shutdown(),
@@ -65,6 +66,23 @@ export async function loadServerEngine(config: ServeConfig, log: Logger): Promis
   // the engine brings serval's structured-output engine over the model's vocabulary
   const engine = await AsyncEngine.create({ ...args, model: modelDir });
   await awaitPromptWorkers(engine);
-  log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}; structured output by serval's engine`);
-  return asServerEngine(engine);
+  log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}`);
+  const server = asServerEngine(engine);
+  prepareStructuredOutput(engine, log);
+  return server;
+}
+
+/**
+ * builds serval's structured-output engine at start-up, not at the first guided request, which would stall every
+ * running request while it builds (~1–2 s). A vocabulary it cannot read does not stop the server: requests without a
+ * constraint are served, and those with one get the same error.
+ */
+function prepareStructuredOutput(engine: AsyncEngine, log: Logger): void {
+  const t0 = Date.now();
+  try {
+    engine.prepareStructuredOutput();
+    log.info(`structured output by serval's engine: vocabulary and token trie built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  } catch (e) {
+    log.warn(`structured output is unavailable (requests with a constraint will fail): ${(e as Error).message}`);
+  }
 }

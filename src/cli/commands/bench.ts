@@ -16,6 +16,7 @@ import { SeededRandom } from '../../benchmarks/rng.js';
 import { formatThroughput, runThroughputBenchmark } from '../../benchmarks/throughput-benchmark.js';
 import { loadServerEngine } from '../../server/load-engine.js';
 import { STRUCTURED_FIELDS, type StructuredField } from '../../benchmarks/structured-body.js';
+import { activeCudaStepProfile } from '../../native/cuda-step-profile.js';
 
 interface ServeBenchFlags extends DatasetFlags {
   baseUrl?: string;
@@ -129,15 +130,33 @@ function registerBenchThroughput(bench: Command): void {
     const config = resolveEngineFlagsOrExit(cmd, flags.model, flags as unknown as Record<string, unknown>);
     const ds = datasetOptions({ ...flags, dataset: flags.datasetName ?? flags.dataset });
     const schema = !flags.structuredOutput ? null : flags.guidedJson !== undefined ? readSchemaFile(flags.guidedJson) : datasetSchema(ds.dataset);
-    const engine = await loadServerEngine(config, createStderrLogger('bench'));
+    const log = createStderrLogger('bench');
+    let engine;
+    try {
+      engine = await loadServerEngine(config, log);
+    } catch (e) {
+      // as `serve`: a model that cannot load is the user's input problem, said without a stack trace
+      log.fatal(`cannot start: ${(e as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
     try {
       const samples = sampleDataset(ds, benchTokenizerFrom(engine.tokenizer, engine.args.model ?? 'the model'), new SeededRandom(flags.seed));
       const bar = flags.disableProgress ? null : createThroughputProgress(samples.length, 'bench');
+      activeCudaStepProfile.current?.reset();
       const r = await runThroughputBenchmark(engine, samples, { schema, ignoreEos: flags.ignoreEos, seed: flags.seed }, (n) => bar?.tick(n));
       bar?.stop();
       console.log(formatThroughput(r));
+      // where the time went: the cuda backend's per-step timers (SERVAL_CUDA_PROFILE=1) and the grammar masks' counters
+      const stepProfile = activeCudaStepProfile.current?.summary();
+      const maskStats = schema ? engine.maskStats?.() : undefined;
+      if (stepProfile) console.error(`step profile (ms; per kind: means): ${JSON.stringify(stepProfile)}`);
+      if (maskStats) console.error(`grammar masks: ${JSON.stringify(maskStats)}`);
       if (flags.outputJson) {
-        const saved = { ...r, model: engine.args.model, dataset_name: ds.dataset, structured_output: schema !== null, engine_args: engine.args };
+        const saved = {
+          ...r, model: engine.args.model, dataset_name: ds.dataset, structured_output: schema !== null, engine_args: engine.args,
+          ...(stepProfile ? { step_profile: stepProfile } : {}), ...(maskStats ? { mask_stats: maskStats } : {}),
+        };
         writeFileSync(flags.outputJson, JSON.stringify(saved, null, 2) + '\n');
         console.log(`Result saved to ${flags.outputJson}`);
       }

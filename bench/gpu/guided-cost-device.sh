@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (bundle: bundle-serve.sh): where issue 6's guided cost goes. `serval bench throughput` on the
+# JSON-extraction workload (7B dummy bf16, 1000 requests, as serve-bench-device.sh) with the cuda backend's per-step
+# timers (SERVAL_CUDA_PROFILE=1) and the grammar masks' counters in each result JSON: plain, then guided once per
+# extra engine flag set in $GUIDED_VARIANTS ("|"-separated; "" = the defaults), e.g.
+#   GUIDED_VARIANTS="|--structured-output-workers 0|--structured-output-mask-grace-ms 5"
+# Results come back as $OUT/results.tgz, the log as $OUT/run.log.
+set -uo pipefail
+tar xJf .dev-serve/node_modules.tar.xz
+tar xJf .dev-serve/models.tar.xz -C .dev-serve
+. bench/gpu/device-common.sh .dev-serve
+rm -rf dist && cp -r .dev-serve/dist dist
+export SERVAL_CUDA_PROFILE=1
+shape=${SHAPE:-Qwen2.5-7B}
+model=.dev-serve/models/$shape
+ENGINE=(--load-format dummy --device cuda --max-num-seqs 256 --max-num-batched-tokens 8192 --gpu-memory-utilization 0.9 --max-model-len 4096)
+WORKLOAD=(--dataset random --random-prefix-len 300 --random-input-len 212 --random-output-len 128 --num-prompts 1000 --disable-progress)
+RES=/tmp/guided-cost && mkdir -p $RES
+echo '{"type":"object","properties":{"cpe":{"type":"array","items":{"type":"string"}}},"required":["cpe"]}' > /tmp/cpe-schema.json
+phase plain 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" --output-json $RES/plain.json
+IFS='|' read -r -a variants <<< "${GUIDED_VARIANTS:-}"
+[ ${#variants[@]} -eq 0 ] && variants=("")
+i=0
+for v in "${variants[@]}"; do
+  i=$((i + 1))
+  # shellcheck disable=SC2206
+  extra=($v)
+  phase "guided-$i ${v:-defaults}" 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" "${extra[@]}" \
+    --guided-json /tmp/cpe-schema.json --output-json "$RES/guided-$i.json"
+done
+[ "${PLAIN_AGAIN:-0}" = 1 ] && phase plain-again 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" --output-json $RES/plain-again.json
+tar czf "$OUT/results.tgz" -C /tmp guided-cost
+grep -E "^=== |output tokens/s|grammar masks|step profile" "$OUT/run.log" | cut -c1-1500

@@ -127,7 +127,9 @@ class CudaModelOf final : public CudaModelImpl {
       throw std::invalid_argument("CUDA device " + std::to_string(opts.device) + " does not exist");
     CUDA_CHECK(cudaSetDevice(opts.device));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    CUDA_CHECK(cudaEventCreateWithFlags(&forwardDone_, cudaEventDisableTiming));
+    // a blocking wait: waitForwardDone's thread sleeps through the forward rather than spin on a core the engine's
+    // mask workers need meanwhile (it wakes later than a spinning thread would: small next to the masks' grace)
+    CUDA_CHECK(cudaEventCreateWithFlags(&forwardDone_, cudaEventDisableTiming | cudaEventBlockingSync));
     gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20, StorageTraits<S>::dtype);
     gemm_->setSkinnyEnabled(opts.skinnyGemm);
     int numSms = 0;

@@ -79,6 +79,9 @@ class CudaModel {
   void forward(const ForwardBatch& b, float* logits);
   /** Enqueues the forward on the GPU and returns without waiting for it; sample() must follow. */
   void enqueueForward(const ForwardBatch& b);
+  /** From any thread: blocks until the GPU has finished the forward enqueueForward issued last (its logits are
+   *  written); throws the CUDA error when that work failed. Returns at once before any forward. */
+  void waitForwardDone();
   /** After enqueueForward: samples its first req.numRows logit rows on the GPU (sampling_api.h), copies back only
    *  tokens, requested logprobs and req.copyRows' logits, and waits for the GPU. */
   void sample(const SampleRequest& req, SampleResult& out);

@@ -102,6 +102,7 @@ class CudaModelImpl {
   virtual ~CudaModelImpl() = default;
   virtual void forward(const ForwardBatch& b, float* logitsOut) = 0;
   virtual void enqueueForward(const ForwardBatch& b) = 0;
+  virtual void waitForwardDone() = 0;
   virtual void sample(const SampleRequest& req, SampleResult& out) = 0;
   virtual void allocateKvCache(int numBlocks) = 0;
   virtual CudaMemoryReport memory() const = 0;
@@ -126,6 +127,9 @@ class CudaModelOf final : public CudaModelImpl {
       throw std::invalid_argument("CUDA device " + std::to_string(opts.device) + " does not exist");
     CUDA_CHECK(cudaSetDevice(opts.device));
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    // a blocking wait: waitForwardDone's thread sleeps through the forward rather than spin on a core the engine's
+    // mask workers need meanwhile (it wakes later than a spinning thread would: small next to the masks' grace)
+    CUDA_CHECK(cudaEventCreateWithFlags(&forwardDone_, cudaEventDisableTiming | cudaEventBlockingSync));
     gemm_ = std::make_unique<LinearGemm>(stream_, 32u << 20, StorageTraits<S>::dtype);
     gemm_->setSkinnyEnabled(opts.skinnyGemm);
     int numSms = 0;
@@ -142,6 +146,7 @@ class CudaModelOf final : public CudaModelImpl {
   ~CudaModelOf() {
     clearGraphs();
     gemm_.reset();
+    if (forwardDone_) cudaEventDestroy(forwardDone_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
@@ -267,6 +272,13 @@ class CudaModelOf final : public CudaModelImpl {
     sampler_->markForwardStart(stream_);
     if (enqueueStep(b)) pendingLogitRows_ = b.numLogitTokens;
     sampler_->markForwardEnd(stream_);
+    CUDA_CHECK(cudaEventRecord(forwardDone_, stream_));
+  }
+
+  /** blocks the calling thread until the GPU has finished the forward enqueueForward issued last */
+  void waitForwardDone() override {
+    CUDA_CHECK(cudaSetDevice(opts_.device));
+    CUDA_CHECK(cudaEventSynchronize(forwardDone_));
   }
 
   /** samples the rows of the forward enqueued last (sampling_gpu.h) and waits for the stream */
@@ -702,6 +714,7 @@ class CudaModelOf final : public CudaModelImpl {
   CudaModelOptions opts_;
   const bool pdl_ = pdlFromEnv();
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t forwardDone_ = nullptr;  // recorded after enqueueForward's work (waitForwardDone)
   std::unique_ptr<LinearGemm> gemm_;
   size_t weightBytes_ = 0;
   DeviceBuffer embed_, finalNorm_, lmHead_, invFreq_;
@@ -736,6 +749,7 @@ CudaModel::CudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensor
 CudaModel::~CudaModel() = default;
 void CudaModel::forward(const ForwardBatch& b, float* logits) { impl_->forward(b, logits); }
 void CudaModel::enqueueForward(const ForwardBatch& b) { impl_->enqueueForward(b); }
+void CudaModel::waitForwardDone() { impl_->waitForwardDone(); }
 void CudaModel::sample(const SampleRequest& req, SampleResult& out) { impl_->sample(req, out); }
 void CudaModel::allocateKvCache(int numBlocks) { impl_->allocateKvCache(numBlocks); }
 CudaMemoryReport CudaModel::memory() const { return impl_->memory(); }

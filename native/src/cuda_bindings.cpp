@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "src/forward_worker.h"
@@ -91,6 +92,7 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     Napi::Function cls = DefineClass(env, "CudaModel",
                                      {InstanceMethod("forward", &CudaModelWrap::Forward),
                                       InstanceMethod("forwardBegin", &CudaModelWrap::ForwardBegin),
+                                      InstanceMethod("forwardDone", &CudaModelWrap::ForwardDone),
                                       InstanceMethod("sample", &CudaModelWrap::Sample),
                                       InstanceMethod("forwardAsync", &CudaModelWrap::ForwardAsync),
                                       InstanceMethod("memory", &CudaModelWrap::Memory),
@@ -170,11 +172,15 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     auto batch = std::make_shared<OwnedBatch>(ownBatch(batchFromJs(info[0].As<Napi::Object>())));
     claimModel(env, busy_);
     auto hostMs = std::make_shared<double>(0);
+    auto forwardId = std::make_shared<uint64_t>(0);
+    std::shared_ptr<ForwardDoneGate> gate = gate_;
     auto* w = new TaskWorker(
         env, info.This().As<Napi::Object>(),
-        [m, batch, hostMs] {
+        [m, batch, hostMs, forwardId, gate] {
+          std::lock_guard<std::mutex> lock(gate->mu);  // re-records the event a forwardDone waiter may still hold
           const auto t0 = std::chrono::steady_clock::now();
           m->enqueueForward(batch->view());
+          *forwardId = ++gate->enqueued;
           *hostMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         },
         [hostMs](Napi::Env e) {
@@ -182,11 +188,13 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
           o.Set("hostMs", *hostMs);
           return o;
         },
-        [this](bool ok) {
-          if (ok)
+        [this, forwardId](bool ok) {
+          if (ok) {
             awaitingSample_ = true;
-          else
+            stepForward_ = *forwardId;
+          } else {
             busy_.store(false);
+          }
         },
         "CudaModel.forwardBegin");
     w->Queue();
@@ -206,13 +214,53 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     auto* w = new TaskWorker(
         env, info.This().As<Napi::Object>(), [m, req, out] { m->sample(*req, *out); },
         [out](Napi::Env e) { return sampleResultToJs(e, *out); },
-        [this](bool) {
+        [this, env](bool ok) {
           awaitingSample_ = false;
           busy_.store(false);
+          endForwardDone(env, ok);
         },
         "CudaModel.sample", std::move(keep));
     w->Queue();
     return w->Promise();
+  }
+  // forwardDone() → Promise<void>: resolves once the GPU has finished the begun step's forward (its logits are
+  // written), waited for on a worker thread. Every call of one step returns the same promise. It settles no later
+  // than that step's sample(): resolved first when sample() succeeds (which waited for the whole stream), rejected
+  // when sample() fails first; rejected with the CUDA error when the forward's GPU work failed. Throws without a begun
+  // step (before forwardBegin resolves, after sample() settles) and once closed.
+  Napi::Value ForwardDone(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CudaModel* m = &model(env);
+    if (!awaitingSample_)
+      throw Napi::Error::New(env, "CudaModel.forwardDone: no begun forward (call it after forwardBegin resolves and "
+                                  "before its sample() settles)");
+    if (forwardDone_) return forwardDone_->Promise();
+    forwardDone_ = std::make_shared<OncePromise>(env);
+    std::shared_ptr<ForwardDoneGate> gate = gate_;
+    const uint64_t id = stepForward_;
+    auto* w = new WaitWorker(
+        env, info.This().As<Napi::Object>(),
+        [m, gate, id] {
+          std::lock_guard<std::mutex> lock(gate->mu);
+          // a later forward was enqueued, or the model closed: this step's sample() has settled, and the promise too
+          if (gate->closed || gate->enqueued != id) return;
+          m->waitForwardDone();
+        },
+        forwardDone_, "CudaModel.forwardDone");
+    w->Queue();
+    return forwardDone_->Promise();
+  }
+  // settles the step's forwardDone promise (if one was asked for) as its sample() settles: a successful sample()
+  // waited for the forward; a failed one ends the step before the forward was seen to finish
+  void endForwardDone(Napi::Env env, bool sampled) {
+    if (!forwardDone_) return;
+    if (sampled)
+      forwardDone_->Resolve(env.Undefined());
+    else
+      forwardDone_->Reject(
+          Napi::Error::New(env, "CudaModel.forwardDone: the step's sample() failed before the forward was seen to finish")
+              .Value());
+    forwardDone_.reset();
   }
   // forwardAsync(batch) → Promise<Float32Array>, run on a worker thread (the event loop does not wait on the GPU)
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
@@ -286,12 +334,28 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (busy_.load()) throw Napi::Error::New(info.Env(), "CudaModel.close while a forward is running");
+    {
+      // a forwardDone waiter of a settled step may still run: it must not reach the model once it is gone (a waiter
+      // inside its wait holds the lock until its forward is over, at once unless that step's sample() failed early)
+      std::lock_guard<std::mutex> lock(gate_->mu);
+      gate_->closed = true;
+    }
     model_.reset();  // frees the GPU memory now rather than at garbage collection
     return info.Env().Undefined();
   }
+  // Orders the forwardDone waiters (worker threads, possibly outliving their step or the model) against the next
+  // forward's enqueue, which re-records the event they wait on, and against close.
+  struct ForwardDoneGate {
+    std::mutex mu;
+    uint64_t enqueued = 0;  // forwards enqueued so far: the id of the last one
+    bool closed = false;
+  };
   std::unique_ptr<CudaModel> model_;
   std::atomic<bool> busy_{false};
   bool awaitingSample_ = false;  // forwardBegin succeeded and its sample() has not settled (JavaScript thread only)
+  uint64_t stepForward_ = 0;     // the begun step's forward id (ForwardDoneGate::enqueued when it was enqueued)
+  std::shared_ptr<OncePromise> forwardDone_;  // the begun step's forwardDone promise, once asked for
+  std::shared_ptr<ForwardDoneGate> gate_ = std::make_shared<ForwardDoneGate>();
 };
 #endif
 

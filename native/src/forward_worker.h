@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -120,6 +121,64 @@ class TaskWorker : public Napi::AsyncWorker {
   std::function<void()> work_;
   std::function<Napi::Value(Napi::Env)> result_;
   std::function<void(bool)> settled_;
+  std::string what_;
+};
+
+/**
+ * A Promise settled once, by whichever side comes first: a worker's result, or the JavaScript thread deciding the
+ * outcome sooner. Later settles are ignored. JavaScript thread only.
+ */
+class OncePromise {
+ public:
+  explicit OncePromise(Napi::Env env)
+      : deferred_(Napi::Promise::Deferred::New(env)), promise_(Napi::Persistent(deferred_.Promise())) {}
+  /** the promise, from any later call (the Deferred's own handle is valid only in the call that created it) */
+  Napi::Promise Promise() const { return promise_.Value(); }
+  void Resolve(Napi::Value v) {
+    if (settled_) return;
+    settled_ = true;
+    deferred_.Resolve(v);
+  }
+  void Reject(Napi::Value e) {
+    if (settled_) return;
+    settled_ = true;
+    deferred_.Reject(e);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::Reference<Napi::Promise> promise_;
+  bool settled_ = false;
+};
+
+/**
+ * Runs `wait` (a blocking wait, e.g. for a GPU event) on a libuv worker thread, then resolves `promise` with
+ * undefined, or rejects it with "`what`: error" when `wait` threw, unless it was settled meanwhile.
+ */
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, Napi::Object owner, std::function<void()> wait, std::shared_ptr<OncePromise> promise,
+             std::string what)
+      : Napi::AsyncWorker(env),
+        owner_(Napi::Persistent(owner)),
+        wait_(std::move(wait)),
+        promise_(std::move(promise)),
+        what_(std::move(what)) {}
+
+  void Execute() override {
+    try {
+      wait_();
+    } catch (const std::exception& e) {
+      SetError(what_ + ": " + e.what());
+    }
+  }
+  void OnOK() override { promise_->Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { promise_->Reject(e.Value()); }
+
+ private:
+  Napi::ObjectReference owner_;  // keeps the JS model object (and so the C++ model) alive until the wait is over
+  std::function<void()> wait_;
+  std::shared_ptr<OncePromise> promise_;
   std::string what_;
 };
 

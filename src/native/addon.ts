@@ -129,6 +129,13 @@ export interface NativeSampleResult {
 export interface NativeCudaModel extends NativeForwardModel {
   /** enqueues the forward on a worker thread; resolves without waiting for the GPU; sample() must follow */
   forwardBegin(batch: NativeForwardBatch): Promise<{ hostMs: number }>;
+  /**
+   * resolves once the GPU has finished the begun step's forward (a CUDA event waited for on a worker thread); the same
+   * promise for every call of one step. Settles no later than the step's sample(): resolved first when sample()
+   * succeeds, rejected when it fails first; rejected with the CUDA error when the forward failed on the GPU. Throws
+   * without a begun step (before forwardBegin resolves, after sample() settles) and once closed.
+   */
+  forwardDone(): Promise<void>;
   /** GPU sampling of the forward begun last, on a worker thread (releases the model) */
   sample(request: NativeSampleRequest): Promise<NativeSampleResult>;
   memory(): CudaMemoryReport;

@@ -120,6 +120,11 @@ export class NativeCudaForwardModel {
     return this.model.forwardBegin(batch);
   }
 
+  /** resolves once the GPU has finished the begun step's forward, no later than its sample() (addon.ts) */
+  forwardDone(): Promise<void> {
+    return this.model.forwardDone();
+  }
+
   /** GPU sampling of the forward begun last (cuda-sampling.ts builds the request) */
   sample(request: NativeSampleRequest): Promise<NativeSampleResult> {
     return this.model.sample(request);

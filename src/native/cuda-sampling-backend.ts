@@ -13,6 +13,8 @@ export interface GpuSamplingModel {
   readonly vocabSize: number;
   /** enqueues the forward (worker thread) and resolves without waiting for the GPU; sample() must follow */
   forwardBegin(batch: NativeForwardBatch): Promise<{ hostMs: number }>;
+  /** after forwardBegin: resolves once the GPU has finished that forward, and settles before its sample() does */
+  forwardDone(): Promise<void>;
   sample(request: NativeSampleRequest): Promise<NativeSampleResult>;
 }
 
@@ -39,9 +41,6 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
     vocabSize: V,
   };
   let closed = false;
-  /** when this step's logits are expected (see logitsReady below): the last decode-only step's GPU forward time, and
-   * the last mixed (prefill) step's per scheduled token */
-  const forwardEstimate = { decodeMs: 0, mixedMsPerToken: 0 };
   return {
     info,
     async execute(batch: StepBatch): Promise<StepResult> {
@@ -53,16 +52,11 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       const t1 = performance.now();
       let request: NativeSampleRequest;
       let tMasks = t1;
-      // forwardBegin resolves once the forward is enqueued, not when the GPU has finished it (the addon has no such
-      // event): the engine's deadline for late masks starts once the forward time of the last step of the same kind
-      // (decode-only, or mixed scaled by its tokens) has passed since execute began. An estimate: when it is late,
-      // masks get longer to finish; when early, a cold mask may be deferred sooner than needed; never wrong for
-      // outputs.
-      const decodeOnly = batch.numTokens === batch.numRows;
-      const expectedMs = decodeOnly ? forwardEstimate.decodeMs : forwardEstimate.mixedMsPerToken * batch.numTokens;
-      const untilLogits = expectedMs - (t1 - t0);
-      const logitsTimer = batch.logitsReady && untilLogits >= 1 ? setTimeout(batch.logitsReady, untilLogits) : null;
-      if (batch.logitsReady && !logitsTimer) batch.logitsReady();
+      // forwardBegin resolves once the forward is enqueued, while the GPU still runs it: the engine's deadline for
+      // late masks starts when forwardDone says the GPU has finished it (so within this step: it settles before
+      // sample() does). Only a step with a deadline asks: each ask holds a libuv worker thread in a wait for the
+      // forward's length. A failed forward never has logits: sample() reports its error, the masks are not cut short.
+      if (batch.logitsReady) model.forwardDone().then(batch.logitsReady, () => {});
       try {
         if (batch.masksReady) await batch.masksReady; // never rejects (batch.ts)
         tMasks = performance.now();
@@ -70,21 +64,17 @@ export function createCudaSamplingBackend(model: GpuSamplingModel, opts: CudaSam
       } catch (e) {
         await model.sample(emptyRequest()); // ends the begun step: the model accepts the next one
         throw e;
-      } finally {
-        if (logitsTimer) clearTimeout(logitsTimer);
       }
       const t2 = performance.now();
       const sampled = await model.sample(request);
       const t3 = performance.now();
-      if (decodeOnly) forwardEstimate.decodeMs = sampled.timing.forwardGpuMs;
-      else forwardEstimate.mixedMsPerToken = sampled.timing.forwardGpuMs / batch.numTokens;
       const result = sampleResultToStep(batch, layout, V, sampled);
       const t4 = performance.now();
       if (profile) {
         const tm = sampled.timing;
         profile.record(
           {
-            kind: decodeOnly ? 'decode' : 'mixed',
+            kind: batch.numTokens === batch.numRows ? 'decode' : 'mixed',
             rows: batch.numRows,
             tokens: batch.numTokens,
             engineJsMs,

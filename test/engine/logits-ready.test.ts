@@ -43,40 +43,96 @@ test('ts backend: logitsReady is called once, after the forward, and the masks a
   assert.equal(out.sampledTokenIds.length, 1);
 });
 
-test('cuda sampling backend: logitsReady after the forward was begun; later, once the last forward time of that kind has passed', async () => {
-  const log: string[] = [];
-  let forwardGpuMs = 0;
+/** a GpuSamplingModel whose "GPU" finishes the forward when the test says (finish) or, at the latest, as sample()
+ * starts waiting for it, as the addon's forwardDone settles before its sample() */
+function fakeGpu(log: string[], opts: { fails?: boolean } = {}) {
   let pending: Float32Array | null = null;
-  const model: GpuSamplingModel = {
+  let done: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  const model: GpuSamplingModel & { finish: () => void; doneAsked: number } = {
     vocabSize: VOCAB,
+    doneAsked: 0,
     async forwardBegin() {
       log.push('forwardBegin');
       pending = new Float32Array(VOCAB).map((_, i) => Math.sin(i));
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      done = { promise, resolve, reject };
       return { hostMs: 0 };
+    },
+    forwardDone() {
+      model.doneAsked++;
+      return done!.promise;
+    },
+    finish() {
+      log.push('gpu done');
+      if (opts.fails) done!.reject(new Error('an illegal memory access was encountered'));
+      else done!.resolve();
     },
     async sample(req) {
       log.push('sample');
-      const r = hostSampleRequest(req, pending!, VOCAB);
-      return { ...r, timing: { ...r.timing, forwardGpuMs } };
+      if (opts.fails) {
+        done!.reject(new Error('an illegal memory access was encountered'));
+        throw new Error('CudaModel.sample: an illegal memory access was encountered');
+      }
+      done!.resolve();
+      return hostSampleRequest(req, pending!, VOCAB);
     },
   };
+  return model;
+}
+
+test('cuda sampling backend: logitsReady once the GPU has finished the forward (forwardDone), not when it was begun', async () => {
+  const log: string[] = [];
+  const model = fakeGpu(log);
   const backend = createCudaSamplingBackend(model, { numBlocks: 8, blockSize: 4, seed: 0 });
-  // no forward time known yet: the logits count as ready once the forward is enqueued
-  forwardGpuMs = 600_000;
-  await backend.execute(batchAwaitingLogits(log));
-  assert.deepEqual(log, ['forwardBegin', 'logits', 'sample']);
-  // the last decode step's forward took 10 minutes: this one's logits are not due before its masks are done
-  log.length = 0;
+  const b = batchAwaitingLogits(log);
+  const executing = backend.execute(b);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['forwardBegin'], 'the masks wait: the forward is still running');
+  model.finish();
+  const out = await executing;
+  assert.deepEqual(log, ['forwardBegin', 'gpu done', 'logits', 'sample']);
+  assert.equal(model.doneAsked, 1);
+  assert.equal(out.sampledTokenIds.length, 1);
+});
+
+test('cuda sampling backend: masks ready before the forward is done are sampled at once; the signal still comes in the step', async () => {
+  const log: string[] = [];
+  const model = fakeGpu(log);
+  const backend = createCudaSamplingBackend(model, { numBlocks: 8, blockSize: 4, seed: 0 });
+  const b = batchAwaitingLogits(log);
+  b.masksReady = Promise.resolve();
+  await backend.execute(b);
+  assert.deepEqual(log, ['forwardBegin', 'sample', 'logits']);
+});
+
+test('cuda sampling backend: a step without a mask deadline does not ask when the forward is done', async () => {
+  const log: string[] = [];
+  const model = fakeGpu(log);
+  const backend = createCudaSamplingBackend(model, { numBlocks: 8, blockSize: 4, seed: 0 });
+  const b = batchAwaitingLogits(log);
+  b.logitsReady = null;
+  b.masksReady = null;
+  await backend.execute(b);
+  assert.deepEqual(log, ['forwardBegin', 'sample']);
+  assert.equal(model.doneAsked, 0);
+});
+
+test('cuda sampling backend: a forward that fails on the GPU gives no logits signal; the step fails at sample()', async () => {
+  const log: string[] = [];
+  const model = fakeGpu(log, { fails: true });
+  const backend = createCudaSamplingBackend(model, { numBlocks: 8, blockSize: 4, seed: 0 });
   const b = batchAwaitingLogits(log);
   let masksDone!: () => void;
   b.masksReady = new Promise<void>((r) => (masksDone = r));
-  setImmediate(masksDone);
-  await backend.execute(b);
-  assert.deepEqual(log, ['forwardBegin', 'sample'], 'the estimate timer was cleared once the masks were ready');
-  // a mixed step has its own estimate (none yet): due at once
-  log.length = 0;
-  await backend.execute(batchAwaitingLogits(log, [5, 6, 7]));
-  assert.deepEqual(log, ['forwardBegin', 'logits', 'sample']);
+  const executing = backend.execute(b);
+  await new Promise((r) => setImmediate(r));
+  model.finish(); // forwardDone rejects: handled, no unhandled rejection
+  await new Promise((r) => setImmediate(r));
+  masksDone();
+  await assert.rejects(executing, /illegal memory access/);
+  assert.deepEqual(log, ['forwardBegin', 'gpu done', 'sample']);
 });
 
 let dir = '';

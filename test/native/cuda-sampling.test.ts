@@ -53,6 +53,7 @@ function standInModel(logitsOf: (b: NativeForwardBatch) => Float32Array) {
       pending = logitsOf(b);
       return { hostMs: 0 };
     },
+    async forwardDone() {}, // the stand-in "GPU" has the logits as soon as the forward is begun
     async sample(req) {
       calls.push(`sample:${req.numRows}`);
       const logits = pending!;

@@ -171,6 +171,10 @@ function fakeModel(): GpuSamplingModel {
       await new Promise((r) => setImmediate(r));
       return { hostMs: 0 };
     },
+    forwardDone() {
+      // the "GPU" finishes the forward forwardMs after its launch (the addon's event, waited on a worker thread)
+      return new Promise((r) => setTimeout(r, Math.max(0, launchedAt + forwardMs - performance.now())));
+    },
     async sample(req: NativeSampleRequest): Promise<NativeSampleResult> {
       // sample() is called once masksReady resolved
       const masksAt = performance.now() - launchedAt;

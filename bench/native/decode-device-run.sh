@@ -5,7 +5,8 @@
 # base vs this, PDL on/off); every CUDA test file; cuda-check (bf16 vs ts correctness + batch-1 decode timings vs
 # the floor) with this addon (PDL on and off) and with the base addon. Logs and JSON go to $OUT. Further arguments:
 # shape names for gemv-check and cuda-check (default: all four Qwen2.5 shapes).
-# SERVAL_STEPS (default "gemv,tests,check,base") picks the steps.
+# SERVAL_STEPS (default "gemv,tests,check,base") picks the steps; SERVAL_BASE_PARTS (default "decode") the base
+# addon's cuda-check parts ("correctness,decode": the bf16-vs-ts accuracy before/after on the same card too).
 set -uo pipefail
 B=${1:-.dev-decode}
 shift || true
@@ -55,9 +56,9 @@ if has check; then
 fi
 if has base && [ -f /tmp/dec-base/serval_native.node ]; then
   echo "base $(cat "$B/base-commit.txt")"
-  SERVAL_NATIVE_ADDON=/tmp/dec-base/serval_native.node SERVAL_CHECK_PARTS=decode SERVAL_DECODE_VARIANTS=graphsGreedy,graphsSkinnyGemm,eagerSkinnyGemm \
+  SERVAL_NATIVE_ADDON=/tmp/dec-base/serval_native.node SERVAL_CHECK_PARTS=${SERVAL_BASE_PARTS:-decode} SERVAL_DECODE_VARIANTS=graphsGreedy,graphsSkinnyGemm,eagerSkinnyGemm \
     timeout 150 node "$B/js/cuda-check.mjs" /tmp/cc-base "$@" > "$OUT/base-check.log" 2>&1
   cp /tmp/cc-base/cuda-check.json "$OUT/base-cuda-check.json"
-  grep -E "^decode" "$OUT/base-check.log" | sed -E 's/,"memory":\{[^}]*\}//' | cut -c1-330
+  grep -E "^correctness|^decode" "$OUT/base-check.log" | sed -E 's/"greedyTokens":\[[^]]*\],?//; s/,"memory":\{[^}]*\}//' | cut -c1-330
 fi
 echo "total: $(( $(date +%s) - t0 )) s"

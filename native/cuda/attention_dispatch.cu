@@ -155,11 +155,9 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
                      cudaStream_t stream) {
   if (s.storage != StorageTraits<S>::dtype)
     throw std::logic_error("attention: the arguments' storage type differs from the shape's");
-  if (a.outF && !splitKvOnly(plan, a.numTokens))
-    throw std::logic_error("fp32 attention output asked for a step that does not run split-KV decode on every token");
   if (plan.legacyAll) {
     launchPagedAttention(a.qkv, a.kCache, a.vCache, nullptr, a.tokenRow, a.positions, a.blockTables, a.tableStride,
-                         s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream);
+                         s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream, a.outF);
     return;
   }
   if (plan.numTiles() > 0) {
@@ -182,7 +180,7 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
         launchSplitKvDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
     } else {
       launchPagedAttention(a.qkv, a.kCache, a.vCache, list, a.tokenRow, a.positions, a.blockTables, a.tableStride,
-                           s.blockSize, a.out, plan.numDecode, s.numHeads, s.numKvHeads, s.headDim, stream);
+                           s.blockSize, a.out, plan.numDecode, s.numHeads, s.numKvHeads, s.headDim, stream, a.outF);
     }
   }
 }

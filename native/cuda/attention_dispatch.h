@@ -86,16 +86,11 @@ struct AttentionArgsT {
   float* splitWorkspace;
   S* out;  // [T, nh * hd]
   int numTokens;
-  /** when set, the output is written here in fp32 instead of `out`: only for plans whose every token runs the
-   *  split-KV decode kernel (splitKvOnly); the fused decode layers feed it to the fp32-input o-projection GEMV */
+  /** when set, every kernel writes the output here in fp32 instead of `out`: the fused decode layers feed it to the
+   *  fp32-input o-projection GEMV */
   float* outF = nullptr;
 };
 using AttentionArgs = AttentionArgsT<__nv_bfloat16>;
-
-/** every token of the plan runs the split-KV decode kernel (what an fp32 attention output needs) */
-inline bool splitKvOnly(const AttentionPlan& p, int numTokens) {
-  return !p.legacyAll && p.decodeSplitKernel && p.numTiles() == 0 && p.numDecode == numTokens;
-}
 
 template <class S>
 void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<S>& a,

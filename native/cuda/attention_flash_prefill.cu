@@ -37,7 +37,8 @@ __global__ void __launch_bounds__(kThreads)
     flashPrefillKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                        const int32_t* __restrict__ tiles, const int32_t* __restrict__ tokenRow,
                        const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                       int blockSize, E* __restrict__ out, int nh, int nkv, float scaleLog2) {
+                       int blockSize, E* __restrict__ out, float* __restrict__ outF, int nh, int nkv,
+                       float scaleLog2) {
   constexpr int S = HD + 8;   // smem row stride (elements)
   constexpr int KT = HD / 16; // k-slices of Q K^T
   constexpr int NT = HD / 8;  // n-tiles of O
@@ -188,10 +189,16 @@ __global__ void __launch_bounds__(kThreads)
     const int m = warp * 16 + g + 8 * r;
     if (m >= nq) continue;
     const float inv = l > 0.f ? 1.f / l : 0.f;
-    E* dst = out + ((size_t)(t0 + m) * nh + h) * HD + 2 * tg;
+    const size_t off = ((size_t)(t0 + m) * nh + h) * HD + 2 * tg;
+    if (outF) {  // fp32 output (GEMV steps' o projection)
+#pragma unroll
+      for (int i = 0; i < NT; ++i)
+        *reinterpret_cast<float2*>(outF + off + i * 8) = make_float2(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
+      continue;
+    }
 #pragma unroll
     for (int i = 0; i < NT; ++i)
-      *reinterpret_cast<uint32_t*>(dst + i * 8) = pack2<E>(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
+      *reinterpret_cast<uint32_t*>(out + off + i * 8) = pack2<E>(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
   }
 }
 
@@ -203,7 +210,7 @@ void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numTiles
   const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
   flashPrefillKernel<HD, E><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
       a.qkv, a.kCache, a.vCache, a.tiles, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize, a.out,
-      s.numHeads, s.numKvHeads, scaleLog2);
+      a.outF, s.numHeads, s.numKvHeads, scaleLog2);
   CUDA_CHECK(cudaGetLastError());
 }
 

@@ -451,9 +451,11 @@ class CudaModelOf final : public CudaModelImpl {
       enqueueDecodeLayers(d);
     else
       enqueueLayers(d);
-    // last residual add + final norm only for the rows whose logits are wanted, then the LM head on those rows
+    // last residual add + final norm only for the rows whose logits are wanted, then the LM head on those rows. Up to
+    // kGemvMaxTokens rows (every decode step, and a prefill step with one or two sampled rows) the LM head is the GEMV
+    // kernel, which takes the final norm in fp32 at the speed of an S input (bench/native/README.md, accuracy).
     if (R == 0) return;
-    if (gemv) {
+    if (gemm_->usesGemv(R, H)) {
       float* normed = normedF_.as<float>();
       launchAddRmsNorm(x, delta, finalNorm_.as<float>(), normed, dLogitRows, R, H, spec_.rmsNormEps, stream_);
       launchGemvLinear(normed, lmHead(), nullptr, logits_.as<float>(), R, spec_.vocabSize, H,
@@ -524,7 +526,8 @@ class CudaModelOf final : public CudaModelImpl {
 
   /** The layers of a decode-sized step on the GEMV kernel: 7 launches per layer instead of 9 (RoPE + K/V write fused
    *  into the QKV projection unless q/k norm needs the whole head first; SiLU-and-mul into the gate/up projection),
-   *  and the GEMV inputs (norm outputs, SiLU output) kept in fp32: free at these sizes, and fewer roundings. */
+   *  and the GEMV inputs (norm outputs, attention output, SiLU output) kept in fp32: free at these sizes, and fewer
+   *  roundings. */
   void enqueueDecodeLayers(const StepDims& d) {
     const int T = d.T;
     const int H = spec_.hiddenSize, I = spec_.intermediateSize, hd = spec_.headDim;
@@ -539,9 +542,9 @@ class CudaModelOf final : public CudaModelImpl {
     const int splitQkv = gemvSplitFor(qkvDim, H, sms);
     const int splitO = gemvSplitFor(H, nh * hd, sms), splitGateUp = gemvSplitFor(2 * I, H, sms);
     const int splitDown = gemvSplitFor(H, I, sms);
-    // Decode tokens keep the attention output in fp32 for the o-projection: one bf16 rounding fewer per layer (the
-    // largest activation error left against the fp32 reference), at no cost at these sizes.
-    float* attnF = splitKvOnly(plan_, T) ? attnF_.as<float>() : nullptr;
+    // The attention output stays fp32 for the o projection (every attention kernel can write it): one rounding fewer
+    // per layer, at no cost at these sizes (bench/native/README.md, "bf16 accuracy on the greedy run").
+    float* attnF = attnF_.as<float>();
     for (int l = 0; l < spec_.numLayers; ++l) {
       LayerWeights& L = layers_[l];
       const float* bias = spec_.attentionBias ? L.qkvBias.as<float>() : nullptr;
@@ -556,10 +559,7 @@ class CudaModelOf final : public CudaModelImpl {
                             vCache(l), T, nh, nkv, hd, H, splitQkv, stream_);
       }
       enqueueAttention(l, d, m, attnF);
-      if (attnF)
-        launchGemvLinear(attnF, L.o.as<S>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
-      else
-        launchGemvLinear(attn_.as<S>(), L.o.as<S>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
+      launchGemvLinear(attnF, L.o.as<S>(), nullptr, delta, T, H, nh * hd, splitO, stream_);
       launchAddRmsNorm(x, delta, L.postNorm.as<float>(), normed, nullptr, T, H, spec_.rmsNormEps, stream_);
       launchGemvGateUpSilu(normed, L.gateUp.as<S>(), act, T, I, H, splitGateUp, stream_);
       launchGemvLinear(act, L.down.as<S>(), nullptr, delta, T, H, I, splitDown, stream_);

@@ -34,17 +34,20 @@ template <class S>
 void launchSiluMul(const float* gu, S* out, int T, int I, cudaStream_t s);
 
 /** Paged causal attention over variable-length rows (prefill chunks with cached context, and decode), GQA.
- *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd].
- *  Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). Dispatch: attention_dispatch.h. */
+ *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd], or outF (fp32)
+ *  instead when set. Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). Dispatch:
+ *  attention_dispatch.h. */
 template <class S>
 void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
                           const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
-                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s);
+                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s,
+                          float* outF = nullptr);
 
-/** Decode-sized GEMM (kernels_gemv.cu) for T <= kGemvMaxTokens tokens, K % 8 == 0: x [T, K] (fp32, or S for the
- *  attention output) times weight rows W[n, :] of storage type S, fp32 accumulate; `split` (1, 2, 4, 8) warps share
- *  each row's K (gemvSplitFor picks it from the shape). Decode steps keep their GEMM inputs in fp32 (no speed cost at
- *  these sizes, fewer roundings: see bench/native/README.md, accuracy). */
+/** Decode-sized GEMM (kernels_gemv.cu) for T <= kGemvMaxTokens tokens, K % 8 == 0: x [T, K] (fp32, or S when
+ *  LinearGemm::run sends a small cuBLASLt-path GEMM here) times weight rows W[n, :] of storage type S, fp32
+ *  accumulate; `split` (1, 2, 4, 8) warps share each row's K (gemvSplitFor picks it from the shape). Decode steps
+ *  keep their GEMM inputs in fp32 (no speed cost at these sizes, fewer roundings: see bench/native/README.md,
+ *  accuracy). */
 // 2: on an H200 (7B, context 512) the GEMV decode path costs 4.04 ms at 1 row, 4.52 at 2, 5.65 at 3, 12.2 at 8, where
 // cuBLASLt takes 4.48-4.62 ms at 2..9 rows (bench/native/README.md, "Decode attention at large batch"). The override
 // is a build option for that benchmark only (bench/native/attn-device-run.sh).

@@ -33,7 +33,8 @@ __device__ float blockReduce(float v, float* red, bool isMax) {
 template <class S>
 __global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
                                      const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
-                                     int maxBlocksPerRow, int blockSize, S* out, int nh, int nkv, int hd, float scale) {
+                                     int maxBlocksPerRow, int blockSize, S* out, float* outF, int nh, int nkv, int hd,
+                                     float scale) {
   extern __shared__ float shared[];
   float* qs = shared;                    // [hd] scaled query
   float* ps = qs + hd;                   // [kAttnThreads] probabilities of the tile
@@ -87,20 +88,25 @@ __global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S*
   for (int c = 0; c < kMaxDimsPerThread; ++c) {
     const int d = tid + c * kAttnThreads;
     if (d >= hd) break;
-    out[((size_t)t * nh + h) * hd + d] = fromFloat<S>(acc[c] * inv);
+    const size_t o = ((size_t)t * nh + h) * hd + d;
+    if (outF)
+      outF[o] = acc[c] * inv;
+    else
+      out[o] = fromFloat<S>(acc[c] * inv);
   }
 }
 
 template <class S>
 void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
                           const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
-                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s) {
+                          int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s,
+                          float* outF) {
   if (T == 0) return;
   if (hd > kAttnThreads * kMaxDimsPerThread) throw std::runtime_error("CUDA attention: headDim > 512 is not implemented");
   const size_t shared = (hd + kAttnThreads + kAttnThreads / 32) * sizeof(float) + kAttnThreads * sizeof(int);
   dim3 grid(T, nh);
   pagedAttentionKernel<S><<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
-                                                          maxBlocksPerRow, blockSize, out, nh, nkv, hd,
+                                                          maxBlocksPerRow, blockSize, out, outF, nh, nkv, hd,
                                                           1.f / sqrtf((float)hd));
   CUDA_CHECK(cudaGetLastError());
 }
@@ -108,7 +114,7 @@ void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, co
 #define SERVAL_INSTANTIATE(S)                                                                                    \
   template void launchPagedAttention<S>(const float*, const S*, const S*, const int32_t*, const int32_t*,        \
                                         const int32_t*, const int32_t*, int, int, S*, int, int, int, int,        \
-                                        cudaStream_t);
+                                        cudaStream_t, float*);
 SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
 #undef SERVAL_INSTANTIATE
 

@@ -11,7 +11,7 @@ import { loadModelConfig } from '../../src/loader/model-config.js';
 import { createCudaEngineBackend, cudaModelOptions } from '../../src/native/cuda-engine-backend.js';
 import type { StepBatch } from '../../src/runner/batch.js';
 import { resolveDevice } from '../../src/native/device-select.js';
-import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
+import { compareGreedyRun, compareRows, failures, GREEDY_STEPS, maxTop5Diff, type LogprobComparison } from './logprob-compare.js';
 import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS, scriptedSteps } from './native-test-helpers.js';
 
 const info = cudaInfo();
@@ -30,8 +30,8 @@ test('without a GPU the cuda backend refuses with the reason', { skip: hasGpu ? 
 });
 
 // bf16 activations (GEMM inputs, KV cache) put the top-5 logprobs of these small random models up to ~0.1 from the
-// fp32 reference, and flip near-ties; the issue's target is 5e-2 / gap 1e-2 (see bench/native/README.md). A kernel
-// bug shows up as errors of order 1, far above these bounds.
+// fp32 reference on the scripted steps (chunked prefill in cuBLASLt steps), and flip near-ties; a kernel bug shows up
+// as errors of order 1, far above these bounds. The greedy run below is held to the issue's own bounds.
 const TOP5_TOL = 0.15;
 const TOP1_GAP = 0.05;
 
@@ -53,6 +53,26 @@ for (const arch of TEST_ARCHS) {
       }
       assert.ok(rows.length >= 20);
       assert.deepEqual(failures(rows, TOP5_TOL, TOP1_GAP), []);
+    } finally {
+      gpu.close();
+    }
+  });
+}
+
+// The issue's criterion on its greedy run (top-5 logprobs within 5e-2, the same argmax past a 1e-2 gap): the 8-token
+// prompt in one cuBLASLt step, then 23 one-token GEMV steps. The CPU emulation of the CUDA code's bf16 stores
+// (bench/native/bf16-emulation.ts, results/bf16-emulation.txt) predicts at most 0.042 on these 4096-token models; on
+// cuda-check's 151,936-token ones it predicts llama/mistral over 5e-2 from the bf16 K/V cache alone.
+for (const arch of TEST_ARCHS) {
+  test(`cuda bf16 greedy run matches the ts model within 5e-2: ${arch}`, { skip: hasGpu ? false : 'no CUDA device' }, async () => {
+    const dir = makeNativeTestModel(arch);
+    const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE };
+    const ref = await loadTsModel(dir, opts);
+    const gpu = NativeCudaForwardModel.load(dir, { ...opts, maxNumTokens: 64 });
+    try {
+      const { greedy } = compareGreedyRun(ref, gpu, opts);
+      assert.equal(greedy.length, GREEDY_STEPS);
+      assert.deepEqual(failures(greedy), [], `max top-5 diff ${maxTop5Diff(greedy).toFixed(4)}`);
     } finally {
       gpu.close();
     }

@@ -44,6 +44,10 @@ interface LogitModel {
   forward(batch: StepBatch): ForwardOutput;
 }
 
+/** the greedy run's prompt (ids on the full Qwen vocabulary; folded into smaller test vocabularies) and length */
+export const GREEDY_PROMPT_IDS: readonly number[] = [9707, 11, 1879, 0, 151643, 42, 1024, 77];
+export const GREEDY_STEPS = 24;
+
 /**
  * The GPU model against a reference on the same checkpoint: (1) the scripted steps (chunked prefill, mixed
  * prefill+decode, prompt logits, out-of-order blocks; native-test-helpers.ts), every logit row; (2) a 24-token greedy
@@ -54,10 +58,9 @@ export function compareWithReference(
   ref: LogitModel & { vocabSize: number },
   gpu: LogitModel,
   opts: { numBlocks: number; blockSize: number },
-  promptIds: readonly number[] = [9707, 11, 1879, 0, 151643, 42, 1024, 77],
+  promptIds: readonly number[] = GREEDY_PROMPT_IDS,
 ): { scripted: LogprobComparison[]; greedy: LogprobComparison[]; greedyTokens: number[] } {
   const V = ref.vocabSize;
-  const prompt = promptIds.map((t) => t % V);  // the same ids on the full vocabulary, folded into a small test one
   const scripted: LogprobComparison[] = [];
   for (const batch of scriptedSteps(V)) {
     const want = ref.forward(batch);
@@ -67,12 +70,25 @@ export function compareWithReference(
       if (w) scripted.push(...compareRows(w, got.promptLogits[r]!, V));
     });
   }
-  // fresh blocks for the greedy run: the highest ones, which the scripted steps do not use
-  const steps = 24;
-  const blockTable = Array.from({ length: Math.ceil((prompt.length + steps) / opts.blockSize) }, (_, i) => opts.numBlocks - 1 - i);
+  return { scripted, ...compareGreedyRun(ref, gpu, opts, promptIds) };
+}
+
+/**
+ * A GREEDY_STEPS-token greedy run of the reference (prompt in one step, then one token per step) teacher-forced into
+ * the GPU model: every step's logits compared. Uses the highest `numBlocks` blocks (the scripted steps use low ones).
+ */
+export function compareGreedyRun(
+  ref: LogitModel & { vocabSize: number },
+  gpu: LogitModel,
+  opts: { numBlocks: number; blockSize: number },
+  promptIds: readonly number[] = GREEDY_PROMPT_IDS,
+): { greedy: LogprobComparison[]; greedyTokens: number[] } {
+  const V = ref.vocabSize;
+  const steps = GREEDY_STEPS;
+  let pending: readonly number[] = greedyPrompt(promptIds, V);
+  const blockTable = Array.from({ length: Math.ceil((pending.length + steps) / opts.blockSize) }, (_, i) => opts.numBlocks - 1 - i);
   const greedy: LogprobComparison[] = [];
   const greedyTokens: number[] = [];
-  let pending: readonly number[] = prompt;
   let start = 0;
   for (let i = 0; i < steps; i++) {
     const batch = buildStepBatch([{ tokenIds: pending, startPosition: start, blockTable, sample: true }], opts.blockSize);
@@ -83,8 +99,11 @@ export function compareWithReference(
     start += pending.length;
     pending = [next];
   }
-  return { scripted, greedy, greedyTokens };
+  return { greedy, greedyTokens };
 }
+
+/** the same ids on the full vocabulary, folded into a small test one */
+export const greedyPrompt = (promptIds: readonly number[], vocab: number): number[] => promptIds.map((t) => t % vocab);
 
 /** a row against a reference known only by its top-k ids and logprobs (HF transformers' recorded runs) */
 export function compareTopLogprobs(refIds: readonly number[], refLogprobs: readonly number[], got: Float32Array): LogprobComparison {

@@ -4,11 +4,21 @@
 # timers (SERVAL_CUDA_PROFILE=1) and the grammar masks' counters in each result JSON: plain, then guided once per
 # extra engine flag set in $GUIDED_VARIANTS ("|"-separated; "" = the defaults), e.g.
 #   GUIDED_VARIANTS="|--structured-output-workers 0|--structured-output-mask-grace-ms 5"
+# CHECKS=.dev-final (a bundle of bundle-sampling.sh + bundle-final.sh, its tokenizer/ packed as tokenizer.tar.xz to
+# fit the carry limit) first runs every CUDA test file and cuda-check's bf16-vs-ts correctness part from it.
 # Results come back as $OUT/results.tgz, the log as $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
 tar xJf .dev-serve/models.tar.xz -C .dev-serve
-. bench/gpu/device-common.sh .dev-serve
+if [ -n "${CHECKS:-}" ]; then
+  mkdir -p "$CHECKS/tokenizer" && tar xJf "$CHECKS/tokenizer.tar.xz" -C "$CHECKS/tokenizer"
+  . bench/gpu/device-common.sh "$CHECKS"
+  phase gpu-tests 300 node --test "$CHECKS"/*.test.mjs
+  SERVAL_CHECK_PARTS=correctness phase cuda-check 150 node "$CHECKS/cuda-check.mjs" /tmp/cuda-check
+  cp /tmp/cuda-check/cuda-check.json "$OUT/cuda-check.json" 2> /dev/null
+else
+  . bench/gpu/device-common.sh .dev-serve
+fi
 rm -rf dist && cp -r .dev-serve/dist dist
 export SERVAL_CUDA_PROFILE=1
 shape=${SHAPE:-Qwen2.5-7B}
@@ -30,4 +40,4 @@ for v in "${variants[@]}"; do
 done
 [ "${PLAIN_AGAIN:-0}" = 1 ] && phase plain-again 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" --output-json $RES/plain-again.json
 tar czf "$OUT/results.tgz" -C /tmp guided-cost
-grep -E "^=== |output tokens/s|grammar masks|step profile" "$OUT/run.log" | cut -c1-1500
+grep -E "^# (pass|fail|skipped)|^not ok|^=== |^correctness|output tokens/s|grammar masks|step profile" "$OUT/run.log" | cut -c1-1500

@@ -70,12 +70,14 @@ export class CompiledGrammar {
 
   /** shared ids to this grammar's, in the same order */
   private toLocal(ids: Int32Array): Int32Array {
-    return Int32Array.from(ids, (id) => {
-      const lex = this.localIds.get(id);
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const lex = this.localIds.get(ids[i]!);
       // a state reached from this grammar's initial states holds only lexemes it mapped there
       if (lex === undefined) throw new Error('internal: a shared lexer state holds a lexeme of another grammar');
-      return lex;
-    });
+      out[i] = lex;
+    }
+    return out;
   }
 
   private readonly walks = new Map<number, LexerWalk & { classKey: string }>();

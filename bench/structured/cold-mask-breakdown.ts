@@ -6,7 +6,7 @@
 // inside the mask (perf_hooks 'gc' entries overlapping it), the first mask of a schema. Each slow mask gets the
 // category of its largest named part; the time left over is "rest" (parser work, DFA states built outside
 // walks, V8's compiler, time waiting for a core).
-// Usage: node --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
+// Usage: node [--expose-gc] --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
@@ -154,6 +154,8 @@ function percentiles(xs: number[]) {
   return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) };
 }
 
+// run with --expose-gc to measure memory after a full collection (live data, not garbage not collected yet)
+(globalThis as { gc?: () => void }).gc?.();
 const byCategory = summarize((r) => r.category);
 const byLexState = summarize((r) => (r.newWalks > 0 ? 'walk ' : 'no walk ') + r.lexState.slice(0, 60)).slice(0, 25);
 const result = {
@@ -169,7 +171,7 @@ const result = {
   dfaStatesBuiltInMasks,
   /** the last grammar's lexer DFA at the end (since round 5 one DFA shared by every grammar of the process) */
   dfaStatesAtEnd: lastDfaStates,
-  /** process.memoryUsage() at the end, MiB: cached masks are kept in arrayBuffers */
+  /** process.memoryUsage() at the end, MiB (after a full collection when run with --expose-gc): cached masks are kept in arrayBuffers */
   memoryMiB: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)])),
   byCategory,
   byLexState,

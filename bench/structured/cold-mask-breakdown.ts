@@ -6,7 +6,7 @@
 // inside the mask (perf_hooks 'gc' entries overlapping it), the first mask of a schema. Each slow mask gets the
 // category of its largest named part; the time left over is "rest" (parser work, DFA states built outside
 // walks, V8's compiler, time waiting for a core).
-// Usage: node --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
+// Usage: node [--expose-gc] --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
@@ -57,6 +57,9 @@ const all: MaskRecord[] = [];
 let totalMasks = 0;
 /** every cold mask's wall time (µs), for the percentiles */
 const walls: number[] = [];
+/** lexer-DFA states built inside cold masks (all of them, not only the slow ones) */
+let dfaStatesBuiltInMasks = 0;
+let lastDfaStates = 0;
 for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPositions(provider, q, perSubset)) {
   const s = provider.walks.stats;
   const b = { walks: s.computed, split: s.split, nodes: s.nodesVisited, walkMs: s.computeMs, lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, dfa: mi.cg.dfa.stateCount, work: mi.parser.work };
@@ -69,6 +72,8 @@ for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPo
   const wallUs = (w1 - w0) * 1000;
   totalMasks++;
   walls.push(wallUs);
+  lastDfaStates = mi.cg.dfa.stateCount;
+  dfaStatesBuiltInMasks += lastDfaStates - b.dfa;
   if (wallUs > thresholdUs) {
     const walk = mi.cg.lexerWalk(lex, provider.trie, words);
     all.push({
@@ -149,6 +154,8 @@ function percentiles(xs: number[]) {
   return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) };
 }
 
+// run with --expose-gc to measure memory after a full collection (live data, not garbage not collected yet)
+(globalThis as { gc?: () => void }).gc?.();
 const byCategory = summarize((r) => r.category);
 const byLexState = summarize((r) => (r.newWalks > 0 ? 'walk ' : 'no walk ') + r.lexState.slice(0, 60)).slice(0, 25);
 const result = {
@@ -161,11 +168,16 @@ const result = {
   wallUs: percentiles(walls),
   slow: all.length,
   slowTotalMs: Math.round(all.reduce((a, r) => a + r.wallUs, 0) / 1000),
+  dfaStatesBuiltInMasks,
+  /** the last grammar's lexer DFA at the end (since round 5 one DFA shared by every grammar of the process) */
+  dfaStatesAtEnd: lastDfaStates,
+  /** process.memoryUsage() at the end, MiB (after a full collection when run with --expose-gc): cached masks are kept in arrayBuffers */
+  memoryMiB: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)])),
   byCategory,
   byLexState,
   slowMasks: all.map(({ startMs: _s, ...r }) => r),
 };
-console.log(`${all.length} of ${totalMasks} cold masks above ${thresholdUs} µs (load ${loadStart} -> ${result.loadavgAtEnd})`);
+console.log(`${all.length} of ${totalMasks} cold masks above ${thresholdUs} µs (load ${loadStart} -> ${result.loadavgAtEnd}); p50 ${result.wallUs.p50} µs, p99 ${result.wallUs.p99} µs; ${dfaStatesBuiltInMasks} lexer-DFA states built in masks; memory ${JSON.stringify(result.memoryMiB)} MiB`);
 console.table(byCategory.map(({ category, count, totalMs, maxMs, gcMs, restMs }) => ({ category, count, totalMs, maxMs, gcMs, restMs })));
 console.table(byLexState.map(({ category, count, totalMs, walkNodes, dfaStates, parserItems }) => ({ state: category, count, totalMs, walkNodes, dfaStates, parserItems })));
 if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

@@ -36,7 +36,7 @@ function isLiteral(n: RNode): boolean {
 function describeState(cg: CompiledGrammar, s: number): string {
   const kinds = new Map<string, number>();
   for (const lex of cg.dfa.canonicalState(s, 65, 1e9).slotLexemes) {
-    const k = lexemeKind(cg.grammar.lexemes.node(lex));
+    const k = lexemeKind(cg.lexer.lexemes.node(lex));
     kinds.set(k, (kinds.get(k) ?? 0) + 1);
   }
   return [...kinds].sort().map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join('+') + (cg.dfa.isInitial(s) ? ' (initial)' : ' (inside)');

@@ -1,10 +1,13 @@
-// A compiled constraint: grammar + lazily built lexer DFA + the mask cache shared by every request using it.
+// A compiled constraint: grammar + the process's shared lexer DFA (shared-lexer.ts) + the mask cache shared by
+// every request using it.
 import { Grammar } from './grammar.js';
 import { LexerDfa } from './lexer-dfa.js';
+import { SharedLexer, sharedLexer } from './shared-lexer.js';
 import { SetKeyInterner } from './earley.js';
 import { LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
+import type { StoredMask } from './mask-store.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -13,9 +16,16 @@ export const MASK_CLASS_SPACE = 1048576;
 const MAX_MASK_CLASSES = MASK_CLASS_SPACE;
 
 export class CompiledGrammar {
+  /** the shared lexer's DFA: its states and lexeme ids are the shared lexer's, not this grammar's */
   readonly dfa: LexerDfa;
   readonly keys = new SetKeyInterner();
-  private readonly masks = new Map<number, Int32Array>();
+  private readonly masks = new Map<number, StoredMask>();
+  /** this grammar's lexeme ids to the shared lexer's (-1: not asked yet) and back */
+  private readonly sharedIds: Int32Array;
+  private readonly localIds = new Map<number, number>();
+  /** per DFA state: this grammar's ids of the lexemes it accepts (one object per state: the parser caches by it) */
+  private readonly localAccepting = new Map<number, Int32Array>();
+  private readonly startIds: number[] = [];
 
   /**
    * `splitAtQuote` false: every lexer walk crosses the whole trie (the exact reference the tests compare the
@@ -25,8 +35,49 @@ export class CompiledGrammar {
     readonly grammar: Grammar,
     private readonly sharedWalks: LexerWalkCache = new LexerWalkCache(),
     private readonly splitAtQuote = true,
+    readonly lexer: SharedLexer = sharedLexer(),
   ) {
-    this.dfa = new LexerDfa(grammar.lexemes);
+    this.dfa = lexer.dfa;
+    this.sharedIds = new Int32Array(grammar.lexemes.count).fill(-1);
+  }
+
+  /** the DFA state before the first byte of any of `lexemes` (this grammar's ids, sorted) */
+  initial(lexemes: ArrayLike<number>): number {
+    const ids = this.startIds;
+    ids.length = 0;
+    for (let i = 0; i < lexemes.length; i++) ids.push(this.sharedId(lexemes[i]!));
+    return this.dfa.initial(ids.sort(ascending));
+  }
+
+  /** this grammar's ids (sorted) of the lexemes DFA state `s` accepts: only states this grammar reached */
+  acceptedLexemes(s: number): Int32Array {
+    let acc = this.localAccepting.get(s);
+    if (acc === undefined) {
+      acc = this.toLocal(this.dfa.accepting[s]!).sort();
+      this.localAccepting.set(s, acc);
+    }
+    return acc;
+  }
+
+  private sharedId(lex: number): number {
+    let id = this.sharedIds[lex]!;
+    if (id < 0) {
+      id = this.sharedIds[lex] = this.lexer.idOf(this.grammar.lexemes, lex);
+      this.localIds.set(id, lex);
+    }
+    return id;
+  }
+
+  /** shared ids to this grammar's, in the same order */
+  private toLocal(ids: Int32Array): Int32Array {
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const lex = this.localIds.get(ids[i]!);
+      // a state reached from this grammar's initial states holds only lexemes it mapped there
+      if (lex === undefined) throw new Error('internal: a shared lexer state holds a lexeme of another grammar');
+      out[i] = lex;
+    }
+    return out;
   }
 
   private readonly walks = new Map<number, LexerWalk & { classKey: string }>();
@@ -51,7 +102,7 @@ export class CompiledGrammar {
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
         deepNodes: shared.deepNodes,
-        boundaryAccepting: mapSlots(shared.boundarySlots, canon.slotLexemes),
+        boundaryAccepting: mapSlots(shared.boundarySlots, this.toLocal(canon.slotLexemes)),
       };
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
@@ -88,15 +139,17 @@ export class CompiledGrammar {
     return id;
   }
 
-  cachedMask(key: number): Int32Array | undefined {
+  cachedMask(key: number): StoredMask | undefined {
     return this.masks.get(key);
   }
 
-  storeMask(key: number, mask: Int32Array): void {
+  storeMask(key: number, mask: StoredMask): void {
     // a full cache keeps what it has: the hot states of a schema are met first
     if (this.masks.size < MAX_CACHED_MASKS) this.masks.set(key, mask);
   }
 }
+
+const ascending = (a: number, b: number): number => a - b;
 
 /** slot lists (shared objects for equal lists) to this grammar's sorted lexeme ids, each list mapped once */
 function mapSlots(lists: Int32Array[], slotLexemes: Int32Array): Int32Array[] {

@@ -2,7 +2,12 @@
 // typed arrays: scanning pushes a set, truncate() pops back (the token-trie walk uses this to backtrack without
 // allocating). Each set knows its allowed lexemes (as the lexer DFA's initial state) and whether it accepts.
 import { Grammar, lexemeOf } from './grammar.js';
-import { LexerDfa } from './lexer-dfa.js';
+
+/** where a lexer starts: the DFA state before the first byte of any of a set of lexemes */
+export interface LexerStarts {
+  /** `lexemes`: the grammar's ids, sorted */
+  initial(lexemes: ArrayLike<number>): number;
+}
 
 export class EarleyParser {
   private iRule = new Int32Array(1024);
@@ -26,7 +31,7 @@ export class EarleyParser {
 
   constructor(
     readonly g: Grammar,
-    private readonly dfa: LexerDfa,
+    private readonly starts: LexerStarts,
     private readonly keys: SetKeyInterner,
   ) {
     this.predictedStamp = new Int32Array(g.ntCount);
@@ -132,7 +137,7 @@ export class EarleyParser {
       if (g.ntNullable[s]) this.addItem(r, d + 1, origin);
     }
     this.allowed.sort(ascending);
-    this.setLexState[k] = this.dfa.initial(this.allowed);
+    this.setLexState[k] = this.starts.initial(this.allowed);
     this.setAccepting[k] = accepting;
     this.setKey[k] = -1;
     this.setStart[k + 1] = this.nItems;

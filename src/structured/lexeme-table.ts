@@ -16,7 +16,33 @@ const MAX_INTERNED = 4096;
 /** lexeme ids are packed with NFA states into the lexer DFA's configurations */
 const MAX_LEXEMES = 1 << 20;
 const interned = new Map<string, LexemeAutomaton>();
+/** shape ids kept (least recently used dropped first) */
+export const MAX_SHAPE_IDS = 4096;
+/**
+ * Process-wide shape ids by shape (see shapeKey). Ids are never reused: a shape dropped and met again gets a new
+ * one, so two shapes never share an id (equal ids are what lets lexer walks be shared); tables keep the ids they
+ * took, and a shape met again under a new id only misses the walks made under the old one.
+ */
 const shapeIds = new Map<string, number>();
+let nextShapeId = 0;
+
+/** the process-wide id of a lexeme's shape (spelling + shapeKey) */
+function shapeIdOf(spelling: Spelling, node: RNode): number {
+  const shape = spelling + shapeKey(node);
+  let sid = shapeIds.get(shape);
+  if (sid !== undefined) shapeIds.delete(shape);
+  else {
+    sid = nextShapeId++;
+    if (shapeIds.size >= MAX_SHAPE_IDS) shapeIds.delete(shapeIds.keys().next().value!);
+  }
+  shapeIds.set(shape, sid);
+  return sid;
+}
+
+/** shape ids held now (bounded by MAX_SHAPE_IDS; tests read this) */
+export function shapeIdCount(): number {
+  return shapeIds.size;
+}
 
 /** process-wide: lexeme automata built so far and their time (benchmarks read these) */
 export const lexemeBuildStats = { built: 0, ms: 0 };
@@ -159,15 +185,20 @@ export class LexemeTable {
     return id;
   }
 
+  /** how the lexeme's pattern is spelled */
+  spelling(lex: number): Spelling {
+    return this.spellings[lex]!;
+  }
+
+  /** the lexeme's identity: spelling + nodeKey(node) (equal keys, equal lexemes) */
+  key(lex: number): string {
+    return this.keys[lex]!;
+  }
+
   /** process-wide id of the lexeme's shape (see shapeKey), computed on first use (lexer walks only) */
   shapeId(lex: number): number {
     let sid = this.shapeIds[lex]!;
-    if (sid < 0) {
-      const shape = this.spellings[lex]! + shapeKey(this.nodes[lex]!);
-      sid = shapeIds.get(shape) ?? shapeIds.size;
-      shapeIds.set(shape, sid);
-      this.shapeIds[lex] = sid;
-    }
+    if (sid < 0) this.shapeIds[lex] = sid = shapeIdOf(this.spellings[lex]!, this.nodes[lex]!);
     return sid;
   }
 

@@ -4,7 +4,7 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
-import { copyMask } from './mask-blocks.js';
+import { MaskScratch, maskScratch, wholeMask } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -27,7 +27,7 @@ export class GrammarMatcher implements RequestGrammar {
     private readonly vocab: TokenVocab,
     private readonly trie: TokenTrie,
   ) {
-    this.parser = new EarleyParser(cg.grammar, cg.dfa, cg.keys);
+    this.parser = new EarleyParser(cg.grammar, cg, cg.keys);
     this.lex = this.parser.lexState;
     this.words = Math.ceil(vocab.size / 32);
     this.isEos = new Uint8Array(vocab.size);
@@ -45,7 +45,7 @@ export class GrammarMatcher implements RequestGrammar {
       this.lex = ns;
       return true;
     }
-    const acc = dfa.accepting[this.lex]!;
+    const acc = this.cg.acceptedLexemes(this.lex);
     if (acc.length === 0 || !this.parser.scan(acc)) return false;
     ns = dfa.next(this.parser.lexState, b);
     if (ns < 0) return false;
@@ -97,7 +97,7 @@ export class GrammarMatcher implements RequestGrammar {
   /** the text so far is a complete sentence of the grammar */
   eosAllowed(): boolean {
     if (this.lex === this.parser.lexState) return this.parser.accepting;
-    const acc = this.cg.dfa.accepting[this.lex]!;
+    const acc = this.cg.acceptedLexemes(this.lex);
     if (acc.length === 0) return false;
     const sets = this.parser.setCount;
     if (!this.parser.scan(acc)) return false;
@@ -138,7 +138,7 @@ export class GrammarMatcher implements RequestGrammar {
     if (this.finished) return;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
     const key = this.maskKey();
-    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, copyMask(mask));
+    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, wholeMask(mask));
   }
 
   private maskKey(): number {
@@ -151,17 +151,21 @@ export class GrammarMatcher implements RequestGrammar {
       return;
     }
     const key = this.maskKey();
-    let mask = this.cg.cachedMask(key);
-    if (!mask) {
-      mask = this.computeMask();
-      this.cg.storeMask(key, mask);
+    const stored = this.cg.cachedMask(key);
+    if (stored) {
+      stored.writeTo(out, offset);
+      return;
     }
+    const mask = this.computeMask();
+    this.cg.storeMask(key, maskScratch(this.words).store());
     out.set(mask, offset);
   }
 
+  /** the next mask, in the scratch buffer (maskScratch): valid until the next mask is computed */
   private computeMask(): Int32Array {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
-    const mask = copyMask(walk.inner);
+    const scratch = maskScratch(this.words);
+    const mask = scratch.start(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
     const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
@@ -186,8 +190,8 @@ export class GrammarMatcher implements RequestGrammar {
       const topDepth = nodeDepth[top]!;
       lexStack[topDepth] = first;
       setStack[topDepth] = parser.setCount;
-      for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
-      this.walkSubtree(trie, top + 1, subtreeEnd[top]!, mask);
+      for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) scratch.add(t);
+      this.walkSubtree(trie, top + 1, subtreeEnd[top]!, scratch);
     }
     parser.truncate(baseSets);
     // the shared walk stopped at WALK_DEPTH where lexemes were still alive: go on from there exactly, starting
@@ -209,10 +213,10 @@ export class GrammarMatcher implements RequestGrammar {
       if (s < 0) continue;
       lexStack[nodeDepth[top]! - 1] = s;
       setStack[nodeDepth[top]! - 1] = baseSets;
-      this.walkSubtree(trie, top, subtreeEnd[top]!, mask);
+      this.walkSubtree(trie, top, subtreeEnd[top]!, scratch);
       parser.truncate(baseSets);
     }
-    if (this.eosAllowed()) for (const e of this.vocab.eosIds) mask[e >>> 5] |= 1 << (e & 31);
+    if (this.eosAllowed()) for (const e of this.vocab.eosIds) scratch.add(e);
     return mask;
   }
 
@@ -230,7 +234,7 @@ export class GrammarMatcher implements RequestGrammar {
    * Trie nodes [i, end), the states of their parents' depth already on lexStack/setStack: mark every token
    * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
    */
-  private walkSubtree(trie: TokenTrie, i: number, end: number, mask: Int32Array): void {
+  private walkSubtree(trie: TokenTrie, i: number, end: number, mask: MaskScratch): void {
     const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
     const dfa = this.cg.dfa;
     const parser = this.parser;
@@ -244,7 +248,7 @@ export class GrammarMatcher implements RequestGrammar {
       const b = nodeByte[i]!;
       let ns = dfa.next(parentLex, b);
       if (ns === DEAD) {
-        const acc = dfa.accepting[parentLex]!;
+        const acc = this.cg.acceptedLexemes(parentLex);
         if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
           i = subtreeEnd[i]!;
           continue;
@@ -252,7 +256,7 @@ export class GrammarMatcher implements RequestGrammar {
       }
       lexStack[d] = ns;
       setStack[d] = parser.setCount;
-      for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask[t >>> 5] |= 1 << (t & 31);
+      for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask.add(t);
       i++;
     }
   }

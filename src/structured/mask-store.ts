@@ -1,0 +1,103 @@
+// Cached masks kept as the lexer walk's mask they were computed from plus the words where they differ. A cold
+// mask used to be a new 19 KB copy (Qwen3's 151k ids): its first touch costs ~20 µs of page faults, most of a
+// typical cold mask's time, and the copies kept by the caches are what grows the heap until collections pause a
+// mask. Most masks differ from their walk's mask in a few words (tokens crossing a lexeme end), and the walk's mask
+// is kept anyway (shared by every mask from that lexer state), so masks are computed in one scratch buffer that
+// notes the words tokens were added to, and kept as a short diff; those that differ in more than a third of their
+// words are kept whole.
+import { copyMask } from './mask-blocks.js';
+
+const NO_DIFF = new Int32Array(0);
+
+export class StoredMask {
+  /** `diff`: pairs (word index, word) where the mask differs from `base`; `whole`: base is this mask's own copy */
+  constructor(
+    private readonly base: Int32Array,
+    private readonly diff: Int32Array,
+    private readonly whole: boolean,
+  ) {}
+
+  /** how many 32-bit words this mask holds of its own (tests read this) */
+  get ownWords(): number {
+    return this.whole ? this.base.length : this.diff.length;
+  }
+
+  writeTo(out: Int32Array, offset: number): void {
+    out.set(this.base, offset);
+    const d = this.diff;
+    for (let k = 0; k < d.length; k += 2) out[offset + d[k]!] = d[k + 1]!;
+  }
+}
+
+/**
+ * The one buffer masks are computed in (per width; the engine thread computes one mask at a time): it starts as
+ * the walk's mask and records which words tokens were added to, so storing it looks at those words only (a
+ * compare of every word costs about what the page faults of a new copy did).
+ */
+export class MaskScratch {
+  readonly mask: Int32Array;
+  private readonly isTouched: Uint8Array;
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
+  private base: Int32Array;
+
+  constructor(words: number) {
+    this.mask = new Int32Array(words);
+    this.isTouched = new Uint8Array(words);
+    this.touched = new Int32Array(words);
+    this.base = this.mask;
+  }
+
+  /** start a mask from `base` (same width); returns the buffer, valid until the next start */
+  start(base: Int32Array): Int32Array {
+    if (base.length !== this.mask.length) throw new Error(`internal: a mask of ${this.mask.length} words from a base of ${base.length}`);
+    for (let k = 0; k < this.touchedCount; k++) this.isTouched[this.touched[k]!] = 0;
+    this.touchedCount = 0;
+    this.base = base;
+    this.mask.set(base);
+    return this.mask;
+  }
+
+  /** allow token `t` */
+  add(t: number): void {
+    const w = t >>> 5;
+    if (this.isTouched[w] === 0) {
+      this.isTouched[w] = 1;
+      this.touched[this.touchedCount++] = w;
+    }
+    this.mask[w] |= 1 << (t & 31);
+  }
+
+  /** the mask as it is now, kept apart from this buffer: a diff against its base, or a whole copy */
+  store(): StoredMask {
+    const { mask, base, touched } = this;
+    let n = 0;
+    for (let k = 0; k < this.touchedCount; k++) if (mask[touched[k]!] !== base[touched[k]!]) n++;
+    if (n === 0) return new StoredMask(base, NO_DIFF, false);
+    if (3 * n > mask.length) return wholeMask(mask);
+    const diff = new Int32Array(2 * n);
+    let j = 0;
+    for (let k = 0; k < this.touchedCount; k++) {
+      const w = touched[k]!;
+      if (mask[w] !== base[w]) {
+        diff[j++] = w;
+        diff[j++] = mask[w]!;
+      }
+    }
+    return new StoredMask(base, diff, false);
+  }
+}
+
+/** a copy of `mask` kept whole */
+export function wholeMask(mask: Int32Array): StoredMask {
+  return new StoredMask(copyMask(mask), NO_DIFF, true);
+}
+
+const scratch = new Map<number, MaskScratch>();
+
+/** the scratch buffer of this width */
+export function maskScratch(words: number): MaskScratch {
+  let s = scratch.get(words);
+  if (!s) scratch.set(words, (s = new MaskScratch(words)));
+  return s;
+}

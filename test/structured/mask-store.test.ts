@@ -1,0 +1,47 @@
+// Cached masks are kept as their walk's mask plus the words where they differ (mask-store.ts): written back they
+// must equal the mask they were made from, whatever the scratch buffer holds later, and a mask that differs in
+// many words is kept whole. Real masks kept this way are checked against computed ones in mask-classes.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MaskScratch, maskScratch, wholeMask } from '../../src/structured/mask-store.js';
+import { rng } from './random-walk.js';
+
+const WORDS = 300;
+
+test('a stored mask writes back exactly the mask it was made from, at any offset', () => {
+  const next = rng(17);
+  const base = Int32Array.from({ length: WORDS }, () => (next() * 0x100000000) | 0);
+  const scratch = new MaskScratch(WORDS);
+  for (const changed of [0, 1, 7, 99, 100, 101, 250, WORDS]) {
+    const mask = scratch.start(base);
+    assert.deepEqual(mask, base, 'a start from the base, whatever the previous mask left');
+    // tokens already in the base change no word; new ones change `changed` words (a token twice in one word)
+    for (let w = 0; w < WORDS; w++) for (let b = 0; b < 32; b++) if (base[w]! & (1 << b)) scratch.add(32 * w + b);
+    for (let k = 0; k < changed; k++) {
+      const w = Math.floor((k * WORDS) / changed);
+      for (let b = 0; b < 32; b++) if (!(base[w]! & (1 << b))) scratch.add(32 * w + b);
+    }
+    const expected = Int32Array.from(mask);
+    const stored = scratch.store();
+    scratch.start(new Int32Array(WORDS)).fill(-1);
+    const out = new Int32Array(WORDS + 10).fill(7);
+    stored.writeTo(out, 5);
+    assert.deepEqual(out.subarray(5, 5 + WORDS), expected, `${changed} words changed`);
+    assert.ok(out.subarray(0, 5).every((w) => w === 7) && out.subarray(5 + WORDS).every((w) => w === 7), 'nothing written outside the row');
+    // a diff of (index, word) pairs up to a third of the words changed; whole beyond that
+    assert.equal(stored.ownWords, 3 * changed > WORDS ? WORDS : 2 * changed, `${changed} words changed`);
+  }
+});
+
+test('a whole stored mask is a copy; widths must match; scratch buffers are per width', () => {
+  const src = Int32Array.from({ length: WORDS }, (_, k) => k * 3 - 1);
+  const stored = wholeMask(src);
+  src[0] = 99;
+  const out = new Int32Array(WORDS);
+  stored.writeTo(out, 0);
+  assert.equal(out[0], -1);
+  assert.throws(() => new MaskScratch(5).start(new Int32Array(6)), /5 words from a base of 6/);
+  assert.equal(maskScratch(WORDS), maskScratch(WORDS));
+  assert.notEqual(maskScratch(WORDS), maskScratch(WORDS + 1));
+  assert.equal(maskScratch(WORDS + 1).mask.length, WORDS + 1);
+});

@@ -9,12 +9,9 @@ import { sampleRandomDataset } from '../../src/benchmarks/datasets/random-datase
 import { benchTokenizerFrom } from '../../src/benchmarks/bench-tokenizer.js';
 import { CPE_SCHEMA } from '../../src/benchmarks/datasets/cpe-dataset.js';
 import { SeededRandom } from '../../src/benchmarks/rng.js';
-import { createGrammarProvider } from '../../src/structured/provider.js';
-import { loadTokenVocab } from '../../src/structured/token-vocab.js';
 import { qwenTokenizerDir } from '../../src/models/make-test-model.js';
 import { QWEN25_SHAPES } from '../native/model-shapes.js';
 import { writeDummyModelDir } from './dummy-model-dir.js';
-import { freeAfterEos } from './ignore-eos-grammar.js';
 import { runOfflineBatch } from './offline-batch.js';
 
 const [n = 256, outputLen = 32] = process.argv.slice(2).map(Number);
@@ -36,8 +33,8 @@ const model = {
 };
 const numBlocks = 100000;
 const backend = createTsBackend(model, { numBlocks, blockSize: 16, seed: 0, kind: 'cuda', device: 'host probe (no GPU work)' });
-const vocab = loadTokenVocab(dir, { size: vocabSize });
-const engine = await AsyncEngine.create({ model: dir, maxNumSeqs: 256, maxNumBatchedTokens: 8192, backend, grammar: freeAfterEos(createGrammarProvider(vocab), vocab) });
+const engine = await AsyncEngine.create({ model: dir, maxNumSeqs: 256, maxNumBatchedTokens: 8192, backend });
+engine.prepareStructuredOutput(); // as `serve` does: the structured-output engine is not built inside a timed step
 const tok = benchTokenizerFrom(engine.tokenizer!, shape);
 for (const guided of [false, true]) {
   const samples = sampleRandomDataset({ numPrompts: n, inputLen: 212, outputLen, prefixLen: 300, rangeRatio: 0 }, tok, new SeededRandom(guided ? 2 : 1));

@@ -6,14 +6,10 @@
 import { AsyncEngine } from '../../src/engine/async-engine.js';
 import type { ThroughputResult } from '../../src/benchmarks/throughput-benchmark.js';
 import { runOfflineBatch } from './offline-batch.js';
-import { freeAfterEos } from './ignore-eos-grammar.js';
 import { sampleRandomDataset } from '../../src/benchmarks/datasets/random-dataset.js';
 import { benchTokenizerFrom } from '../../src/benchmarks/bench-tokenizer.js';
 import { CPE_SCHEMA } from '../../src/benchmarks/datasets/cpe-dataset.js';
 import { SeededRandom } from '../../src/benchmarks/rng.js';
-import { createGrammarProvider } from '../../src/structured/provider.js';
-import { loadTokenVocab } from '../../src/structured/token-vocab.js';
-import { loadModelConfig } from '../../src/loader/model-config.js';
 import type { EngineStats } from '../../src/engine/serving-engine.js';
 import { writeDummyModelDir } from './dummy-model-dir.js';
 import { activeCudaStepProfile } from '../../src/native/cuda-step-profile.js';
@@ -73,15 +69,12 @@ export async function runGpuThroughput(
   const dir = onCuda ? writeDummyModelDir(target.shape, `/tmp/serval-dummy-${target.shape}`, target.tokenizerDir) : target.modelDir;
   const startupLog: string[] = [];
   const t0 = performance.now();
-  const vocab = loadTokenVocab(dir, { size: loadModelConfig(dir).vocabSize });
-  const grammar = freeAfterEos(createGrammarProvider(vocab), vocab);
   const engine = await AsyncEngine.create({
     model: dir,
     device: onCuda ? 'cuda' : 'ts',
     loadFormat: onCuda ? 'dummy' : 'auto',
     seed: 0,
     ...engineArgs,
-    grammar,
     log: (m) => {
       startupLog.push(m);
       console.error(`[${shape}] ${m}`);

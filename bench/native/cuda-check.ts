@@ -3,6 +3,8 @@
 // scripted chunked-prefill/decode steps and a 24-token teacher-forced greedy run; (2) batch-1 decode time per token
 // with dummy weights in Qwen2.5 shapes vs the bandwidth floor (decode weight bytes / measured copy bandwidth).
 // Usage: node cuda-check.mjs OUT_DIR [shape names...]   (SERVAL_NATIVE_ADDON points at the cmake-built addon)
+// SERVAL_CHECK_KV_CACHE_DTYPE=float16: the correctness part with an fp16 K/V cache under the bf16 weights
+// (--kv-cache-dtype float16); unset or bfloat16: the cache in bf16 as by default.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNativeAddon } from '../../src/native/addon.js';
@@ -23,7 +25,13 @@ mkdirSync(outDir, { recursive: true });
 const addon = loadNativeAddon();
 const info = addon.cudaInfo();
 console.log('cudaInfo', JSON.stringify(info));
-const results: Record<string, unknown> = { cudaInfo: info, correctness: {}, decode: {} };
+/** the correctness part's K/V cache type (SERVAL_CHECK_KV_CACHE_DTYPE) */
+const kvCacheDtypeEnv = process.env['SERVAL_CHECK_KV_CACHE_DTYPE'] ?? 'bfloat16';
+if (kvCacheDtypeEnv !== 'bfloat16' && kvCacheDtypeEnv !== 'float16') {
+  throw new Error(`SERVAL_CHECK_KV_CACHE_DTYPE=${kvCacheDtypeEnv} is not one of: bfloat16, float16`);
+}
+const kvCacheDtype: 'bfloat16' | 'float16' = kvCacheDtypeEnv;
+const results: Record<string, unknown> = { cudaInfo: info, correctnessKvCacheDtype: kvCacheDtype, correctness: {}, decode: {} };
 
 function summarize(rows: LogprobComparison[]) {
   return {
@@ -38,11 +46,11 @@ async function correctness(arch: (typeof TEST_ARCHS)[number]) {
   const dir = makeNativeTestModel(arch, 151936);
   const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE };
   const ref = await loadTsModel(dir, opts);
-  const gpu = NativeCudaForwardModel.load(dir, { ...opts, maxNumTokens: 256 });
+  const gpu = NativeCudaForwardModel.load(dir, { ...opts, maxNumTokens: 256, kvCacheDtype });
   const { scripted, greedy, greedyTokens } = compareWithReference(ref, gpu, opts);
   gpu.close();
   const res = { scripted: summarize(scripted), greedy24: summarize(greedy), greedyTokens };
-  console.log('correctness', arch, JSON.stringify(res));
+  console.log('correctness', arch, `kv-cache ${kvCacheDtype}`, JSON.stringify(res));
   return res;
 }
 

@@ -65,7 +65,7 @@ void planDecodeSplits(AttentionPlan& p, int maxContext, const AttentionShape& s,
   const bool gqa = gqaDecodeSupported(s.headDim, group, s.storage), cudaCore = splitKvDecodeSupported(s.headDim, group);
   if (kernel == DecodeKernel::GqaTensorCore && !gqa)
     throw std::invalid_argument("GQA tensor-core decode kernel forced for an unsupported shape (head dim " +
-                                std::to_string(s.headDim) + ", group " + std::to_string(group) + ", fp32 storage: " +
+                                std::to_string(s.headDim) + ", group " + std::to_string(group) + ", fp32 K/V cache: " +
                                 (s.storage == DType::F32 ? "yes" : "no") + ")");
   if (kernel == DecodeKernel::SplitKvCudaCore && !cudaCore)
     throw std::invalid_argument("split-KV decode kernel forced for an unsupported shape (head dim " +
@@ -150,11 +150,11 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s, De
   return p;
 }
 
-template <class S>
-void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<S>& a,
+template <class C, class S>
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<C, S>& a,
                      cudaStream_t stream) {
-  if (s.storage != StorageTraits<S>::dtype)
-    throw std::logic_error("attention: the arguments' storage type differs from the shape's");
+  if (s.storage != StorageTraits<C>::dtype)
+    throw std::logic_error("attention: the arguments' K/V cache type differs from the shape's");
   if (plan.legacyAll) {
     launchPagedAttention(a.qkv, a.kCache, a.vCache, nullptr, a.tokenRow, a.positions, a.blockTables, a.tableStride,
                          s.blockSize, a.out, a.numTokens, s.numHeads, s.numKvHeads, s.headDim, stream, a.outF);
@@ -162,8 +162,8 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
   }
   if (plan.numTiles() > 0) {
     if (!a.tiles) throw std::logic_error("attention plan has prefill tiles but none were uploaded");
-    if constexpr (std::is_same<S, float>::value)
-      throw std::logic_error("attention plan has flash prefill tiles for fp32 storage (no tensor-core fp32 kernel)");
+    if constexpr (std::is_same<C, float>::value)
+      throw std::logic_error("attention plan has flash prefill tiles for an fp32 cache (no tensor-core fp32 kernel)");
     else
       launchFlashPrefillAttention(s, a, plan.numTiles(), stream);
   }
@@ -172,7 +172,7 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
       throw std::logic_error("attention plan has a decode token list but none was uploaded");
     const int32_t* list = plan.decodeIsAllTokens ? nullptr : a.decodeTokens;
     if (plan.decodeSplitKernel) {
-      AttentionArgsT<S> d = a;
+      AttentionArgsT<C, S> d = a;
       d.decodeTokens = list;
       if (plan.decodeTensorCore)
         launchGqaDecodeAttention(s, d, plan.numDecode, plan.decodeSplits, plan.decodePartition, stream);
@@ -185,10 +185,10 @@ void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const A
   }
 }
 
-#define SERVAL_INSTANTIATE(S)                                                                              \
-  template void launchAttention<S>(const AttentionPlan&, const AttentionShape&, const AttentionArgsT<S>&,  \
-                                   cudaStream_t);
-SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#define SERVAL_INSTANTIATE(C, S)                                                                                 \
+  template void launchAttention<C, S>(const AttentionPlan&, const AttentionShape&, const AttentionArgsT<C, S>&,  \
+                                      cudaStream_t);
+SERVAL_FOR_EACH_KV_PAIR(SERVAL_INSTANTIATE)
 #undef SERVAL_INSTANTIATE
 
 }  // namespace serval

@@ -42,7 +42,7 @@ enum class DecodeKernel { Auto, SplitKvCudaCore, GqaTensorCore };
 struct AttentionShape {
   int numHeads, numKvHeads, headDim, blockSize, numSms;
   bool forceLegacy;  // SERVAL_ATTENTION=legacy
-  DType storage = DType::BF16;  // K/V cache and output storage type (--dtype)
+  DType storage = DType::BF16;  // K/V cache type (--kv-cache-dtype; by default --dtype): it picks the kernels
 };
 
 /** Reads SERVAL_ATTENTION: unset/"auto" -> false, "legacy" -> true; anything else throws naming the values. */
@@ -70,13 +70,16 @@ AttentionPlan planDecodeGraph(int T, int maxContext, const AttentionShape& s, De
 /** Floats the split-KV partial results may need (allocate once; never grows, so captured graphs stay valid). */
 size_t splitKvWorkspaceFloats(const AttentionShape& s);
 
-/** Device pointers of one layer's attention, K/V cache and output of storage type S. tiles/decodeTokens point at the
- *  uploaded plan lists (may be null when the plan has none). */
-template <class S>
+/** Device pointers of one layer's attention: K/V cache of type C, output of type S (the weights' storage type: the
+ *  cuBLASLt o projection's input), the pairs of SERVAL_FOR_EACH_KV_PAIR. The kernels take the two types as separate
+ *  template parameters rather than writing fp32 and converting: a conversion pass would add a launch and an fp32
+ *  round trip of the output per layer, the second parameter costs only the extra instantiations. tiles/decodeTokens
+ *  point at the uploaded plan lists (may be null when the plan has none). */
+template <class C, class S = C>
 struct AttentionArgsT {
   const float* qkv;  // [T, (nh + 2 nkv) * hd], q already rotated
-  const S* kCache;
-  const S* vCache;
+  const C* kCache;
+  const C* vCache;
   const int32_t* tokenRow;
   const int32_t* positions;
   const int32_t* blockTables;
@@ -92,24 +95,24 @@ struct AttentionArgsT {
 };
 using AttentionArgs = AttentionArgsT<__nv_bfloat16>;
 
-template <class S>
-void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<S>& a,
+template <class C, class S>
+void launchAttention(const AttentionPlan& plan, const AttentionShape& s, const AttentionArgsT<C, S>& a,
                      cudaStream_t stream);
 
-/** Kernel launchers (attention_flash_prefill.cu: bf16 and fp16 storage; attention_split_decode.cu: all three). */
-template <class S>
-void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numTiles,
+/** Kernel launchers (attention_flash_prefill.cu: bf16 and fp16 caches; attention_split_decode.cu: all pairs). */
+template <class C, class S>
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<C, S>& a, int numTiles,
                                  cudaStream_t stream);
-template <class S>
-void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numDecode, int splits,
+template <class C, class S>
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<C, S>& a, int numDecode, int splits,
                                   int partition, cudaStream_t stream);
 /** merges the partitions (splits > 1) of either decode kernel (attention_split_decode.cu) */
-template <class S>
-void launchSplitKvMerge(const AttentionShape& s, const AttentionArgsT<S>& a, int numDecode, int splits,
+template <class C, class S>
+void launchSplitKvMerge(const AttentionShape& s, const AttentionArgsT<C, S>& a, int numDecode, int splits,
                         cudaStream_t stream);
-/** tensor-core GQA decode (attention_gqa_decode.cuh; bf16/fp16 storage, fp32 throws), merge included */
-template <class S>
-void launchGqaDecodeAttention(const AttentionShape& s, const AttentionArgsT<S>& a, int numDecode, int splits,
+/** tensor-core GQA decode (attention_gqa_decode.cuh; bf16/fp16 caches, fp32 throws), merge included */
+template <class C, class S>
+void launchGqaDecodeAttention(const AttentionShape& s, const AttentionArgsT<C, S>& a, int numDecode, int splits,
                               int partition, cudaStream_t stream);
 
 }  // namespace serval

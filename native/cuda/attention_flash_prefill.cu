@@ -1,6 +1,6 @@
-// Paged flash-attention for prefill on tensor cores (mma.sync m16n8k16 bf16 or fp16 — the storage type E of the K/V
-// cache, --dtype —, fp32 accumulate; sm_80 and sm_90). fp32 storage has no such MMA: the dispatch sends it to the
-// legacy kernel.
+// Paged flash-attention for prefill on tensor cores (mma.sync m16n8k16 bf16 or fp16 — the type E of the K/V cache,
+// --kv-cache-dtype —, fp32 accumulate; sm_80 and sm_90); output in O (the weights' storage type) or fp32. An fp32
+// cache has no such MMA: the dispatch sends it to the legacy kernel.
 // One block = one tile of up to 64 query tokens of one row x one query head; 4 warps own 16 query rows each. K/V are
 // gathered through the block table in blocks of 64 keys with cp.async, double-buffered; online softmax in base 2.
 // Q is split into E high and low parts (two MMAs for Q K^T): the legacy kernel keeps Q in fp32, and one bf16
@@ -32,12 +32,12 @@ constexpr size_t flashSmemBytes() {
   return (size_t)(2 * kBM + 4 * kBN) * (HD + 8) * 2;  // Qhi, Qlo, K[2], V[2] (16-bit); rows padded (bank conflicts)
 }
 
-template <int HD, class E>
+template <int HD, class E, class O>
 __global__ void __launch_bounds__(kThreads)
     flashPrefillKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                        const int32_t* __restrict__ tiles, const int32_t* __restrict__ tokenRow,
                        const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                       int blockSize, E* __restrict__ out, float* __restrict__ outF, int nh, int nkv,
+                       int blockSize, O* __restrict__ out, float* __restrict__ outF, int nh, int nkv,
                        float scaleLog2) {
   constexpr int S = HD + 8;   // smem row stride (elements)
   constexpr int KT = HD / 16; // k-slices of Q K^T
@@ -198,17 +198,17 @@ __global__ void __launch_bounds__(kThreads)
     }
 #pragma unroll
     for (int i = 0; i < NT; ++i)
-      *reinterpret_cast<uint32_t*>(out + off + i * 8) = pack2<E>(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
+      *reinterpret_cast<uint32_t*>(out + off + i * 8) = pack2<O>(o[i][2 * r] * inv, o[i][2 * r + 1] * inv);
   }
 }
 
-template <int HD, class E>
-void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numTiles, cudaStream_t stream) {
+template <int HD, class E, class O>
+void launchFor(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numTiles, cudaStream_t stream) {
   constexpr size_t smem = flashSmemBytes<HD>();
   static std::atomic<uint64_t> smemConfigured{0};
-  ensureDynamicSmem(flashPrefillKernel<HD, E>, smem, smemConfigured);
+  ensureDynamicSmem(flashPrefillKernel<HD, E, O>, smem, smemConfigured);
   const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
-  flashPrefillKernel<HD, E><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
+  flashPrefillKernel<HD, E, O><<<dim3(numTiles, s.numHeads), kThreads, smem, stream>>>(
       a.qkv, a.kCache, a.vCache, a.tiles, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize, a.out,
       a.outF, s.numHeads, s.numKvHeads, scaleLog2);
   CUDA_CHECK(cudaGetLastError());
@@ -220,24 +220,28 @@ bool flashPrefillSupported(int headDim, DType storage) {
   return storage != DType::F32 && (headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128);
 }
 
-template <class E>
-void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<E>& a, int numTiles,
+template <class E, class O>
+void launchFlashPrefillAttention(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numTiles,
                                  cudaStream_t stream) {
   if (numTiles == 0) return;
   switch (s.headDim) {
-    case 16: return launchFor<16, E>(s, a, numTiles, stream);
-    case 32: return launchFor<32, E>(s, a, numTiles, stream);
-    case 64: return launchFor<64, E>(s, a, numTiles, stream);
-    case 128: return launchFor<128, E>(s, a, numTiles, stream);
+    case 16: return launchFor<16, E, O>(s, a, numTiles, stream);
+    case 32: return launchFor<32, E, O>(s, a, numTiles, stream);
+    case 64: return launchFor<64, E, O>(s, a, numTiles, stream);
+    case 128: return launchFor<128, E, O>(s, a, numTiles, stream);
     default:
       throw std::runtime_error("flash prefill attention: headDim " + std::to_string(s.headDim) +
                                " is not implemented (16, 32, 64, 128)");
   }
 }
 
-template void launchFlashPrefillAttention<__nv_bfloat16>(const AttentionShape&, const AttentionArgsT<__nv_bfloat16>&,
-                                                         int, cudaStream_t);
-template void launchFlashPrefillAttention<__half>(const AttentionShape&, const AttentionArgsT<__half>&, int,
-                                                  cudaStream_t);
+// the 16-bit pairs of SERVAL_FOR_EACH_KV_PAIR (an fp32 cache never reaches this kernel)
+template void launchFlashPrefillAttention<__nv_bfloat16, __nv_bfloat16>(
+    const AttentionShape&, const AttentionArgsT<__nv_bfloat16, __nv_bfloat16>&, int, cudaStream_t);
+template void launchFlashPrefillAttention<__half, __half>(const AttentionShape&, const AttentionArgsT<__half, __half>&,
+                                                          int, cudaStream_t);
+template void launchFlashPrefillAttention<__half, __nv_bfloat16>(const AttentionShape&,
+                                                                 const AttentionArgsT<__half, __nv_bfloat16>&, int,
+                                                                 cudaStream_t);
 
 }  // namespace serval

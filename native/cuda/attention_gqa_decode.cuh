@@ -1,4 +1,4 @@
-// Tensor-core GQA decode attention (bf16/fp16 K/V storage; fp32 storage keeps the CUDA-core split-KV kernel): one block
+// Tensor-core GQA decode attention (bf16/fp16 K/V cache; an fp32 cache keeps the CUDA-core split-KV kernel): one block
 // per (decode token, KV head, partition of the context). The GQA group's query heads are the M rows of mma.sync
 // m16n8k16: rows 0..7 hold E(q) of the group's heads, rows 8..15 their rounding residue q - E(q), so one MMA gives
 // both halves of the fp32-accurate score (c[0] + c[2]) — the legacy kernels keep q in fp32. Keys are the N columns.
@@ -40,12 +40,12 @@ __device__ __forceinline__ float residue(float v) {
   return v - toFloat(fromFloat<E>(v));
 }
 
-template <int HD, class E>
+template <int HD, class E, class O>
 __global__ void __launch_bounds__(kThreads)
     gqaDecodeKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                     const int32_t* __restrict__ decodeTokens, const int32_t* __restrict__ tokenRow,
                     const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                    int blockSize, int nh, int nkv, int partition, float scaleLog2, E* __restrict__ out,
+                    int blockSize, int nh, int nkv, int partition, float scaleLog2, O* __restrict__ out,
                     float* __restrict__ outF, float* __restrict__ partAcc, float* __restrict__ partMl) {
   constexpr int S = HD + 8;    // smem row stride (elements)
   constexpr int KT = HD / 16;  // k-slices of Q K^T
@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(kThreads)
       if (outF)
         outF[oi] = acc / L;
       else
-        out[oi] = fromFloat<E>(acc / L);
+        out[oi] = fromFloat<O>(acc / L);
     } else {
       partAcc[(partBase + (size_t)h * splits) * HD + d] = acc;
       if (d == 0) {  // the merge kernel works in natural-log units
@@ -228,14 +228,14 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <int HD, class E>
-void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, int partition,
+template <int HD, class E, class O>
+void launchFor(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits, int partition,
                cudaStream_t stream) {
   constexpr size_t smem = smemBytes<HD>();
   static std::atomic<uint64_t> smemConfigured{0};
-  ensureDynamicSmem(gqaDecodeKernel<HD, E>, smem, smemConfigured);
+  ensureDynamicSmem(gqaDecodeKernel<HD, E, O>, smem, smemConfigured);
   const float scaleLog2 = 1.4426950408889634f / sqrtf((float)HD);
-  launchMaybePdl(gqaDecodeKernel<HD, E>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream, a.qkv,
+  launchMaybePdl(gqaDecodeKernel<HD, E, O>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream, a.qkv,
                  a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride, s.blockSize,
                  s.numHeads, s.numKvHeads, partition, scaleLog2, a.out, a.outF, a.splitWorkspace,
                  a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
@@ -244,8 +244,8 @@ void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecod
 }  // namespace gqa_decode
 
 /** the GQA decode kernel's partials (splits > 1) are merged by launchSplitKvMerge (attention_split_decode.cu) */
-template <class E>
-void launchGqaDecodeAttention(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits,
+template <class E, class O>
+void launchGqaDecodeAttention(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits,
                               int partition, cudaStream_t stream) {
   if (numDecode == 0) return;
   if constexpr (std::is_same<E, float>::value) {
@@ -257,8 +257,8 @@ void launchGqaDecodeAttention(const AttentionShape& s, const AttentionArgsT<E>& 
       throw std::runtime_error("GQA decode attention: workspace too small for " + std::to_string(numDecode) +
                                " tokens x " + std::to_string(splits) + " partitions");
     switch (s.headDim) {
-      case 64: gqa_decode::launchFor<64, E>(s, a, numDecode, splits, partition, stream); break;
-      case 128: gqa_decode::launchFor<128, E>(s, a, numDecode, splits, partition, stream); break;
+      case 64: gqa_decode::launchFor<64, E, O>(s, a, numDecode, splits, partition, stream); break;
+      case 128: gqa_decode::launchFor<128, E, O>(s, a, numDecode, splits, partition, stream); break;
       default:
         throw std::runtime_error("GQA decode attention: headDim " + std::to_string(s.headDim) +
                                  " is not implemented (64, 128)");

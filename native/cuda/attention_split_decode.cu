@@ -2,8 +2,9 @@
 // separate blocks (grid: token x KV head x partition), each producing an unnormalized partial output with its own
 // max and sum; a second kernel merges the partitions. One block serves all query heads of a KV head (GQA), so each K/V
 // row is read once per group. With one partition the first kernel writes the final output itself. CUDA cores: one
-// template for every storage type E of the K/V cache (bf16, fp16, fp32). The merge kernel also combines the partitions
-// of the tensor-core GQA decode kernel (attention_gqa_decode.cuh), which writes the same partial layout.
+// template for every K/V cache type E (bf16, fp16, fp32) and output type O (SERVAL_FOR_EACH_KV_PAIR). The merge
+// kernel also combines the partitions of the tensor-core GQA decode kernel (attention_gqa_decode.cuh), which writes
+// the same partial layout.
 #include <cuda_bf16.h>
 
 #include <cmath>
@@ -21,12 +22,12 @@ namespace {
 
 constexpr int kThreads = 128, kWarps = kThreads / 32;
 
-template <int HD, class E>
+template <int HD, class E, class O>
 __global__ void __launch_bounds__(kThreads)
     splitDecodeKernel(const float* __restrict__ qkv, const E* __restrict__ kCache, const E* __restrict__ vCache,
                       const int32_t* __restrict__ decodeTokens, const int32_t* __restrict__ tokenRow,
                       const int32_t* __restrict__ positions, const int32_t* __restrict__ blockTables, int tableStride,
-                      int blockSize, int nh, int nkv, int partition, float scale, E* __restrict__ out,
+                      int blockSize, int nh, int nkv, int partition, float scale, O* __restrict__ out,
                       float* __restrict__ outF,
                       float* __restrict__ partAcc, float* __restrict__ partMl) {
   constexpr int DPL = HD / 32;  // dims per lane: a warp reads one K/V row (HD values) in one coalesced access
@@ -149,7 +150,7 @@ __global__ void __launch_bounds__(kThreads)
       if (outF)
         outF[o] = sum / sL[g];
       else
-        out[o] = fromFloat<E>(sum / sL[g]);
+        out[o] = fromFloat<O>(sum / sL[g]);
     } else {
       partAcc[(partBase + (size_t)g * splits) * HD + d] = sum;
       if (d == 0) {
@@ -161,9 +162,9 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 /** out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M); grid (token, head), HD threads. */
-template <int HD, class E>
+template <int HD, class O>
 __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, const float* __restrict__ partAcc,
-                                  const float* __restrict__ partMl, int nh, int splits, E* __restrict__ out,
+                                  const float* __restrict__ partMl, int nh, int splits, O* __restrict__ out,
                                   float* __restrict__ outF) {
   pdlLaunchDependents();  // under PDL: a tiny kernel; the o projection may launch and prefetch its weights now
   pdlWaitForPrevious();
@@ -183,27 +184,28 @@ __global__ void splitReduceKernel(const int32_t* __restrict__ decodeTokens, cons
   if (outF)
     outF[((size_t)t * nh + h) * HD + d] = acc / L;
   else
-    out[((size_t)t * nh + h) * HD + d] = fromFloat<E>(acc / L);
+    out[((size_t)t * nh + h) * HD + d] = fromFloat<O>(acc / L);
 }
 
-template <int HD, class E>
-void launchMergeFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, cudaStream_t stream) {
-  launchMaybePdl(splitReduceKernel<HD, E>, dim3(numDecode, s.numHeads), dim3(HD), 0, stream, a.decodeTokens,
+template <int HD, class E, class O>
+void launchMergeFor(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits,
+                    cudaStream_t stream) {
+  launchMaybePdl(splitReduceKernel<HD, O>, dim3(numDecode, s.numHeads), dim3(HD), 0, stream, a.decodeTokens,
                  a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD, s.numHeads,
                  splits, a.out, a.outF);
 }
 
-template <int HD, class E>
-void launchFor(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits, int partition,
+template <int HD, class E, class O>
+void launchFor(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits, int partition,
                cudaStream_t stream) {
   const size_t smem = ((size_t)kSplitKvMaxGroup * HD * (1 + kWarps) + (size_t)kSplitKvMaxGroup * kSplitKvMaxPartition) * 4;
   static std::atomic<uint64_t> smemConfigured{0};
-  ensureDynamicSmem(splitDecodeKernel<HD, E>, smem, smemConfigured);
-  launchMaybePdl(splitDecodeKernel<HD, E>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream,
+  ensureDynamicSmem(splitDecodeKernel<HD, E, O>, smem, smemConfigured);
+  launchMaybePdl(splitDecodeKernel<HD, E, O>, dim3(numDecode, s.numKvHeads, splits), dim3(kThreads), smem, stream,
                  a.qkv, a.kCache, a.vCache, a.decodeTokens, a.tokenRow, a.positions, a.blockTables, a.tableStride,
                  s.blockSize, s.numHeads, s.numKvHeads, partition, 1.f / sqrtf((float)HD), a.out, a.outF,
                  a.splitWorkspace, a.splitWorkspace + (size_t)numDecode * s.numHeads * splits * HD);
-  if (splits > 1) launchMergeFor<HD, E>(s, a, numDecode, splits, stream);
+  if (splits > 1) launchMergeFor<HD, E, O>(s, a, numDecode, splits, stream);
 }
 
 }  // namespace
@@ -212,8 +214,8 @@ bool splitKvDecodeSupported(int headDim, int group) {
   return (headDim == 64 || headDim == 128 || headDim == 256) && group >= 1 && group <= kSplitKvMaxGroup;
 }
 
-template <class E>
-void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits,
+template <class E, class O>
+void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits,
                                   int partition, cudaStream_t stream) {
   if (numDecode == 0) return;
   if (partition < 1)
@@ -222,32 +224,32 @@ void launchSplitKvDecodeAttention(const AttentionShape& s, const AttentionArgsT<
     throw std::runtime_error("split-KV decode attention: workspace too small for " + std::to_string(numDecode) +
                              " tokens x " + std::to_string(splits) + " partitions");
   switch (s.headDim) {
-    case 64: return launchFor<64, E>(s, a, numDecode, splits, partition, stream);
-    case 128: return launchFor<128, E>(s, a, numDecode, splits, partition, stream);
-    case 256: return launchFor<256, E>(s, a, numDecode, splits, partition, stream);
+    case 64: return launchFor<64, E, O>(s, a, numDecode, splits, partition, stream);
+    case 128: return launchFor<128, E, O>(s, a, numDecode, splits, partition, stream);
+    case 256: return launchFor<256, E, O>(s, a, numDecode, splits, partition, stream);
     default:
       throw std::runtime_error("split-KV decode attention: headDim " + std::to_string(s.headDim) +
                                " is not implemented (64, 128, 256)");
   }
 }
 
-template <class E>
-void launchSplitKvMerge(const AttentionShape& s, const AttentionArgsT<E>& a, int numDecode, int splits,
+template <class E, class O>
+void launchSplitKvMerge(const AttentionShape& s, const AttentionArgsT<E, O>& a, int numDecode, int splits,
                         cudaStream_t stream) {
   switch (s.headDim) {
-    case 64: return launchMergeFor<64, E>(s, a, numDecode, splits, stream);
-    case 128: return launchMergeFor<128, E>(s, a, numDecode, splits, stream);
-    case 256: return launchMergeFor<256, E>(s, a, numDecode, splits, stream);
+    case 64: return launchMergeFor<64, E, O>(s, a, numDecode, splits, stream);
+    case 128: return launchMergeFor<128, E, O>(s, a, numDecode, splits, stream);
+    case 256: return launchMergeFor<256, E, O>(s, a, numDecode, splits, stream);
     default:
       throw std::runtime_error("split-KV merge: headDim " + std::to_string(s.headDim) + " is not implemented (64, 128, 256)");
   }
 }
 
-#define SERVAL_INSTANTIATE(E)                                                                                  \
-  template void launchSplitKvMerge<E>(const AttentionShape&, const AttentionArgsT<E>&, int, int, cudaStream_t); \
-  template void launchSplitKvDecodeAttention<E>(const AttentionShape&, const AttentionArgsT<E>&, int, int, int, \
-                                                cudaStream_t);
-SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#define SERVAL_INSTANTIATE(E, O)                                                                                  \
+  template void launchSplitKvMerge<E, O>(const AttentionShape&, const AttentionArgsT<E, O>&, int, int, cudaStream_t); \
+  template void launchSplitKvDecodeAttention<E, O>(const AttentionShape&, const AttentionArgsT<E, O>&, int, int, int, \
+                                                   cudaStream_t);
+SERVAL_FOR_EACH_KV_PAIR(SERVAL_INSTANTIATE)
 #undef SERVAL_INSTANTIATE
 
 }  // namespace serval

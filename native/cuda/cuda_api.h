@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct CudaModelOptions {
   int maxModelLen = 0;
   /** storage type of weights, KV cache and low-precision activations (--dtype); fp32 accumulate in every case */
   DType dtype = DType::BF16;
+  /** K/V cache type (--kv-cache-dtype) when it differs from dtype: only F16 under BF16 weights is built
+   *  (SERVAL_FOR_EACH_KV_PAIR); unset: the cache is in dtype. Same bytes per value either way. */
+  std::optional<DType> kvCacheDtype;
 };
 
 struct CudaMemoryReport {

@@ -1,5 +1,6 @@
 // The CUDA backend's forward: weights and paged KV cache on one GPU in the storage type S (--dtype: bf16, fp16 or
-// fp32; the model is CudaModelOf<S>), fp32 residual stream and GEMM outputs (fp32 accumulate), same math as CpuModel
+// fp32; the model is CudaModelOf<S, C>, the K/V cache of type C: S, or fp16 under bf16 weights, --kv-cache-dtype),
+// fp32 residual stream and GEMM outputs (fp32 accumulate), same math as CpuModel
 // and the TypeScript reference. Steps of up to kGemvMaxTokens tokens run every projection on the GEMV kernel with fp32
 // inputs and fused epilogues; larger ones use cuBLASLt (inputs in S).
 #include <cuda_bf16.h>
@@ -96,7 +97,7 @@ bool graphStrideMaxFromEnv() {
 
 }  // namespace
 
-/** What CudaModel calls; CudaModelOf<S> implements it for one storage type. */
+/** What CudaModel calls; CudaModelOf<S, C> implements it for one storage type and K/V cache type. */
 class CudaModelImpl {
  public:
   virtual ~CudaModelImpl() = default;
@@ -111,7 +112,7 @@ class CudaModelImpl {
   virtual const ModelSpec& spec() const = 0;
 };
 
-template <class S>
+template <class S, class C = S>
 class CudaModelOf final : public CudaModelImpl {
  public:
   CudaModelOf(const ModelSpec& spec, const std::vector<TensorRef>& tensors, const CudaModelOptions& opts)
@@ -135,7 +136,7 @@ class CudaModelOf final : public CudaModelImpl {
     int numSms = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&numSms, cudaDevAttrMultiProcessorCount, opts.device));
     attnShape_ = AttentionShape{spec_.numHeads, spec_.numKvHeads, spec_.headDim, opts.blockSize, numSms,
-                                attentionForceLegacyFromEnv(), StorageTraits<S>::dtype};
+                                attentionForceLegacyFromEnv(), StorageTraits<C>::dtype};
     splitWs_.ensure(splitKvWorkspaceFloats(attnShape_) * sizeof(float));  // fixed size: graphs keep its address
     std::unique_ptr<WeightStore> store;
     if (!opts.dummyWeights) store = std::make_unique<WeightStore>(tensors);
@@ -481,13 +482,13 @@ class CudaModelOf final : public CudaModelImpl {
 
   void enqueueAttention(int l, const StepDims& d, const StepMeta& m, float* outF = nullptr) {
     launchAttention(plan_, attnShape_,
-                    AttentionArgsT<S>{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
-                                  d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<S>(), d.T,
-                                  outF},
+                    AttentionArgsT<C, S>{qkv_.as<float>(), kCache(l), vCache(l), m.tokenRow, m.positions, m.tables,
+                                         d.tableStride, m.tiles, m.decodeTokens, splitWs_.as<float>(), attn_.as<S>(),
+                                         d.T, outF},
                     stream_);
   }
-  S* kCache(int l) const { return kCache_.as<S>() + l * layerCacheElems(); }
-  S* vCache(int l) const { return vCache_.as<S>() + l * layerCacheElems(); }
+  C* kCache(int l) const { return kCache_.as<C>() + l * layerCacheElems(); }
+  C* vCache(int l) const { return vCache_.as<C>() + l * layerCacheElems(); }
   size_t layerCacheElems() const {
     return (size_t)(opts_.numBlocks + 1) * opts_.blockSize * spec_.numKvHeads * spec_.headDim;
   }
@@ -627,7 +628,7 @@ class CudaModelOf final : public CudaModelImpl {
   }
 
   void allocateCache() {
-    const size_t bytes = layerCacheElems() * spec_.numLayers * sizeof(S);
+    const size_t bytes = layerCacheElems() * spec_.numLayers * sizeof(C);
     kCache_ = DeviceBuffer(bytes);
     vCache_ = DeviceBuffer(bytes);
     CUDA_CHECK(cudaMemset(kCache_.as<void>(), 0, bytes));
@@ -736,6 +737,14 @@ class CudaModelOf final : public CudaModelImpl {
 
 static std::unique_ptr<CudaModelImpl> makeCudaModel(const ModelSpec& spec, const std::vector<TensorRef>& tensors,
                                                     const CudaModelOptions& opts) {
+  if (opts.kvCacheDtype && *opts.kvCacheDtype != opts.dtype) {
+    // the one mixed pair that is built (SERVAL_FOR_EACH_KV_PAIR): an fp16 cache under bf16 weights
+    if (opts.dtype == DType::BF16 && *opts.kvCacheDtype == DType::F16)
+      return std::make_unique<CudaModelOf<__nv_bfloat16, __half>>(spec, tensors, opts);
+    throw std::invalid_argument(std::string("K/V cache dtype ") + dtypeName(*opts.kvCacheDtype) + " with dtype " +
+                                dtypeName(opts.dtype) + " is not supported (a K/V cache type other than the dtype: "
+                                "only float16 with bfloat16)");
+  }
   switch (opts.dtype) {
     case DType::BF16: return std::make_unique<CudaModelOf<__nv_bfloat16>>(spec, tensors, opts);
     case DType::F16: return std::make_unique<CudaModelOf<__half>>(spec, tensors, opts);

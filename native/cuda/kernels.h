@@ -22,8 +22,9 @@ template <class Out>
 void launchAddRmsNorm(float* x, const float* delta, const float* w, Out* out, const int32_t* rows, int numOut, int H,
                       float eps, cudaStream_t s);
 
-/** Per token: optional q/k RMSNorm per head, RoPE on q and k (rotate-half), K/V written to the paged cache at the
- *  slot mapping; q is rotated in place in qkv [T, (nh + 2 nkv) * hd]. */
+/** Per token: optional q/k RMSNorm per head, RoPE on q and k (rotate-half), K/V written to the paged cache (of type
+ *  S, the K/V cache type; fp16 saturates: toKvCache) at the slot mapping; q is rotated in place in qkv
+ *  [T, (nh + 2 nkv) * hd]. */
 template <class S>
 void launchQkNormRopeKvWrite(float* qkv, const float* qNormW, const float* kNormW, const float* invFreq,
                              const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh,
@@ -35,10 +36,10 @@ void launchSiluMul(const float* gu, S* out, int T, int I, cudaStream_t s);
 
 /** Paged causal attention over variable-length rows (prefill chunks with cached context, and decode), GQA.
  *  tokenRow[t] = row of token t; token t attends KV positions 0..positions[t]; out [T, nh * hd], or outF (fp32)
- *  instead when set. Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). Dispatch:
- *  attention_dispatch.h. */
-template <class S>
-void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+ *  instead when set. Computes the T tokens tokenList[0..T) (tokenList null: tokens 0..T-1). K/V cache of type C,
+ *  output of type S (the pairs of SERVAL_FOR_EACH_KV_PAIR). Dispatch: attention_dispatch.h. */
+template <class C, class S = C>
+void launchPagedAttention(const float* qkv, const C* kCache, const C* vCache, const int32_t* tokenList,
                           const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
                           int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s,
                           float* outF = nullptr);
@@ -67,10 +68,11 @@ template <class S>
 void launchGemvGateUpSilu(const float* x, const S* wGateUp, float* act, int T, int I, int K, int split,
                           cudaStream_t s);
 /** The fused QKV projection (+ bias) with RoPE and the K/V cache write of launchQkNormRopeKvWrite (without q/k norm):
- *  rotated q to qkv [T, (nh + 2 nkv) hd] (fp32; its k/v parts are not written), rotated k and v to the cache. */
-template <class S>
+ *  rotated q to qkv [T, (nh + 2 nkv) hd] (fp32; its k/v parts are not written), rotated k and v to the cache of type
+ *  C (weights S; the pairs of SERVAL_FOR_EACH_KV_PAIR). */
+template <class S, class C = S>
 void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float* qkv, const float* invFreq,
-                         const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh, int nkv,
+                         const int32_t* positions, const int32_t* slots, C* kCache, C* vCache, int T, int nh, int nkv,
                          int hd, int K, int split, cudaStream_t s);
 
 /** Weight conversion on upload: n values of `from` (a checkpoint dtype, on the device) to S. */

@@ -1,6 +1,6 @@
 // Paged attention for mixed batches: one block per (query token, head), keys visited in tiles of 128 with an
 // online softmax. Covers prefill chunks (causal within the chunk, plus the row's cached context) and decode, GQA.
-// CUDA cores (any storage type, fp32 included), no split over the KV length: the kernel for what the tensor-core prefill and split-KV decode kernels do
+// CUDA cores (any K/V cache type C, fp32 included; output type S), no split over the KV length: the kernel for what the tensor-core prefill and split-KV decode kernels do
 // not cover (see attention_dispatch.h for the rules). tokenList (nullable) names the tokens to compute.
 #include <cmath>
 
@@ -30,8 +30,8 @@ __device__ float blockReduce(float v, float* red, bool isMax) {
   return r;
 }
 
-template <class S>
-__global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+template <class C, class S>
+__global__ void pagedAttentionKernel(const float* qkv, const C* kCache, const C* vCache, const int32_t* tokenList,
                                      const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
                                      int maxBlocksPerRow, int blockSize, S* out, float* outF, int nh, int nkv, int hd,
                                      float scale) {
@@ -58,7 +58,7 @@ __global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S*
     if (j < visible) {
       const int slot = table[j / blockSize] * blockSize + j % blockSize;
       slotS[tid] = slot;
-      const S* kr = kCache + ((size_t)slot * nkv + kvh) * hd;
+      const C* kr = kCache + ((size_t)slot * nkv + kvh) * hd;
       float dot = 0.f;
       for (int d2 = 0; d2 < hd / 2; ++d2) {
         const float2 k2 = pairToFloat2(kr + 2 * d2);
@@ -96,8 +96,8 @@ __global__ void pagedAttentionKernel(const float* qkv, const S* kCache, const S*
   }
 }
 
-template <class S>
-void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, const int32_t* tokenList,
+template <class C, class S>
+void launchPagedAttention(const float* qkv, const C* kCache, const C* vCache, const int32_t* tokenList,
                           const int32_t* tokenRow, const int32_t* positions, const int32_t* blockTables,
                           int maxBlocksPerRow, int blockSize, S* out, int T, int nh, int nkv, int hd, cudaStream_t s,
                           float* outF) {
@@ -105,17 +105,17 @@ void launchPagedAttention(const float* qkv, const S* kCache, const S* vCache, co
   if (hd > kAttnThreads * kMaxDimsPerThread) throw std::runtime_error("CUDA attention: headDim > 512 is not implemented");
   const size_t shared = (hd + kAttnThreads + kAttnThreads / 32) * sizeof(float) + kAttnThreads * sizeof(int);
   dim3 grid(T, nh);
-  pagedAttentionKernel<S><<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
+  pagedAttentionKernel<C, S><<<grid, kAttnThreads, shared, s>>>(qkv, kCache, vCache, tokenList, tokenRow, positions, blockTables,
                                                           maxBlocksPerRow, blockSize, out, outF, nh, nkv, hd,
                                                           1.f / sqrtf((float)hd));
   CUDA_CHECK(cudaGetLastError());
 }
 
-#define SERVAL_INSTANTIATE(S)                                                                                    \
-  template void launchPagedAttention<S>(const float*, const S*, const S*, const int32_t*, const int32_t*,        \
-                                        const int32_t*, const int32_t*, int, int, S*, int, int, int, int,        \
-                                        cudaStream_t, float*);
-SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#define SERVAL_INSTANTIATE(C, S)                                                                                 \
+  template void launchPagedAttention<C, S>(const float*, const C*, const C*, const int32_t*, const int32_t*,     \
+                                           const int32_t*, const int32_t*, int, int, S*, int, int, int, int,     \
+                                           cudaStream_t, float*);
+SERVAL_FOR_EACH_KV_PAIR(SERVAL_INSTANTIATE)
 #undef SERVAL_INSTANTIATE
 
 }  // namespace serval

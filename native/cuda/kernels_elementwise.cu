@@ -189,11 +189,11 @@ __global__ void qkNormRopeKvWriteKernel(float* qkv, const float* qNormW, const f
   }
   const int kvh = head - nh;
   const size_t dst = ((size_t)slots[t] * nkv + kvh) * hd;
-  kCache[dst + i] = fromFloat<S>(r1);
-  kCache[dst + i + half] = fromFloat<S>(r2);
+  kCache[dst + i] = toKvCache<S>(r1);
+  kCache[dst + i + half] = toKvCache<S>(r2);
   const float* vv = qkv + t * rowStride + (size_t)(nh + nkv + kvh) * hd;
-  vCache[dst + i] = fromFloat<S>(vv[i]);
-  vCache[dst + i + half] = fromFloat<S>(vv[i + half]);
+  vCache[dst + i] = toKvCache<S>(vv[i]);
+  vCache[dst + i + half] = toKvCache<S>(vv[i + half]);
 }
 
 template <class S>

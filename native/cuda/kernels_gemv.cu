@@ -88,8 +88,8 @@ struct SiluMulEpilogue {
 
 /** Fused QKV projection rows (q heads, then k heads, then v heads; head dim hd): an item is the rotate-half pair
  *  (i, i + hd/2) of one head. q: rotated, written to qkv (fp32, row stride (nh + 2 nkv) hd) for attention;
- *  k: rotated, v: as is, both written to the paged cache at the token's slot (storage type S). */
-template <class S>
+ *  k: rotated, v: as is, both written to the paged cache at the token's slot (K/V cache type C). */
+template <class C>
 struct RopeKvEpilogue {
   static constexpr int kRows = 2;
   const float* bias;
@@ -97,8 +97,8 @@ struct RopeKvEpilogue {
   const float* invFreq;
   const int32_t* positions;
   const int32_t* slots;
-  S* kCache;
-  S* vCache;
+  C* kCache;
+  C* vCache;
   int nh, nkv, hd;
   __device__ int row(int item, int r) const {
     const int half = hd / 2;
@@ -115,8 +115,8 @@ struct RopeKvEpilogue {
       const float x1 = acc[0][t] + b1, x2 = acc[1][t] + b2;
       if (head >= nh + nkv) {  // v
         const size_t dst = ((size_t)slots[t] * nkv + (head - nh - nkv)) * hd;
-        vCache[dst + i] = fromFloat<S>(x1);
-        vCache[dst + i + half] = fromFloat<S>(x2);
+        vCache[dst + i] = toKvCache<C>(x1);
+        vCache[dst + i + half] = toKvCache<C>(x2);
         continue;
       }
       float sn, cs;
@@ -127,8 +127,8 @@ struct RopeKvEpilogue {
         qkv[t * rowStride + r2] = y2;
       } else {
         const size_t dst = ((size_t)slots[t] * nkv + (head - nh)) * hd;
-        kCache[dst + i] = fromFloat<S>(y1);
-        kCache[dst + i + half] = fromFloat<S>(y2);
+        kCache[dst + i] = toKvCache<C>(y1);
+        kCache[dst + i + half] = toKvCache<C>(y2);
       }
     }
   }
@@ -318,13 +318,13 @@ void launchGemvGateUpSilu(const float* x, const S* wGateUp, float* act, int T, i
   launchGemv(x, wGateUp, T, K, I, split, SiluMulEpilogue{act, I}, s);
 }
 
-template <class S>
+template <class S, class C>
 void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float* qkv, const float* invFreq,
-                         const int32_t* positions, const int32_t* slots, S* kCache, S* vCache, int T, int nh, int nkv,
+                         const int32_t* positions, const int32_t* slots, C* kCache, C* vCache, int T, int nh, int nkv,
                          int hd, int K, int split, cudaStream_t s) {
   if (hd % 2 != 0) throw std::invalid_argument("GEMV QKV+RoPE: headDim must be even");
   launchGemv(x, wQkv, T, K, (nh + 2 * nkv) * (hd / 2), split,
-             RopeKvEpilogue<S>{bias, qkv, invFreq, positions, slots, kCache, vCache, nh, nkv, hd}, s);
+             RopeKvEpilogue<C>{bias, qkv, invFreq, positions, slots, kCache, vCache, nh, nkv, hd}, s);
 }
 
 // fp32 inputs for every storage type; inputs of the storage type itself (the attention output) once more for the
@@ -332,10 +332,13 @@ void launchGemvQkvRopeKv(const float* x, const S* wQkv, const float* bias, float
 #define SERVAL_INSTANTIATE(S)                                                                                      \
   template void launchGemvLinear<float, S>(const float*, const S*, const float*, float*, int, int, int, int,      \
                                            cudaStream_t);                                                         \
-  template void launchGemvGateUpSilu<S>(const float*, const S*, float*, int, int, int, int, cudaStream_t);        \
-  template void launchGemvQkvRopeKv<S>(const float*, const S*, const float*, float*, const float*, const int32_t*, \
-                                       const int32_t*, S*, S*, int, int, int, int, int, int, cudaStream_t);
+  template void launchGemvGateUpSilu<S>(const float*, const S*, float*, int, int, int, int, cudaStream_t);
 SERVAL_FOR_EACH_STORAGE(SERVAL_INSTANTIATE)
+#undef SERVAL_INSTANTIATE
+#define SERVAL_INSTANTIATE(C, S)                                                                                      \
+  template void launchGemvQkvRopeKv<S, C>(const float*, const S*, const float*, float*, const float*, const int32_t*, \
+                                          const int32_t*, C*, C*, int, int, int, int, int, int, cudaStream_t);
+SERVAL_FOR_EACH_KV_PAIR(SERVAL_INSTANTIATE)
 #undef SERVAL_INSTANTIATE
 template void launchGemvLinear<__nv_bfloat16, __nv_bfloat16>(const __nv_bfloat16*, const __nv_bfloat16*, const float*,
                                                              float*, int, int, int, int, cudaStream_t);

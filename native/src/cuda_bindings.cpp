@@ -104,7 +104,7 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
   }
 
   // new CudaModel(spec, tensors, { numBlocks, blockSize, device?, dummyWeights?, seed?, maxNumTokens?, skinnyGemm?, cudaGraphs?,
-  //                                dtype?: 'bfloat16' | 'float16' | 'float32' })
+  //                                dtype?: 'bfloat16' | 'float16' | 'float32', kvCacheDtype?: same names })
   explicit CudaModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CudaModelWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsObject())
@@ -133,6 +133,8 @@ class CudaModelWrap : public Napi::ObjectWrap<CudaModelWrap> {
     opts.maxModelLen = optionalIntField(o, "maxModelLen", 0);
     try {
       if (!o.Get("dtype").IsUndefined()) opts.dtype = parseComputeDType(o.Get("dtype").ToString().Utf8Value());
+      if (!o.Get("kvCacheDtype").IsUndefined())
+        opts.kvCacheDtype = parseComputeDType(o.Get("kvCacheDtype").ToString().Utf8Value());
       model_ = std::make_unique<CudaModel>(specFromJs(info[0].As<Napi::Object>()),
                                            tensorsFromJs(info[1].As<Napi::Array>()), opts);
     } catch (const Napi::Error&) {

@@ -6,8 +6,9 @@ import { createServeCommand } from '../config/serve-flags.js';
 
 /** serve flags that configure the model and engine (server-only flags such as --port stay with serve) */
 const ENGINE_FLAGS = new Set([
-  '--model', '--served-model-name', '--tokenizer', '--revision', '--download-dir', '--load-format', '--dtype', '--max-model-len',
-  '--trust-remote-code', '--chat-template', '--generation-config', '--seed', '--device', '--tensor-parallel-size',
+  '--model', '--served-model-name', '--tokenizer', '--revision', '--download-dir', '--load-format', '--dtype',
+  '--kv-cache-dtype', '--max-model-len', '--trust-remote-code', '--chat-template', '--generation-config', '--seed',
+  '--device', '--tensor-parallel-size',
   '--pipeline-parallel-size', '--gpu-memory-utilization', '--max-num-seqs', '--max-num-batched-tokens', '--block-size',
   '--enable-prefix-caching', '--no-enable-prefix-caching', '--scheduling-policy', '--max-logprobs', '--enforce-eager',
   '--num-kv-blocks', '--guided-decoding-backend', '--structured-outputs-config', '--structured-output-workers',

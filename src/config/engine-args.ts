@@ -1,6 +1,7 @@
 // Engine configuration shared by `serval serve`, `LLM`, `run-batch` and the benchmarks.
 // Names mirror vLLM's engine arguments (camelCase); defaults are vLLM's unless a comment says otherwise.
 import { DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS } from '../engine/mask-deadline.js';
+import type { KvCacheDtypeArg } from './kv-cache-dtype.js';
 
 export type DeviceKind = 'auto' | 'cpu' | 'cuda' | 'ts';
 export type DtypeArg = 'auto' | 'bfloat16' | 'float16' | 'float32';
@@ -12,6 +13,9 @@ export interface EngineArgs {
   revision?: string;
   downloadDir?: string;
   dtype: DtypeArg;
+  /** the K/V cache's type: 'auto' = the model's dtype (vLLM's default); 'float16' under bfloat16 weights is the one
+   *  mixed pair (cuda backend only) */
+  kvCacheDtype: KvCacheDtypeArg;
   /** null = the model's max_position_embeddings */
   maxModelLen: number | null;
   gpuMemoryUtilization: number;
@@ -47,6 +51,7 @@ export interface EngineArgs {
 
 export const DEFAULT_ENGINE_ARGS: EngineArgs = {
   dtype: 'auto',
+  kvCacheDtype: 'auto',
   maxModelLen: null,
   gpuMemoryUtilization: 0.9,
   tensorParallelSize: 1,

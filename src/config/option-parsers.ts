@@ -2,6 +2,7 @@
 // value, which commander prints as "option '--x <v>' argument 'bad' is invalid. <hint>".
 import { InvalidArgumentError } from 'commander';
 import { HumanReadableIntError, parseHumanReadableInt } from './human-readable-int.js';
+import { checkKvCacheDtype, type KvCacheDtypeArg } from './kv-cache-dtype.js';
 
 export function intParser(min: number, example: string) {
   return (raw: string): number => {
@@ -75,4 +76,13 @@ export function jsonObjectParser(example: string) {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`Expected a JSON object, e.g. '${example}'.`);
     return v as Record<string, unknown>;
   };
+}
+
+/** --kv-cache-dtype: a value serval does not implement (fp8...) is refused by name */
+export function kvCacheDtypeParser(raw: string): KvCacheDtypeArg {
+  try {
+    return checkKvCacheDtype(raw);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
 }

@@ -1,6 +1,7 @@
 // Turns the parsed `serval serve` flags into engine arguments, server options and log settings.
 import { existsSync } from 'node:fs';
 import type { EngineArgs, DtypeArg } from './engine-args.js';
+import { checkKvCacheDtype } from './kv-cache-dtype.js';
 import type { ServerOptions, StructuredDefaults } from '../server/server-options.js';
 import type { LogLevelName } from './serve-flags.js';
 
@@ -31,6 +32,7 @@ export interface ServeFlags {
   downloadDir?: string;
   loadFormat: EngineArgs['loadFormat'];
   dtype: string;
+  kvCacheDtype: string;
   maxModelLen?: number | null;
   trustRemoteCode: boolean;
   chatTemplate?: string;
@@ -136,9 +138,16 @@ export function resolveServeConfig(positionalModel: string | undefined, flags: S
     notes.push(`--guided-decoding-backend ${flags.guidedDecodingBackend} accepted: serval's own structured-output engine serves every backend name`);
   }
   const dtype = (DTYPE_ALIASES[flags.dtype] ?? flags.dtype) as DtypeArg;
+  let kvCacheDtype;
+  try {
+    kvCacheDtype = checkKvCacheDtype(flags.kvCacheDtype);
+  } catch (e) {
+    throw new ServeConfigError((e as Error).message);
+  }
 
   const engineArgs: Partial<EngineArgs> = {
     dtype,
+    kvCacheDtype,
     maxModelLen: flags.maxModelLen ?? null,
     gpuMemoryUtilization: flags.gpuMemoryUtilization,
     tensorParallelSize: flags.tensorParallelSize,

@@ -2,7 +2,7 @@
 // is an error with a hint); turning them into engine/server settings is serve-config.ts's job.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_ENGINE_ARGS } from './engine-args.js';
-import { collect, fractionParser, humanIntParser, intParser, jsonObjectParser, nonNegativeNumberParser, stringListParser } from './option-parsers.js';
+import { collect, fractionParser, humanIntParser, intParser, jsonObjectParser, kvCacheDtypeParser, nonNegativeNumberParser, stringListParser } from './option-parsers.js';
 import { ConfigFileError, expandConfigFile } from './config-file.js';
 
 export const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug', 'trace'] as const;
@@ -74,6 +74,7 @@ export function createServeCommand(): Command {
     .addOption(new Option('--download-dir <dir>', 'where to download weights (default: the HF cache)'))
     .addOption(new Option('--load-format <format>', 'weight format').choices(['auto', 'safetensors', 'dummy']).default(d.loadFormat))
     .addOption(new Option('--dtype <dtype>', 'weight and activation dtype').choices(['auto', 'half', 'float16', 'bfloat16', 'float', 'float32']).default(d.dtype))
+    .addOption(new Option('--kv-cache-dtype <dtype>', 'K/V cache dtype: auto (the model\'s dtype), bfloat16, or float16 (with bfloat16 weights, cuda backend)').argParser(kvCacheDtypeParser).default(d.kvCacheDtype))
     .addOption(new Option('--max-model-len <len>', 'context length (prompt + output); accepts 10240, 10k (= 10000), 32K (= 32768); -1/auto = the model\'s').argParser(humanIntParser))
     .addOption(new Option('--trust-remote-code', 'accepted for compatibility; serval never runs remote code').default(false))
     .addOption(new Option('--chat-template <template>', 'chat template: a file path or the Jinja text itself'))

@@ -2,6 +2,7 @@
 // backend → EngineCore. Shared by AsyncEngine.create and LLM.create.
 import { availableParallelism } from 'node:os';
 import { DEFAULT_ENGINE_ARGS, type EngineArgs } from '../config/engine-args.js';
+import { checkHostKvCacheDtype } from '../config/kv-cache-dtype.js';
 import { resolveModelPath } from '../hub/resolve-model-path.js';
 import { ensureDemoModel } from '../models/demo-model.js';
 import { loadModelConfig } from '../loader/model-config.js';
@@ -163,6 +164,7 @@ async function buildBackend(
       maxNumSeqs: args.maxNumSeqs,
       loadFormat: args.loadFormat,
       dtype: args.dtype,
+      kvCacheDtype: args.kvCacheDtype,
       enforceEager: args.enforceEager,
       seed: args.seed,
       numKvBlocks: args.numKvBlocks,
@@ -170,6 +172,7 @@ async function buildBackend(
     }).backend;
   }
   // host backends: the KV cache is fp32 in host memory, sized by numKvBlocks or cpuKvCacheBytes
+  checkHostKvCacheDtype(device, args.kvCacheDtype);
   const kvBytesPerBlock = PagedKvCache.bytesPerBlock(config.numLayers, args.blockSize, config.numKvHeads, config.headDim);
   const numBlocks = args.numKvBlocks ?? Math.floor(args.cpuKvCacheBytes / kvBytesPerBlock);
   if (numBlocks < 1) throw new Error(`cpuKvCacheBytes ${args.cpuKvCacheBytes} holds no KV block (${kvBytesPerBlock} bytes each)`);

@@ -192,6 +192,8 @@ export interface NativeAddon {
       maxModelLen?: number;
       /** storage type of weights, KV cache and low-precision activations (default bfloat16) */
       dtype?: WeightDtype;
+      /** K/V cache type when not dtype (only float16 with bfloat16 weights is built; others are refused by name) */
+      kvCacheDtype?: WeightDtype;
     },
   ) => NativeCudaModel;
   cudaInfo(): CudaInfo;

@@ -40,6 +40,8 @@ export interface CudaModelOptions {
   maxModelLen?: number;
   /** storage type of weights, KV cache and low-precision activations, fp32 accumulate (default bfloat16) */
   dtype?: WeightDtype;
+  /** the K/V cache's type when it is not dtype (--kv-cache-dtype): float16 with bfloat16 weights (default: dtype) */
+  kvCacheDtype?: WeightDtype;
 }
 
 /** Throws a clear error when CUDA cannot be used (addon built without nvcc, no driver, no GPU). */
@@ -106,6 +108,7 @@ export class NativeCudaForwardModel {
       ...(opts.decodeBatchSizes ? { decodeBatchSizes: opts.decodeBatchSizes } : {}),
       ...(opts.maxModelLen !== undefined ? { maxModelLen: opts.maxModelLen } : {}),
       dtype: opts.dtype ?? 'bfloat16',
+      ...(opts.kvCacheDtype !== undefined ? { kvCacheDtype: opts.kvCacheDtype } : {}),
     });
     const name = addon.cudaInfo().devices[device]?.name ?? `cuda:${device}`;
     return new NativeCudaForwardModel(config, model, opts.numBlocks, opts.blockSize, device, name);

@@ -5,6 +5,7 @@
 // free memory the cache is sized from has already lost what the graphs hold. Captured against the profiling cache,
 // they are re-recorded against the real one when it is allocated and updated in place (no new graph memory).
 import type { DtypeArg } from '../config/engine-args.js';
+import { checkKvCacheDtype, type KvCacheDtypeArg } from '../config/kv-cache-dtype.js';
 import type { ModelConfig, WeightDtype } from '../loader/model-config-types.js';
 import type { Backend } from '../runner/batch.js';
 import { buildStepBatch, type BatchRowSpec } from '../runner/ts/step-batch-builder.js';
@@ -28,6 +29,8 @@ export interface CudaEngineBackendOptions {
   /** --dtype, resolved by resolveCudaDtype (weights, KV cache and low-precision activations; fp32 accumulate). Not
    *  given: bfloat16. */
   dtype?: DtypeArg;
+  /** --kv-cache-dtype, resolved by resolveCudaKvCacheDtype. Not given: 'auto' (the dtype). */
+  kvCacheDtype?: KvCacheDtypeArg;
   enforceEager: boolean;
   seed: number;
   /** vLLM's num_gpu_blocks_override: exactly this many KV blocks instead of what the memory profile allows */
@@ -70,12 +73,27 @@ export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): 
   return requested;
 }
 
+/** The K/V cache type --kv-cache-dtype names under the resolved model dtype: 'auto' (vLLM's default) is the dtype;
+ *  the one other pair built (cuda_model.cu, SERVAL_FOR_EACH_KV_PAIR) is a float16 cache under bfloat16 weights. Any
+ *  other pair, or a value serval does not implement, is refused naming it. */
+export function resolveCudaKvCacheDtype(requested: KvCacheDtypeArg, modelDtype: WeightDtype): WeightDtype {
+  const kv = checkKvCacheDtype(requested);
+  if (kv === 'auto' || kv === modelDtype) return modelDtype;
+  if (kv === 'float16' && modelDtype === 'bfloat16') return kv;
+  throw new Error(`--kv-cache-dtype ${kv} with --dtype ${modelDtype} is not supported by the cuda backend (a K/V cache type other than the model's dtype: only float16 with bfloat16)`);
+}
+
 /** the decode steps' padding rows write their K/V to one scratch block past the usable ones (cuda_model.cu) */
 export const PADDING_BLOCKS = 1;
 
 /** what the model is created with: the profiling cache, and decode steps padded to vLLM's sizes whether graphs are
  *  replayed or not (--enforce-eager then computes exactly what a replay would) */
-export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: number, dtype: WeightDtype = 'bfloat16'): CudaModelOptions {
+export function cudaModelOptions(
+  o: CudaEngineBackendOptions,
+  profileBlocks: number,
+  dtype: WeightDtype = 'bfloat16',
+  kvCacheDtype: WeightDtype = dtype,
+): CudaModelOptions {
   const tokens = Math.max(1, o.maxNumBatchedTokens);
   return {
     numBlocks: profileBlocks,
@@ -86,6 +104,7 @@ export function cudaModelOptions(o: CudaEngineBackendOptions, profileBlocks: num
     maxNumTokens: tokens,
     enforceEager: o.enforceEager,
     dtype,
+    ...(kvCacheDtype !== dtype ? { kvCacheDtype } : {}),
     decodeBatchSizes: decodeBatchSizes(o.maxNumSeqs, tokens),
     // the addon takes an int32; a longer max_model_len is refused by the KV plan before any graph is captured
     maxModelLen: Math.min(o.maxModelLen, 2 ** 31 - 1),
@@ -97,17 +116,18 @@ export const cudaDtypeBytes = (dtype: WeightDtype): number => (dtype === 'float3
 
 export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngineBackend {
   const dtype = o.dtype === undefined ? 'bfloat16' : resolveCudaDtype(o.dtype, o.config.dtype);
+  const kvCacheDtype = resolveCudaKvCacheDtype(o.kvCacheDtype ?? 'auto', dtype);
   const addon = loadNativeAddon();
   const device = o.device ?? 0;
   const tokens = Math.max(1, o.maxNumBatchedTokens);
   const rows = Math.max(1, Math.min(o.maxNumSeqs, tokens));
   const rowSpecs = profileRows(tokens, rows, o.blockSize);
   const profileBlocks = rowSpecs.reduce((a, r) => a + r.blockTable.length, 0);
-  const modelOptions = cudaModelOptions(o, profileBlocks, dtype);
+  const modelOptions = cudaModelOptions(o, profileBlocks, dtype, kvCacheDtype);
   const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, modelOptions);
   try {
     model.forward(buildStepBatch(rowSpecs, o.blockSize));
-    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim, cudaDtypeBytes(dtype));
+    const bytesPerBlock = cudaKvBytesPerBlock(o.config.numLayers, o.blockSize, o.config.numKvHeads, o.config.headDim, cudaDtypeBytes(kvCacheDtype));
     const planFromFreeMemory = () => {
       const mem = addon.cudaMemoryInfo!(device);
       const profileCacheBytes = model.memory().kvCacheBytes;
@@ -163,7 +183,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
       blockSize: o.blockSize,
       seed: o.seed,
       kind: 'cuda',
-      device: `${model.deviceName} (native CUDA, ${dtype}${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
+      device: `${model.deviceName} (native CUDA, ${dtype}${kvCacheDtype !== dtype ? `, ${kvCacheDtype} K/V cache` : ''}${o.enforceEager ? ', eager' : ', CUDA graphs'})`,
     });
     const backend: Backend = {
       info: inner.info,

@@ -6,6 +6,14 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { createServeCommand } from '../../src/config/serve-flags.js';
 import { resolveServeConfig, type ServeConfig, type ServeFlags } from '../../src/config/serve-config.js';
+import { engineFlagOptions, resolveEngineFlags } from '../../src/batch/engine-flags.js';
+
+/** every serve flag's default under the given ones (what commander hands the action) */
+function withDefaults(flags: ServeFlags): ServeFlags {
+  const defaults: Record<string, unknown> = {};
+  for (const o of createServeCommand().options) if (o.defaultValue !== undefined) defaults[o.attributeName()] = o.defaultValue;
+  return { ...defaults, ...flags } as ServeFlags;
+}
 
 /** parses `serval serve ARGS` and resolves it; throws CommanderError (message) on a parse error */
 function parse(args: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
@@ -81,6 +89,24 @@ test('max-model-len 10k / 32K, -tp, --model, repeated --api-key, several served 
   assert.deepEqual(parse(['m', '--structured-outputs-config', '{"backend":"xgrammar","disable_any_whitespace":true}']).server.structuredDefaults, { disableAnyWhitespace: true });
   const t = parse(['m', '--trust-remote-code']);
   assert.ok(t.notes.some((n) => /no remote code/.test(n)));
+});
+
+test("--kv-cache-dtype: auto (the model's dtype) by default, bfloat16 or float16; fp8 and others refused by name", () => {
+  assert.equal(parse(['m']).engineArgs.kvCacheDtype, 'auto');
+  assert.equal(parse(['m', '--kv-cache-dtype', 'float16']).engineArgs.kvCacheDtype, 'float16');
+  assert.equal(parse(['m', '--kv-cache-dtype', 'bfloat16', '--dtype', 'bfloat16']).engineArgs.kvCacheDtype, 'bfloat16');
+  assert.throws(() => parse(['m', '--kv-cache-dtype', 'fp8']), /'--kv-cache-dtype <dtype>' argument 'fp8' is invalid\. --kv-cache-dtype "fp8" is not supported by serval \(supported: auto, bfloat16, float16; fp8 K\/V caches are not implemented\)/);
+  assert.throws(() => parse(['m', '--kv-cache-dtype', 'fp8_e5m2']), /"fp8_e5m2" is not supported by serval/);
+  // a caller handing the resolver an unchecked value (no commander parser on that path) gets the same refusal
+  const flags = { ...createServeCommand().opts(), port: 8000, kvCacheDtype: 'int8' } as unknown as ServeFlags;
+  assert.throws(() => resolveServeConfig('m', withDefaults(flags)), /--kv-cache-dtype "int8" is not supported by serval/);
+});
+
+test('--kv-cache-dtype is an engine flag of run-batch and bench throughput too', () => {
+  const longs = engineFlagOptions().map((o) => o.long);
+  assert.ok(longs.includes('--kv-cache-dtype'));
+  assert.equal(resolveEngineFlags('m', { kvCacheDtype: 'float16' }).engineArgs.kvCacheDtype, 'float16');
+  assert.equal(resolveEngineFlags('m', {}).engineArgs.kvCacheDtype, 'auto');
 });
 
 test('API keys from SERVAL_API_KEY, then VLLM_API_KEY; flags win', () => {

@@ -4,7 +4,7 @@
 # timers (SERVAL_CUDA_PROFILE=1) and the grammar masks' counters in each result JSON: plain, then guided once per
 # extra engine flag set in $GUIDED_VARIANTS ("|"-separated; "" = the defaults), e.g.
 #   GUIDED_VARIANTS="|--structured-output-workers 0|--structured-output-mask-grace-ms 5"
-# CHECKS=.dev-final (a bundle of bundle-sampling.sh + bundle-final.sh, its tokenizer/ packed as tokenizer.tar.xz to
+# GUIDED_VARIANTS=none skips the guided runs. CHECKS=.dev-final (a bundle of bundle-sampling.sh + bundle-final.sh, its tokenizer/ packed as tokenizer.tar.xz to
 # fit the carry limit) first runs every CUDA test file and cuda-check's bf16-vs-ts correctness part from it.
 # Results come back as $OUT/results.tgz, the log as $OUT/run.log.
 set -uo pipefail
@@ -14,8 +14,13 @@ if [ -n "${CHECKS:-}" ]; then
   mkdir -p "$CHECKS/tokenizer" && tar xJf "$CHECKS/tokenizer.tar.xz" -C "$CHECKS/tokenizer"
   . bench/gpu/device-common.sh "$CHECKS"
   phase gpu-tests 300 node --test "$CHECKS"/*.test.mjs
-  SERVAL_CHECK_PARTS=correctness phase cuda-check 150 node "$CHECKS/cuda-check.mjs" /tmp/cuda-check
-  cp /tmp/cuda-check/cuda-check.json "$OUT/cuda-check.json" 2> /dev/null
+  # CHECK_KV_DTYPES="auto float16": cuda-check's correctness once per K/V cache dtype (--kv-cache-dtype)
+  for kv in ${CHECK_KV_DTYPES:-auto}; do
+    kvenv=(SERVAL_CHECK_PARTS=correctness)
+    [ "$kv" = auto ] || kvenv+=(SERVAL_CHECK_KV_CACHE_DTYPE="$kv")
+    phase "cuda-check-kv-$kv" 150 env "${kvenv[@]}" node "$CHECKS/cuda-check.mjs" "/tmp/cuda-check-$kv"
+    cp "/tmp/cuda-check-$kv/cuda-check.json" "$OUT/cuda-check-kv-$kv.json" 2> /dev/null
+  done
 else
   . bench/gpu/device-common.sh .dev-serve
 fi
@@ -28,8 +33,12 @@ WORKLOAD=(--dataset random --random-prefix-len 300 --random-input-len 212 --rand
 RES=/tmp/guided-cost && mkdir -p $RES
 echo '{"type":"object","properties":{"cpe":{"type":"array","items":{"type":"string"}}},"required":["cpe"]}' > /tmp/cpe-schema.json
 phase plain 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" --output-json $RES/plain.json
+# PLAIN_KV=float16: a second plain run with that K/V cache dtype (its speed against the default's)
+[ -n "${PLAIN_KV:-}" ] && phase "plain-kv-$PLAIN_KV" 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" \
+  --kv-cache-dtype "$PLAIN_KV" --output-json "$RES/plain-kv-$PLAIN_KV.json"
 IFS='|' read -r -a variants <<< "${GUIDED_VARIANTS:-}"
 [ ${#variants[@]} -eq 0 ] && variants=("")
+[ "${GUIDED_VARIANTS:-}" = none ] && variants=()
 i=0
 for v in "${variants[@]}"; do
   i=$((i + 1))
@@ -40,4 +49,4 @@ for v in "${variants[@]}"; do
 done
 [ "${PLAIN_AGAIN:-0}" = 1 ] && phase plain-again 150 node bin/serval.js bench throughput --model "$model" "${ENGINE[@]}" "${WORKLOAD[@]}" --output-json $RES/plain-again.json
 tar czf "$OUT/results.tgz" -C /tmp guided-cost
-grep -E "^# (pass|fail|skipped)|^not ok|^=== |^correctness|output tokens/s|grammar masks|step profile" "$OUT/run.log" | cut -c1-1500
+grep -E "^# (pass|fail|skipped)|^not ok|^=== |^correctness|K/V|output tokens/s|grammar masks|step profile" "$OUT/run.log" | cut -c1-1500

@@ -15,6 +15,7 @@ import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch, type BatchRowSpec } from '../../src/runner/ts/step-batch-builder.js';
 import type { StepBatch } from '../../src/runner/batch.js';
 import { compareRows, failures, type LogprobComparison } from './logprob-compare.js';
+import { loadAttentionVariants } from './native-test-helpers.js';
 
 const hasGpu = cudaInfo().deviceCount > 0;
 const BLOCK = 16;
@@ -60,15 +61,8 @@ test('flash prefill and split-KV decode match the ts model and the legacy kernel
   const dir = attentionTestModel();
   const opts = { numBlocks: NUM_BLOCKS, blockSize: BLOCK, maxNumTokens: 512 };
   const ref = await loadTsModel(dir, { numBlocks: NUM_BLOCKS, blockSize: BLOCK });
-  const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-  const graphs = NativeCudaForwardModel.load(dir, opts);
-  process.env['SERVAL_ATTENTION'] = 'legacy';
-  let legacy: NativeCudaForwardModel;
-  try {
-    legacy = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-  } finally {
-    delete process.env['SERVAL_ATTENTION'];
-  }
+  const models = loadAttentionVariants(dir, opts);
+  const { eager, graphs, legacy } = models;
   try {
     const vsRef: LogprobComparison[] = [];
     const vsLegacy: LogprobComparison[] = [];
@@ -86,9 +80,7 @@ test('flash prefill and split-KV decode match the ts model and the legacy kernel
     assert.deepEqual(failures(vsLegacy, 0.05, 0.05), []);
     assert.deepEqual(failures(graphVsEager, 0.05, 0.05), []);
   } finally {
-    eager.close();
-    graphs.close();
-    legacy.close();
+    models.close();
   }
 });
 
@@ -106,15 +98,8 @@ test('GQA decode at 140 and 5 rows matches the ts model and the legacy kernel; g
   const numBlocks = rows * blocksPerRow;
   const opts = { numBlocks, blockSize: BLOCK, maxNumTokens: 8192 };
   const ref = await loadTsModel(dir, { numBlocks, blockSize: BLOCK });
-  const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-  const graphs = NativeCudaForwardModel.load(dir, opts);
-  process.env['SERVAL_ATTENTION'] = 'legacy';
-  let legacy: NativeCudaForwardModel;
-  try {
-    legacy = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-  } finally {
-    delete process.env['SERVAL_ATTENTION'];
-  }
+  const models = loadAttentionVariants(dir, opts);
+  const { eager, graphs, legacy } = models;
   const vocab = ref.vocabSize;
   const table = (r: number) => Array.from({ length: blocksPerRow }, (_, b) => ((r * blocksPerRow + b) * 131) % numBlocks);
   const promptLen = (r: number) => 9 + ((r * 53) % 230);  // 9..238 tokens
@@ -152,9 +137,7 @@ test('GQA decode at 140 and 5 rows matches the ts model and the legacy kernel; g
     // P was split into two 16-bit terms) here, while attention-check.cu holds the kernels themselves within 4e-3.
     assert.deepEqual(failures(vsLegacy, 0.15, 0.3), []);
   } finally {
-    eager.close();
-    graphs.close();
-    legacy.close();
+    models.close();
   }
 });
 

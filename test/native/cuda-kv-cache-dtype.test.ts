@@ -25,7 +25,7 @@ import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch, type BatchRowSpec } from '../../src/runner/ts/step-batch-builder.js';
 import type { StepBatch } from '../../src/runner/batch.js';
 import { compareRows, compareWithReference, failures, maxTop5Diff, type LogprobComparison } from './logprob-compare.js';
-import { makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from './native-test-helpers.js';
+import { loadAttentionVariants, makeNativeTestModel, NATIVE_TEST_BLOCK_SIZE, NATIVE_TEST_NUM_BLOCKS } from './native-test-helpers.js';
 
 const hasGpu = cudaInfo().deviceCount > 0;
 const gpuOnly = { skip: hasGpu ? false : 'no CUDA device' };
@@ -130,15 +130,8 @@ for (const headDim of [64, 256]) {
     makeTestModel({ arch: 'qwen3', out: dir, vocabSize: 2048, seed: 13, tokenizer: false, hidden: 64, heads: 4, kvHeads: 2, headDim });
     const opts = { numBlocks: NUM_BLOCKS, blockSize: BLOCK, maxNumTokens: 512, ...FP16_KV };
     const ref = await loadTsModel(dir, { numBlocks: NUM_BLOCKS, blockSize: BLOCK });
-    const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-    const graphs = NativeCudaForwardModel.load(dir, opts);
-    process.env['SERVAL_ATTENTION'] = 'legacy';
-    let legacy: NativeCudaForwardModel;
-    try {
-      legacy = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
-    } finally {
-      delete process.env['SERVAL_ATTENTION'];
-    }
+    const models = loadAttentionVariants(dir, opts);
+    const { eager, graphs, legacy } = models;
     try {
       const vsRef: LogprobComparison[] = [];
       const legacyVsRef: LogprobComparison[] = [];
@@ -155,9 +148,7 @@ for (const headDim of [64, 256]) {
       assert.deepEqual(failures(vsRef, 0.15, 0.05), [], `max top-5 diff ${maxTop5Diff(vsRef).toFixed(4)}`);
       assert.deepEqual(failures(legacyVsRef, 0.15, 0.05), [], `legacy: max top-5 diff ${maxTop5Diff(legacyVsRef).toFixed(4)}`);
     } finally {
-      eager.close();
-      graphs.close();
-      legacy.close();
+      models.close();
     }
   });
 }

@@ -7,6 +7,7 @@ import { makeTestModel } from '../../src/models/make-test-model.js';
 import type { TestArch } from '../../src/models/test-model-config.js';
 import type { StepBatch } from '../../src/runner/batch.js';
 import { buildStepBatch, type BatchRowSpec } from '../../src/runner/ts/step-batch-builder.js';
+import { NativeCudaForwardModel, type CudaModelOptions } from '../../src/native/cuda-backend.js';
 
 export const NATIVE_TEST_BLOCK_SIZE = 4;
 export const NATIVE_TEST_NUM_BLOCKS = 32;
@@ -60,4 +61,27 @@ export function maxAbs(a: Float32Array): number {
   let m = 0;
   for (const v of a) m = Math.max(m, Math.abs(v));
   return m;
+}
+
+/** a CUDA model three ways for the attention tests: eager, replaying CUDA graphs, and eager on the legacy kernels */
+export function loadAttentionVariants(dir: string, opts: CudaModelOptions): { eager: NativeCudaForwardModel; graphs: NativeCudaForwardModel; legacy: NativeCudaForwardModel; close(): void } {
+  const eager = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
+  const graphs = NativeCudaForwardModel.load(dir, opts);
+  process.env['SERVAL_ATTENTION'] = 'legacy';
+  let legacy: NativeCudaForwardModel;
+  try {
+    legacy = NativeCudaForwardModel.load(dir, { ...opts, enforceEager: true });
+  } finally {
+    delete process.env['SERVAL_ATTENTION'];
+  }
+  return {
+    eager,
+    graphs,
+    legacy,
+    close: () => {
+      eager.close();
+      graphs.close();
+      legacy.close();
+    },
+  };
 }

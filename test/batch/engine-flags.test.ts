@@ -8,7 +8,7 @@ import { registerBench } from '../../src/cli/commands/bench.js';
 
 test('engine flags come from serve; server-only flags stay out', () => {
   const longs = engineFlagOptions().map((o) => o.long);
-  for (const f of ['--model', '--max-num-seqs', '--max-model-len', '--device', '--num-kv-blocks', '--seed', '--structured-outputs-config']) assert.ok(longs.includes(f), f);
+  for (const f of ['--model', '--max-num-seqs', '--max-model-len', '--device', '--num-kv-blocks', '--seed', '--structured-outputs-config', '--structured-output-mask-grace-ms']) assert.ok(longs.includes(f), f);
   for (const f of ['--port', '--host', '--api-key', '--allowed-origins']) assert.ok(!longs.includes(f), f);
   const program = new Command();
   registerRunBatch(program);

@@ -9,7 +9,7 @@ import type { RequestOutput, SamplingParams } from '../../src/engine/types.js';
 import type { EngineStats } from '../../src/engine/serving-engine.js';
 import { loadModelConfig } from '../../src/loader/model-config.js';
 import { SeededRandom } from '../../src/benchmarks/rng.js';
-import type { ModelConfig } from '../../src/loader/model-config-types.js';
+import type { ModelConfig, WeightDtype } from '../../src/loader/model-config-types.js';
 import type { Backend } from '../../src/runner/batch.js';
 import { createSmallKvCudaBackend } from './small-kv-cuda-backend.js';
 
@@ -24,6 +24,9 @@ export interface StressOptions {
   maxPromptLen: number;
   maxOutputLen: number;
   seed: number;
+  /** the default CUDA backend's weights type (default bfloat16; float32 makes every row's arithmetic batch-independent
+   *  up to GEMM tiling, so outputs can be held to equality) */
+  dtype?: WeightDtype;
   /** the backend under test; default the CUDA backend with exactly numBlocks KV blocks */
   makeBackend?: (config: ModelConfig) => Backend | Promise<Backend>;
 }
@@ -108,6 +111,7 @@ export async function runEngineStress(o: StressOptions): Promise<StressReport> {
     blockSize: o.blockSize,
     maxNumTokens: o.maxNumBatchedTokens,
     seed: o.seed,
+    ...(o.dtype ? { dtype: o.dtype } : {}),
   });
   const engine = await AsyncEngine.create({
     model: o.modelDir,

@@ -6,7 +6,8 @@
 #   GUIDED_VARIANTS="|--structured-output-workers 0|--structured-output-mask-grace-ms 5"
 # GUIDED_VARIANTS=none skips the guided runs. CHECKS=.dev-final (a bundle of bundle-sampling.sh + bundle-final.sh, its tokenizer/ packed as tokenizer.tar.xz to
 # fit the carry limit) first runs every CUDA test file and cuda-check's bf16-vs-ts correctness part from it.
-# Results come back as $OUT/results.tgz, the log as $OUT/run.log.
+# STRESS_DTYPES / STRESS_N: the 500-request engine stress run per weights dtype (after the checks); CHECKS_ONLY=1 stops
+# there. Results come back as $OUT/results.tgz, the log as $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
 tar xJf .dev-serve/models.tar.xz -C .dev-serve
@@ -21,6 +22,15 @@ if [ -n "${CHECKS:-}" ]; then
     phase "cuda-check-kv-$kv" 150 env "${kvenv[@]}" node "$CHECKS/cuda-check.mjs" "/tmp/cuda-check-$kv"
     cp "/tmp/cuda-check-$kv/cuda-check.json" "$OUT/cuda-check-kv-$kv.json" 2> /dev/null
   done
+  # STRESS_DTYPES="bfloat16 float32": issue 6's stress run (run-gpu.mjs stress, STRESS_N requests, default 500) per dtype
+  for d in ${STRESS_DTYPES:-}; do
+    phase "stress-$d" 200 env STRESS_DTYPE="$d" node "$CHECKS/run-gpu.mjs" stress "$OUT/stress-$d.json" "${STRESS_N:-500}"
+  done
+  # CHECKS_ONLY=1: stop after the checks (the offline runs in a second call)
+  if [ "${CHECKS_ONLY:-0}" = 1 ]; then
+    grep -E "^# (pass|fail|skipped)|^not ok|^=== |^correctness|^\{\"numRequests|exactMatches" "$OUT/run.log" | cut -c1-1500
+    exit 0
+  fi
 else
   . bench/gpu/device-common.sh .dev-serve
 fi

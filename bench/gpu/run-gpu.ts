@@ -1,5 +1,5 @@
 // Entry point of the GPU run (bundled by bench/gpu/bundle.sh, run by bench/gpu/device-run.sh):
-//   node run-gpu.mjs stress OUT.json
+//   node run-gpu.mjs stress OUT.json [N]       (STRESS_DTYPE=float32|float16|bfloat16, default bfloat16)
 //   node run-gpu.mjs throughput SHAPE OUT.json RUN...   RUN = N:temperature[:guided], e.g. 512:0 512:0:guided 64:1
 //   node run-gpu.mjs decode-scaling SHAPE OUT.json      forward GPU time of decode steps over rows × context
 // The tokenizer folder is SERVAL_TOKENIZER_DIR (the device has no node_modules; the bundle script copies it).
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import { runEngineStress } from './engine-stress.js';
+import type { WeightDtype } from '../../src/loader/model-config-types.js';
 import { runGpuThroughput } from './throughput-run.js';
 import { runDecodeScaling } from './decode-scaling.js';
 
@@ -18,6 +19,9 @@ const save = (path: string, value: unknown) => writeFileSync(path, JSON.stringif
 
 if (mode === 'stress') {
   const out = rest[0]!;
+  // STRESS_DTYPE=float32: rows' arithmetic no longer rounds to 16 bits between ops, so outputs can be held to equality
+  const dtype = (process.env['STRESS_DTYPE'] ?? 'bfloat16') as WeightDtype;
+  if (!['bfloat16', 'float16', 'float32'].includes(dtype)) throw new Error(`STRESS_DTYPE=${dtype}: one of bfloat16, float16, float32`);
   const modelDir = makeTestModel({ arch: 'qwen2', out: mkdtempSync(join(tmpdir(), 'serval-stress-')), hidden: 128, layers: 2, heads: 4, kvHeads: 2, seed: 11, tokenizer: false });
   const report = await runEngineStress({
     modelDir,
@@ -30,8 +34,9 @@ if (mode === 'stress') {
     maxPromptLen: 300,
     maxOutputLen: 64,
     seed: 5,
+    dtype,
   });
-  save(out, { model: 'make-test-model qwen2 hidden 128, 2 layers, 4 heads / 2 KV heads, vocab 151936, bf16 weights', ...report });
+  save(out, { model: `make-test-model qwen2 hidden 128, 2 layers, 4 heads / 2 KV heads, vocab 151936, ${dtype} weights`, ...report });
   const { divergences, errors, statsAfterBatched, statsAfterAlone, ...summary } = report;
   console.log(JSON.stringify({ ...summary, errors: errors.slice(0, 10), numErrors: errors.length, numDivergences: divergences.length, divergences: divergences.slice(0, 10), statsAfterBatched, statsAfterAlone }));
 } else if (mode === 'throughput') {

@@ -3,13 +3,14 @@
 // scripted chunked-prefill/decode steps and a 24-token teacher-forced greedy run; (2) batch-1 decode time per token
 // with dummy weights in Qwen2.5 shapes vs the bandwidth floor (decode weight bytes / measured copy bandwidth).
 // Usage: node cuda-check.mjs OUT_DIR [shape names...]   (SERVAL_NATIVE_ADDON points at the cmake-built addon)
-// SERVAL_CHECK_KV_CACHE_DTYPE=float16: the correctness part with an fp16 K/V cache under the bf16 weights
-// (--kv-cache-dtype float16); unset or bfloat16: the cache in bf16 as by default.
+// SERVAL_CHECK_KV_CACHE_DTYPE (auto, bfloat16, float16; --kv-cache-dtype's values): the correctness part's K/V cache
+// under the bf16 weights; unset = auto, resolved as the engine resolves it (an fp16 cache under bf16 weights).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
-import { createCudaEngineBackend } from '../../src/native/cuda-engine-backend.js';
+import { createCudaEngineBackend, resolveCudaKvCacheDtype } from '../../src/native/cuda-engine-backend.js';
+import { checkKvCacheDtype } from '../../src/config/kv-cache-dtype.js';
 import { TEST_ARCHS } from '../../src/models/test-model-config.js';
 import { loadTsModel } from '../../src/runner/ts/ts-model.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
@@ -26,11 +27,7 @@ const addon = loadNativeAddon();
 const info = addon.cudaInfo();
 console.log('cudaInfo', JSON.stringify(info));
 /** the correctness part's K/V cache type (SERVAL_CHECK_KV_CACHE_DTYPE) */
-const kvCacheDtypeEnv = process.env['SERVAL_CHECK_KV_CACHE_DTYPE'] ?? 'bfloat16';
-if (kvCacheDtypeEnv !== 'bfloat16' && kvCacheDtypeEnv !== 'float16') {
-  throw new Error(`SERVAL_CHECK_KV_CACHE_DTYPE=${kvCacheDtypeEnv} is not one of: bfloat16, float16`);
-}
-const kvCacheDtype: 'bfloat16' | 'float16' = kvCacheDtypeEnv;
+const kvCacheDtype = resolveCudaKvCacheDtype(checkKvCacheDtype(process.env['SERVAL_CHECK_KV_CACHE_DTYPE'] ?? 'auto'), 'bfloat16');
 const results: Record<string, unknown> = { cudaInfo: info, correctnessKvCacheDtype: kvCacheDtype, correctness: {}, decode: {} };
 
 function summarize(rows: LogprobComparison[]) {

@@ -5,6 +5,7 @@
 import { loadNativeAddon } from '../../src/native/addon.js';
 import { NativeCudaForwardModel } from '../../src/native/cuda-backend.js';
 import { createCudaSamplingBackend } from '../../src/native/cuda-sampling-backend.js';
+import { resolveCudaKvCacheDtype } from '../../src/native/cuda-engine-backend.js';
 import type { WeightDtype } from '../../src/loader/model-config-types.js';
 import { buildStepBatch } from '../../src/runner/ts/step-batch-builder.js';
 import { decodeReadBytes, QWEN25_SHAPES, weightBytes } from './model-shapes.js';
@@ -19,12 +20,15 @@ export interface DecodeTimingOptions {
   /** false builds the model with SERVAL_PDL=0 (plain launches in the decode layers) */
   pdl?: boolean;
   dtype?: WeightDtype;
+  /** the K/V cache's type; default what the engine's --kv-cache-dtype auto gives for dtype */
+  kvCacheDtype?: WeightDtype;
 }
 
 export async function measureBatch1Decode(shape: string, o: DecodeTimingOptions = {}) {
   const config = QWEN25_SHAPES[shape];
   if (!config) throw new Error(`unknown shape ${shape}`);
   const dtype = o.dtype ?? 'bfloat16';
+  const kvCacheDtype = o.kvCacheDtype ?? resolveCudaKvCacheDtype('auto', dtype);
   const blockSize = 16, promptLen = 32, steps = 64;
   const numBlocks = Math.ceil((promptLen + steps + 16) / blockSize);
   const loadStart = performance.now();
@@ -33,6 +37,7 @@ export async function measureBatch1Decode(shape: string, o: DecodeTimingOptions 
   try {
     gpu = NativeCudaForwardModel.fromConfig(config, null, {
       numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm: o.skinnyGemm ?? true, enforceEager: o.enforceEager ?? false, dtype,
+      ...(kvCacheDtype !== dtype ? { kvCacheDtype } : {}),
     });
   } finally {
     if (o.pdl === false) delete process.env['SERVAL_PDL'];
@@ -63,6 +68,7 @@ export async function measureBatch1Decode(shape: string, o: DecodeTimingOptions 
   const floorMs = (readBytes / bandwidth) * 1000;
   return {
     dtype,
+    kvCacheDtype,
     weightGiB: ((weightBytes(config) * elementBytes) / 2) / 2 ** 30,
     decodeReadGiB: readBytes / 2 ** 30,
     copyBandwidthGBs: bandwidth / 1e9,

@@ -1,6 +1,7 @@
-// --kv-cache-dtype (vLLM's flag): the type the paged K/V cache stores. 'auto' is the model's dtype (vLLM's meaning);
-// 'float16' under bfloat16 weights keeps the same bytes per value with 3 more mantissa bits (issue 6: the bf16 K/V
-// rounding alone kept two test models past the greedy-run accuracy bound). fp8 caches are not implemented.
+// --kv-cache-dtype (vLLM's flag): the type the paged K/V cache stores. 'auto' is the model's dtype, except that
+// bfloat16 weights get a float16 cache on CUDA: the same bytes per value with 3 more mantissa bits (issue 6: the bf16
+// K/V rounding alone kept two test models past the greedy-run accuracy bound); 'bfloat16' asks for vLLM's bf16 cache.
+// fp8 caches are not implemented.
 export const KV_CACHE_DTYPES = ['auto', 'bfloat16', 'float16'] as const;
 export type KvCacheDtypeArg = (typeof KV_CACHE_DTYPES)[number];
 

@@ -74,7 +74,7 @@ export function createServeCommand(): Command {
     .addOption(new Option('--download-dir <dir>', 'where to download weights (default: the HF cache)'))
     .addOption(new Option('--load-format <format>', 'weight format').choices(['auto', 'safetensors', 'dummy']).default(d.loadFormat))
     .addOption(new Option('--dtype <dtype>', 'weight and activation dtype').choices(['auto', 'half', 'float16', 'bfloat16', 'float', 'float32']).default(d.dtype))
-    .addOption(new Option('--kv-cache-dtype <dtype>', 'K/V cache dtype: auto (the model\'s dtype), bfloat16, or float16 (with bfloat16 weights, cuda backend)').argParser(kvCacheDtypeParser).default(d.kvCacheDtype))
+    .addOption(new Option('--kv-cache-dtype <dtype>', 'K/V cache dtype: auto (the model\'s dtype; float16 under bfloat16 weights on cuda: same bytes, 3 more mantissa bits), bfloat16, or float16').argParser(kvCacheDtypeParser).default(d.kvCacheDtype))
     .addOption(new Option('--max-model-len <len>', 'context length (prompt + output); accepts 10240, 10k (= 10000), 32K (= 32768); -1/auto = the model\'s').argParser(humanIntParser))
     .addOption(new Option('--trust-remote-code', 'accepted for compatibility; serval never runs remote code').default(false))
     .addOption(new Option('--chat-template <template>', 'chat template: a file path or the Jinja text itself'))

@@ -78,7 +78,11 @@ export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): 
  *  other pair, or a value serval does not implement, is refused naming it. */
 export function resolveCudaKvCacheDtype(requested: KvCacheDtypeArg, modelDtype: WeightDtype): WeightDtype {
   const kv = checkKvCacheDtype(requested);
-  if (kv === 'auto' || kv === modelDtype) return modelDtype;
+  // auto under bf16 weights is an fp16 cache: the same bytes with 3 more mantissa bits. A bf16 cache alone kept two
+  // architectures past issue 6's accuracy bound (bench/gpu/README.md, section 11); K/V values stay far inside fp16's
+  // range in practice (T4-class GPUs run bf16-trained models with fp16 K/V), and writes saturate past +-65504.
+  if (kv === 'auto') return modelDtype === 'bfloat16' ? 'float16' : modelDtype;
+  if (kv === modelDtype) return modelDtype;
   if (kv === 'float16' && modelDtype === 'bfloat16') return kv;
   throw new Error(`--kv-cache-dtype ${kv} with --dtype ${modelDtype} is not supported by the cuda backend (a K/V cache type other than the model's dtype: only float16 with bfloat16)`);
 }
@@ -171,7 +175,7 @@ export function createCudaEngineBackend(o: CudaEngineBackendOptions): CudaEngine
           totalBytes,
           gpuMemoryUtilization: o.gpuMemoryUtilization,
         }) +
-        ` (activations profiled at ${tokens} tokens / ${rows} rows); KV cache = ${plan.numBlocks} blocks = ` +
+        ` (activations profiled at ${tokens} tokens / ${rows} rows); KV cache (${kvCacheDtype}) = ${plan.numBlocks} blocks = ` +
         `${plan.capacityTokens} tokens (max concurrency ${plan.maxConcurrency.toFixed(2)}x at ${o.maxModelLen} tokens)`,
     );
     // SERVAL_CUDA_PROFILE=1: per-step phase timers, read by bench/gpu through activeCudaStepProfile

@@ -63,8 +63,9 @@ export async function loadServerEngine(config: ServeConfig, log: Logger): Promis
   const modelDir = args.model === undefined ? await demoModelDir(log) : await resolveModelPath(args.model, where);
   log.info(`loading ${args.model ?? 'the demo model'} from ${modelDir} ...`);
   const t0 = Date.now();
-  // the engine brings serval's structured-output engine over the model's vocabulary
-  const engine = await AsyncEngine.create({ ...args, model: modelDir });
+  // the engine brings serval's structured-output engine over the model's vocabulary; its start-up facts (device, the
+  // GPU memory split and KV cache, CUDA graphs) go to the server's log
+  const engine = await AsyncEngine.create({ ...args, model: modelDir, log: (message) => log.info(message) });
   await awaitPromptWorkers(engine);
   log.info(`model loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${engine.modelConfig.architecture}, max_model_len ${engine.maxModelLen}`);
   const server = asServerEngine(engine);

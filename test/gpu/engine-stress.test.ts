@@ -1,7 +1,8 @@
 // Engine stress (issue 6): concurrent greedy requests with random lengths, aborts and preemption on a small KV cache,
 // each output compared with the same request run alone. On CI the harness itself runs on the fp32 ts backend (exact
 // arithmetic per row, so every output must match); on a GPU machine the same check runs on the CUDA backend, where
-// bf16 rounding may flip near-tied greedy tokens: those divergences must sit at tiny top-1/top-2 gaps.
+// bf16 rounding may flip near-tied greedy tokens: those divergences must sit at tiny top-1/top-2 gaps; in float32
+// the outputs must be equal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -60,8 +61,17 @@ test('engine stress on the ts backend: every output equals its alone run', async
   assert.equal(r.abortedPrefixMatches, r.aborted);
 });
 
-test('engine stress on the CUDA backend: divergences only at bf16 near-ties', { skip: hasGpu ? false : 'no CUDA device' }, async () => {
+test('engine stress on the CUDA backend (bf16 weights, the default fp16 K/V cache): divergences only at bf16 near-ties', { skip: hasGpu ? false : 'no CUDA device' }, async () => {
   const r = await runEngineStress({ ...base(stressModel()), numRequests: 120 });
   assertClean(r);
   for (const d of r.divergences) assert.ok(d.aloneGap !== null && d.aloneGap < 0.05, `${d.id} diverged at a clear top-1 (gap ${d.aloneGap})`);
+});
+
+// fp32 weights and K/V: what is left between a batched and an alone row is GEMM tiling (~1e-6), so a divergence may
+// only sit at an fp32-level tie; the harness reports how many outputs are equal.
+test('engine stress on the CUDA backend in float32: outputs equal their alone runs but at fp32-level ties', { skip: hasGpu ? false : 'no CUDA device' }, async () => {
+  const r = await runEngineStress({ ...base(stressModel()), numRequests: 120, dtype: 'float32' });
+  assertClean(r);
+  for (const d of r.divergences) assert.ok(d.aloneGap !== null && d.aloneGap < 1e-3, `${d.id} diverged at top-1 gap ${d.aloneGap} (float32)`);
+  assert.ok(r.exactMatches >= r.finished - 1, `${r.finished - r.exactMatches} of ${r.finished} float32 outputs differ from their alone run`);
 });

@@ -31,8 +31,8 @@ const hasGpu = cudaInfo().deviceCount > 0;
 const gpuOnly = { skip: hasGpu ? false : 'no CUDA device' };
 const FP16_KV = { kvCacheDtype: 'float16' as const };
 
-test("--kv-cache-dtype auto is the model's dtype; float16 under bfloat16 is the one other pair", () => {
-  assert.equal(resolveCudaKvCacheDtype('auto', 'bfloat16'), 'bfloat16');
+test("--kv-cache-dtype auto is the model's dtype but float16 under bfloat16; float16 under bfloat16 is the one mixed pair", () => {
+  assert.equal(resolveCudaKvCacheDtype('auto', 'bfloat16'), 'float16');
   assert.equal(resolveCudaKvCacheDtype('auto', 'float16'), 'float16');
   assert.equal(resolveCudaKvCacheDtype('auto', 'float32'), 'float32');
   assert.equal(resolveCudaKvCacheDtype('bfloat16', 'bfloat16'), 'bfloat16');

@@ -49,6 +49,8 @@ test('loadServerEngine builds the default structured-output engine at start-up a
   try {
     const ready = lines.findIndex((l) => /^structured output by serval's engine: vocabulary and token trie built in [\d.]+s$/.test(l.msg));
     assert.ok(ready >= 0, JSON.stringify(lines.map((l) => l.msg)));
+    // the engine factory's start-up facts reach the server's log (on CUDA: the memory split and the KV cache)
+    assert.ok(lines.some((l) => l.msg === 'device ts'), JSON.stringify(lines.map((l) => l.msg)));
     let last;
     for await (const out of engine.generate('hi', { maxTokens: 4, structured: { kind: 'choice', choices: ['yes', 'no'] } }, 'r1')) last = out;
     assert.ok(['yes', 'no'].includes(last!.outputs[0]!.text));

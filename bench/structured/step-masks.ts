@@ -5,12 +5,17 @@
 // posted to the workers first; each worker-computed mask is adopted into the engine thread's cache. The engine's
 // deferral of late rows is not modelled: a step here ends when its last mask is done. Requests walk the pretty-printed example instances of
 // JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
-// the rotation, so every step has 128 rows.
+// the rotation, so every step has 128 rows. The workload is picked on a thread of its own: picking walks every
+// output through a matcher, which would leave this thread's process-wide lexer DFA and lexeme automata built for
+// exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
+// masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
+// timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks.
 // Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
@@ -60,9 +65,33 @@ interface Live {
   pos: number;
 }
 
+/** pickWorkload on a thread of its own (see the header); resolves with its items */
+export function pickWorkloadOnThread(perSubset: number): Promise<WorkloadItem[]> {
+  const entry = new URL('./step-masks-workload.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const w = new Worker(boot, { eval: true, execArgv: [], workerData: { perSubset } });
+  return new Promise((resolve, reject) => {
+    w.once('message', (items: WorkloadItem[]) => {
+      resolve(items);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+}
+
 export interface StepRun {
   /** wall ms per step (allocation of the step's bitmask included) */
   stepMs: number[];
+  /** per step with the workers, ms on the engine thread: telling cached rows from cold ones (nextMaskCached) */
+  classifyMs: number[];
+  /** filling the cached rows (after the cold ones were posted) */
+  cachedFillMs: number[];
+  /** from then until the last worker answered (adopting the masks that came in meanwhile included) */
+  waitMs: number[];
+  /** adopting the workers' masks (adoptNextMask), wherever it happened in the step */
+  adoptMs: number[];
+  /** cold rows (posted to the workers) */
+  coldRows: number[];
   masks: number;
 }
 
@@ -74,7 +103,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const stepMs: number[] = [];
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], masks: rows * steps };
   // one bitmask for all steps, as the engine's StepMaskBuffer (every row is rewritten each step); a new 2.4 MB
   // SharedArrayBuffer per step cost ~1 ms by itself
   let sharedOut: Int32Array | null = null;
@@ -87,16 +116,33 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       const cached: number[] = [];
       const cold: number[] = [];
       live.forEach((l, i) => (l.grammar.nextMaskCached?.() === true ? cached : cold).push(i));
-      const pending = filler.fill(cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })), out);
+      const t1 = performance.now();
+      let adoptMs = 0;
+      const pending = filler.fill(
+        cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })),
+        out,
+        (k, err) => {
+          if (err) return;
+          const a = performance.now();
+          const i = cold[k]!;
+          live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
+          adoptMs += performance.now() - a;
+        },
+      );
       for (const i of cached) live[i]!.grammar.fillNextTokenBitmask(out, i * words);
+      const t2 = performance.now();
       const errors = await pending;
       const bad = errors.findIndex((e) => e !== null);
       if (bad >= 0) throw errors[bad]!;
-      for (const i of cold) live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
+      run.classifyMs.push(t1 - t);
+      run.cachedFillMs.push(t2 - t1);
+      run.waitMs.push(performance.now() - t2);
+      run.adoptMs.push(adoptMs);
+      run.coldRows.push(cold.length);
     } else {
       live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
     }
-    stepMs.push(performance.now() - t);
+    run.stepMs.push(performance.now() - t);
     live.forEach((l, i) => {
       const id = l.item.ids[l.pos++]!;
       // the sampled token must be in the mask (a check that the workers' masks are real)
@@ -108,7 +154,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       }
     });
   }
-  return { stepMs, masks: rows * steps };
+  return run;
 }
 
 function stats(xs: number[]) {
@@ -126,7 +172,7 @@ async function main(): Promise<void> {
   const ROWS = 128;
   const q = qwen();
   const words = Math.ceil(q.vocab.size / 32);
-  const work = pickWorkload(q, perSubset);
+  const work = await pickWorkloadOnThread(perSubset);
   if (work.length < ROWS) console.warn(`only ${work.length} schemas: the cold phase repeats some`);
   const workerCounts = (process.argv[5] ?? '1,2,4').split(',').map(Number);
   const configs = [
@@ -144,7 +190,9 @@ async function main(): Promise<void> {
     const cold = await runSteps(provider, work, ROWS, steps, words);
     const warm = await runSteps(provider, work, ROWS, steps, words);
     if (provider instanceof PooledGrammarProvider) await provider.close();
-    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs) };
+    const parts = (r: StepRun) =>
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows) };
+    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm) };
     console.log(JSON.stringify(row));
     results.push(row);
   }

@@ -200,6 +200,30 @@ test('requests with one constraint stay on its home worker (warm caches) unless 
   }
 });
 
+test('a prepared request\'s first mask is computed when its mirror starts: its first fill is a cache copy there', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
+  await pool.whenStarted();
+  try {
+    const prepared: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { id: { type: 'integer', minimum: 3 }, tags: { type: 'array', items: { type: 'string' } } } } };
+    const unprepared: StructuredConstraint = { kind: 'regex', pattern: '[0-9]{3}-[a-z]+' };
+    pool.prepare(1, prepared, 'P');
+    const out = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    const rows = [
+      { key: 1, constraint: prepared, constraintKey: 'P', history: [], offset: 0 },
+      { key: 2, constraint: unprepared, constraintKey: 'U', history: [], offset: WORDS },
+    ];
+    assert.deepEqual(await pool.fill(rows, out), [null, null]);
+    assert.deepEqual(pool.stats, { rowsFilled: 2, rowsComputed: 1 }, 'only the request without a mirror had its mask computed in the fill');
+    const ref = new Int32Array(2 * WORDS);
+    const provider = createGrammarProvider(q.vocab);
+    provider.create(prepared).fillNextTokenBitmask(ref, 0);
+    provider.create(unprepared).fillNextTokenBitmask(ref, WORDS);
+    assert.deepEqual(out, ref, 'both masks equal the engine thread\'s');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('fills overlap: a later fill queues behind a slow one on its worker and sends only the newer tokens', async () => {
   const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
   await pool.whenStarted();

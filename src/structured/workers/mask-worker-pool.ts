@@ -47,6 +47,14 @@ interface PendingFill {
   timer: NodeJS.Timeout;
 }
 
+/** what the workers answered so far (benchmarks and tests read it) */
+export interface MaskWorkerStats {
+  /** rows filled (errors not counted) */
+  rowsFilled: number;
+  /** of them, rows whose mask a worker computed (the others were copies from its cache) */
+  rowsComputed: number;
+}
+
 interface Slot {
   index: number;
   worker: Worker | null;
@@ -98,6 +106,7 @@ export class MaskWorkerPool {
   private nextFillId = 1;
   private closed = false;
   private readonly startWaiters: Array<() => void> = [];
+  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -195,8 +204,8 @@ export class MaskWorkerPool {
   }
 
   /**
-   * a new request: if a worker is up, assign it now and let the worker compile its constraint and start its
-   * mirror in the background, so that its first step does not wait for the compile
+   * a new request: if a worker is up, assign it now and let the worker compile its constraint, start its mirror and
+   * compute its first mask in the background, so that its first step finds both done
    */
   prepare(key: number, constraint: StructuredConstraint, constraintKey: string): void {
     if (this.closed || this.mirrors.has(key)) return;
@@ -317,6 +326,8 @@ export class MaskWorkerPool {
         worker.unref();
         this.notifyStarted();
       } else {
+        this.stats.rowsFilled += msg.errors.filter((e) => e === null).length;
+        this.stats.rowsComputed += msg.computed;
         this.settle(slot, msg.id, msg.errors);
       }
     });

@@ -19,6 +19,11 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** where a request's first mask is computed when its mirror starts (the mask is kept in the compiled grammar's cache) */
+let firstMask: Int32Array | null = null;
+/** rows of the current fill whose mask was computed here (not a cache copy) */
+let computed = 0;
+
 function fillRow(row: MirrorRow, out: Int32Array): void {
   const early = mirrorErrors.get(row.key);
   if (early !== undefined && !row.constraint) throw new Error(early);
@@ -31,6 +36,7 @@ function fillRow(row: MirrorRow, out: Int32Array): void {
   for (const t of row.tokens) {
     if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
   }
+  if (!m.nextMaskCached()) computed++;
   m.fillNextTokenBitmask(out, row.offset);
 }
 
@@ -44,13 +50,19 @@ port.on('message', (msg: ToWorker) => {
   }
   if (msg.type === 'mirror') {
     try {
-      mirrors.set(msg.key, provider.create(msg.constraint));
+      const m = provider.create(msg.constraint);
+      mirrors.set(msg.key, m);
+      // the request arrived while the engine runs a step: its first mask is needed after its prefill forward, and
+      // computed now it is a cache copy then (a copy only as well when another request of the constraint made it)
+      m.fillNextTokenBitmask((firstMask ??= new Int32Array(Math.ceil(provider.vocab.size / 32))), 0);
     } catch (e) {
+      mirrors.delete(msg.key);
       mirrorErrors.set(msg.key, errorMessage(e));
     }
     return;
   }
   const out = new Int32Array(msg.bitmask);
+  computed = 0;
   const errors = msg.rows.map((row) => {
     try {
       fillRow(row, out);
@@ -61,6 +73,6 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors } satisfies FromWorker);
+  port.postMessage({ type: 'filled', id: msg.id, errors, computed } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

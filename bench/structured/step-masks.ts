@@ -211,13 +211,16 @@ async function main(): Promise<void> {
     const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats } : undefined);
     const cold = await runSteps(provider, work, ROWS, steps, words, forwardMs);
     const afterCold = workerStats();
+    // the engine thread's memory (rss: the whole process) after the cold phase; after a full collection with --expose-gc
+    (globalThis as { gc?: () => void }).gc?.();
+    const memoryAfterColdMiB = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]));
     const warm = await runSteps(provider, work, ROWS, steps, words, forwardMs);
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
       c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
-    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm };
+    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
     results.push(row);
   }

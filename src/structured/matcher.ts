@@ -4,7 +4,7 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
-import { MaskScratch, maskScratch, wholeMask } from './mask-store.js';
+import { MaskScratch, diffMask, maskScratch } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -145,7 +145,9 @@ export class GrammarMatcher implements RequestGrammar {
     if (this.finished) return;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
     const key = this.maskKey();
-    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, wholeMask(mask));
+    // kept as a diff against the state's walk mask, as the masks computed here (a whole 19 KB copy per adopted
+    // mask grew the engine thread's memory by the size of everything the workers computed)
+    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, diffMask(mask, this.cg.lexerWalk(this.lex, this.trie, this.words).inner));
   }
 
   /**

@@ -163,6 +163,8 @@ test('adoptNextMask caches a mask computed by another matcher (a worker mirror) 
   assert.equal(engine.nextMaskCached(), false);
   engine.adoptNextMask(computed);
   assert.equal(engine.nextMaskCached(), true, 'adopted into the cache');
+  const internals = engine as unknown as { cg: { cachedMask(k: number): { ownWords: number } }; maskKey(): number };
+  assert.ok(internals.cg.cachedMask(internals.maskKey()).ownWords < words / 10, 'kept as a diff against its walk mask, not a copy');
   computed.fill(0); // the adopted mask is a copy: the worker's buffer may be reused
   const got = new Int32Array(words);
   engine.fillNextTokenBitmask(got, 0);

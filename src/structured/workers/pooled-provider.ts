@@ -216,13 +216,19 @@ export class PooledGrammarProvider implements GrammarProvider {
  * mask key: a lexer walk when the state is new, up to milliseconds), one row per turn of the event loop so that
  * the step's own work (cached rows, the workers' answers) goes first. Done before the answers would have made the
  * adoptions compute it then, after the workers, on the step's critical path. A row whose answer came first (it was
- * adopted) or whose grammar moved on since costs a cache lookup.
+ * adopted) costs a cache lookup; one whose grammar moved on since has its next state's key made (its next step
+ * needs it). An error here (a lexer limit) is left to be met again, and handled, where the mask or its adoption
+ * needs the same key.
  */
 function prepareAdoptions(grammars: readonly MirroredGrammar[]): void {
   let k = 0;
   const next = () => {
     if (k >= grammars.length) return;
-    grammars[k++]!.prepareAdoption();
+    try {
+      grammars[k++]!.prepareAdoption();
+    } catch {
+      // see above
+    }
     setImmediate(next);
   };
   if (grammars.length > 0) setImmediate(next);

@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
@@ -65,11 +65,19 @@ interface Live {
   pos: number;
 }
 
-/** pickWorkload on a thread of its own (see the header); resolves with its items */
+/**
+ * pickWorkload on a thread of its own (see the header): this module again, as a worker told to pick (from the .ts
+ * sources through tsx, which Node 20 does not carry into workers; the GPU host's esbuild bundle runs as it is)
+ */
 export function pickWorkloadOnThread(perSubset: number): Promise<WorkloadItem[]> {
-  const entry = new URL('./step-masks-workload.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  const w = new Worker(boot, { eval: true, execArgv: [], workerData: { perSubset } });
+  const self = import.meta.url;
+  const w = self.endsWith('.ts')
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(self)}); });`, {
+        eval: true,
+        execArgv: [],
+        workerData: { pickWorkload: perSubset },
+      })
+    : new Worker(new URL(self), { workerData: { pickWorkload: perSubset } });
   return new Promise((resolve, reject) => {
     w.once('message', (items: WorkloadItem[]) => {
       resolve(items);
@@ -244,4 +252,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result, null, 2));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+const pickOnThisThread = isMainThread ? undefined : (workerData as { pickWorkload?: number } | null)?.pickWorkload;
+// a worker inherits the process's argv: the picking thread must not run main() as well
+if (pickOnThisThread !== undefined) parentPort!.postMessage(pickWorkload(qwen(), pickOnThisThread));
+else if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

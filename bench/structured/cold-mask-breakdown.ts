@@ -8,7 +8,7 @@
 // walks, V8's compiler, time waiting for a core).
 // Usage: node [--expose-gc] --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
@@ -43,9 +43,18 @@ interface MaskRecord {
   category: string;
 }
 
-const gcs: Array<{ start: number; end: number }> = [];
+const gcs: Array<{ start: number; end: number; kind: string }> = [];
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major (mark-compact)',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor (scavenge)',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+  for (const e of list.getEntries()) {
+    const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind: GC_KINDS[kind] ?? `kind ${kind}` });
+  }
 }).observe({ entryTypes: ['gc'] });
 
 const q = qwen();
@@ -55,8 +64,9 @@ const words = mask.length;
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
 const all: MaskRecord[] = [];
 let totalMasks = 0;
-/** every cold mask's wall time (µs), for the percentiles */
+/** every cold mask's wall time (µs), for the percentiles, and its start (ms), to match GC pauses to all masks */
 const walls: number[] = [];
+const starts: number[] = [];
 /** lexer-DFA states built inside cold masks (all of them, not only the slow ones) */
 let dfaStatesBuiltInMasks = 0;
 let lastDfaStates = 0;
@@ -72,6 +82,7 @@ for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPo
   const wallUs = (w1 - w0) * 1000;
   totalMasks++;
   walls.push(wallUs);
+  starts.push(w0);
   lastDfaStates = mi.cg.dfa.stateCount;
   dfaStatesBuiltInMasks += lastDfaStates - b.dfa;
   if (wallUs > thresholdUs) {
@@ -154,6 +165,38 @@ function percentiles(xs: number[]) {
   return { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1) };
 }
 
+/** GC pauses by kind from the first mask to the last, and how many of all cold masks (and of the slow ones) overlap one */
+function gcSummary() {
+  const byKind: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+  for (const g of gcs) {
+    // from the first mask on (the fixture's and the examples' preparation before it are not the engine's)
+    if (g.end < starts[0]!) continue;
+    const e = (byKind[g.kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+    e.count++;
+    e.totalMs += g.end - g.start;
+    e.maxMs = Math.max(e.maxMs, g.end - g.start);
+  }
+  for (const e of Object.values(byKind)) {
+    e.totalMs = Math.round(e.totalMs * 10) / 10;
+    e.maxMs = Math.round(e.maxMs * 100) / 100;
+  }
+  let masksOverlapping = 0;
+  let slowOverlapping = 0;
+  let gcMsInMasks = 0;
+  for (let i = 0; i < starts.length; i++) {
+    const end = starts[i]! + walls[i]! / 1000;
+    let overlap = 0;
+    for (const g of gcs) overlap += Math.max(0, Math.min(end, g.end) - Math.max(starts[i]!, g.start));
+    if (overlap > 0) {
+      masksOverlapping++;
+      gcMsInMasks += overlap;
+      if (walls[i]! > thresholdUs) slowOverlapping++;
+    }
+  }
+  return { byKind, masksOverlapping, slowMasksOverlapping: slowOverlapping, gcMsInMasks: Math.round(gcMsInMasks * 10) / 10 };
+}
+const gc = gcSummary();
+
 // run with --expose-gc to measure memory after a full collection (live data, not garbage not collected yet)
 (globalThis as { gc?: () => void }).gc?.();
 const byCategory = summarize((r) => r.category);
@@ -169,6 +212,9 @@ const result = {
   slow: all.length,
   slowTotalMs: Math.round(all.reduce((a, r) => a + r.wallUs, 0) / 1000),
   dfaStatesBuiltInMasks,
+  /** the V8 flags of the run (e.g. --max-semi-space-size) */
+  execArgv: process.execArgv,
+  gc,
   /** the last grammar's lexer DFA at the end (since round 5 one DFA shared by every grammar of the process) */
   dfaStatesAtEnd: lastDfaStates,
   /** process.memoryUsage() at the end, MiB (after a full collection when run with --expose-gc): cached masks are kept in arrayBuffers */
@@ -178,6 +224,7 @@ const result = {
   slowMasks: all.map(({ startMs: _s, ...r }) => r),
 };
 console.log(`${all.length} of ${totalMasks} cold masks above ${thresholdUs} µs (load ${loadStart} -> ${result.loadavgAtEnd}); p50 ${result.wallUs.p50} µs, p99 ${result.wallUs.p99} µs; ${dfaStatesBuiltInMasks} lexer-DFA states built in masks; memory ${JSON.stringify(result.memoryMiB)} MiB`);
+console.log(`GC: ${JSON.stringify(gc)}`);
 console.table(byCategory.map(({ category, count, totalMs, maxMs, gcMs, restMs }) => ({ category, count, totalMs, maxMs, gcMs, restMs })));
 console.table(byLexState.map(({ category, count, totalMs, walkNodes, dfaStates, parserItems }) => ({ state: category, count, totalMs, walkNodes, dfaStates, parserItems })));
 if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

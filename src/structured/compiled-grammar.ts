@@ -59,6 +59,24 @@ export class CompiledGrammar {
     return acc;
   }
 
+  /**
+   * builds (or finds interned) the automata of the grammar's lexemes, one per step, which the lexer DFA otherwise
+   * builds on first use, inside the mask that first needs it (keys of objects with additional properties, bounded
+   * numbers: up to milliseconds each). A mask worker runs it when idle. An automaton too large to build is left to
+   * the mask that needs it, which fails its request with that error as it would have anyway.
+   */
+  *lexemeAutomataBuilder(): Generator<void> {
+    const shared = this.lexer.lexemes;
+    for (let lex = 0; lex < this.sharedIds.length; lex++) {
+      try {
+        shared.automaton(this.sharedId(lex));
+      } catch {
+        // see above: the mask that needs it reports it
+      }
+      yield;
+    }
+  }
+
   private sharedId(lex: number): number {
     let id = this.sharedIds[lex]!;
     if (id < 0) {
@@ -85,13 +103,18 @@ export class CompiledGrammar {
   private readonly maskClassOf = new Map<number, number>();
   private readonly maskClassIds = new Map<string, number>();
 
-  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk & { classKey: string } {
+  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk & { classKey: string };
+  /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
+  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): (LexerWalk & { classKey: string }) | null;
+  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked = false): (LexerWalk & { classKey: string }) | null {
     let w = this.walks.get(lexState);
     if (!w) {
       // split walks are told apart from whole-trie walks of equal description (their keys start with 'S')
       const split = this.splitAtQuote ? splitDescription(this.dfa, trie, lexState) : null;
       const canon = split ?? describeState(this.dfa, trie, lexState);
-      const shared = this.sharedWalks.get(split ? `S${canon.key}` : canon.key, () => {
+      const sharedKey = split ? `S${canon.key}` : canon.key;
+      if (onlyIfWalked && !this.sharedWalks.has(sharedKey)) return null;
+      const shared = this.sharedWalks.get(sharedKey, () => {
         if (!split) return walkLexer(this.dfa, trie, lexState, words, canon);
         this.sharedWalks.stats.split++;
         return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
@@ -116,10 +139,14 @@ export class CompiledGrammar {
    * that no token can reach — one mask per parser state instead of one per character of the string (which filled
    * the mask cache and made later masks cold). States with deep nodes are their own class.
    */
-  maskClass(lexState: number, trie: TokenTrie, words: number): number {
+  maskClass(lexState: number, trie: TokenTrie, words: number): number;
+  /** `onlyIfWalked`: -1 where the state's shared walk would have to be computed now (see lexerWalk) */
+  maskClass(lexState: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): number;
+  maskClass(lexState: number, trie: TokenTrie, words: number, onlyIfWalked = false): number {
     let id = this.maskClassOf.get(lexState);
     if (id !== undefined) return id;
-    const w = this.lexerWalk(lexState, trie, words);
+    const w = this.lexerWalk(lexState, trie, words, onlyIfWalked);
+    if (!w) return -1;
     const key =
       w.deepNodes.length > 0
         ? `L${lexState}`

@@ -44,6 +44,10 @@ export class LexerWalkCache {
     return this.walks.size;
   }
 
+  has(key: string): boolean {
+    return this.walks.has(key);
+  }
+
   get(key: string, compute: () => SharedLexerWalk): SharedLexerWalk {
     let w = this.walks.get(key);
     if (w) {

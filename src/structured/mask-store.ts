@@ -88,6 +88,27 @@ export class MaskScratch {
   }
 }
 
+/**
+ * `mask` (computed elsewhere: a worker's) kept as a diff against `base`, the walk's mask it was computed from, or
+ * whole when more than a third of the words differ; every word is compared (the mask's scratch notes are not here)
+ */
+export function diffMask(mask: Int32Array, base: Int32Array): StoredMask {
+  if (mask.length !== base.length) throw new Error(`internal: a ${mask.length}-word mask against a ${base.length}-word base`);
+  let n = 0;
+  for (let w = 0; w < mask.length; w++) if (mask[w] !== base[w]) n++;
+  if (n === 0) return new StoredMask(base, NO_DIFF, false);
+  if (3 * n > mask.length) return wholeMask(mask);
+  const diff = new Int32Array(2 * n);
+  let j = 0;
+  for (let w = 0; w < mask.length; w++) {
+    if (mask[w] !== base[w]) {
+      diff[j++] = w;
+      diff[j++] = mask[w]!;
+    }
+  }
+  return new StoredMask(base, diff, false);
+}
+
 /** a copy of `mask` kept whole */
 export function wholeMask(mask: Int32Array): StoredMask {
   return new StoredMask(copyMask(mask), NO_DIFF, true);

@@ -4,7 +4,7 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
-import { MaskScratch, maskScratch, wholeMask } from './mask-store.js';
+import { MaskScratch, diffMask, maskScratch } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -124,9 +124,16 @@ export class GrammarMatcher implements RequestGrammar {
    * Is the next mask already in the compiled grammar's cache (a copy: microseconds)? A false answer means
    * fillNextTokenBitmask will compute it (a cold mask: up to tens of milliseconds on a first request), so a
    * scheduler can give such rows to a worker thread and let the cached rows of the step go on without waiting.
+   * Asking never computes a lexer walk (a state whose walk is not in the provider's walk cache is answered cold at
+   * once), so a step's cold rows reach the workers without the engine thread walking the trie for them first.
    */
   nextMaskCached(): boolean {
-    return this.finished || this.cg.cachedMask(this.maskKey()) !== undefined;
+    if (this.finished) return true;
+    // a state's mask class needs its lexer walk; a new walk (up to milliseconds) is left to the thread that computes
+    // the mask: no mask of that class can be cached before some walk of it was made (or only after an eviction from
+    // the walk cache: then a cached mask is answered cold, which costs a worker round trip, never a wrong mask)
+    const cls = this.cg.maskClass(this.lex, this.trie, this.words, true);
+    return cls >= 0 && this.cg.cachedMask(this.parser.stateKey() * MASK_CLASS_SPACE + cls) !== undefined;
   }
 
   /**
@@ -138,7 +145,17 @@ export class GrammarMatcher implements RequestGrammar {
     if (this.finished) return;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
     const key = this.maskKey();
-    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, wholeMask(mask));
+    // kept as a diff against the state's walk mask, as the masks computed here (a whole 19 KB copy per adopted
+    // mask grew the engine thread's memory by the size of everything the workers computed)
+    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, diffMask(mask, this.cg.lexerWalk(this.lex, this.trie, this.words).inner));
+  }
+
+  /**
+   * computes what adoptNextMask needs for the current state (the mask key: its lexer walk when new, up to
+   * milliseconds) without computing the mask: the engine thread does this while a worker computes the mask
+   */
+  prepareMaskKey(): void {
+    if (!this.finished) this.maskKey();
   }
 
   private maskKey(): number {

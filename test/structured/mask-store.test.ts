@@ -3,7 +3,7 @@
 // many words is kept whole. Real masks kept this way are checked against computed ones in mask-classes.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MaskScratch, maskScratch, wholeMask } from '../../src/structured/mask-store.js';
+import { MaskScratch, diffMask, maskScratch, wholeMask } from '../../src/structured/mask-store.js';
 import { rng } from './random-walk.js';
 
 const WORDS = 300;
@@ -44,4 +44,22 @@ test('a whole stored mask is a copy; widths must match; scratch buffers are per 
   assert.equal(maskScratch(WORDS), maskScratch(WORDS));
   assert.notEqual(maskScratch(WORDS), maskScratch(WORDS + 1));
   assert.equal(maskScratch(WORDS + 1).mask.length, WORDS + 1);
+});
+
+test('a mask computed elsewhere (adopted) is kept as its diff against the walk mask, exactly', () => {
+  const next = rng(29);
+  const base = Int32Array.from({ length: WORDS }, () => (next() * 0x100000000) | 0);
+  for (const changed of [0, 1, 2, 60, 100, 101, WORDS]) {
+    const mask = Int32Array.from(base);
+    for (let k = 0; k < changed; k++) mask[Math.floor((k * WORDS) / changed)] ^= 1 << (k % 32);
+    const expected = Int32Array.from(mask);
+    const stored = diffMask(mask, base);
+    mask.fill(0); // the adopted row is the step's bitmask: it is rewritten later
+    const out = new Int32Array(WORDS + 4).fill(5);
+    stored.writeTo(out, 2);
+    assert.deepEqual(out.subarray(2, 2 + WORDS), expected, `${changed} words changed`);
+    assert.ok(out[0] === 5 && out[1] === 5 && out[WORDS + 2] === 5 && out[WORDS + 3] === 5, 'nothing written outside the row');
+    assert.equal(stored.ownWords, 3 * changed > WORDS ? WORDS : 2 * changed, `${changed} words changed`);
+  }
+  assert.throws(() => diffMask(new Int32Array(3), new Int32Array(4)), /3-word mask against a 4-word base/);
 });

@@ -200,6 +200,73 @@ test('requests with one constraint stay on its home worker (warm caches) unless 
   }
 });
 
+test('a prepared request\'s first mask is computed when its mirror starts: its first fill is a cache copy there', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
+  await pool.whenStarted();
+  try {
+    const prepared: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { id: { type: 'integer', minimum: 3 }, tags: { type: 'array', items: { type: 'string' } } } } };
+    const unprepared: StructuredConstraint = { kind: 'regex', pattern: '[0-9]{3}-[a-z]+' };
+    pool.prepare(1, prepared, 'P');
+    const out = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    const rows = [
+      { key: 1, constraint: prepared, constraintKey: 'P', history: [], offset: 0 },
+      { key: 2, constraint: unprepared, constraintKey: 'U', history: [], offset: WORDS },
+    ];
+    assert.deepEqual(await pool.fill(rows, out), [null, null]);
+    assert.deepEqual([pool.stats.rowsFilled, pool.stats.rowsComputed], [2, 1], 'only the request without a mirror had its mask computed in the fill');
+    const ref = new Int32Array(2 * WORDS);
+    const provider = createGrammarProvider(q.vocab);
+    provider.create(prepared).fillNextTokenBitmask(ref, 0);
+    provider.create(unprepared).fillNextTokenBitmask(ref, WORDS);
+    assert.deepEqual(out, ref, 'both masks equal the engine thread\'s');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a prepared request\'s lexeme automata are built when its worker is idle, not inside its fills; masks stay exact', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
+  await pool.whenStarted();
+  // names no other test uses: their automata (keys other than these, bounded numbers) are not interned yet
+  const schema = (tag: string) => ({
+    type: 'object',
+    properties: { [`${tag}_alpha`]: { type: 'integer', minimum: 17, maximum: 4242 }, [`${tag}_beta`]: { type: 'number', exclusiveMaximum: 77 } },
+    additionalProperties: { type: 'string', maxLength: 9 },
+  });
+  const output = (tag: string) => [...q.encode(JSON.stringify({ [`${tag}_alpha`]: 123, [`${tag}_beta`]: 7.5, extra: 'ok' }, null, 2)), q.vocab.eosIds[0]!];
+  const walk = async (key: number, constraint: StructuredConstraint, ids: number[]) => {
+    const engineSide = createGrammarProvider(q.vocab).create(constraint);
+    const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    const want = new Int32Array(WORDS);
+    for (let n = 0; n < ids.length; n++) {
+      assert.deepEqual(await pool.fill([{ key, constraint, constraintKey: `k${key}`, history: ids.slice(0, n), offset: 0 }], out), [null]);
+      engineSide.fillNextTokenBitmask(want, 0);
+      assert.deepEqual(out, want, `mask ${n} equals the engine thread's`);
+      assert.ok(engineSide.acceptToken(ids[n]!));
+    }
+  };
+  try {
+    const prepared: StructuredConstraint = { kind: 'json', schema: schema('round6prepared') };
+    pool.prepare(1, prepared, 'k1');
+    // its first fill (the first mask, computed when the mirror started), then fills of it again with pauses (the
+    // worker is quiet in between) until the worker tells its idle work is done
+    const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    const first = { key: 1, constraint: prepared, constraintKey: 'k1', history: [], offset: 0 };
+    for (let tries = 0; tries === 0 || pool.stats.idleJobs > 0; tries++) {
+      assert.ok(tries < 200, 'the idle work ends');
+      if (tries > 0) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(await pool.fill([first], out), [null]);
+    }
+    await walk(1, prepared, output('round6prepared'));
+    assert.equal(pool.stats.automataBuiltInFills, 0, 'built at the mirror\'s start or when idle');
+    const unprepared: StructuredConstraint = { kind: 'json', schema: schema('round6unprepared') };
+    await walk(2, unprepared, output('round6unprepared'));
+    assert.ok(pool.stats.automataBuiltInFills > 0, 'without a mirror started ahead, fills build them');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('fills overlap: a later fill queues behind a slow one on its worker and sends only the newer tokens', async () => {
   const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
   await pool.whenStarted();

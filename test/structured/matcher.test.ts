@@ -131,8 +131,10 @@ test('nextMaskCached tells a cold mask (to be computed) from a cached one, witho
   const fresh = createGrammarProvider(q.vocab);
   const first = fresh.create(c);
   const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
+  const walks = fresh.walks.stats.computed;
   assert.equal(first.nextMaskCached(), false, 'first request, first position');
   assert.equal(first.nextMaskCached(), false, 'asking does not compute it');
+  assert.equal(fresh.walks.stats.computed, walks, 'nor the lexer walk the mask needs');
   first.fillNextTokenBitmask(mask, 0);
   assert.equal(first.nextMaskCached(), true, 'computed once, cached');
   const second = fresh.create(c);
@@ -161,6 +163,8 @@ test('adoptNextMask caches a mask computed by another matcher (a worker mirror) 
   assert.equal(engine.nextMaskCached(), false);
   engine.adoptNextMask(computed);
   assert.equal(engine.nextMaskCached(), true, 'adopted into the cache');
+  const internals = engine as unknown as { cg: { cachedMask(k: number): { ownWords: number } }; maskKey(): number };
+  assert.ok(internals.cg.cachedMask(internals.maskKey()).ownWords < words / 10, 'kept as a diff against its walk mask, not a copy');
   computed.fill(0); // the adopted mask is a copy: the worker's buffer may be reused
   const got = new Int32Array(words);
   engine.fillNextTokenBitmask(got, 0);
@@ -174,4 +178,33 @@ test('adoptNextMask caches a mask computed by another matcher (a worker mirror) 
   assert.equal(other.acceptBytes(text), true);
   assert.equal(other.nextMaskCached(), true);
   assert.throws(() => engine.adoptNextMask(new Int32Array(3)), /adopted mask has 3 words/);
+});
+
+test('prepareMaskKey makes the lexer walk an adoption needs ahead of the mask; the adopted mask is the computed one', () => {
+  const c = { kind: 'json' as const, schema: { type: 'object', properties: { when: { type: 'string', format: 'date' }, n: { type: 'number', maximum: 9 } } } };
+  const words = Math.ceil(q.vocab.size / 32);
+  const text = new TextEncoder().encode('{"when": "2024-0');
+  const worker = createGrammarProvider(q.vocab, { warmUp: false }).create(c);
+  const engineSide = createGrammarProvider(q.vocab, { warmUp: false });
+  const engine = engineSide.create(c);
+  for (const m of [worker, engine]) assert.equal(m.acceptBytes(text), true);
+  const before = engineSide.walks.stats.computed;
+  assert.equal(engine.nextMaskCached(), false);
+  assert.equal(engineSide.walks.stats.computed, before, 'asking computed no walk');
+  engine.prepareMaskKey();
+  const prepared = engineSide.walks.stats.computed;
+  assert.ok(prepared > before, 'the walk of the state is made');
+  assert.equal(engine.nextMaskCached(), false, 'but no mask');
+  const computed = new Int32Array(words);
+  worker.fillNextTokenBitmask(computed, 0);
+  engine.adoptNextMask(computed);
+  assert.equal(engineSide.walks.stats.computed, prepared, 'adopting needed no further walk');
+  assert.equal(engine.nextMaskCached(), true);
+  const got = new Int32Array(words);
+  engine.fillNextTokenBitmask(got, 0);
+  const fresh = createGrammarProvider(q.vocab, { warmUp: false, splitWalksAtQuote: false }).create(c);
+  assert.equal(fresh.acceptBytes(text), true);
+  const want = new Int32Array(words);
+  fresh.fillNextTokenBitmask(want, 0);
+  assert.deepEqual(got, want, 'equal to the mask of an unsplit, uncached computation');
 });

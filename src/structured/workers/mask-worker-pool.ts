@@ -47,6 +47,18 @@ interface PendingFill {
   timer: NodeJS.Timeout;
 }
 
+/** what the workers answered so far (benchmarks and tests read it) */
+export interface MaskWorkerStats {
+  /** rows filled (errors not counted) */
+  rowsFilled: number;
+  /** of them, rows whose mask a worker computed (the others were copies from its cache) */
+  rowsComputed: number;
+  /** lexeme automata the workers built inside fills (the others were built when idle, or interned already) */
+  automataBuiltInFills: number;
+  /** grammars whose automata are still to be built when idle, as each worker's last answer told (summed) */
+  idleJobs: number;
+}
+
 interface Slot {
   index: number;
   worker: Worker | null;
@@ -62,6 +74,8 @@ interface Slot {
   /** why the pool stopped this worker (timeout), or its last uncaught error */
   stopReason: string | null;
   restarts: number;
+  /** idle jobs pending, as its last answer told */
+  idleJobs: number;
 }
 
 interface Mirror {
@@ -98,6 +112,7 @@ export class MaskWorkerPool {
   private nextFillId = 1;
   private closed = false;
   private readonly startWaiters: Array<() => void> = [];
+  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -108,7 +123,7 @@ export class MaskWorkerPool {
     this.maxRestarts = opts.maxRestarts ?? 3;
     this.onWorkerError = opts.onWorkerError ?? (() => undefined);
     for (let i = 0; i < opts.numWorkers; i++) {
-      const slot: Slot = { index: i, worker: null, generation: 0, state: 'starting', load: 0, constraints: new Map(), pending: new Map(), stopReason: null, restarts: 0 };
+      const slot: Slot = { index: i, worker: null, generation: 0, state: 'starting', load: 0, constraints: new Map(), pending: new Map(), stopReason: null, restarts: 0, idleJobs: 0 };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -195,8 +210,8 @@ export class MaskWorkerPool {
   }
 
   /**
-   * a new request: if a worker is up, assign it now and let the worker compile its constraint and start its
-   * mirror in the background, so that its first step does not wait for the compile
+   * a new request: if a worker is up, assign it now and let the worker compile its constraint, start its mirror and
+   * compute its first mask in the background, so that its first step finds both done
    */
   prepare(key: number, constraint: StructuredConstraint, constraintKey: string): void {
     if (this.closed || this.mirrors.has(key)) return;
@@ -317,6 +332,11 @@ export class MaskWorkerPool {
         worker.unref();
         this.notifyStarted();
       } else {
+        this.stats.rowsFilled += msg.errors.filter((e) => e === null).length;
+        this.stats.rowsComputed += msg.computed;
+        this.stats.automataBuiltInFills += msg.automataBuilt;
+        this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
+        slot.idleJobs = msg.idleJobs;
         this.settle(slot, msg.id, msg.errors);
       }
     });

@@ -3,9 +3,11 @@
 // writes their masks straight into the step's shared bitmask.
 import { parentPort, workerData } from 'node:worker_threads';
 import { StructuredGrammarProvider } from '../provider.js';
+import { lexemeBuildStats } from '../lexeme-table.js';
 import type { GrammarMatcher } from '../matcher.js';
 import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
 import { unpackVocab } from './vocab-transfer.js';
+import { IdleWork } from './idle-work.js';
 
 if (!parentPort) throw new Error('mask-worker.ts runs as a worker thread of the structured-output mask pool');
 const port = parentPort;
@@ -19,6 +21,14 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** where a request's first mask is computed when its mirror starts (the mask is kept in the compiled grammar's cache) */
+let firstMask: Int32Array | null = null;
+/** rows of the current fill whose mask was computed here (not a cache copy) */
+let computed = 0;
+
+/** the mirrored grammars' lexeme automata, built while no message comes */
+const idle = new IdleWork();
+
 function fillRow(row: MirrorRow, out: Int32Array): void {
   const early = mirrorErrors.get(row.key);
   if (early !== undefined && !row.constraint) throw new Error(early);
@@ -31,10 +41,12 @@ function fillRow(row: MirrorRow, out: Int32Array): void {
   for (const t of row.tokens) {
     if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
   }
+  if (!m.nextMaskCached()) computed++;
   m.fillNextTokenBitmask(out, row.offset);
 }
 
 port.on('message', (msg: ToWorker) => {
+  idle.busy();
   if (msg.type === 'drop') {
     for (const k of msg.keys) {
       mirrors.delete(k);
@@ -44,13 +56,23 @@ port.on('message', (msg: ToWorker) => {
   }
   if (msg.type === 'mirror') {
     try {
-      mirrors.set(msg.key, provider.create(msg.constraint));
+      const cg = provider.compile(msg.constraint);
+      const m = provider.create(msg.constraint);
+      mirrors.set(msg.key, m);
+      // the request arrived while the engine runs a step: its first mask is needed after its prefill forward, and
+      // computed now it is a cache copy then (a copy only as well when another request of the constraint made it)
+      m.fillNextTokenBitmask((firstMask ??= new Int32Array(Math.ceil(provider.vocab.size / 32))), 0);
+      // and the rest of its lexemes' automata, off the fills (they were built inside the masks that first needed them)
+      idle.add(cg.lexemeAutomataBuilder());
     } catch (e) {
+      mirrors.delete(msg.key);
       mirrorErrors.set(msg.key, errorMessage(e));
     }
     return;
   }
   const out = new Int32Array(msg.bitmask);
+  computed = 0;
+  const automataBefore = lexemeBuildStats.built;
   const errors = msg.rows.map((row) => {
     try {
       fillRow(row, out);
@@ -61,6 +83,6 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors } satisfies FromWorker);
+  port.postMessage({ type: 'filled', id: msg.id, errors, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

@@ -60,6 +60,11 @@ export class MirroredGrammar implements RequestGrammar {
     return this.matcher.nextMaskCached();
   }
 
+  /** see GrammarMatcher.prepareMaskKey (a no-op once the request is released) */
+  prepareAdoption(): void {
+    if (this.placement !== 'unplaced') this.matcher.prepareMaskKey();
+  }
+
   /** a worker computed the next mask: the engine thread's matcher caches it (see GrammarMatcher.adoptNextMask) */
   adoptNextMask(mask: Int32Array): void {
     this.matcher.adoptNextMask(mask);
@@ -170,6 +175,7 @@ export class PooledGrammarProvider implements GrammarProvider {
   private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const poolRows = [];
+    const poolGrammars: MirroredGrammar[] = [];
     const poolAt: number[] = [];
     const engineAt: number[] = [];
     for (let k = 0; k < rows.length; k++) {
@@ -185,10 +191,12 @@ export class PooledGrammarProvider implements GrammarProvider {
         continue;
       }
       poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, offset: rows[k]!.offset });
+      poolGrammars.push(g);
       poolAt.push(k);
     }
     // the workers' messages are posted before the engine thread starts on its own share
     const fromPool = this.startWorkers().fill(poolRows, out, onRowDone && ((j, err) => onRowDone(poolAt[j]!, err)));
+    prepareAdoptions(poolGrammars);
     for (const k of engineAt) {
       try {
         rows[k]!.grammar.fillNextTokenBitmask(out, rows[k]!.offset);
@@ -201,4 +209,27 @@ export class PooledGrammarProvider implements GrammarProvider {
     poolAt.forEach((k, j) => (errors[k] = poolErrors[j]!));
     return errors;
   }
+}
+
+/**
+ * While the workers compute the masks of `grammars`, the engine thread computes what adopting each mask needs (its
+ * mask key: a lexer walk when the state is new, up to milliseconds), one row per turn of the event loop so that
+ * the step's own work (cached rows, the workers' answers) goes first. Done before the answers would have made the
+ * adoptions compute it then, after the workers, on the step's critical path. A row whose answer came first (it was
+ * adopted) costs a cache lookup; one whose grammar moved on since has its next state's key made (its next step
+ * needs it). An error here (a lexer limit) is left to be met again, and handled, where the mask or its adoption
+ * needs the same key.
+ */
+function prepareAdoptions(grammars: readonly MirroredGrammar[]): void {
+  let k = 0;
+  const next = () => {
+    if (k >= grammars.length) return;
+    try {
+      grammars[k++]!.prepareAdoption();
+    } catch {
+      // see above
+    }
+    setImmediate(next);
+  };
+  if (grammars.length > 0) setImmediate(next);
 }

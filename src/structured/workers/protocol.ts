@@ -22,11 +22,18 @@ export interface MirrorRow {
 
 export type ToWorker =
   | { type: 'fill'; id: number; bitmask: SharedArrayBuffer; rows: MirrorRow[] }
-  /** a new request: compile its constraint and start its mirror now, before its first step needs a mask */
+  /**
+   * a new request: compile its constraint, start its mirror and compute its first mask now (into the worker's mask
+   * cache), before its first step needs it; then, once idle, build its lexemes' automata
+   */
   | { type: 'mirror'; key: number; constraint: StructuredConstraint }
   | { type: 'drop'; keys: number[] };
 
 export type FromWorker =
   | { type: 'ready' }
-  /** per row: null = filled, else the error message (the worker then holds no mirror for that key) */
-  | { type: 'filled'; id: number; errors: Array<string | null> };
+  /**
+   * per row: null = filled, else the error message (the worker then holds no mirror for that key); `computed`: rows
+   * whose mask the worker computed (the others were copies from its cache); `automataBuilt`: lexeme automata built
+   * while computing them; `idleJobs`: mirrored grammars whose automata are still to be built when idle
+   */
+  | { type: 'filled'; id: number; errors: Array<string | null>; computed: number; automataBuilt: number; idleJobs: number };

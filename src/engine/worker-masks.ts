@@ -78,16 +78,24 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   const onRow = (k: number, err: Error | null) => {
     const late = coldMasks[k]!;
     if (late.done) return;
-    late.finish(err !== null);
     const i = s.cold[k]!.i;
-    if (err) {
+    let failure = err;
+    if (!failure) {
+      // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one.
+      // Adopting it may throw (a lexer limit): that fails this row's request only, not the fill's other rows.
+      try {
+        s.cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
+      } catch (e) {
+        failure = e instanceof Error ? e : new Error(String(e));
+      }
+    }
+    late.finish(failure !== null);
+    if (failure) {
       failures++;
       // the request may have ended (abort) while the workers ran; a deferred row's error still ends its request
-      if (s.live(i)) s.fail(i, err);
-    } else {
-      // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one
-      s.cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
-      if (!decided) grammarRows[i] = 1;
+      if (s.live(i)) s.fail(i, failure);
+    } else if (!decided) {
+      grammarRows[i] = 1;
     }
   };
   if (s.cold.length > 0) {

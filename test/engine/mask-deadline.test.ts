@@ -46,7 +46,10 @@ class ModGrammar implements RequestGrammar {
   }
   /** masks handed back from the workers: [position, mask] */
   adopted: Array<[number, Int32Array]> = [];
+  /** adoptNextMask throws this (a grammar past a limit while adopting a worker's mask) */
+  adoptError: Error | null = null;
   adoptNextMask(mask: Int32Array): void {
+    if (this.adoptError) throw this.adoptError;
     this.adopted.push([this.pos, mask.slice()]);
   }
   release(): void {
@@ -376,5 +379,19 @@ test('a deferred row whose worker fails later ends its request with that error; 
   await runSteps(core, filler, { other });
   assert.equal(other.final().outputs[0].tokenIds.length, 4);
   assert.equal(slow.outputs.at(-1)!.outputs[0].tokenIds.length, 1, 'nothing of the deferred step was emitted');
+  assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+});
+
+test("a grammar that throws while adopting its worker's mask ends its request only; the step's other cold rows go on", async () => {
+  const filler = new ControlledFiller(() => false);
+  const p = provider(filler);
+  const { core } = makeCore({ grammar: p });
+  const bad = submit(core, 'bad', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('bad', 4) });
+  const good = submit(core, 'good', [4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) });
+  p.made.find((g) => g.name === 'bad')!.adoptError = new Error('structured output: lexer limit reached');
+  await runSteps(core, filler, { good });
+  assert.match(bad.error!.message, /lexer limit reached/);
+  assert.equal(good.error, null);
+  assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
 });

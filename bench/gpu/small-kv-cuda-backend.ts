@@ -28,7 +28,7 @@ export function createSmallKvCudaBackend(o: SmallKvCudaOptions): Backend {
   const kvCacheDtype = resolveCudaKvCacheDtype(o.kvCacheDtype ?? 'auto', dtype);
   const model = NativeCudaForwardModel.fromConfig(o.config, o.modelDir, {
     dtype,
-    ...(kvCacheDtype !== dtype ? { kvCacheDtype } : {}),
+    kvCacheDtype,
     numBlocks: o.numBlocks,
     blockSize: o.blockSize,
     loadFormat: 'auto',

@@ -36,8 +36,7 @@ export async function measureBatch1Decode(shape: string, o: DecodeTimingOptions 
   let gpu: NativeCudaForwardModel;
   try {
     gpu = NativeCudaForwardModel.fromConfig(config, null, {
-      numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm: o.skinnyGemm ?? true, enforceEager: o.enforceEager ?? false, dtype,
-      ...(kvCacheDtype !== dtype ? { kvCacheDtype } : {}),
+      numBlocks, blockSize, loadFormat: 'dummy', seed: 1, maxNumTokens: 512, skinnyGemm: o.skinnyGemm ?? true, enforceEager: o.enforceEager ?? false, dtype, kvCacheDtype,
     });
   } finally {
     if (o.pdl === false) delete process.env['SERVAL_PDL'];

@@ -153,7 +153,7 @@ for (const headDim of [64, 256]) {
   });
 }
 
-test('an fp16 K/V cache takes the bytes of a bf16 one; the engine-facing backend sizes 2-byte blocks and names it', gpuOnly, async () => {
+test('an fp16 K/V cache takes the bytes of a bf16 one; the engine-facing backend sizes 2-byte blocks and names it (float16 and auto alike; bfloat16 on request)', gpuOnly, async () => {
   const dir = makeNativeTestModel('llama');
   const opts = { numBlocks: NATIVE_TEST_NUM_BLOCKS, blockSize: NATIVE_TEST_BLOCK_SIZE, maxNumTokens: 64 };
   const bf16 = NativeCudaForwardModel.load(dir, opts);
@@ -166,18 +166,22 @@ test('an fp16 K/V cache takes the bytes of a bf16 one; the engine-facing backend
     fp16.close();
   }
   const config = loadModelConfig(dir);
-  const { backend, plan, memory } = createCudaEngineBackend({
-    modelDir: dir, config, blockSize: 16, gpuMemoryUtilization: 0.3, maxModelLen: 1024, maxNumBatchedTokens: 128, maxNumSeqs: 4,
-    loadFormat: 'auto', enforceEager: false, seed: 0, kvCacheDtype: 'float16',
-  });
-  try {
-    // the usable blocks plus the decode padding rows' scratch block, 2 bytes a value
-    assert.equal(memory.kvCacheBytes, (plan.numBlocks + PADDING_BLOCKS) * cudaKvBytesPerBlock(config.numLayers, 16, config.numKvHeads, config.headDim, 2));
-    assert.match(backend.info.device ?? '', /bfloat16, float16 K\/V cache/);
-    const got = await backend.execute(buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16));
-    assert.equal(got.sampledTokenIds.length, 1);
-  } finally {
-    await backend.close();
+  // kvCacheDtype left out is --kv-cache-dtype auto: an fp16 cache under bf16 weights
+  for (const kv of ['float16', undefined, 'bfloat16'] as const) {
+    const { backend, plan, memory } = createCudaEngineBackend({
+      modelDir: dir, config, blockSize: 16, gpuMemoryUtilization: 0.3, maxModelLen: 1024, maxNumBatchedTokens: 128, maxNumSeqs: 4,
+      loadFormat: 'auto', enforceEager: false, seed: 0, ...(kv ? { kvCacheDtype: kv } : {}),
+    });
+    try {
+      // the usable blocks plus the decode padding rows' scratch block, 2 bytes a value
+      assert.equal(memory.kvCacheBytes, (plan.numBlocks + PADDING_BLOCKS) * cudaKvBytesPerBlock(config.numLayers, 16, config.numKvHeads, config.headDim, 2));
+      if (kv === 'bfloat16') assert.match(backend.info.device ?? '', /native CUDA, bfloat16, CUDA graphs/);
+      else assert.match(backend.info.device ?? '', /bfloat16, float16 K\/V cache/, `kvCacheDtype ${kv ?? 'auto'}`);
+      const got = await backend.execute(buildStepBatch([{ tokenIds: [1, 2, 3, 4, 5], startPosition: 0, blockTable: [0], sample: true }], 16));
+      assert.equal(got.sampledTokenIds.length, 1);
+    } finally {
+      await backend.close();
+    }
   }
 });
 

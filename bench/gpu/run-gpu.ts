@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import { runEngineStress } from './engine-stress.js';
-import type { WeightDtype } from '../../src/loader/model-config-types.js';
+import { resolveCudaDtype } from '../../src/native/cuda-engine-backend.js';
+import type { DtypeArg } from '../../src/config/engine-args.js';
 import { runGpuThroughput } from './throughput-run.js';
 import { runDecodeScaling } from './decode-scaling.js';
 
@@ -20,8 +21,7 @@ const save = (path: string, value: unknown) => writeFileSync(path, JSON.stringif
 if (mode === 'stress') {
   const out = rest[0]!;
   // STRESS_DTYPE=float32: rows' arithmetic no longer rounds to 16 bits between ops, so outputs can be held to equality
-  const dtype = (process.env['STRESS_DTYPE'] ?? 'bfloat16') as WeightDtype;
-  if (!['bfloat16', 'float16', 'float32'].includes(dtype)) throw new Error(`STRESS_DTYPE=${dtype}: one of bfloat16, float16, float32`);
+  const dtype = resolveCudaDtype((process.env['STRESS_DTYPE'] ?? 'bfloat16') as DtypeArg, 'bfloat16');
   const modelDir = makeTestModel({ arch: 'qwen2', out: mkdtempSync(join(tmpdir(), 'serval-stress-')), hidden: 128, layers: 2, heads: 4, kvHeads: 2, seed: 11, tokenizer: false });
   const report = await runEngineStress({
     modelDir,

@@ -73,9 +73,9 @@ export function resolveCudaDtype(requested: DtypeArg, checkpoint: WeightDtype): 
   return requested;
 }
 
-/** The K/V cache type --kv-cache-dtype names under the resolved model dtype: 'auto' (vLLM's default) is the dtype;
- *  the one other pair built (cuda_model.cu, SERVAL_FOR_EACH_KV_PAIR) is a float16 cache under bfloat16 weights. Any
- *  other pair, or a value serval does not implement, is refused naming it. */
+/** The K/V cache type --kv-cache-dtype names under the resolved model dtype: 'auto' (the default) is the dtype, except
+ *  under bfloat16 weights, where it is the one other pair built (cuda_model.cu, SERVAL_FOR_EACH_KV_PAIR): a float16
+ *  cache. Any other pair, or a value serval does not implement, is refused naming it. */
 export function resolveCudaKvCacheDtype(requested: KvCacheDtypeArg, modelDtype: WeightDtype): WeightDtype {
   const kv = checkKvCacheDtype(requested);
   // auto under bf16 weights is an fp16 cache: the same bytes with 3 more mantissa bits. A bf16 cache alone kept two

@@ -2,7 +2,8 @@
 // vs the structured-output worker pool, cold (a new provider and workers: every request is the first with its
 // schema) and warm (the same run again). The pool configurations route rows as the engine does (engine-core.ts,
 // worker-masks.ts): a row whose mask is a cache copy (nextMaskCached) is filled on the engine thread, the others are
-// posted to the workers first; each worker-computed mask is adopted into the engine thread's cache. The engine's
+// posted to the workers first; each worker-computed mask is adopted into the engine thread's cache (taken as the answer
+// comes, stored while no fill waits on the workers: mask-adoption.ts; with forwardMs 0 the steps leave no such time). The engine's
 // deferral of late rows is not modelled: a step here ends when its last mask is done. Requests walk the pretty-printed example instances of
 // JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
 // the rotation, so every step has 128 rows. The workload is picked on a thread of its own: picking walks every
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
         : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1 });
     if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
-    const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats } : undefined);
+    const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats, adoptions: { ...provider.adoptions.stats } } : undefined);
     const cold = await runSteps(provider, work, ROWS, steps, words, forwardMs);
     const afterCold = workerStats();
     // the engine thread's memory (rss: the whole process) after the cold phase; after a full collection with --expose-gc

@@ -82,7 +82,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     let failure = err;
     if (!failure) {
       // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one.
-      // Adopting it may throw (a lexer limit): that fails this row's request only, not the fill's other rows.
+      // Adopting it (taken now, cached later: mask-adoption.ts) may throw: that fails this row's request only.
       try {
         s.cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
       } catch (e) {

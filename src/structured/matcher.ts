@@ -4,7 +4,8 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
-import { MaskScratch, diffMask, maskScratch } from './mask-store.js';
+import { MaskAdoption } from './mask-adoption.js';
+import { MaskScratch, maskScratch } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -142,20 +143,18 @@ export class GrammarMatcher implements RequestGrammar {
    * workers again. The caller vouches that it is this state's mask; a wrong-length one is refused.
    */
   adoptNextMask(mask: Int32Array): void {
-    if (this.finished) return;
-    if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
-    const key = this.maskKey();
-    // kept as a diff against the state's walk mask, as the masks computed here (a whole 19 KB copy per adopted
-    // mask grew the engine thread's memory by the size of everything the workers computed)
-    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, diffMask(mask, this.cg.lexerWalk(this.lex, this.trie, this.words).inner));
+    this.adoptionOf(mask)?.store();
   }
 
   /**
-   * computes what adoptNextMask needs for the current state (the mask key: its lexer walk when new, up to
-   * milliseconds) without computing the mask: the engine thread does this while a worker computes the mask
+   * adoptNextMask in two parts (see mask-adoption.ts): the current state taken now (no walk: microseconds), the mask
+   * cached by the adoption's store(), whatever this matcher did since. The adoption holds `mask` itself: store it at
+   * once, or let AdoptionQueue.push copy it. null once finished (no next mask).
    */
-  prepareMaskKey(): void {
-    if (!this.finished) this.maskKey();
+  adoptionOf(mask: Int32Array): MaskAdoption | null {
+    if (this.finished) return null;
+    if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
+    return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, mask);
   }
 
   private maskKey(): number {

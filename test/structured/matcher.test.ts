@@ -180,8 +180,8 @@ test('adoptNextMask caches a mask computed by another matcher (a worker mirror) 
   assert.throws(() => engine.adoptNextMask(new Int32Array(3)), /adopted mask has 3 words/);
 });
 
-test('prepareMaskKey makes the lexer walk an adoption needs ahead of the mask; the adopted mask is the computed one', () => {
-  const c = { kind: 'json' as const, schema: { type: 'object', properties: { when: { type: 'string', format: 'date' }, n: { type: 'number', maximum: 9 } } } };
+test('adoptionOf takes the state without a walk; store() makes the walk and caches the computed mask under that state', () => {
+  const c = { kind: 'json' as const, schema: { type: 'object', properties: { when: { type: 'string', format: 'date' }, n: { type: 'number', maximum: 9 }, also: { type: 'string', format: 'date' } } } };
   const words = Math.ceil(q.vocab.size / 32);
   const text = new TextEncoder().encode('{"when": "2024-0');
   const worker = createGrammarProvider(q.vocab, { warmUp: false }).create(c);
@@ -189,22 +189,34 @@ test('prepareMaskKey makes the lexer walk an adoption needs ahead of the mask; t
   const engine = engineSide.create(c);
   for (const m of [worker, engine]) assert.equal(m.acceptBytes(text), true);
   const before = engineSide.walks.stats.computed;
-  assert.equal(engine.nextMaskCached(), false);
-  assert.equal(engineSide.walks.stats.computed, before, 'asking computed no walk');
-  engine.prepareMaskKey();
-  const prepared = engineSide.walks.stats.computed;
-  assert.ok(prepared > before, 'the walk of the state is made');
-  assert.equal(engine.nextMaskCached(), false, 'but no mask');
   const computed = new Int32Array(words);
   worker.fillNextTokenBitmask(computed, 0);
-  engine.adoptNextMask(computed);
-  assert.equal(engineSide.walks.stats.computed, prepared, 'adopting needed no further walk');
-  assert.equal(engine.nextMaskCached(), true);
+  const adoption = engine.adoptionOf(computed);
+  assert.ok(adoption);
+  assert.equal(engineSide.walks.stats.computed, before, 'taking the adoption computed no walk');
+  assert.equal(adoption.walked, false, 'the state\'s walk is new');
+  assert.equal(engine.nextMaskCached(), false, 'nothing cached yet');
+  // the engine side moves on before the adoption is stored (as it may while the forward runs)
+  assert.equal(engine.acceptBytes(new TextEncoder().encode('1')), true);
+  adoption.store();
+  assert.ok(engineSide.walks.stats.computed > before, 'storing made the walk of the adopted state');
+  const second = engineSide.create(c);
+  assert.equal(second.acceptBytes(text), true);
+  assert.equal(second.nextMaskCached(), true, 'stored under the state it was taken at');
   const got = new Int32Array(words);
-  engine.fillNextTokenBitmask(got, 0);
+  second.fillNextTokenBitmask(got, 0);
   const fresh = createGrammarProvider(q.vocab, { warmUp: false, splitWalksAtQuote: false }).create(c);
   assert.equal(fresh.acceptBytes(text), true);
   const want = new Int32Array(words);
   fresh.fillNextTokenBitmask(want, 0);
   assert.deepEqual(got, want, 'equal to the mask of an unsplit, uncached computation');
+  // the same lexer walk under another parser state (another key's date): it exists now, so storing needs no walk
+  const third = engineSide.create(c);
+  assert.equal(third.acceptBytes(new TextEncoder().encode('{"n": 1, "also": "2024-0')), true);
+  assert.equal(third.adoptionOf(new Int32Array(words))!.walked, true);
+  const done = engineSide.create({ kind: 'choice', choices: ['a'] });
+  assert.equal(done.acceptBytes(new TextEncoder().encode('a')), true);
+  assert.equal(done.acceptToken(q.vocab.eosIds[0]!), true);
+  assert.equal(done.adoptionOf(new Int32Array(words)), null, 'a finished matcher has no next mask to adopt');
 });
+

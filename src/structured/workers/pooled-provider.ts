@@ -8,6 +8,7 @@ import { constraintHash } from '../compile.js';
 import type { GrammarMatcher } from '../matcher.js';
 import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provider.js';
 import type { TokenVocab } from '../token-vocab.js';
+import { AdoptionQueue } from '../mask-adoption.js';
 import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
 
 /**
@@ -39,6 +40,7 @@ export class MirroredGrammar implements RequestGrammar {
     readonly constraintKey: string,
     readonly matcher: GrammarMatcher,
     private readonly onRelease: (key: number) => void,
+    private readonly adoptions: AdoptionQueue,
   ) {}
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
@@ -60,14 +62,13 @@ export class MirroredGrammar implements RequestGrammar {
     return this.matcher.nextMaskCached();
   }
 
-  /** see GrammarMatcher.prepareMaskKey (a no-op once the request is released) */
-  prepareAdoption(): void {
-    if (this.placement !== 'unplaced') this.matcher.prepareMaskKey();
-  }
-
-  /** a worker computed the next mask: the engine thread's matcher caches it (see GrammarMatcher.adoptNextMask) */
+  /**
+   * a worker computed the next mask: the engine thread's cache keeps it in a later turn (see mask-adoption.ts);
+   * taking it costs a copy, once per state
+   */
   adoptNextMask(mask: Int32Array): void {
-    this.matcher.adoptNextMask(mask);
+    const a = this.matcher.adoptionOf(mask);
+    if (a) this.adoptions.push(a);
   }
 
   release(): void {
@@ -92,6 +93,8 @@ export class PooledGrammarProvider implements GrammarProvider {
   private readonly home = new Map<string, 'engine' | 'workers'>();
   private readonly maxHomes: number;
   private readonly filler: BulkMaskFiller;
+  /** the workers' masks waiting to be cached on the engine thread */
+  readonly adoptions = new AdoptionQueue();
 
   constructor(vocab: TokenVocab, opts: PooledGrammarProviderOptions) {
     this.minRows = opts.minRowsForWorkers ?? DEFAULT_MIN_ROWS_FOR_WORKERS;
@@ -112,7 +115,7 @@ export class PooledGrammarProvider implements GrammarProvider {
   create(constraint: StructuredConstraint): MirroredGrammar {
     // compiled here first: a constraint that does not compile is refused at once (a 400), as without workers
     const matcher = this.main.create(constraint);
-    const g: MirroredGrammar = new MirroredGrammar(this.nextKey++, constraint, constraintHash(constraint), matcher, () => this.release(g));
+    const g: MirroredGrammar = new MirroredGrammar(this.nextKey++, constraint, constraintHash(constraint), matcher, () => this.release(g), this.adoptions);
     if (this.pool?.usable) this.place(g);
     return g;
   }
@@ -169,13 +172,13 @@ export class PooledGrammarProvider implements GrammarProvider {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.adoptions.close();
     await this.pool?.close();
   }
 
   private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const poolRows = [];
-    const poolGrammars: MirroredGrammar[] = [];
     const poolAt: number[] = [];
     const engineAt: number[] = [];
     for (let k = 0; k < rows.length; k++) {
@@ -191,12 +194,14 @@ export class PooledGrammarProvider implements GrammarProvider {
         continue;
       }
       poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, offset: rows[k]!.offset });
-      poolGrammars.push(g);
       poolAt.push(k);
     }
-    // the workers' messages are posted before the engine thread starts on its own share
-    const fromPool = this.startWorkers().fill(poolRows, out, onRowDone && ((j, err) => onRowDone(poolAt[j]!, err)));
-    prepareAdoptions(poolGrammars);
+    // the workers' messages are posted before the engine thread starts on its own share; the adoptions of earlier
+    // answers wait until this fill is answered
+    this.adoptions.fillStarted();
+    const fromPool = this.startWorkers()
+      .fill(poolRows, out, onRowDone && ((j, err) => onRowDone(poolAt[j]!, err)))
+      .finally(() => this.adoptions.fillDone());
     for (const k of engineAt) {
       try {
         rows[k]!.grammar.fillNextTokenBitmask(out, rows[k]!.offset);
@@ -209,27 +214,4 @@ export class PooledGrammarProvider implements GrammarProvider {
     poolAt.forEach((k, j) => (errors[k] = poolErrors[j]!));
     return errors;
   }
-}
-
-/**
- * While the workers compute the masks of `grammars`, the engine thread computes what adopting each mask needs (its
- * mask key: a lexer walk when the state is new, up to milliseconds), one row per turn of the event loop so that
- * the step's own work (cached rows, the workers' answers) goes first. Done before the answers would have made the
- * adoptions compute it then, after the workers, on the step's critical path. A row whose answer came first (it was
- * adopted) costs a cache lookup; one whose grammar moved on since has its next state's key made (its next step
- * needs it). An error here (a lexer limit) is left to be met again, and handled, where the mask or its adoption
- * needs the same key.
- */
-function prepareAdoptions(grammars: readonly MirroredGrammar[]): void {
-  let k = 0;
-  const next = () => {
-    if (k >= grammars.length) return;
-    try {
-      grammars[k++]!.prepareAdoption();
-    } catch {
-      // see above
-    }
-    setImmediate(next);
-  };
-  if (grammars.length > 0) setImmediate(next);
 }

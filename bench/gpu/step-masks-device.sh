@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine's host (16 cores): the structured-output step bench (bench/structured/step-masks.ts),
+# alternating engine versions back to back. Each folder of .dev-sm/ (made here with esbuild: step-masks.mjs plus the
+# mask-worker.js it starts next to itself, see bench/structured/results/README.md) is one version; the production
+# node_modules and the JSONSchemaBench schemas come from .dev-serve (bundle-serve.sh).
+# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"), SM_ROUNDS (2), SM_ARGS ("30 100":
+# schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward ms, a list runs each).
+# Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
+set -uo pipefail
+tar xJf .dev-serve/node_modules.tar.xz
+mkdir -p /tmp/shared-data && tar xJf .dev-serve/jsonschemabench.tar.xz -C /tmp/shared-data
+. .device/on-device.sh
+lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$OUT/run.log"
+read -r per_subset steps <<< "${SM_ARGS:-30 100}"
+# a fresh folder (a warm machine keeps /tmp from an earlier call)
+RES=/tmp/sm-results && rm -rf $RES && mkdir -p $RES
+for fwd in ${SM_FORWARD:-0}; do
+  for round in $(seq 1 "${SM_ROUNDS:-2}"); do
+    for v in ${SM_VARIANTS:-old new}; do
+      s=$(date +%s)
+      SERVAL_SHARED_DATA=/tmp/shared-data timeout 240 node --expose-gc ".dev-sm/$v/step-masks.mjs" "$per_subset" "$steps" \
+        "$RES/sm-$v-f$fwd-$round" "${SM_WORKERS:-4,14}" "$fwd" > "$RES/sm-$v-f$fwd-$round.log" 2>&1
+      echo "=== $v forward $fwd round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
+      grep '^{"config' "$RES/sm-$v-f$fwd-$round.log" | cut -c1-400 >> "$OUT/run.log"
+    done
+  done
+done
+tar czf "$OUT/results.tgz" -C /tmp sm-results

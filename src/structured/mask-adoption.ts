@@ -1,0 +1,167 @@
+// Masks computed by a worker, kept in the engine thread's cache later, off the step. Caching a mask needs its key,
+// and the key needs the lexer walk of the state (up to milliseconds when the state is new): the very walk the worker
+// just made; storing it as a diff compares all its words. Done as each answer came in (~17 µs per answer without a
+// walk), 128 answers kept the engine thread busy past the slowest worker and held the step's end (2.1–2.5 ms of a
+// cold 128-mask step on 16 cores). An answer now costs the state (parser key, lexer state) and a copy of the mask,
+// once per state (rows of one schema at one position answer alike). The store comes in later turns of the event
+// loop: while a fill waits on the workers only those whose walk exists (microseconds each, between the workers'
+// answers), the others when no fill does (while the forward runs). Until then the state reads as cold on the engine
+// thread, so its next row goes to the worker, which copies the mask from its own cache: never a wrong mask.
+import type { CompiledGrammar } from './compiled-grammar.js';
+import { MASK_CLASS_SPACE } from './compiled-grammar.js';
+import { diffMask } from './mask-store.js';
+import type { TokenTrie } from './token-trie.js';
+
+/** one worker mask and the state it belongs to, to be stored in `cg`'s cache */
+export class MaskAdoption {
+  constructor(
+    readonly cg: CompiledGrammar,
+    private readonly trie: TokenTrie,
+    private readonly parserKey: number,
+    private readonly lexState: number,
+    /** the caller's buffer until AdoptionQueue.push replaces it by a copy (the worker reuses the bitmask) */
+    public mask: Int32Array,
+  ) {}
+
+  /** the state within its grammar (lexer states are below 2^19, parser keys far below 2^34) */
+  get stateId(): number {
+    return this.parserKey * 524288 + this.lexState;
+  }
+
+  /** the store needs no lexer walk now (the state's walk exists, or its class is known) */
+  get walked(): boolean {
+    return this.cg.maskClass(this.lexState, this.trie, this.mask.length, true) >= 0;
+  }
+
+  /** computes the key (the state's walk when new) and caches the mask, kept as a diff against the walk's mask */
+  store(): void {
+    const words = this.mask.length;
+    const key = this.parserKey * MASK_CLASS_SPACE + this.cg.maskClass(this.lexState, this.trie, words);
+    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, diffMask(this.mask, this.cg.lexerWalk(this.lexState, this.trie, words).inner));
+  }
+}
+
+/** what the queue needs of an adoption (tests pass stand-ins) */
+export type Adoption = Pick<MaskAdoption, 'cg' | 'stateId' | 'walked' | 'mask' | 'store'>;
+
+/**
+ * more waiting adoptions than this drop the oldest (each holds a mask: 19 KB at 151k ids): an engine thread that is
+ * never idle caches fewer worker masks, and their states keep going to the workers
+ */
+export const MAX_WAITING_ADOPTIONS = 1024;
+
+/** a turn of the event loop stores adoptions for this long at most (one walk may take longer: it is not cut) */
+const IDLE_TURN_MS = 0.5;
+/** the same while a fill waits on the workers: short, so that their answers are taken without delay */
+const BUSY_TURN_MS = 0.1;
+
+/** adoptions waiting to be stored, in turns of the event loop */
+export class AdoptionQueue {
+  private waiting: Adoption[] = [];
+  /** adoptions that need a lexer walk, met while a fill was out: stored when none is */
+  private needWalk: Adoption[] = [];
+  /** states waiting, per grammar: a second answer for one of them is not taken */
+  private readonly states = new Map<CompiledGrammar, Set<number>>();
+  /** fills waiting on the workers */
+  private fills = 0;
+  private scheduled = false;
+  private closed = false;
+  /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
+  private readonly spare: Int32Array[] = [];
+  /** stored, dropped (queue full), failed (the store threw: its state's next mask meets the error itself), duplicate (not taken) */
+  readonly stats = { stored: 0, dropped: 0, failed: 0, duplicate: 0 };
+
+  get length(): number {
+    return this.waiting.length + this.needWalk.length;
+  }
+
+  /** a copy of `mask` in a buffer of this queue's */
+  private copy(mask: Int32Array): Int32Array {
+    const buf = this.spare.pop();
+    if (buf && buf.length === mask.length) {
+      buf.set(mask);
+      return buf;
+    }
+    return mask.slice();
+  }
+
+  /** takes `a` with a copy of its mask, unless its state is waiting already */
+  push(a: Adoption): void {
+    if (this.closed) return;
+    let set = this.states.get(a.cg);
+    if (!set) this.states.set(a.cg, (set = new Set()));
+    if (set.has(a.stateId)) {
+      this.stats.duplicate++;
+      return;
+    }
+    a.mask = this.copy(a.mask);
+    if (this.length >= MAX_WAITING_ADOPTIONS) {
+      const old = this.needWalk.length > 0 ? this.needWalk.shift()! : this.waiting.shift()!;
+      this.forget(old);
+      this.stats.dropped++;
+    }
+    set.add(a.stateId);
+    this.waiting.push(a);
+    this.schedule();
+  }
+
+  /** a fill was posted to the workers: only adoptions without a walk are stored until it is answered */
+  fillStarted(): void {
+    this.fills++;
+  }
+
+  fillDone(): void {
+    this.fills--;
+    this.schedule();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.waiting = [];
+    this.needWalk = [];
+    this.states.clear();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed || (this.waiting.length === 0 && (this.fills > 0 || this.needWalk.length === 0))) return;
+    this.scheduled = true;
+    setImmediate(() => this.storeTurn());
+  }
+
+  private storeTurn(): void {
+    this.scheduled = false;
+    const start = performance.now();
+    // (arrays shifted from the front: a turn handles a few dozen at most, and the queue holds at most 1,024)
+    while (!this.closed && performance.now() - start < (this.fills > 0 ? BUSY_TURN_MS : IDLE_TURN_MS)) {
+      let a: Adoption;
+      if (this.fills === 0 && this.needWalk.length > 0) a = this.needWalk.shift()!;
+      else if (this.waiting.length > 0) {
+        a = this.waiting.shift()!;
+        if (this.fills > 0 && !a.walked) {
+          this.needWalk.push(a);
+          continue;
+        }
+      } else break;
+      try {
+        a.store();
+        this.stats.stored++;
+      } catch {
+        // a lexer limit: the state's next mask, computed wherever, meets the same error and fails its request
+        this.stats.failed++;
+      }
+      this.forget(a);
+    }
+    this.schedule();
+  }
+
+  private forget(a: Adoption): void {
+    const set = this.states.get(a.cg);
+    set?.delete(a.stateId);
+    if (set?.size === 0) this.states.delete(a.cg);
+    this.release(a);
+  }
+
+  private release(a: Adoption): void {
+    if (this.spare.length < 64) this.spare.push(a.mask);
+  }
+}

@@ -1,0 +1,142 @@
+// Worker masks are cached on the engine thread in later turns (mask-adoption.ts): taking an adoption costs a copy,
+// once per state; while a fill waits on the workers only stores without a walk run; oldest dropped past the bound;
+// through the pooled provider, a state adopted after its fill reads as cached and copies the mask the worker computed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as turn } from 'node:timers/promises';
+import { AdoptionQueue, MAX_WAITING_ADOPTIONS, type Adoption } from '../../src/structured/mask-adoption.js';
+import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
+import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import type { StructuredConstraint } from '../../src/engine/types.js';
+import { qwen } from './qwen-fixture.js';
+
+const CG_A = {} as CompiledGrammar;
+const CG_B = {} as CompiledGrammar;
+
+/** an adoption that records its store (or throws there) */
+function fake(log: number[], id: number, opts: { walked?: boolean; fails?: boolean; cg?: CompiledGrammar; mask?: Int32Array } = {}): Adoption {
+  return {
+    cg: opts.cg ?? CG_A,
+    stateId: id,
+    walked: opts.walked ?? true,
+    mask: opts.mask ?? new Int32Array(4),
+    store() {
+      if (opts.fails) throw new Error('a lexer limit');
+      log.push(id);
+    },
+  };
+}
+
+async function turns(n: number): Promise<void> {
+  for (let k = 0; k < n; k++) await turn();
+}
+
+test('while a fill is out only adoptions whose walk exists are stored; the others once it is answered', async () => {
+  const q = new AdoptionQueue();
+  const log: number[] = [];
+  q.fillStarted();
+  q.push(fake(log, 1));
+  q.push(fake(log, 2, { walked: false }));
+  q.push(fake(log, 3, { fails: true }));
+  q.push(fake(log, 4));
+  await turns(5);
+  assert.deepEqual(log, [1, 4], 'the walked ones, between the answers');
+  assert.equal(q.length, 1);
+  q.fillDone();
+  await turns(2);
+  assert.deepEqual(log, [1, 4, 2]);
+  assert.deepEqual(q.stats, { stored: 3, dropped: 0, failed: 1, duplicate: 0 });
+});
+
+test('a state waiting already is not taken twice (per grammar); once stored it is taken again', async () => {
+  const q = new AdoptionQueue();
+  const log: number[] = [];
+  q.fillStarted();
+  q.push(fake(log, 7, { walked: false }));
+  q.push(fake(log, 7, { walked: false }));
+  q.push(fake(log, 7, { walked: false, cg: CG_B }));
+  assert.equal(q.length, 2);
+  assert.equal(q.stats.duplicate, 1);
+  q.fillDone();
+  await turns(2);
+  assert.deepEqual(log, [7, 7]);
+  q.push(fake(log, 7));
+  await turns(2);
+  assert.deepEqual(log, [7, 7, 7]);
+});
+
+test('past the bound the oldest adoptions are dropped; a closed queue takes none', async () => {
+  const q = new AdoptionQueue();
+  const log: number[] = [];
+  q.fillStarted();
+  for (let k = 0; k < MAX_WAITING_ADOPTIONS + 3; k++) q.push(fake(log, k, { walked: false }));
+  assert.equal(q.length, MAX_WAITING_ADOPTIONS);
+  assert.equal(q.stats.dropped, 3);
+  q.fillDone();
+  await turns(40);
+  assert.deepEqual(log.slice(0, 2), [3, 4], 'the oldest three went');
+  assert.equal(log.length, MAX_WAITING_ADOPTIONS);
+  q.close();
+  q.push(fake(log, -1));
+  assert.equal(q.length, 0);
+});
+
+test('the queue keeps a copy of the mask (the caller\'s buffer is reused); a stored one\'s buffer holds the next copy', async () => {
+  const q = new AdoptionQueue();
+  const buffer = new Int32Array([1, 2, 3, 4]);
+  const first = fake([], 1, { mask: buffer });
+  q.fillStarted();
+  q.push(first);
+  assert.notEqual(first.mask, buffer);
+  assert.deepEqual(first.mask, new Int32Array([1, 2, 3, 4]));
+  buffer.fill(9);
+  assert.deepEqual(first.mask, new Int32Array([1, 2, 3, 4]), 'unchanged by the caller');
+  q.fillDone();
+  await turns(2);
+  const second = fake([], 2, { mask: buffer });
+  q.push(second);
+  assert.equal(second.mask, first.mask, 'the stored adoption\'s buffer');
+  assert.deepEqual(second.mask, new Int32Array([9, 9, 9, 9]));
+});
+
+test('pooled provider: a worker mask is cached on the engine thread once its fill is answered, and equals the engine thread\'s own', async () => {
+  const fixture = qwen();
+  const voc = fixture.vocab;
+  const prefix = fixture.encode('{"id": 12, "name": "q1');
+  const words = Math.ceil(voc.size / 32);
+  // a pattern no other test walks: the engine thread has no walk of the state, so its adoption waits
+  const c: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string', pattern: '^q[0-9]{2}[k-m]z$' } }, required: ['id'] } };
+  const p = new PooledGrammarProvider(voc, { numWorkers: 1 });
+  try {
+    await p.startWorkers().whenStarted();
+    const g = p.create(c);
+    for (const id of prefix) assert.equal(g.acceptToken(id), true);
+    const other = p.create(c);
+    for (const id of prefix) assert.equal(other.acceptToken(id), true);
+    assert.equal(g.nextMaskCached(), false);
+    const filler = p.bulkFiller(1)!;
+    const out = filler.allocate(words);
+    let adoptedInStep = -1;
+    const errors = await filler.fill([{ grammar: g, offset: 0 }], out, (_k, err) => {
+      assert.equal(err, null);
+      g.adoptNextMask(out);
+      adoptedInStep = p.adoptions.length;
+    });
+    assert.deepEqual(errors, [null]);
+    assert.equal(adoptedInStep, 1, 'taken when the answer came, not stored');
+    for (let k = 0; k < 5 && p.adoptions.length > 0; k++) await turn();
+    assert.equal(p.adoptions.stats.stored, 1, 'stored once the fill was answered');
+    assert.equal(other.nextMaskCached(), true, 'another request at that state now copies it on the engine thread');
+    const got = new Int32Array(words);
+    other.fillNextTokenBitmask(got, 0);
+    const want = new Int32Array(words);
+    const ref = createGrammarProvider(voc, { warmUp: false }).create(c);
+    for (const id of prefix) assert.equal(ref.acceptToken(id), true);
+    ref.fillNextTokenBitmask(want, 0);
+    assert.deepEqual(got, want);
+    assert.deepEqual(Array.from(out), Array.from(want), 'the worker wrote the same mask');
+  } finally {
+    await p.close();
+  }
+});

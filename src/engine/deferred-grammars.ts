@@ -34,6 +34,10 @@ export class DeferredGrammar implements RequestGrammar {
     return this.target().nextMaskCached?.() ?? false;
   }
 
+  cachedMaskIdentity(): object | null {
+    return this.target().cachedMaskIdentity?.() ?? null;
+  }
+
   release(): void {
     this.released = true;
     this.inner?.release?.();

@@ -12,6 +12,7 @@ import type { DetokenizerFactory } from './detokenizer.js';
 import { GrammarStarter, providerGrammar } from './deferred-grammars.js';
 import type { BulkMaskFiller, GrammarProvider, RequestGrammar } from './grammar.js';
 import { fillWithWorkers } from './worker-masks.js';
+import { SharedMaskRows } from './shared-mask-rows.js';
 import { RequestState, SequenceState } from './request-state.js';
 import { StepMaskBuffer } from './step-mask-buffer.js';
 import { checkMaskGraceMs, DEFAULT_STRUCTURED_OUTPUT_MASK_GRACE_MS, emptyMaskStats, LogitsSignal, type StructuredMaskStats } from './mask-deadline.js';
@@ -340,6 +341,7 @@ export class EngineCore {
     const filler = this.opts.grammar?.bulkFiller?.(maskRows.length) ?? null;
     batch.grammarBitmask = this.maskBuffer.take(sampleSeqs.length, maskRows, filler);
     batch.grammarRows = new Uint8Array(sampleSeqs.length);
+    batch.grammarSameAs = new Int32Array(sampleSeqs.length).fill(-1);
     let resolve!: () => void;
     batch.masksReady = new Promise<void>((r) => (resolve = r));
     const logits = new LogitsSignal();
@@ -360,11 +362,12 @@ export class EngineCore {
     const bitmask = batch.grammarBitmask!;
     const grammarRows = batch.grammarRows!;
     const { rows, words, filler } = pending;
+    const shared = new SharedMaskRows(batch.grammarSameAs!);
     let reusable = false;
     this.maskCounters.steps++;
     try {
       if (filler) {
-        reusable = await this.fillWithWorkers(step, pending, filler);
+        reusable = await this.fillWithWorkers(step, pending, filler, shared);
         return;
       }
       for (const i of rows) {
@@ -372,7 +375,12 @@ export class EngineCore {
         if (!ref) continue; // its request failed earlier in this loop
         try {
           this.feedPendingToken(ref.state);
-          ref.state.grammar!.fillNextTokenBitmask(bitmask, i * words);
+          const grammar = ref.state.grammar!;
+          if (!shared.share(i, grammar.cachedMaskIdentity?.() ?? null)) {
+            grammar.fillNextTokenBitmask(bitmask, i * words);
+            // a mask computed here is cached now: later rows at the same state share this row
+            shared.wrote(i, grammar.cachedMaskIdentity?.() ?? null);
+          }
           grammarRows[i] = 1;
           // a mask left to a worker that has since gone: this thread computed it again
           ref.state.lateMask = null;
@@ -405,9 +413,9 @@ export class EngineCore {
    * for the mask its worker computes for it. Rows not done a grace after the logits are ready are deferred
    * (pending.deferred). Returns whether the bitmask can be reused (no row failed or was left to a worker).
    */
-  private async fillWithWorkers(step: ScheduledStep, pending: PendingMasks, filler: BulkMaskFiller): Promise<boolean> {
+  private async fillWithWorkers(step: ScheduledStep, pending: PendingMasks, filler: BulkMaskFiller, shared: SharedMaskRows): Promise<boolean> {
     const { batch, sampleSeqs } = step;
-    const cached: Array<{ i: number; grammar: RequestGrammar }> = [];
+    const cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }> = [];
     const cold: Array<{ i: number; grammar: RequestGrammar }> = [];
     const late: number[] = [];
     for (const i of pending.rows) {
@@ -421,7 +429,10 @@ export class EngineCore {
       try {
         const grammar = providerGrammar(ref.state.grammar!);
         this.feedPendingToken(ref.state);
-        (grammar.nextMaskCached?.() === true ? cached : cold).push({ i, grammar });
+        // a grammar that tells its cached mask's identity answers both questions at once
+        const identity = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() : null;
+        if (grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true) cached.push({ i, grammar, identity });
+        else cold.push({ i, grammar });
       } catch (e) {
         this.failRequest(ref.req, e);
       }
@@ -437,6 +448,7 @@ export class EngineCore {
         logits: pending.logits,
         graceMs: this.maskGraceMs,
         cached,
+        shared,
         cold,
         late,
         live,

@@ -19,6 +19,12 @@ export interface RequestGrammar {
    */
   nextMaskCached?(): boolean;
   /**
+   * nextMaskCached's answer as the cached mask itself: an object standing for the next mask when it is a cache copy
+   * on this thread (grammars answering the same object have equal masks: the engine writes one row and points the
+   * others at it, StepBatch.grammarSameAs), null when it must be computed. Asked without computing anything.
+   */
+  cachedMaskIdentity?(): object | null;
+  /**
    * `mask` is the next mask, computed elsewhere (a mask worker) for the current state: keep it in this thread's
    * cache, so that the next request reaching this state is a cached row here instead of another worker round trip
    */

@@ -9,6 +9,7 @@
 import type { BulkMaskFiller, MaskRow, RequestGrammar } from './grammar.js';
 import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
 import type { SequenceState } from './request-state.js';
+import type { SharedMaskRows } from './shared-mask-rows.js';
 
 /** a deferred row's mask, computed by a worker into a bitmask no step hands out any more */
 export class LateMask {
@@ -51,8 +52,10 @@ export interface WorkerMaskStep {
   words: number;
   logits: LogitsSignal;
   graceMs: number;
-  /** rows filled from the engine thread's cache (their pending tokens fed) */
-  cached: Array<{ i: number; grammar: RequestGrammar }>;
+  /** rows filled from the engine thread's cache (their pending tokens fed), with their masks' identities */
+  cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }>;
+  /** cached rows with equal identities: one written, the others pointed at it */
+  shared: SharedMaskRows;
   /** rows to post to the workers (their pending tokens fed) */
   cold: Array<{ i: number; grammar: RequestGrammar }>;
   /** rows deferred at an earlier step whose mask was being computed then (state.lateMask set) */
@@ -120,9 +123,12 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     late.whenDone(take);
     waits.push({ i, late });
   }
-  for (const { i, grammar } of s.cached) {
+  for (const { i, grammar, identity } of s.cached) {
     try {
-      grammar.fillNextTokenBitmask(bitmask, i * words);
+      if (!s.shared.share(i, identity)) {
+        grammar.fillNextTokenBitmask(bitmask, i * words);
+        s.shared.wrote(i, identity);
+      }
       grammarRows[i] = 1;
     } catch (e) {
       failures++;

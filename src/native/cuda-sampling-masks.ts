@@ -25,10 +25,11 @@ export interface DistinctMasks {
 }
 
 /**
- * `bitmask` holds `rows.length` rows of `words` words; rows[i] = 1 marks a row with a grammar mask. Equal masks are
- * found by fingerprint and confirmed by a byte compare.
+ * `bitmask` holds `rows.length` rows of `words` words; rows[i] = 1 marks a row with a grammar mask. A row the engine
+ * pointed at an earlier one (sameAs[i] >= 0, StepBatch.grammarSameAs: its part of the bitmask is not written) takes
+ * that row's mask; other equal masks are found by fingerprint and confirmed by a byte compare.
  */
-export function distinctMasks(bitmask: Int32Array, rows: ArrayLike<number>, words: number): DistinctMasks {
+export function distinctMasks(bitmask: Int32Array, rows: ArrayLike<number>, words: number, sameAs?: Int32Array | null): DistinctMasks {
   const n = rows.length;
   if (bitmask.length !== n * words) throw new Error(`grammar masks: the bitmask holds ${bitmask.length} words, expected ${n} rows × ${words}`);
   const index = new Int32Array(n).fill(-1);
@@ -39,6 +40,12 @@ export function distinctMasks(bitmask: Int32Array, rows: ArrayLike<number>, word
   const rowBytes = words * 4;
   for (let i = 0; i < n; i++) {
     if (rows[i] !== 1) continue;
+    const shares = sameAs ? sameAs[i]! : -1;
+    if (shares >= 0) {
+      if (!(shares < i && index[shares]! >= 0)) throw new Error(`grammar masks: row ${i} shares row ${shares}, which holds no earlier mask`);
+      index[i] = index[shares]!;
+      continue;
+    }
     const print = fingerprint(bitmask, i * words, words);
     let same = byPrint.get(print);
     let k = -1;

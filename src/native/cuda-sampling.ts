@@ -87,7 +87,7 @@ export function buildSampleRequest(batch: StepBatch, layout: LogitLayout, vocabS
   if (grammar && grammar.length !== n * words) {
     throw new Error(`cuda sampling: grammarBitmask holds ${grammar.length} words, expected ${n} rows × ${words}`);
   }
-  const masks: DistinctMasks | null = grammar ? distinctMasks(grammar, batch.grammarRows ?? new Uint8Array(n), words) : null;
+  const masks: DistinctMasks | null = grammar ? distinctMasks(grammar, batch.grammarRows ?? new Uint8Array(n), words, batch.grammarSameAs) : null;
   const listRows: Int32Array[] = [];
   const biasIds: number[] = [];
   const biasValues: number[] = [];

@@ -54,6 +54,11 @@ export interface StepBatch {
   /** which sample rows use the bitmask (1) and which are free (0) */
   grammarRows: Uint8Array | null;
   /**
+   * per sample row: -1, or an earlier row whose mask this row's equals (rows of one schema at one position share a
+   * cached mask): the engine did not write this row's part of grammarBitmask, readers take that row's. Null: none.
+   */
+  grammarSameAs?: Int32Array | null;
+  /**
    * When set, the engine fills grammarBitmask/grammarRows (already allocated, zeroed) while the backend runs the
    * forward pass, and resolves this once they are complete: a backend must await it before it reads either of them
    * (so the masks cost no step time on a backend whose forward runs off the JS thread). It never rejects: a row

@@ -30,7 +30,8 @@ export class Sampler {
       const raw = logits.subarray(i * vocabSize, (i + 1) * vocabSize);
       const s = batch.sampling[i];
       const work = new Float32Array(raw);
-      const mask = batch.grammarBitmask && batch.grammarRows?.[i] ? batch.grammarBitmask.subarray(i * words, (i + 1) * words) : null;
+      const m = maskRowOf(batch, i);
+      const mask = m >= 0 ? batch.grammarBitmask!.subarray(m * words, (m + 1) * words) : null;
       processLogits(work, s, mask);
       // a row whose every token is masked (e.g. a grammar allowing only a banned EOS) samples -1: the engine fails
       // that request alone instead of the whole batch failing
@@ -200,4 +201,11 @@ export function defaultRowSampling(): RowSampling {
     promptTokenIds: [],
     outputTokenIds: [],
   };
+}
+
+/** the bitmask row holding sample row i's grammar mask (its own, or the row it shares: grammarSameAs), -1 for none */
+export function maskRowOf(batch: StepBatch, i: number): number {
+  if (!batch.grammarBitmask || !batch.grammarRows?.[i]) return -1;
+  const same = batch.grammarSameAs?.[i] ?? -1;
+  return same >= 0 ? same : i;
 }

@@ -10,6 +10,9 @@ import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
 
+/** the identity of a finished matcher's mask (no token allowed: all zero), shared by every grammar */
+const NO_TOKEN_MASK: object = Object.freeze({ mask: 'no token' });
+
 /** bound on the parser work of one mask (typical masks need well under 10,000 items) */
 const MAX_PARSER_ITEMS_PER_MASK = 2_000_000;
 
@@ -129,12 +132,17 @@ export class GrammarMatcher implements RequestGrammar {
    * once), so a step's cold rows reach the workers without the engine thread walking the trie for them first.
    */
   nextMaskCached(): boolean {
-    if (this.finished) return true;
+    return this.cachedMaskIdentity() !== null;
+  }
+
+  /** the cached next mask itself (see RequestGrammar.cachedMaskIdentity), or null: computes nothing either */
+  cachedMaskIdentity(): object | null {
+    if (this.finished) return NO_TOKEN_MASK;
     // a state's mask class needs its lexer walk; a new walk (up to milliseconds) is left to the thread that computes
     // the mask: no mask of that class can be cached before some walk of it was made (or only after an eviction from
     // the walk cache: then a cached mask is answered cold, which costs a worker round trip, never a wrong mask)
     const cls = this.cg.maskClass(this.lex, this.trie, this.words, true);
-    return cls >= 0 && this.cg.cachedMask(this.parser.stateKey() * MASK_CLASS_SPACE + cls) !== undefined;
+    return cls >= 0 ? (this.cg.cachedMask(this.parser.stateKey() * MASK_CLASS_SPACE + cls) ?? null) : null;
   }
 
   /**

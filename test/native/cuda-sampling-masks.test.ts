@@ -66,3 +66,15 @@ test('no masked rows: an empty mask array; a bitmask of the wrong size is a clea
   assert.deepEqual([...d.index], [-1, -1]);
   assert.throws(() => distinctMasks(new Int32Array(WORDS + 1), Uint8Array.of(1), WORDS), /holds 301 words, expected 1 rows × 300/);
 });
+
+test('a row the engine pointed at an earlier one (grammarSameAs) takes its mask unread; a bad pointer is a clear error', () => {
+  const a = mask(5);
+  const b = mask(6);
+  // row 2 shares row 0 and was not written (its words are garbage); row 3 is an equal copy found by compare
+  const { bitmask, rows } = rowsOf([a, b, mask(99), a.slice()]);
+  const sameAs = Int32Array.of(-1, -1, 0, -1);
+  const d = distinctMasks(bitmask, rows, WORDS, sameAs);
+  assert.deepEqual([...d.index], [0, 1, 0, 0]);
+  assert.deepEqual(d.masks, Int32Array.from([...a, ...b]));
+  assert.throws(() => distinctMasks(bitmask, rows, WORDS, Int32Array.of(-1, 2, -1, -1)), /row 1 shares row 2, which holds no earlier mask/);
+});

@@ -62,6 +62,10 @@ export class MirroredGrammar implements RequestGrammar {
     return this.matcher.nextMaskCached();
   }
 
+  cachedMaskIdentity(): object | null {
+    return this.matcher.cachedMaskIdentity();
+  }
+
   /**
    * a worker computed the next mask: the engine thread's cache keeps it in a later turn (see mask-adoption.ts);
    * taking it costs a copy, once per state

@@ -1,0 +1,106 @@
+// Rows whose grammars answer the same cached mask (cachedMaskIdentity) are written once per step: the others point
+// at that row (StepBatch.grammarSameAs) and every reader (the reference sampler here, the GPU sampler's dedupe in
+// cuda-sampling-masks.test.ts) takes its mask from there; outputs are those of every row written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend, StepBatch, StepResult } from '../../src/runner/batch.js';
+import { createTsBackend } from '../../src/runner/ts-backend.js';
+import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from '../../src/engine/grammar.js';
+import { SharedMaskRows } from '../../src/engine/shared-mask-rows.js';
+import { FakeKvModel, FAKE_VOCAB, makeCore } from './fakes.js';
+import { drain, submit } from './run-core.js';
+
+const WORDS = Math.ceil(FAKE_VOCAB / 32);
+
+test('SharedMaskRows: the first row written with an identity is shared by later ones; null identities never share', () => {
+  const sameAs = new Int32Array(5).fill(7);
+  const shared = new SharedMaskRows(sameAs);
+  const x = {};
+  assert.equal(shared.share(0, x), false);
+  shared.wrote(0, x);
+  assert.equal(shared.share(1, null), false);
+  shared.wrote(1, null);
+  assert.equal(shared.share(2, x), true);
+  assert.equal(shared.share(3, {}), false);
+  assert.deepEqual([...sameAs], [-1, -1, 0, -1, -1]);
+});
+
+/**
+ * allows `allowed[k]` at step k; its cached mask's identity is the shared object of (allowed token, step) when
+ * `cachedFrom` <= k (a cold mask before that); logs its fills
+ */
+function grammar(name: string, allowed: number[], identities: Map<string, object>, log: string[], cachedFrom = 0): RequestGrammar {
+  let at = 0;
+  const token = () => allowed[Math.min(at, allowed.length - 1)]!;
+  return {
+    fillNextTokenBitmask(out, off) {
+      log.push(`fill ${name}`);
+      out.fill(0, off, off + WORDS);
+      out[off + (token() >> 5)] = 1 << (token() & 31);
+    },
+    acceptToken(t) {
+      const ok = t === token();
+      at++;
+      return ok;
+    },
+    isTerminated: () => false,
+    cachedMaskIdentity() {
+      if (at < cachedFrom) return null;
+      const key = `${token()}@${at}`;
+      if (!identities.has(key)) identities.set(key, {});
+      return identities.get(key)!;
+    },
+  };
+}
+
+/** the scripted requests of both engine tests: name, allowed token per step, first step whose mask is cached */
+const SCRIPTS: Array<[string, number[], number]> = [
+  ['a', [5, 6, 7], 0],
+  ['b', [5, 6, 9], 0], // shares a's mask for two steps, then its own
+  ['c', [8, 8, 8], 0],
+  ['d', [5, 6, 7], 1], // cold at its first step (computed), cached after
+];
+
+for (const withWorkers of [false, true]) {
+  test(`engine${withWorkers ? ' with a bulk filler (cold rows off the engine thread)' : ''}: rows with one cached mask are written once; the sampler reads the shared row and every output follows its mask`, async () => {
+  const log: string[] = [];
+  const identities = new Map<string, object>();
+  let made = 0;
+  const provider: GrammarProvider = {
+    create: () => {
+      const [name, allowed, cachedFrom] = SCRIPTS[made++]!;
+      return grammar(name, allowed, identities, log, cachedFrom);
+    },
+  };
+  // a filler that computes the cold rows it is handed (as a worker would), in a later turn
+  const filler: BulkMaskFiller = {
+    allocate: (n) => new Int32Array(new SharedArrayBuffer(n * 4)),
+    async fill(rows: readonly MaskRow[], out: Int32Array) {
+      await new Promise((r) => setImmediate(r));
+      for (const r of rows) r.grammar.fillNextTokenBitmask(out, r.offset);
+      return rows.map(() => null);
+    },
+  };
+  if (withWorkers) provider.bulkFiller = () => filler;
+  const seen: Array<{ sameAs: number[] }> = [];
+  const inner = createTsBackend(new FakeKvModel(FAKE_VOCAB, 256, 4), { numBlocks: 256, blockSize: 4, seed: 0 });
+  const backend: Backend = {
+    info: inner.info,
+    async execute(batch: StepBatch): Promise<StepResult> {
+      const result = await inner.execute(batch);
+      if (batch.grammarSameAs) seen.push({ sameAs: Array.from(batch.grammarSameAs) });
+      return result;
+    },
+    close: () => inner.close(),
+  };
+  const { core } = makeCore({ backend, grammar: provider });
+  const params = { temperature: 0, maxTokens: 3, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } };
+  const reqs = ['a', 'b', 'c', 'd'].map((n) => submit(core, n, [2, 3], params));
+  await drain(core);
+  assert.deepEqual(reqs.map((r) => r.final().outputs[0].tokenIds), [[5, 6, 7], [5, 6, 9], [8, 8, 8], [5, 6, 7]]);
+  // step 1: b shares a (d is cold: computed, then written itself); step 2: b and d share a; step 3: d shares a
+  assert.deepEqual(seen.map((s) => s.sameAs), [[-1, 0, -1, -1], [-1, 0, -1, 0], [-1, -1, -1, 0]]);
+  // (with the filler, the cold row d is computed in a later turn, after the cached rows are written: the same order)
+  assert.deepEqual(log, ['fill a', 'fill c', 'fill d', 'fill a', 'fill c', 'fill a', 'fill b', 'fill c']);
+  });
+}

@@ -45,8 +45,8 @@ export class MaskAdoption {
 export type Adoption = Pick<MaskAdoption, 'cg' | 'stateId' | 'walked' | 'mask' | 'store'>;
 
 /**
- * more waiting adoptions than this drop the oldest (each holds a mask: 19 KB at 151k ids): an engine thread that is
- * never idle caches fewer worker masks, and their states keep going to the workers
+ * adoptions waiting at most (each holds a mask: 19 KB at 151k ids); past it new answers are not taken (not even
+ * copied): an engine thread that is never idle caches fewer worker masks, and their states keep going to the workers
  */
 export const MAX_WAITING_ADOPTIONS = 1024;
 
@@ -68,11 +68,21 @@ export class AdoptionQueue {
   private closed = false;
   /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
   private readonly spare: Int32Array[] = [];
-  /** stored, dropped (queue full), failed (the store threw: its state's next mask meets the error itself), duplicate (not taken) */
+  /** stored, dropped (not taken: queue full), failed (the store threw: its state's next mask meets the error itself), duplicate (not taken) */
   readonly stats = { stored: 0, dropped: 0, failed: 0, duplicate: 0 };
 
   get length(): number {
     return this.waiting.length + this.needWalk.length;
+  }
+
+  /** no room for another adoption: callers skip taking one (counted as dropped) */
+  get full(): boolean {
+    return this.closed || this.length >= MAX_WAITING_ADOPTIONS;
+  }
+
+  /** an answer not taken because the queue was full */
+  skipped(): void {
+    this.stats.dropped++;
   }
 
   /** a copy of `mask` in a buffer of this queue's */
@@ -94,12 +104,11 @@ export class AdoptionQueue {
       this.stats.duplicate++;
       return;
     }
-    a.mask = this.copy(a.mask);
-    if (this.length >= MAX_WAITING_ADOPTIONS) {
-      const old = this.needWalk.length > 0 ? this.needWalk.shift()! : this.waiting.shift()!;
-      this.forget(old);
+    if (this.full) {
       this.stats.dropped++;
+      return;
     }
+    a.mask = this.copy(a.mask);
     set.add(a.stateId);
     this.waiting.push(a);
     this.schedule();

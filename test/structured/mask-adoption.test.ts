@@ -66,17 +66,20 @@ test('a state waiting already is not taken twice (per grammar); once stored it i
   assert.deepEqual(log, [7, 7, 7]);
 });
 
-test('past the bound the oldest adoptions are dropped; a closed queue takes none', async () => {
+test('past the bound new adoptions are not taken; a closed queue takes none', async () => {
   const q = new AdoptionQueue();
   const log: number[] = [];
   q.fillStarted();
   for (let k = 0; k < MAX_WAITING_ADOPTIONS + 3; k++) q.push(fake(log, k, { walked: false }));
   assert.equal(q.length, MAX_WAITING_ADOPTIONS);
+  assert.equal(q.full, true);
   assert.equal(q.stats.dropped, 3);
   q.fillDone();
   await turns(40);
-  assert.deepEqual(log.slice(0, 2), [3, 4], 'the oldest three went');
+  assert.deepEqual(log.slice(0, 2), [0, 1], 'the first ones were kept');
   assert.equal(log.length, MAX_WAITING_ADOPTIONS);
+  assert.equal(log.includes(MAX_WAITING_ADOPTIONS), false, 'the last three were not taken');
+  assert.equal(q.full, false);
   q.close();
   q.push(fake(log, -1));
   assert.equal(q.length, 0);

@@ -71,6 +71,8 @@ export class MirroredGrammar implements RequestGrammar {
    * taking it costs a copy, once per state
    */
   adoptNextMask(mask: Int32Array): void {
+    // a full queue takes nothing: checked before the state's key is even made
+    if (this.adoptions.full) return this.adoptions.skipped();
     const a = this.matcher.adoptionOf(mask);
     if (a) this.adoptions.push(a);
   }

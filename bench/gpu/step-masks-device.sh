@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine's host (16 cores): the structured-output step bench (bench/structured/step-masks.ts),
-# alternating engine versions back to back. Each folder of .dev-sm/ (made here with esbuild: step-masks.mjs plus the
-# mask-worker.js it starts next to itself, see bench/structured/results/README.md) is one version; the production
-# node_modules and the JSONSchemaBench schemas come from .dev-serve (bundle-serve.sh).
-# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"), SM_ROUNDS (2), SM_ARGS ("30 100":
-# schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward ms, a list runs each).
+# alternating engine versions back to back, then (MB_RUNS) the single-thread mask bench (bench/structured/mask-bench.ts).
+# Each folder of .dev-sm/ (bundle-structured.sh) is one version; the production node_modules and the JSONSchemaBench
+# schemas come from .dev-serve (bundle-serve.sh).
+# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"; "none" skips the step bench), SM_ROUNDS (2),
+# SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
+# ms, a list runs each); MB_RUNS ("variant:ours|full ...", in order; ours = MASK_BENCH_OURS_ONLY), MB_PER_SUBSET (10).
 # Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
@@ -14,6 +15,7 @@ lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$OUT/run.log"
 read -r per_subset steps <<< "${SM_ARGS:-30 100}"
 # a fresh folder (a warm machine keeps /tmp from an earlier call)
 RES=/tmp/sm-results && rm -rf $RES && mkdir -p $RES
+[ "${SM_VARIANTS:-}" = none ] && SM_FORWARD=" "
 for fwd in ${SM_FORWARD:-0}; do
   for round in $(seq 1 "${SM_ROUNDS:-2}"); do
     for v in ${SM_VARIANTS:-old new}; do
@@ -24,5 +26,13 @@ for fwd in ${SM_FORWARD:-0}; do
       grep '^{"config' "$RES/sm-$v-f$fwd-$round.log" | cut -c1-400 >> "$OUT/run.log"
     done
   done
+done
+n=0
+for spec in ${MB_RUNS:-}; do
+  n=$((n + 1)) v=${spec%%:*} kind=${spec##*:} s=$(date +%s)
+  ours=$([ "$kind" = ours ] && echo 1 || echo 0)
+  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours timeout 300 node ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
+    "$RES/mb-$n-$v-$kind.json" > "$RES/mb-$n-$v-$kind.log" 2>&1
+  echo "=== mask-bench $n $v $kind: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
 done
 tar czf "$OUT/results.tgz" -C /tmp sm-results

@@ -13,8 +13,15 @@ import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 export const DEAD = -2;
 const UNKNOWN = -1;
 const MAX_DFA_STATES = 500_000;
-/** transition rows allocated together (see newRow): 16 KiB */
-const ROWS_PER_BLOCK = 16;
+/**
+ * Transitions are kept in chunks of CHUNK_STATES states' rows (64 KiB): state s's transition on byte b is
+ * chunks[s >>> CHUNK_BITS][((s & CHUNK_MASK) << 8) | b]. A lookup reads one cache line of one table (the few chunk
+ * objects stay cached), where an array of per-state row views read the array, the state's view object and then the
+ * row: three cache misses per transition of a mask whose states no recent mask used. Chunks are only ever added.
+ */
+export const CHUNK_BITS = 6;
+const CHUNK_STATES = 1 << CHUNK_BITS;
+export const CHUNK_MASK = CHUNK_STATES - 1;
 
 // a configuration packed into one double: ((lexeme * STATE_SLOTS) + state) * TAG_SLOTS + tag, where the tag is
 // an absolute count (< BASE) or BASE (the state's base count) or, inside a transition, BASE + 1
@@ -95,8 +102,8 @@ export class LexerDfa {
   private readonly stateBase: number[] = [];
   private readonly stateSig: number[] = [];
   private readonly stateByKey = new Map<number, number>();
-  /** trans[s][b]: next state, DEAD, or UNKNOWN (not computed yet) */
-  readonly trans: Int32Array[] = [];
+  /** transitions in chunks (see CHUNK_BITS): next state, DEAD, or UNKNOWN (not computed yet) */
+  readonly chunks: Int32Array[] = [];
   /** lexemes whose accepting NFA state is in the set (empty for initial states: lexemes are non-empty) */
   readonly accepting: Int32Array[] = [];
   private readonly initialByHash = new Map<number, Array<[number[], number]>>();
@@ -111,9 +118,6 @@ export class LexerDfa {
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
-  /** (starts as a full empty block, never null: fields that change type cost the walkers their optimized code) */
-  private rowBlock = new Int32Array(0);
-  private rowsUsed = ROWS_PER_BLOCK;
   /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
@@ -122,7 +126,12 @@ export class LexerDfa {
   constructor(readonly lexemes: LexemeTable) {}
 
   get stateCount(): number {
-    return this.trans.length;
+    return this.stateShape.length;
+  }
+
+  /** the transition from `s` on byte `b` if computed already, else UNKNOWN (-1); computes nothing */
+  known(s: number, b: number): number {
+    return this.chunks[s >>> CHUNK_BITS]![((s & CHUNK_MASK) << 8) | b]!;
   }
 
   /**
@@ -186,7 +195,7 @@ export class LexerDfa {
   }
 
   next(s: number, b: number): number {
-    const t = this.trans[s]![b]!;
+    const t = this.chunks[s >>> CHUNK_BITS]![((s & CHUNK_MASK) << 8) | b]!;
     return t !== UNKNOWN ? t : this.compute(s, b);
   }
 
@@ -307,9 +316,10 @@ export class LexerDfa {
     }
     const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
     // every byte of the class steps alike: one computation fills them all
-    const row = this.trans[s]!;
+    const chunk = this.chunks[s >>> CHUNK_BITS]!;
+    const row = (s & CHUNK_MASK) << 8;
     const members = classes.members;
-    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) row[members[k]!] = t;
+    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) chunk[row | members[k]!] = t;
     return t;
   }
 
@@ -507,20 +517,6 @@ export class LexerDfa {
     return id;
   }
 
-  /**
-   * A fresh transition row (all UNKNOWN), cut from a block of ROWS_PER_BLOCK: one backing store per block rather
-   * than per state, as cold masks build states by the dozen and every backing store is a malloc the garbage
-   * collector tracks as external memory.
-   */
-  private newRow(): Int32Array {
-    if (this.rowsUsed === ROWS_PER_BLOCK) {
-      this.rowBlock = new Int32Array(256 * ROWS_PER_BLOCK).fill(UNKNOWN);
-      this.rowsUsed = 0;
-    }
-    const at = 256 * this.rowsUsed++;
-    return this.rowBlock.subarray(at, at + 256);
-  }
-
   private internState(shapeId: number, base: number, initial: boolean): number {
     let shape = this.shapes[shapeId]!;
     if (!shape.hasBase) base = 0;
@@ -531,12 +527,14 @@ export class LexerDfa {
     const key = shapeId * BASE + base;
     const hit = this.stateByKey.get(key);
     if (hit !== undefined) return hit;
-    if (this.trans.length >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
-    const id = this.trans.length;
+    const id = this.stateShape.length;
+    if (id >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
+    // a fresh chunk of rows, all UNKNOWN (one backing store per CHUNK_STATES states, not one per state: each is a
+    // malloc the garbage collector tracks as external memory)
+    if ((id & CHUNK_MASK) === 0) this.chunks.push(new Int32Array(256 * CHUNK_STATES).fill(UNKNOWN));
     this.stateShape.push(shapeId);
     this.stateBase.push(base);
     this.stateSig.push(guardSignature(shape, base));
-    this.trans.push(this.newRow());
     this.accepting.push(shape.accepting);
     this.loops.push(undefined);
     this.stateByKey.set(key, id);

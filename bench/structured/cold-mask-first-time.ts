@@ -5,7 +5,10 @@
 // matcher of a new compiled grammar of the same schema (the grammar's caches fresh too: accepted-lexeme maps, initial
 // states, walks by state; the process-wide lexer DFA, lexeme automata and shared walks warm), and recomputed by the
 // first matcher (median of 9: everything warm). first - new grammar: process-wide first-time work (DFA states,
-// automata); new grammar - new matcher: the grammar's caches; new matcher - recomputed: the parser's.
+// automata); new grammar - new matcher: the grammar's caches; new matcher - recomputed: the parser's. Last, the
+// same mask recomputed once more right after reading a 64 MiB buffer (the CPU caches evicted, every cache and
+// structure of the engine still built): what a mask costs when nothing it touches is in the CPU caches, as for
+// the first mask of a state, whose trie nodes, DFA rows and parser arrays no recent mask touched.
 // Usage: node --import tsx bench/structured/cold-mask-first-time.ts [stateDescription='4[1]'] [schemasPerSubset=10] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { qwen } from '../../test/structured/qwen-fixture.js';
@@ -24,7 +27,13 @@ const perSubset = Number(process.argv[3] ?? 10);
 const outFile = process.argv[4];
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
 const examples = [...compilingExamples(perSubset)].map((e) => ({ ...e, ids: q.encode(JSON.stringify(e.instance, null, 2)) }));
-const firsts: number[] = [], freshGrammar: number[] = [], freshMatcher: number[] = [], steady: number[] = [];
+const firsts: number[] = [], freshGrammar: number[] = [], freshMatcher: number[] = [], steady: number[] = [], evicted: number[] = [];
+/** larger than the last-level cache: reading it evicts what the masks left there */
+const evictor = new Int32Array((64 << 20) / 4).fill(1);
+let evictSum = 0;
+function evictCaches(): void {
+  for (let i = 0; i < evictor.length; i += 16) evictSum += evictor[i]!;
+}
 const time = (f: () => void) => { const t = performance.now(); f(); return (performance.now() - t) * 1000; };
 for (const { constraint, ids } of examples) {
   const m = provider.create(constraint) as any;
@@ -49,6 +58,8 @@ for (const { constraint, ids } of examples) {
       const reps: number[] = [];
       for (let r = 0; r < 9; r++) reps.push(time(() => m.computeMask()));
       steady.push(reps.sort((a, b) => a - b)[4]!);
+      evictCaches();
+      evicted.push(time(() => m.computeMask()));
       cg.storeMask(key, maskScratch(words).store());
     } else m.fillNextTokenBitmask(out, 0);
     m.acceptToken(id);
@@ -70,6 +81,8 @@ const result = {
   newMatcherSameGrammar: stats(freshMatcher),
   newMatcherNewGrammar: stats(freshGrammar),
   recomputedMedianOf9: stats(steady),
+  recomputedAfterEvictingCpuCaches: stats(evicted),
+  evictSum,
 };
 console.log(JSON.stringify(result));
 if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

@@ -9,19 +9,44 @@ export interface LexerStarts {
   initial(lexemes: ArrayLike<number>): number;
 }
 
+/**
+ * First capacities of the chart and of the scratch arrays below: small on purpose, so that every parser grows them
+ * within its first few masks and the provider's warm-up request runs the growing code. With room for a typical
+ * output (1024 items, 256 sets), the first parser of a process to outgrow one ran that code for the first time
+ * mid-request, which V8 answers by throwing away the optimized code of the whole mask path (the array's field stops
+ * being constant, the branch had no type feedback): the next dozen or so masks ran unoptimized, 5-10 times slower.
+ */
+const FIRST_ITEMS = 32;
+const FIRST_SETS = 8;
+/** duplicates table slots (kept at most half full) and keyOf's items */
+const FIRST_SLOTS = 8;
+const FIRST_KEY_ITEMS = 2;
+
 export class EarleyParser {
-  private iRule = new Int32Array(1024);
-  private iDot = new Int32Array(1024);
-  private iOrigin = new Int32Array(1024);
+  private iRule = new Int32Array(FIRST_ITEMS);
+  private iDot = new Int32Array(FIRST_ITEMS);
+  private iOrigin = new Int32Array(FIRST_ITEMS);
   private nItems = 0;
-  private setStart = new Int32Array(256);
-  private setLexState = new Int32Array(256);
-  private setAccepting = new Uint8Array(256);
-  private setKey = new Int32Array(256);
+  private setStart = new Int32Array(FIRST_SETS);
+  private setLexState = new Int32Array(FIRST_SETS);
+  private setAccepting = new Uint8Array(FIRST_SETS);
+  private setKey = new Int32Array(FIRST_SETS);
   /** per set k: the accepting lexemes its successor set k+1 was last scanned with (null = none cached) */
   private scannedWith: Array<Int32Array | null> = [];
   private nSets = 0;
-  private readonly dedupe = new Set<number>();
+  /**
+   * The items of the set being built, for finding duplicates: an open-addressing table of item indices, valid where
+   * its slot's stamp is the current one (a new set takes a new stamp instead of clearing). A Set of the items' keys
+   * allocated a heap number per key (they pass 2^31) and a new table per set.
+   */
+  private dedupeSlots = new Int32Array(FIRST_SLOTS);
+  private dedupeStamps = new Int32Array(FIRST_SLOTS);
+  private dedupeStamp = 0;
+  /** the first item of the set being built, and how many it has */
+  private dedupeFrom = 0;
+  private dedupeCount = 0;
+  /** keyOf's scratch: (rule, dot, origin's key or -1 for the set itself) per item */
+  private keyParts = new Int32Array(3 * FIRST_KEY_ITEMS);
   private readonly predictedStamp: Int32Array;
   private readonly lexStamp: Int32Array;
   private stamp = 0;
@@ -37,7 +62,7 @@ export class EarleyParser {
     this.predictedStamp = new Int32Array(g.ntCount);
     this.lexStamp = new Int32Array(g.lexemes.count);
     this.setStart[0] = 0;
-    this.dedupe.clear();
+    this.startSet();
     this.addItem(0, 0, 0);
     this.nSets = 1;
     this.closeSet(0);
@@ -76,7 +101,7 @@ export class EarleyParser {
     this.ensureSets(k + 2);
     this.setStart[k + 1] = to;
     this.nSets = k + 2;
-    this.dedupe.clear();
+    this.startSet();
     for (let i = from; i < to; i++) {
       const r = this.iRule[i]!;
       const d = this.iDot[i]!;
@@ -143,10 +168,49 @@ export class EarleyParser {
     this.setStart[k + 1] = this.nItems;
   }
 
+  /** the items added from now on form a new set: forget the previous set's for finding duplicates */
+  private startSet(): void {
+    if (this.dedupeStamp === 0x3fffffff) {
+      this.dedupeStamps.fill(0);
+      this.dedupeStamp = 0;
+    }
+    this.dedupeStamp++;
+    this.dedupeFrom = this.nItems;
+    this.dedupeCount = 0;
+  }
+
+  /** the item's slot in the duplicates table: where it is, or the free slot where it goes */
+  private dedupeSlot(r: number, d: number, origin: number): number {
+    const slots = this.dedupeSlots;
+    const stamps = this.dedupeStamps;
+    const mask = slots.length - 1;
+    const stamp = this.dedupeStamp;
+    let h = Math.imul(Math.imul(r, 0x9e3779b1) ^ Math.imul(d, 0x85ebca6b) ^ Math.imul(origin, 0xc2b2ae35), 0x27d4eb2f);
+    h = (h ^ (h >>> 15)) & mask;
+    while (stamps[h] === stamp) {
+      const j = slots[h]!;
+      if (this.iRule[j] === r && this.iDot[j] === d && this.iOrigin[j] === origin) return h;
+      h = (h + 1) & mask;
+    }
+    return h;
+  }
+
+  /** a table twice as large, holding the set's items so far (kept at most half full) */
+  private growDedupe(): void {
+    this.dedupeSlots = new Int32Array(this.dedupeSlots.length * 2);
+    this.dedupeStamps = new Int32Array(this.dedupeStamps.length * 2);
+    for (let j = this.dedupeFrom; j < this.nItems; j++) {
+      const h = this.dedupeSlot(this.iRule[j]!, this.iDot[j]!, this.iOrigin[j]!);
+      this.dedupeStamps[h] = this.dedupeStamp;
+      this.dedupeSlots[h] = j;
+    }
+  }
+
   private addItem(r: number, d: number, origin: number): void {
-    const key = (r * (this.g.maxRuleLen + 1) + d) * 4194304 + origin;
-    if (this.dedupe.has(key)) return;
-    this.dedupe.add(key);
+    const h = this.dedupeSlot(r, d, origin);
+    if (this.dedupeStamps[h] === this.dedupeStamp) return;
+    this.dedupeStamps[h] = this.dedupeStamp;
+    this.dedupeSlots[h] = this.nItems;
     if (this.nItems >= this.iRule.length) {
       const grow = (a: Int32Array) => {
         const b = new Int32Array(a.length * 2);
@@ -162,6 +226,7 @@ export class EarleyParser {
     this.iOrigin[this.nItems] = origin;
     this.nItems++;
     this.work++;
+    if (++this.dedupeCount * 2 > this.dedupeSlots.length) this.growDedupe();
   }
 
   private ensureSets(n: number): void {
@@ -188,13 +253,22 @@ export class EarleyParser {
   private keyOf(k: number): number {
     const hit = this.setKey[k]!;
     if (hit >= 0) return hit;
-    const parts: string[] = [];
-    for (let i = this.setStart[k]!; i < this.setStart[k + 1]!; i++) {
+    const from = this.setStart[k]!;
+    const n = this.setStart[k + 1]! - from;
+    // the origins' keys first (recursively: they fill the scratch themselves), then this set's parts
+    for (let i = from; i < from + n; i++) {
       const o = this.iOrigin[i]!;
-      parts.push(`${this.iRule[i]}.${this.iDot[i]}.${o === k ? 's' : this.keyOf(o)}`);
+      if (o !== k) this.keyOf(o);
     }
-    parts.sort();
-    const id = this.keys.intern(parts.join(' '));
+    if (this.keyParts.length < 3 * n) this.keyParts = new Int32Array(6 * n);
+    const parts = this.keyParts;
+    for (let j = 0; j < n; j++) {
+      const o = this.iOrigin[from + j]!;
+      parts[3 * j] = this.iRule[from + j]!;
+      parts[3 * j + 1] = this.iDot[from + j]!;
+      parts[3 * j + 2] = o === k ? -1 : this.setKey[o]!;
+    }
+    const id = this.keys.intern(parts, n);
     this.setKey[k] = id;
     return id;
   }
@@ -207,16 +281,61 @@ function sameIds(a: Int32Array, b: Int32Array): boolean {
   return true;
 }
 
+/**
+ * Ids of item sets by content: a set is its items as (rule, dot, origin's id or -1 for the set itself) triples, in
+ * any order. Equal multisets of triples get equal ids.
+ */
 export class SetKeyInterner {
-  private readonly ids = new Map<string, number>();
-  intern(s: string): number {
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(s, id);
+  /** canonical (sorted) triples by a hash of them */
+  private readonly byHash = new Map<number, Array<{ triples: Int32Array; id: number }>>();
+  private count = 0;
+  /** sort scratch: triple indices, and the triples they index while sorting */
+  private order = new Int32Array(FIRST_KEY_ITEMS);
+  private sorting: Int32Array = new Int32Array(0);
+  /** one comparator for every call (see `ascending` below) */
+  private readonly byTriple = (a: number, b: number): number => {
+    const p = this.sorting;
+    return p[3 * a]! - p[3 * b]! || p[3 * a + 1]! - p[3 * b + 1]! || p[3 * a + 2]! - p[3 * b + 2]!;
+  };
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** the id of the set whose triples are parts[0 .. 3n) (read only; parts may be the caller's scratch) */
+  intern(parts: Int32Array, n: number): number {
+    if (this.order.length < n) this.order = new Int32Array(2 * n);
+    const order = this.order.subarray(0, n);
+    for (let j = 0; j < n; j++) order[j] = j;
+    this.sorting = parts;
+    order.sort(this.byTriple);
+    let h = 0x811c9dc5 ^ n;
+    for (let j = 0; j < n; j++) {
+      const t = 3 * order[j]!;
+      h = Math.imul(h ^ parts[t]!, 0x01000193);
+      h = Math.imul(h ^ parts[t + 1]!, 0x01000193);
+      h = Math.imul(h ^ parts[t + 2]!, 0x01000193);
     }
+    let bucket = this.byHash.get(h);
+    if (bucket) {
+      for (const e of bucket) if (sameTriples(e.triples, parts, order)) return e.id;
+    } else this.byHash.set(h, (bucket = []));
+    const triples = new Int32Array(3 * n);
+    for (let j = 0; j < n; j++) triples.set(parts.subarray(3 * order[j]!, 3 * order[j]! + 3), 3 * j);
+    const id = this.count++;
+    bucket.push({ triples, id });
     return id;
   }
+}
+
+/** are `triples` the triples of `parts` taken in `order` */
+function sameTriples(triples: Int32Array, parts: Int32Array, order: Int32Array): boolean {
+  if (triples.length !== 3 * order.length) return false;
+  for (let j = 0; j < order.length; j++) {
+    const t = 3 * order[j]!;
+    if (triples[3 * j] !== parts[t] || triples[3 * j + 1] !== parts[t + 1] || triples[3 * j + 2] !== parts[t + 2]) return false;
+  }
+  return true;
 }
 
 /** one comparator for every set (a closure made per call gave V8 a new call target each time: deopts) */

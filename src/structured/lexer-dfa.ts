@@ -13,13 +13,20 @@ import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 export const DEAD = -2;
 const UNKNOWN = -1;
 const MAX_DFA_STATES = 500_000;
-/** transition rows allocated together (see newRow): 16 KiB */
-const ROWS_PER_BLOCK = 16;
+/**
+ * Transitions are kept in chunks of CHUNK_STATES states' rows (64 KiB): state s's transition on byte b is
+ * chunks[s >>> CHUNK_BITS][((s & CHUNK_MASK) << 8) | b]. A lookup reads one cache line of one table (the few chunk
+ * objects stay cached), where an array of per-state row views read the array, the state's view object and then the
+ * row: three cache misses per transition of a mask whose states no recent mask used. Chunks are only ever added.
+ */
+export const CHUNK_BITS = 6;
+const CHUNK_STATES = 1 << CHUNK_BITS;
+export const CHUNK_MASK = CHUNK_STATES - 1;
 
 // a configuration packed into one double: ((lexeme * STATE_SLOTS) + state) * TAG_SLOTS + tag, where the tag is
 // an absolute count (< BASE) or BASE (the state's base count) or, inside a transition, BASE + 1
 export const MAX_LEXEME_STATES = 2097152;
-const TAG_SLOTS = 4096;
+export const TAG_SLOTS = 4096;
 const BASE = 2048;
 /** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
 const MAX_SIGNED_CONFIGS = 8;
@@ -31,6 +38,22 @@ const MAX_SIGNED_CONFIGS = 8;
 export const MAX_LOOP_RUN = 0x10000;
 const STEP_DEAD = -1;
 const STEP_UNCACHED = -2;
+const LEXEME_SLOTS = TAG_SLOTS * MAX_LEXEME_STATES;
+
+// A configuration's fields (exported for tests). Configurations pass 2^31, so `x % TAG_SLOTS` is a remainder of
+// doubles, which V8 computes with a call to C's fmod (~45 ns per configuration decoded, against ~4 ns this way, in
+// a micro-benchmark here; a transition decodes every configuration of its shape several times); dividing by a power
+// of two and rounding down is exact below 2^53.
+export function tagOf(x: number): number {
+  return x - Math.floor(x / TAG_SLOTS) * TAG_SLOTS;
+}
+export function nfaStateOf(x: number): number {
+  const rest = Math.floor(x / TAG_SLOTS);
+  return rest - Math.floor(rest / MAX_LEXEME_STATES) * MAX_LEXEME_STATES;
+}
+export function lexemeOfConfig(x: number): number {
+  return Math.floor(x / LEXEME_SLOTS);
+}
 
 /** a state described independently of its grammar, and the grammar's lexemes in that description's order */
 export interface CanonicalState {
@@ -79,8 +102,8 @@ export class LexerDfa {
   private readonly stateBase: number[] = [];
   private readonly stateSig: number[] = [];
   private readonly stateByKey = new Map<number, number>();
-  /** trans[s][b]: next state, DEAD, or UNKNOWN (not computed yet) */
-  readonly trans: Int32Array[] = [];
+  /** transitions in chunks (see CHUNK_BITS): next state, DEAD, or UNKNOWN (not computed yet) */
+  readonly chunks: Int32Array[] = [];
   /** lexemes whose accepting NFA state is in the set (empty for initial states: lexemes are non-empty) */
   readonly accepting: Int32Array[] = [];
   private readonly initialByHash = new Map<number, Array<[number[], number]>>();
@@ -95,9 +118,6 @@ export class LexerDfa {
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
   private readonly accList: number[] = [];
   private readonly accSet = new Set<number>();
-  /** (starts as a full empty block, never null: fields that change type cost the walkers their optimized code) */
-  private rowBlock = new Int32Array(0);
-  private rowsUsed = ROWS_PER_BLOCK;
   /** byteClasses' scratch: edge bounds, and +1/-1 where edges start/end */
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
@@ -106,7 +126,12 @@ export class LexerDfa {
   constructor(readonly lexemes: LexemeTable) {}
 
   get stateCount(): number {
-    return this.trans.length;
+    return this.stateShape.length;
+  }
+
+  /** the transition from `s` on byte `b` if computed already, else UNKNOWN (-1); computes nothing */
+  known(s: number, b: number): number {
+    return this.chunks[s >>> CHUNK_BITS]![((s & CHUNK_MASK) << 8) | b]!;
   }
 
   /**
@@ -125,10 +150,9 @@ export class LexerDfa {
       const base = this.stateBase[s]!;
       for (const x of this.shapes[this.stateShape[s]!]!.configs) {
         if (!hit) break;
-        const tag = x % TAG_SLOTS;
-        const rest = (x - tag) / TAG_SLOTS;
-        const q = rest % MAX_LEXEME_STATES;
-        const nfa = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
+        const tag = tagOf(x);
+        const q = nfaStateOf(x);
+        const nfa = this.lexemes.automaton(lexemeOfConfig(x)).nfa;
         const flags = nfa.stateFlags[q]!;
         if (!(flags & QUOTED_BODY)) hit = false;
         else if (flags & ANY_BODY) {
@@ -171,7 +195,7 @@ export class LexerDfa {
   }
 
   next(s: number, b: number): number {
-    const t = this.trans[s]![b]!;
+    const t = this.chunks[s >>> CHUNK_BITS]![((s & CHUNK_MASK) << 8) | b]!;
     return t !== UNKNOWN ? t : this.compute(s, b);
   }
 
@@ -199,10 +223,9 @@ export class LexerDfa {
       return horizon;
     };
     for (const x of this.shapes[this.stateShape[s]!]!.configs) {
-      const tag = x % TAG_SLOTS;
-      const rest = (x - tag) / TAG_SLOTS;
-      const q = rest % MAX_LEXEME_STATES;
-      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const tag = tagOf(x);
+      const q = nfaStateOf(x);
+      const lex = lexemeOfConfig(x);
       const c = tag === BASE ? base : tag;
       const nfa = this.lexemes.automaton(lex).nfa;
       const r = nfa.stateRegion[q]!;
@@ -255,7 +278,7 @@ export class LexerDfa {
           if (step !== STEP_UNCACHED) shape.steps.set(sig * 256 + cls, step);
         }
         if (step < 0) continue;
-        const mode = step % TAG_SLOTS;
+        const mode = tagOf(step);
         if ((step - mode) / TAG_SLOTS !== shapeId) continue;
         // a shape without BASE tags has one state (its base is always 0): any step back to it stays there; with
         // BASE tags, mode 0 keeps the base and mode 1 adds one (an absolute count would not repeat from base + 1)
@@ -288,14 +311,15 @@ export class LexerDfa {
     }
     if (step === STEP_UNCACHED) {
       // the result mixes counts relative to the base: step with absolute counts instead (not cached per shape)
-      const absolute = shape.configs.map((x) => (x % TAG_SLOTS === BASE ? x - BASE + base : x)).sort();
+      const absolute = shape.configs.map((x) => (tagOf(x) === BASE ? x - BASE + base : x)).sort();
       step = this.stepShape(absolute, 0, b);
     }
     const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
     // every byte of the class steps alike: one computation fills them all
-    const row = this.trans[s]!;
+    const chunk = this.chunks[s >>> CHUNK_BITS]!;
+    const row = (s & CHUNK_MASK) << 8;
     const members = classes.members;
-    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) row[members[k]!] = t;
+    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) chunk[row | members[k]!] = t;
     return t;
   }
 
@@ -309,10 +333,9 @@ export class LexerDfa {
     const cut = this.classCut.fill(0);
     const cover = this.classCover.fill(0);
     for (const x of configs) {
-      const tag = x % TAG_SLOTS;
-      const rest = (x - tag) / TAG_SLOTS;
-      const q = rest % MAX_LEXEME_STATES;
-      const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton((rest - q) / MAX_LEXEME_STATES).nfa;
+      const tag = tagOf(x);
+      const q = nfaStateOf(x);
+      const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton(lexemeOfConfig(x)).nfa;
       for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
         cut[edgeLo[k]!] = 1;
         cut[edgeHi[k]! + 1] = 1;
@@ -337,7 +360,7 @@ export class LexerDfa {
   }
 
   private stateOfStep(step: number, base: number): number {
-    const mode = step % TAG_SLOTS;
+    const mode = tagOf(step);
     const shape = (step - mode) / TAG_SLOTS;
     return this.internState(shape, mode === 0 ? base : mode === 1 ? base + 1 : mode - 2, false);
   }
@@ -351,10 +374,9 @@ export class LexerDfa {
     this.resetAcc();
     const acc = this.accList;
     for (const x of configs) {
-      const tag = x % TAG_SLOTS;
-      const rest = (x - tag) / TAG_SLOTS;
-      const q = rest % MAX_LEXEME_STATES;
-      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const tag = tagOf(x);
+      const q = nfaStateOf(x);
+      const lex = lexemeOfConfig(x);
       const isBase = tag === BASE;
       const c = isBase ? base : tag;
       const nfa = this.lexemes.automaton(lex).nfa;
@@ -379,7 +401,7 @@ export class LexerDfa {
     // absolute counts of configurations inside regions: one shared value > 0 becomes the new base
     let absCount = -1;
     for (const x of acc) {
-      const tag = x % TAG_SLOTS;
+      const tag = tagOf(x);
       if (tag === BASE) sawBase = true;
       else if (tag === BASE + 1) sawNext = true;
       else if (this.inRegion(x)) absCount = absCount === -1 || absCount === tag ? tag : -2;
@@ -388,14 +410,14 @@ export class LexerDfa {
     // rewritten in place and looked up before copying: most steps reach a shape that exists already
     let mode = 0;
     if (sawNext) {
-      for (let i = 0; i < acc.length; i++) if (acc[i]! % TAG_SLOTS === BASE + 1) acc[i] = acc[i]! - 1;
+      for (let i = 0; i < acc.length; i++) if (tagOf(acc[i]!) === BASE + 1) acc[i] = acc[i]! - 1;
       mode = 1;
     } else if (!sawBase) {
       mode = 2;
       if (absCount > 0) {
         for (let i = 0; i < acc.length; i++) {
           const x = acc[i]!;
-          if (x % TAG_SLOTS === absCount && this.inRegion(x)) acc[i] = x - absCount + BASE;
+          if (tagOf(x) === absCount && this.inRegion(x)) acc[i] = x - absCount + BASE;
         }
         mode = 2 + absCount;
       }
@@ -405,11 +427,7 @@ export class LexerDfa {
   }
 
   private inRegion(x: number): boolean {
-    const tag = x % TAG_SLOTS;
-    const rest = (x - tag) / TAG_SLOTS;
-    const q = rest % MAX_LEXEME_STATES;
-    const lex = (rest - q) / MAX_LEXEME_STATES;
-    return this.lexemes.automaton(lex).nfa.stateRegion[q]! >= 0;
+    return this.lexemes.automaton(lexemeOfConfig(x)).nfa.stateRegion[nfaStateOf(x)]! >= 0;
   }
 
   /** add the live configurations reachable from (q, count) through epsilon edges; leaving a region needs count >= min */
@@ -438,7 +456,8 @@ export class LexerDfa {
 
   private resetAcc(): void {
     this.accList.length = 0;
-    this.accSet.clear();
+    // (clearing a Set replaces its table even when empty; most steps collect too few configurations to use it)
+    if (this.accSet.size > 0) this.accSet.clear();
   }
 
   /** false if already collected */
@@ -460,8 +479,9 @@ export class LexerDfa {
     let h = initial ? 0x9e3779b9 : 0x811c9dc5;
     for (let i = 0; i < configs.length; i++) {
       const x = configs[i]!;
-      h = Math.imul(h ^ (x % 0x40000000), 0x01000193);
-      h = Math.imul(h ^ Math.floor(x / 0x40000000), 0x01000193);
+      const high = Math.floor(x / 0x40000000);
+      h = Math.imul(h ^ (x - high * 0x40000000), 0x01000193);
+      h = Math.imul(h ^ high, 0x01000193);
     }
     let bucket = this.shapeBuckets.get(h);
     if (bucket) {
@@ -476,10 +496,9 @@ export class LexerDfa {
     const baseMax: number[] = [];
     let hasBase = false;
     for (const x of own) {
-      const tag = x % TAG_SLOTS;
-      const rest = (x - tag) / TAG_SLOTS;
-      const q = rest % MAX_LEXEME_STATES;
-      const lex = (rest - q) / MAX_LEXEME_STATES;
+      const tag = tagOf(x);
+      const q = nfaStateOf(x);
+      const lex = lexemeOfConfig(x);
       const a = this.lexemes.automaton(lex);
       if (!initial && a.accept === q && accepting[accepting.length - 1] !== lex) accepting.push(lex);
       if (tag === BASE) {
@@ -494,22 +513,8 @@ export class LexerDfa {
     const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin: Float64Array.from(baseMin), baseMax: Float64Array.from(baseMax), steps: new Map(), classes: NO_CLASSES, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
-    if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (x % TAG_SLOTS === BASE ? x - BASE : x)).sort(), initial);
+    if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (tagOf(x) === BASE ? x - BASE : x)).sort(), initial);
     return id;
-  }
-
-  /**
-   * A fresh transition row (all UNKNOWN), cut from a block of ROWS_PER_BLOCK: one backing store per block rather
-   * than per state, as cold masks build states by the dozen and every backing store is a malloc the garbage
-   * collector tracks as external memory.
-   */
-  private newRow(): Int32Array {
-    if (this.rowsUsed === ROWS_PER_BLOCK) {
-      this.rowBlock = new Int32Array(256 * ROWS_PER_BLOCK).fill(UNKNOWN);
-      this.rowsUsed = 0;
-    }
-    const at = 256 * this.rowsUsed++;
-    return this.rowBlock.subarray(at, at + 256);
   }
 
   private internState(shapeId: number, base: number, initial: boolean): number {
@@ -522,12 +527,14 @@ export class LexerDfa {
     const key = shapeId * BASE + base;
     const hit = this.stateByKey.get(key);
     if (hit !== undefined) return hit;
-    if (this.trans.length >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
-    const id = this.trans.length;
+    const id = this.stateShape.length;
+    if (id >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
+    // a fresh chunk of rows, all UNKNOWN (one backing store per CHUNK_STATES states, not one per state: each is a
+    // malloc the garbage collector tracks as external memory)
+    if ((id & CHUNK_MASK) === 0) this.chunks.push(new Int32Array(256 * CHUNK_STATES).fill(UNKNOWN));
     this.stateShape.push(shapeId);
     this.stateBase.push(base);
     this.stateSig.push(guardSignature(shape, base));
-    this.trans.push(this.newRow());
     this.accepting.push(shape.accepting);
     this.loops.push(undefined);
     this.stateByKey.set(key, id);

@@ -4,7 +4,7 @@
 // so it is computed once per such description and shared by every parser state, request and compiled grammar
 // of a provider: the body of every string with more room left than a token has characters is walked once,
 // whatever its schema or maxLength.
-import { type CanonicalState, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
+import { type CanonicalState, CHUNK_BITS, CHUNK_MASK, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
 import { newMask } from './mask-blocks.js';
 
@@ -91,7 +91,8 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   const slotsOf = new Map<Int32Array, Int32Array>();
   slotLexemes.forEach((lex, slot) => slotOf.set(lex, slot));
   lexStack[0] = start;
-  let trans = dfa.trans;
+  // (pushed to as states are added, never replaced: read once)
+  const chunks = dfa.chunks;
   let i = 1;
   let visited = 0;
   while (i < nodeCount) {
@@ -104,11 +105,8 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     }
     const parentLex = lexStack[nodeDepth[i]! - 1]!;
     const b = nodeByte[i]!;
-    let ns = trans[parentLex]![b]!;
-    if (ns === -1) {
-      ns = dfa.next(parentLex, b);
-      trans = dfa.trans;
-    }
+    let ns = chunks[parentLex >>> CHUNK_BITS]![((parentLex & CHUNK_MASK) << 8) | b]!;
+    if (ns === -1) ns = dfa.next(parentLex, b);
     if (ns === DEAD) {
       const acc = dfa.accepting[parentLex]!;
       if (acc.length > 0) {
@@ -125,7 +123,6 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     if (setAt >= 0 && subtreeDepth[i]! <= depthLimit && dfa.loopsTo(parentLex, ns)) {
       // a subtree whose bytes all keep the lexer in a loop: all its tokens are allowed, none walked
       const loops = dfa.selfLoops(parentLex);
-      trans = dfa.trans;
       if (loops !== null && subtreeDepth[i]! - nodeDepth[i]! < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
         for (let k = tokenStart[i]!, e = tokenStart[subtreeEnd[i]!]!; k < e; k++) {
           const t = tokenOrder[k]!;

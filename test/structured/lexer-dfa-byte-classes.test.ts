@@ -112,3 +112,21 @@ test('byte classes are shared by content across DFAs of different grammars, and 
   assert.notEqual(digits, a);
   assert.notDeepEqual(digits.classOf, a.classOf);
 });
+
+test('configuration fields read back exactly from the packed doubles, at the bounds of each field', async () => {
+  const { tagOf, nfaStateOf, lexemeOfConfig, MAX_LEXEME_STATES, TAG_SLOTS } = await import('../../src/structured/lexer-dfa.js');
+  const next = rng(5);
+  const cases: Array<[number, number, number]> = [
+    [0, 0, 0],
+    [(1 << 20) - 1, MAX_LEXEME_STATES - 1, TAG_SLOTS - 1],
+    [(1 << 20) - 1, 0, 0],
+    [1, MAX_LEXEME_STATES - 1, 2049],
+  ];
+  for (let i = 0; i < 2000; i++) cases.push([Math.floor(next() * (1 << 20)), Math.floor(next() * MAX_LEXEME_STATES), Math.floor(next() * TAG_SLOTS)]);
+  for (const [lex, q, tag] of cases) {
+    const x = (lex * MAX_LEXEME_STATES + q) * TAG_SLOTS + tag;
+    // the packing as BigInt arithmetic: the double holds it exactly
+    assert.equal(BigInt(x), (BigInt(lex) * BigInt(MAX_LEXEME_STATES) + BigInt(q)) * BigInt(TAG_SLOTS) + BigInt(tag));
+    assert.deepEqual([lexemeOfConfig(x), nfaStateOf(x), tagOf(x)], [lex, q, tag], `config ${x}`);
+  }
+});

@@ -27,6 +27,8 @@ export class StructuredGrammarProvider implements GrammarProvider {
   private readonly splitWalksAtQuote: boolean;
   /** lexer walks shared by all compiled grammars (they depend on the token trie only) */
   readonly walks = new LexerWalkCache();
+  /** the warm-up's sample matchers, kept alive with the provider (see warm-up.ts) */
+  private readonly warmUpSample: readonly GrammarMatcher[];
 
   constructor(
     readonly vocab: TokenVocab,
@@ -37,7 +39,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
     this.splitWalksAtQuote = opts.splitWalksAtQuote ?? true;
     // the split's one whole-trie walk, here rather than inside the first request's first object-key mask
     if (this.splitWalksAtQuote) prepareQuoteSplit(this.trie, Math.ceil(vocab.size / 32));
-    if (opts.warmUp ?? true) warmUpMaskPath(vocab, this.trie, this.splitWalksAtQuote);
+    this.warmUpSample = (opts.warmUp ?? true) ? warmUpMaskPath(vocab, this.trie, this.splitWalksAtQuote) : [];
   }
 
   compile(constraint: StructuredConstraint): CompiledGrammar {

@@ -2,8 +2,10 @@
 // compiled the mask path (trie walks, lexer DFA construction, the Earley parser) with the type feedback of real
 // masks before the first request arrives. Unwarmed, a process's first masks run in the interpreter: the first
 // format-string walk of a benchmark process took 25-50 ms where the same walk takes under 1 ms later on. The
-// sample gets a compiled grammar and walk cache of its own (thrown away after), so the provider's caches and
-// counters start empty; only the process-wide lexeme automata it built stay interned.
+// sample gets a compiled grammar and walk cache of its own, so the provider's caches and counters start empty; only the
+// process-wide lexeme automata it built stay interned. The provider keeps the sample's matchers (not used again): once
+// they died, V8 dropped the code optimized on their objects at the next full collection, and the first ~200 masks
+// after it ran partly unoptimized (bench/structured/results/README.md, round 7).
 import { CompiledGrammar } from './compiled-grammar.js';
 import { compileConstraint } from './compile.js';
 import { LexerWalkCache } from './lexer-walk.js';
@@ -74,18 +76,20 @@ const SAMPLE = {
  * token: if it does not, the engine has a bug and this throws rather than start a provider that hides it. A
  * vocabulary that cannot spell the rest of the sample (no byte fallback) ends the warm-up there.
  */
-export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote: boolean): void {
+export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote: boolean): GrammarMatcher[] {
   const grammar = compileConstraint({ kind: 'json', schema: SAMPLE_SCHEMA });
+  const matchers: GrammarMatcher[] = [];
   const mask = new Int32Array(Math.ceil(vocab.size / 32));
   // pretty-printed and compact, so both whitespace paths are met; each through a compiled grammar of its own: code
   // optimized on one grammar's lexer DFA alone was thrown away again at the next grammar's first masks
   for (const text of [JSON.stringify(SAMPLE, null, 2), JSON.stringify(SAMPLE)]) {
     const m = new GrammarMatcher(new CompiledGrammar(grammar, new LexerWalkCache(), splitAtQuote), vocab, trie);
+    matchers.push(m);
     const bytes = new TextEncoder().encode(text);
     for (let at = 0; at < bytes.length; ) {
       m.fillNextTokenBitmask(mask, 0);
       const id = longestSpellingToken(trie, bytes, at);
-      if (id < 0) return;
+      if (id < 0) return matchers;
       if (!((mask[id >>> 5]! >>> (id & 31)) & 1) || !m.acceptToken(id)) {
         throw new Error(`internal: the structured-output warm-up sample was rejected at byte ${at} (token ${id})`);
       }
@@ -93,6 +97,7 @@ export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote:
     }
     if (!m.eosAllowed()) throw new Error('internal: the structured-output warm-up sample did not complete');
   }
+  return matchers;
 }
 
 /** the longest token whose bytes are a prefix of bytes[at ..], or -1 */

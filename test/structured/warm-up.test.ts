@@ -31,3 +31,11 @@ test('a vocabulary that cannot spell the sample ends the warm-up early, and the 
   const allowed = tokenBytes.map((_, id) => (mask[0]! >>> id) & 1).join('');
   assert.equal(allowed, '0000000' + '1111111111', 'digits only');
 });
+
+test('the provider keeps the warm-up\'s sample matchers alive (pretty and compact); none without a warm-up', () => {
+  const sample = (p: object) => (p as { warmUpSample: readonly unknown[] }).warmUpSample;
+  const p = createGrammarProvider(q.vocab);
+  assert.equal(sample(p).length, 2);
+  for (const m of sample(p)) assert.equal((m as { eosAllowed(): boolean }).eosAllowed(), true, 'each walked its whole sample');
+  assert.equal(sample(createGrammarProvider(q.vocab, { warmUp: false })).length, 0);
+});

@@ -12,6 +12,11 @@ import { MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { diffMask } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 
+/** a matcher's state within its grammar as one number (lexer states are below 2^19, parser keys far below 2^34) */
+export function adoptionStateId(parserKey: number, lexState: number): number {
+  return parserKey * 524288 + lexState;
+}
+
 /** one worker mask and the state it belongs to, to be stored in `cg`'s cache */
 export class MaskAdoption {
   constructor(
@@ -23,9 +28,9 @@ export class MaskAdoption {
     public mask: Int32Array,
   ) {}
 
-  /** the state within its grammar (lexer states are below 2^19, parser keys far below 2^34) */
+  /** the state within its grammar (see adoptionStateId) */
   get stateId(): number {
-    return this.parserKey * 524288 + this.lexState;
+    return adoptionStateId(this.parserKey, this.lexState);
   }
 
   /** the store needs no lexer walk now (the state's walk exists, or its class is known) */
@@ -60,10 +65,15 @@ export class AdoptionQueue {
   private waiting: Adoption[] = [];
   /** adoptions that need a lexer walk, met while a fill was out: stored when none is */
   private needWalk: Adoption[] = [];
-  /** states waiting, per grammar: a second answer for one of them is not taken */
-  private readonly states = new Map<CompiledGrammar, Set<number>>();
+  /**
+   * the adoption waiting for each state, per grammar: a second answer for one of them is not taken. An entry of the
+   * lists above whose state maps to another adoption (or none) was handled already (storeWaiting) and is skipped.
+   */
+  private readonly states = new Map<CompiledGrammar, Map<number, Adoption>>();
   /** fills waiting on the workers */
   private fills = 0;
+  /** adoptions in `states` (the lists may also hold ones handled already) */
+  private live = 0;
   private scheduled = false;
   private closed = false;
   /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
@@ -71,8 +81,20 @@ export class AdoptionQueue {
   /** stored, dropped (not taken: queue full), failed (the store threw: its state's next mask meets the error itself), duplicate (not taken) */
   readonly stats = { stored: 0, dropped: 0, failed: 0, duplicate: 0 };
 
+  /** adoptions waiting */
   get length(): number {
-    return this.waiting.length + this.needWalk.length;
+    return this.live;
+  }
+
+  /**
+   * stores now the adoption waiting for this state of `cg`, if there is one (its walk, when new, is made here): the
+   * engine thread asks for the state's mask, which would otherwise go back to a worker. True if there was one.
+   */
+  storeWaiting(cg: CompiledGrammar, stateId: number): boolean {
+    const a = this.states.get(cg)?.get(stateId);
+    if (!a) return false;
+    this.storeAndForget(a);
+    return true;
   }
 
   /** no room for another adoption: callers skip taking one (counted as dropped) */
@@ -99,7 +121,7 @@ export class AdoptionQueue {
   push(a: Adoption): void {
     if (this.closed) return;
     let set = this.states.get(a.cg);
-    if (!set) this.states.set(a.cg, (set = new Set()));
+    if (!set) this.states.set(a.cg, (set = new Map()));
     if (set.has(a.stateId)) {
       this.stats.duplicate++;
       return;
@@ -109,7 +131,8 @@ export class AdoptionQueue {
       return;
     }
     a.mask = this.copy(a.mask);
-    set.add(a.stateId);
+    set.set(a.stateId, a);
+    this.live++;
     this.waiting.push(a);
     this.schedule();
   }
@@ -129,6 +152,7 @@ export class AdoptionQueue {
     this.waiting = [];
     this.needWalk = [];
     this.states.clear();
+    this.live = 0;
   }
 
   private schedule(): void {
@@ -144,29 +168,30 @@ export class AdoptionQueue {
     while (!this.closed && performance.now() - start < (this.fills > 0 ? BUSY_TURN_MS : IDLE_TURN_MS)) {
       let a: Adoption;
       if (this.fills === 0 && this.needWalk.length > 0) a = this.needWalk.shift()!;
-      else if (this.waiting.length > 0) {
-        a = this.waiting.shift()!;
-        if (this.fills > 0 && !a.walked) {
-          this.needWalk.push(a);
-          continue;
-        }
-      } else break;
-      try {
-        a.store();
-        this.stats.stored++;
-      } catch {
-        // a lexer limit: the state's next mask, computed wherever, meets the same error and fails its request
-        this.stats.failed++;
+      else if (this.waiting.length > 0) a = this.waiting.shift()!;
+      else break;
+      if (this.states.get(a.cg)?.get(a.stateId) !== a) continue; // stored already (storeWaiting)
+      if (this.fills > 0 && !a.walked) {
+        this.needWalk.push(a);
+        continue;
       }
-      this.forget(a);
+      this.storeAndForget(a);
     }
     this.schedule();
   }
 
-  private forget(a: Adoption): void {
-    const set = this.states.get(a.cg);
-    set?.delete(a.stateId);
-    if (set?.size === 0) this.states.delete(a.cg);
+  private storeAndForget(a: Adoption): void {
+    try {
+      a.store();
+      this.stats.stored++;
+    } catch {
+      // a lexer limit: the state's next mask, computed wherever, meets the same error and fails its request
+      this.stats.failed++;
+    }
+    const set = this.states.get(a.cg)!;
+    set.delete(a.stateId);
+    if (set.size === 0) this.states.delete(a.cg);
+    this.live--;
     this.release(a);
   }
 

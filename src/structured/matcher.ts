@@ -4,7 +4,7 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
-import { MaskAdoption } from './mask-adoption.js';
+import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
@@ -159,6 +159,11 @@ export class GrammarMatcher implements RequestGrammar {
    * cached by the adoption's store(), whatever this matcher did since. The adoption holds `mask` itself: store it at
    * once, or let AdoptionQueue.push copy it. null once finished (no next mask).
    */
+  /** the compiled grammar and the current state as an adoption's stateId (see mask-adoption.ts) */
+  adoptionState(): { cg: CompiledGrammar; stateId: number } {
+    return { cg: this.cg, stateId: adoptionStateId(this.parser.stateKey(), this.lex) };
+  }
+
   adoptionOf(mask: Int32Array): MaskAdoption | null {
     if (this.finished) return null;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);

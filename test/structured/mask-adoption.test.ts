@@ -66,6 +66,24 @@ test('a state waiting already is not taken twice (per grammar); once stored it i
   assert.deepEqual(log, [7, 7, 7]);
 });
 
+test('storeWaiting stores a waiting state\'s adoption at once, even while a fill is out; its turn later skips it', async () => {
+  const q = new AdoptionQueue();
+  const log: number[] = [];
+  q.fillStarted();
+  q.push(fake(log, 1, { walked: false }));
+  q.push(fake(log, 2, { walked: false }));
+  assert.equal(q.storeWaiting(CG_A, 2), true);
+  assert.equal(q.storeWaiting(CG_A, 2), false, 'nothing waits for it any more');
+  assert.equal(q.storeWaiting(CG_B, 1), false, 'another grammar\'s state');
+  assert.deepEqual(log, [2]);
+  assert.equal(q.length, 1);
+  q.fillDone();
+  await turns(3);
+  assert.deepEqual(log, [2, 1], 'each stored once');
+  assert.equal(q.stats.stored, 2);
+  assert.equal(q.length, 0);
+});
+
 test('past the bound new adoptions are not taken; a closed queue takes none', async () => {
   const q = new AdoptionQueue();
   const log: number[] = [];
@@ -139,6 +157,18 @@ test('pooled provider: a worker mask is cached on the engine thread once its fil
     ref.fillNextTokenBitmask(want, 0);
     assert.deepEqual(got, want);
     assert.deepEqual(Array.from(out), Array.from(want), 'the worker wrote the same mask');
+    // a state asked for while its adoption still waits (a fill is out) is stored then, not sent back to a worker
+    for (const id of fixture.encode('2')) {
+      assert.equal(g.acceptToken(id), true);
+      assert.equal(other.acceptToken(id), true);
+    }
+    const again = await filler.fill([{ grammar: g, offset: 0 }], out, () => g.adoptNextMask(out));
+    assert.deepEqual(again, [null]);
+    p.adoptions.fillStarted();
+    assert.equal(p.adoptions.length, 1, 'waiting: a fill is out');
+    assert.notEqual(other.cachedMaskIdentity(), null, 'stored when asked for');
+    assert.equal(p.adoptions.length, 0);
+    p.adoptions.fillDone();
   } finally {
     await p.close();
   }

@@ -59,11 +59,18 @@ export class MirroredGrammar implements RequestGrammar {
 
   /** on the engine thread's matcher: the workers' caches are their own */
   nextMaskCached(): boolean {
-    return this.matcher.nextMaskCached();
+    return this.cachedMaskIdentity() !== null;
   }
 
+  /**
+   * the engine thread's cached mask; a state whose worker mask waits to be adopted is stored now (its walk, when new,
+   * made here) rather than sent back to a worker, as the old synchronous adoption had it cached by then
+   */
   cachedMaskIdentity(): object | null {
-    return this.matcher.cachedMaskIdentity();
+    const id = this.matcher.cachedMaskIdentity();
+    if (id !== null || this.adoptions.length === 0) return id;
+    const { cg, stateId } = this.matcher.adoptionState();
+    return this.adoptions.storeWaiting(cg, stateId) ? this.matcher.cachedMaskIdentity() : null;
   }
 
   /**

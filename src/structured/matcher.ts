@@ -154,16 +154,16 @@ export class GrammarMatcher implements RequestGrammar {
     this.adoptionOf(mask)?.store();
   }
 
-  /**
-   * adoptNextMask in two parts (see mask-adoption.ts): the current state taken now (no walk: microseconds), the mask
-   * cached by the adoption's store(), whatever this matcher did since. The adoption holds `mask` itself: store it at
-   * once, or let AdoptionQueue.push copy it. null once finished (no next mask).
-   */
   /** the compiled grammar and the current state as an adoption's stateId (see mask-adoption.ts) */
   adoptionState(): { cg: CompiledGrammar; stateId: number } {
     return { cg: this.cg, stateId: adoptionStateId(this.parser.stateKey(), this.lex) };
   }
 
+  /**
+   * adoptNextMask in two parts (see mask-adoption.ts): the current state taken now (no walk: microseconds), the mask
+   * cached by the adoption's store(), whatever this matcher did since. The adoption holds `mask` itself: store it at
+   * once, or let AdoptionQueue.push copy it. null once finished (no next mask).
+   */
   adoptionOf(mask: Int32Array): MaskAdoption | null {
     if (this.finished) return null;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);

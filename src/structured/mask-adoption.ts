@@ -65,15 +65,10 @@ export class AdoptionQueue {
   private waiting: Adoption[] = [];
   /** adoptions that need a lexer walk, met while a fill was out: stored when none is */
   private needWalk: Adoption[] = [];
-  /**
-   * the adoption waiting for each state, per grammar: a second answer for one of them is not taken. An entry of the
-   * lists above whose state maps to another adoption (or none) was handled already (storeWaiting) and is skipped.
-   */
+  /** the adoption waiting for each state, per grammar: a second answer for one of them is not taken */
   private readonly states = new Map<CompiledGrammar, Map<number, Adoption>>();
   /** fills waiting on the workers */
   private fills = 0;
-  /** adoptions in `states` (the lists may also hold ones handled already) */
-  private live = 0;
   private scheduled = false;
   private closed = false;
   /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
@@ -83,7 +78,7 @@ export class AdoptionQueue {
 
   /** adoptions waiting */
   get length(): number {
-    return this.live;
+    return this.waiting.length + this.needWalk.length;
   }
 
   /**
@@ -93,6 +88,10 @@ export class AdoptionQueue {
   storeWaiting(cg: CompiledGrammar, stateId: number): boolean {
     const a = this.states.get(cg)?.get(stateId);
     if (!a) return false;
+    // out of its list (at most 1,024 entries: a search costs microseconds), so that no list keeps handled entries
+    const k = this.waiting.indexOf(a);
+    if (k >= 0) this.waiting.splice(k, 1);
+    else this.needWalk.splice(this.needWalk.indexOf(a), 1);
     this.storeAndForget(a);
     return true;
   }
@@ -132,7 +131,6 @@ export class AdoptionQueue {
     }
     a.mask = this.copy(a.mask);
     set.set(a.stateId, a);
-    this.live++;
     this.waiting.push(a);
     this.schedule();
   }
@@ -152,7 +150,6 @@ export class AdoptionQueue {
     this.waiting = [];
     this.needWalk = [];
     this.states.clear();
-    this.live = 0;
   }
 
   private schedule(): void {
@@ -170,7 +167,6 @@ export class AdoptionQueue {
       if (this.fills === 0 && this.needWalk.length > 0) a = this.needWalk.shift()!;
       else if (this.waiting.length > 0) a = this.waiting.shift()!;
       else break;
-      if (this.states.get(a.cg)?.get(a.stateId) !== a) continue; // stored already (storeWaiting)
       if (this.fills > 0 && !a.walked) {
         this.needWalk.push(a);
         continue;
@@ -191,7 +187,6 @@ export class AdoptionQueue {
     const set = this.states.get(a.cg)!;
     set.delete(a.stateId);
     if (set.size === 0) this.states.delete(a.cg);
-    this.live--;
     this.release(a);
   }
 

@@ -77,10 +77,16 @@ test('storeWaiting stores a waiting state\'s adoption at once, even while a fill
   assert.equal(q.storeWaiting(CG_B, 1), false, 'another grammar\'s state');
   assert.deepEqual(log, [2]);
   assert.equal(q.length, 1);
+  // one moved aside by a busy turn (it needs a walk) and then asked for
+  q.push(fake(log, 3, { walked: false }));
+  await turns(2);
+  assert.equal(q.length, 2);
+  assert.equal(q.storeWaiting(CG_A, 3), true);
+  assert.equal(q.length, 1, 'out of its list');
   q.fillDone();
   await turns(3);
-  assert.deepEqual(log, [2, 1], 'each stored once');
-  assert.equal(q.stats.stored, 2);
+  assert.deepEqual(log, [2, 3, 1], 'each stored once');
+  assert.equal(q.stats.stored, 3);
   assert.equal(q.length, 0);
 });
 

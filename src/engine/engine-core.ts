@@ -376,10 +376,11 @@ export class EngineCore {
         try {
           this.feedPendingToken(ref.state);
           const grammar = ref.state.grammar!;
-          if (!shared.share(i, grammar.cachedMaskIdentity?.() ?? null)) {
+          const identity = grammar.cachedMaskIdentity?.() ?? null;
+          if (!shared.share(i, identity)) {
             grammar.fillNextTokenBitmask(bitmask, i * words);
-            // a mask computed here is cached now: later rows at the same state share this row
-            shared.wrote(i, grammar.cachedMaskIdentity?.() ?? null);
+            // a mask computed here (a cold one) is cached now: later rows at the same state share this row
+            shared.wrote(i, identity ?? grammar.cachedMaskIdentity?.() ?? null);
           }
           grammarRows[i] = 1;
           // a mask left to a worker that has since gone: this thread computed it again

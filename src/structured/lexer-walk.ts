@@ -5,7 +5,7 @@
 // of a provider: the body of every string with more room left than a token has characters is walked once,
 // whatever its schema or maxLength.
 import { type CanonicalState, CHUNK_BITS, CHUNK_MASK, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
-import { type TokenTrie, WALK_DEPTH } from './token-trie.js';
+import { BYTE_DEPTH, NODE_STRIDE, SET_AT, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WALK_DEPTH } from './token-trie.js';
 import { newMask } from './mask-blocks.js';
 
 export interface SharedLexerWalk {
@@ -37,18 +37,24 @@ const MAX_SHARED_WALKS = 512;
 /** per provider (one token trie): walks by lexer-state description, least recently used dropped */
 export class LexerWalkCache {
   private readonly walks = new Map<string, SharedLexerWalk>();
+  /** walks computed while `pinning` (the provider's start-up: format-prewalk.ts), never dropped */
+  private readonly pinned = new Map<string, SharedLexerWalk>();
+  /** while true, new walks are kept for good rather than in the bounded cache */
+  pinning = false;
   /** walks computed so far (split: of them split at a quote), their time and trie nodes visited (benchmarks read these) */
   readonly stats = { computed: 0, split: 0, computeMs: 0, nodesVisited: 0 };
 
   get size(): number {
-    return this.walks.size;
+    return this.walks.size + this.pinned.size;
   }
 
   has(key: string): boolean {
-    return this.walks.has(key);
+    return this.pinned.has(key) || this.walks.has(key);
   }
 
   get(key: string, compute: () => SharedLexerWalk): SharedLexerWalk {
+    const p = this.pinned.get(key);
+    if (p) return p;
     let w = this.walks.get(key);
     if (w) {
       this.walks.delete(key);
@@ -58,6 +64,10 @@ export class LexerWalkCache {
       this.stats.computeMs += performance.now() - t;
       this.stats.computed++;
       this.stats.nodesVisited += w.visited;
+      if (this.pinning) {
+        this.pinned.set(key, w);
+        return w;
+      }
       if (this.walks.size >= MAX_SHARED_WALKS) this.walks.delete(this.walks.keys().next().value!);
     }
     this.walks.set(key, w);
@@ -76,7 +86,7 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
  * one the description was made for (slots must follow that description).
  */
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
-  const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext, nodeCount, subtreeSetAt, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
+  const { nodes, nodeCount, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
   const inner = newMask(words);
   const bn: number[] = [];
   const deep: number[] = [];
@@ -97,14 +107,17 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   let visited = 0;
   while (i < nodeCount) {
     visited++;
-    if (nodeDepth[i]! > depthLimit) {
+    const at = NODE_STRIDE * i;
+    const byteDepth = nodes[at + BYTE_DEPTH]!;
+    const depth = byteDepth >>> 8;
+    if (depth > depthLimit) {
       // the path is alive this deep: its long tokens are checked one by one (GrammarMatcher.computeMask)
       deep.push(i);
-      i = subtreeEnd[i]!;
+      i = nodes[at + SUBTREE_END]!;
       continue;
     }
-    const parentLex = lexStack[nodeDepth[i]! - 1]!;
-    const b = nodeByte[i]!;
+    const parentLex = lexStack[depth - 1]!;
+    const b = byteDepth & 0xff;
     let ns = chunks[parentLex >>> CHUNK_BITS]![((parentLex & CHUNK_MASK) << 8) | b]!;
     if (ns === -1) ns = dfa.next(parentLex, b);
     if (ns === DEAD) {
@@ -115,25 +128,30 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
         if (!slots) slotsOf.set(acc, (slots = Int32Array.from(acc, (l) => slotOf.get(l)!)));
         bl.push(slots);
       }
-      i = subtreeEnd[i]!;
+      i = nodes[at + SUBTREE_END]!;
       continue;
     }
-    const setAt = subtreeSetAt[i]!;
+    const setAt = nodes[at + SET_AT]!;
     // only where the node's own byte loops (most do not): asking selfLoops builds the state's whole row
     if (setAt >= 0 && subtreeDepth[i]! <= depthLimit && dfa.loopsTo(parentLex, ns)) {
       // a subtree whose bytes all keep the lexer in a loop: all its tokens are allowed, none walked
       const loops = dfa.selfLoops(parentLex);
-      if (loops !== null && subtreeDepth[i]! - nodeDepth[i]! < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
-        for (let k = tokenStart[i]!, e = tokenStart[subtreeEnd[i]!]!; k < e; k++) {
+      const end = nodes[at + SUBTREE_END]!;
+      if (loops !== null && subtreeDepth[i]! - depth < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
+        for (let k = tokenStart[i]!, e = tokenStart[end]!; k < e; k++) {
           const t = tokenOrder[k]!;
           inner[t >>> 5] |= 1 << (t & 31);
         }
-        i = subtreeEnd[i]!;
+        i = end;
         continue;
       }
     }
-    lexStack[nodeDepth[i]!] = ns;
-    for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) inner[t >>> 5] |= 1 << (t & 31);
+    lexStack[depth] = ns;
+    const t = nodes[at + TOKEN]!;
+    if (t >= 0) inner[t >>> 5] |= 1 << (t & 31);
+    else if (t === SEVERAL_TOKENS) {
+      for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) inner[tokenOrder[k]! >>> 5] |= 1 << (tokenOrder[k]! & 31);
+    }
     i++;
   }
   return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep), visited };

@@ -6,7 +6,7 @@ import { EarleyParser } from './earley.js';
 import { DEAD } from './lexer-dfa.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch } from './mask-store.js';
-import type { TokenTrie } from './token-trie.js';
+import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
 
@@ -39,6 +39,11 @@ export class GrammarMatcher implements RequestGrammar {
     this.lexStack = new Int32Array(trie.maxDepth + 1);
     this.setStack = new Int32Array(trie.maxDepth + 1);
     this.pathState = new Int32Array(trie.maxDepth + 1);
+  }
+
+  /** the lexer DFA state (start-up pre-walks and benches read it) */
+  get lexerState(): number {
+    return this.lex;
   }
 
   /** advance one byte; on false the state may be partly advanced (callers restore) */
@@ -197,7 +202,7 @@ export class GrammarMatcher implements RequestGrammar {
     const mask = scratch.start(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
-    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
+    const { nodes } = trie;
     const dfa = this.cg.dfa;
     const parser = this.parser;
     const lexStack = this.lexStack;
@@ -214,13 +219,14 @@ export class GrammarMatcher implements RequestGrammar {
         throw new Error(`structured output: computing one token mask needed more than ${MAX_PARSER_ITEMS_PER_MASK} parser items`);
       }
       if (!parser.scan(boundaryAccepting[q]!)) continue;
-      const first = dfa.next(parser.lexState, nodeByte[top]!);
+      const at = NODE_STRIDE * top;
+      const first = dfa.next(parser.lexState, nodes[at + BYTE_DEPTH]! & 0xff);
       if (first < 0) continue;
-      const topDepth = nodeDepth[top]!;
+      const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
       lexStack[topDepth] = first;
       setStack[topDepth] = parser.setCount;
-      for (let t = nodeToken[top]!; t >= 0; t = sameBytesNext[t]!) scratch.add(t);
-      this.walkSubtree(trie, top + 1, subtreeEnd[top]!, scratch);
+      addOwnTokens(trie, top, scratch);
+      this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
     }
     parser.truncate(baseSets);
     // the shared walk stopped at WALK_DEPTH where lexemes were still alive: go on from there exactly, starting
@@ -240,9 +246,9 @@ export class GrammarMatcher implements RequestGrammar {
       prev = path;
       valid = k;
       if (s < 0) continue;
-      lexStack[nodeDepth[top]! - 1] = s;
-      setStack[nodeDepth[top]! - 1] = baseSets;
-      this.walkSubtree(trie, top, subtreeEnd[top]!, scratch);
+      lexStack[trie.depthOf(top) - 1] = s;
+      setStack[trie.depthOf(top) - 1] = baseSets;
+      this.walkSubtree(trie, top, trie.endOf(top), scratch);
       parser.truncate(baseSets);
     }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) scratch.add(e);
@@ -251,10 +257,9 @@ export class GrammarMatcher implements RequestGrammar {
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */
   private pathBytes(trie: TokenTrie, node: number): Uint8Array {
-    const { nodeToken, nodeDepth, subtreeEnd } = trie;
-    for (let i = node; i < subtreeEnd[node]!; i++) {
-      const t = nodeToken[i]!;
-      if (t >= 0) return this.vocab.tokenBytes[t]!.subarray(0, nodeDepth[node]! - 1);
+    for (let i = node, end = trie.endOf(node); i < end; i++) {
+      const t = trie.tokenOf(i);
+      if (t >= 0) return this.vocab.tokenBytes[t]!.subarray(0, trie.depthOf(node) - 1);
     }
     throw new Error('internal: a token trie subtree without tokens');
   }
@@ -264,29 +269,38 @@ export class GrammarMatcher implements RequestGrammar {
    * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
    */
   private walkSubtree(trie: TokenTrie, i: number, end: number, mask: MaskScratch): void {
-    const { nodeByte, nodeDepth, subtreeEnd, nodeToken, sameBytesNext } = trie;
+    const { nodes, tokenOrder, tokenStart } = trie;
     const dfa = this.cg.dfa;
     const parser = this.parser;
     const lexStack = this.lexStack;
     const setStack = this.setStack;
     while (i < end) {
-      const d = nodeDepth[i]!;
+      const at = NODE_STRIDE * i;
+      const byteDepth = nodes[at + BYTE_DEPTH]!;
+      const d = byteDepth >>> 8;
       const parentLex = lexStack[d - 1]!;
       const parentSets = setStack[d - 1]!;
       if (parser.setCount !== parentSets) parser.truncate(parentSets);
-      const b = nodeByte[i]!;
+      const b = byteDepth & 0xff;
       let ns = dfa.next(parentLex, b);
       if (ns === DEAD) {
         const acc = this.cg.acceptedLexemes(parentLex);
         if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
-          i = subtreeEnd[i]!;
+          i = nodes[at + SUBTREE_END]!;
           continue;
         }
       }
       lexStack[d] = ns;
       setStack[d] = parser.setCount;
-      for (let t = nodeToken[i]!; t >= 0; t = sameBytesNext[t]!) mask.add(t);
+      const t = nodes[at + TOKEN]!;
+      if (t >= 0) mask.add(t);
+      else if (t === SEVERAL_TOKENS) for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) mask.add(tokenOrder[k]!);
       i++;
     }
   }
+}
+
+/** add the tokens ending at trie node `i` (none, one, or several with the same bytes) */
+function addOwnTokens(trie: TokenTrie, i: number, mask: MaskScratch): void {
+  for (let k = trie.tokenStart[i]!, e = trie.tokenStart[i + 1]!; k < e; k++) mask.add(trie.tokenOrder[k]!);
 }

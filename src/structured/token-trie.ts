@@ -1,5 +1,5 @@
 // All text tokens in one byte trie laid out in preorder in flat typed arrays: node i's subtree is
-// [i, subtreeEnd[i]), so a walk skips a rejected subtree by jumping and never allocates.
+// [i, its SUBTREE_END), so a walk skips a rejected subtree by jumping and never allocates.
 import type { TokenVocab } from './token-vocab.js';
 
 /**
@@ -13,25 +13,42 @@ export const WALK_DEPTH = 64;
 /** subtrees with fewer nodes than this get no byte set (walking them costs what testing the set would) */
 const MIN_SET_SUBTREE = 3;
 
+/**
+ * Node i's fields sit together at nodes[NODE_STRIDE * i + field]: a sparse walk (most subtrees rejected at their
+ * first byte) reads one cache line per node rather than one per array, which is what cold masks wait on.
+ */
+export const NODE_STRIDE = 4;
+/** the node's byte in the low 8 bits, its depth (bytes from the root, the byte included) above them */
+export const BYTE_DEPTH = 0;
+/** the end of the node's subtree: nodes [i, end) */
+export const SUBTREE_END = 1;
+/**
+ * the token ending at the node, -1 for none, or SEVERAL_TOKENS where more than one token has the node's bytes
+ * (then they are tokenOrder[tokenStart[i] .. tokenStart[i + 1])): a walk that reaches a node reads no other array
+ * to learn its tokens in the common case
+ */
+export const TOKEN = 2;
+export const SEVERAL_TOKENS = -2;
+/** the node's subtree byte set (see subtreeBytes), or -1 */
+export const SET_AT = 3;
+
 export class TokenTrie {
-  readonly nodeByte: Uint8Array;
-  readonly nodeDepth: Uint16Array;
-  readonly subtreeEnd: Int32Array;
-  /** first token ending at the node, or -1; further tokens with the same bytes chain through sameBytesNext */
-  readonly nodeToken: Int32Array;
-  readonly sameBytesNext: Int32Array;
+  /** per node, NODE_STRIDE fields: BYTE_DEPTH, SUBTREE_END, TOKEN, SET_AT */
+  readonly nodes: Int32Array;
   readonly maxDepth: number;
   readonly nodeCount: number;
   /** the deepest node in node i's subtree (its longest token's length) */
   readonly subtreeDepth: Uint16Array;
   /**
-   * node i's subtree's bytes (its own included) as 8 words of bits at subtreeBytes[8 * subtreeSetAt[i]], or
-   * subtreeSetAt[i] = -1 for subtrees of fewer than MIN_SET_SUBTREE nodes: a walk accepts a whole subtree at
-   * once where all its bytes keep the lexer in a loop (LexerDfa.selfLoops)
+   * node i's subtree's bytes (its own included) as 8 words of bits at subtreeBytes[8 * at] (at: the node's SET_AT
+   * field), or at = -1 for subtrees of fewer than MIN_SET_SUBTREE nodes: a walk accepts a whole subtree at once
+   * where all its bytes keep the lexer in a loop (LexerDfa.selfLoops)
    */
-  readonly subtreeSetAt: Int32Array;
   readonly subtreeBytes: Int32Array;
-  /** every token (same-bytes chains included) in preorder: node i's subtree holds tokenOrder[tokenStart[i] .. tokenStart[subtreeEnd[i]]) */
+  /**
+   * every token in preorder: node i's own tokens are tokenOrder[tokenStart[i] .. tokenStart[i + 1]), its subtree's
+   * tokenOrder[tokenStart[i] .. tokenStart[end]) (end: its SUBTREE_END)
+   */
   readonly tokenOrder: Int32Array;
   readonly tokenStart: Int32Array;
 
@@ -46,7 +63,8 @@ export class TokenTrie {
     const nb: number[] = [0];
     const nd: number[] = [0];
     const nt: number[] = [-1];
-    this.sameBytesNext = new Int32Array(vocab.size).fill(-1);
+    // further tokens with the same bytes as a node's first: a chain by token id
+    const sameBytesNext = new Int32Array(vocab.size).fill(-1);
     let prev: Uint8Array = new Uint8Array(0);
     const pathNodes: number[] = [0]; // node index for each depth along the previous token
     let maxDepth = 0;
@@ -57,7 +75,7 @@ export class TokenTrie {
       if (lcp === b.length && lcp === prev.length) {
         // same bytes as the previous token: chain it
         const node = pathNodes[lcp]!;
-        this.sameBytesNext[id] = nt[node]!;
+        sameBytesNext[id] = nt[node]!;
         nt[node] = id;
         continue;
       }
@@ -74,27 +92,58 @@ export class TokenTrie {
     }
     const n = nb.length;
     this.nodeCount = n;
-    this.nodeByte = Uint8Array.from(nb);
-    this.nodeDepth = Uint16Array.from(nd);
-    this.nodeToken = Int32Array.from(nt);
+    const nodeByte = Uint8Array.from(nb);
+    const nodeDepth = Uint16Array.from(nd);
     this.maxDepth = maxDepth;
     // subtree end: next node whose depth is <= this node's depth
-    this.subtreeEnd = new Int32Array(n);
+    const subtreeEnd = new Int32Array(n);
     const stack: number[] = [];
     for (let i = 0; i < n; i++) {
-      while (stack.length && nd[stack[stack.length - 1]!]! >= nd[i]!) this.subtreeEnd[stack.pop()!] = i;
+      while (stack.length && nd[stack[stack.length - 1]!]! >= nd[i]!) subtreeEnd[stack.pop()!] = i;
       stack.push(i);
     }
-    while (stack.length) this.subtreeEnd[stack.pop()!] = n;
+    while (stack.length) subtreeEnd[stack.pop()!] = n;
     const order: number[] = [];
     this.tokenStart = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) {
       this.tokenStart[i] = order.length;
-      for (let t = nt[i]!; t >= 0; t = this.sameBytesNext[t]!) order.push(t);
+      for (let t = nt[i]!; t >= 0; t = sameBytesNext[t]!) order.push(t);
     }
     this.tokenStart[n] = order.length;
     this.tokenOrder = Int32Array.from(order);
-    ({ subtreeDepth: this.subtreeDepth, subtreeSetAt: this.subtreeSetAt, subtreeBytes: this.subtreeBytes } = subtreeSummaries(this.nodeByte, this.nodeDepth, this.subtreeEnd));
+    const summaries = subtreeSummaries(nodeByte, nodeDepth, subtreeEnd);
+    this.subtreeDepth = summaries.subtreeDepth;
+    this.subtreeBytes = summaries.subtreeBytes;
+    this.nodes = new Int32Array(NODE_STRIDE * n);
+    for (let i = 0; i < n; i++) {
+      const at = NODE_STRIDE * i;
+      this.nodes[at + BYTE_DEPTH] = nodeByte[i]! | (nodeDepth[i]! << 8);
+      this.nodes[at + SUBTREE_END] = subtreeEnd[i]!;
+      const t = nt[i]!;
+      this.nodes[at + TOKEN] = t >= 0 && sameBytesNext[t]! >= 0 ? SEVERAL_TOKENS : t;
+      this.nodes[at + SET_AT] = summaries.subtreeSetAt[i]!;
+    }
+  }
+
+  /** node i's byte (the root's is 0) */
+  byteOf(i: number): number {
+    return this.nodes[NODE_STRIDE * i + BYTE_DEPTH]! & 0xff;
+  }
+
+  /** node i's depth: the bytes from the root to it, its own included */
+  depthOf(i: number): number {
+    return this.nodes[NODE_STRIDE * i + BYTE_DEPTH]! >>> 8;
+  }
+
+  /** the end of node i's subtree: its nodes are [i, endOf(i)) */
+  endOf(i: number): number {
+    return this.nodes[NODE_STRIDE * i + SUBTREE_END]!;
+  }
+
+  /** a token ending at node i, or -1 */
+  tokenOf(i: number): number {
+    const t = this.nodes[NODE_STRIDE * i + TOKEN]!;
+    return t === SEVERAL_TOKENS ? this.tokenOrder[this.tokenStart[i]!]! : t;
   }
 }
 

@@ -102,17 +102,16 @@ export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote:
 
 /** the longest token whose bytes are a prefix of bytes[at ..], or -1 */
 function longestSpellingToken(trie: TokenTrie, bytes: Uint8Array, at: number): number {
-  const { nodeByte, subtreeEnd, nodeToken } = trie;
   let best = -1;
   let node = 0;
   for (let k = at; k < bytes.length; k++) {
     // the child of `node` with the next byte (children are in byte order, each followed by its subtree)
     let child = node + 1;
-    const end = subtreeEnd[node]!;
-    while (child < end && nodeByte[child] !== bytes[k]) child = subtreeEnd[child]!;
+    const end = trie.endOf(node);
+    while (child < end && trie.byteOf(child) !== bytes[k]) child = trie.endOf(child);
     if (child >= end) break;
     node = child;
-    if (nodeToken[node]! >= 0) best = nodeToken[node]!;
+    if (trie.tokenOf(node) >= 0) best = trie.tokenOf(node);
   }
   return best;
 }

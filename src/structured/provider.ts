@@ -10,6 +10,7 @@ import type { TokenVocab } from './token-vocab.js';
 import { LexerWalkCache } from './lexer-walk.js';
 import { prepareQuoteSplit } from './string-body-split.js';
 import { warmUpMaskPath } from './warm-up.js';
+import { prewalkFormats } from './format-prewalk.js';
 
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */
@@ -18,6 +19,8 @@ export interface GrammarProviderOptions {
   splitWalksAtQuote?: boolean;
   /** false: skip the start-up sample request that gets V8 to compile the mask path (warm-up.ts); default true */
   warmUp?: boolean;
+  /** false: skip walking the built-in string formats' first bytes at start-up (format-prewalk.ts); default: warmUp */
+  prewalkFormats?: boolean;
 }
 
 export class StructuredGrammarProvider implements GrammarProvider {
@@ -40,6 +43,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
     // the split's one whole-trie walk, here rather than inside the first request's first object-key mask
     if (this.splitWalksAtQuote) prepareQuoteSplit(this.trie, Math.ceil(vocab.size / 32));
     this.warmUpSample = (opts.warmUp ?? true) ? warmUpMaskPath(vocab, this.trie, this.splitWalksAtQuote) : [];
+    if (opts.prewalkFormats ?? opts.warmUp ?? true) prewalkFormats(vocab, this.trie, this.walks, this.splitWalksAtQuote);
   }
 
   compile(constraint: StructuredConstraint): CompiledGrammar {

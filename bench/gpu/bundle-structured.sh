@@ -19,6 +19,8 @@ for f in bench/structured/step-masks.ts bench/structured/mask-bench.ts bench/str
 done
 cd "$here"
 pkg=$(dirname "$out")/node_modules/@mlc-ai/web-xgrammar
+# an OUT_DIR right under the repository would replace the installed package with this stripped copy
+[ "$pkg" = "$here/node_modules/@mlc-ai/web-xgrammar" ] && { echo "bundle-structured.sh: OUT_DIR must not sit directly in the repository root" >&2; exit 1; }
 rm -rf "$pkg" && mkdir -p "$pkg/lib"
 cp node_modules/@mlc-ai/web-xgrammar/lib/index.js "$pkg/lib/"
 node -e "const p = require('./node_modules/@mlc-ai/web-xgrammar/package.json'); delete p.type; require('fs').writeFileSync(process.argv[1], JSON.stringify(p, null, 2))" "$pkg/package.json"

@@ -6,7 +6,8 @@
 # carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); MB_RUNS ("variant:ours|full ...", in order; ours = MASK_BENCH_OURS_ONLY), MB_PER_SUBSET (10);
-# CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round.
+# CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
+# CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile).
 # Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
@@ -31,7 +32,8 @@ done
 for round in $(seq 1 "${CB_ROUNDS:-3}"); do
   for v in ${CB_VARIANTS:-}; do
     s=$(date +%s)
-    SERVAL_SHARED_DATA=/tmp/shared-data timeout 120 node --expose-gc ".dev-sm/$v/cold-mask-breakdown.mjs" 10 250 "$RES/cb-$v-$round.json" \
+    prof=$([ -n "${CB_PROFILE:-}" ] && [ "$round" = "${CB_ROUNDS:-3}" ] && echo "$RES/cb-$v-$round.cpuprofile" || echo "")
+    CB_CPU_PROFILE=$prof SERVAL_SHARED_DATA=/tmp/shared-data timeout 120 node --expose-gc ".dev-sm/$v/cold-mask-breakdown.mjs" 10 250 "$RES/cb-$v-$round.json" \
       > "$RES/cb-$v-$round.log" 2>&1
     echo "=== cold-mask-breakdown $v round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
   done

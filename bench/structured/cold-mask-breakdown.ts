@@ -7,12 +7,15 @@
 // category of its largest named part; the time left over is "rest" (parser work, DFA states built outside
 // walks, V8's compiler, time waiting for a core).
 // Usage: node [--expose-gc] --import tsx bench/structured/cold-mask-breakdown.ts [schemasPerSubset=10] [thresholdUs=250] [outFile]
+// With CB_CPU_PROFILE=FILE, a V8 CPU profile (25 µs samples) from the first mask to the last goes to FILE (a
+// profile of the whole process is mostly the workload's picking and the provider's start).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { lexemeBuildStats } from '../../src/structured/lexeme-table.js';
 import { coldPositions } from './cold-positions.js';
+import { Session } from 'node:inspector';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const thresholdUs = Number(process.argv[3] ?? 250);
@@ -70,10 +73,18 @@ const starts: number[] = [];
 /** lexer-DFA states built inside cold masks (all of them, not only the slow ones) */
 let dfaStatesBuiltInMasks = 0;
 let lastDfaStates = 0;
+const profileFile = process.env.CB_CPU_PROFILE || undefined;
+const profiler = profileFile ? new Session() : null;
 for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPositions(provider, q, perSubset)) {
   const s = provider.walks.stats;
   const b = { walks: s.computed, split: s.split, nodes: s.nodesVisited, walkMs: s.computeMs, lexBuilt: lexemeBuildStats.built, lexMs: lexemeBuildStats.ms, dfa: mi.cg.dfa.stateCount, work: mi.parser.work };
   const lex = mi.lex;
+  if (profiler && totalMasks === 0) {
+    profiler.connect();
+    profiler.post('Profiler.enable');
+    profiler.post('Profiler.setSamplingInterval', { interval: 25 });
+    profiler.post('Profiler.start');
+  }
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   m.fillNextTokenBitmask(mask, 0);
@@ -198,6 +209,10 @@ function gcSummary() {
 const gc = gcSummary();
 
 // run with --expose-gc to measure memory after a full collection (live data, not garbage not collected yet)
+profiler?.post('Profiler.stop', (err, r) => {
+  if (err) throw err;
+  writeFileSync(profileFile!, JSON.stringify(r.profile));
+});
 (globalThis as { gc?: () => void }).gc?.();
 const byCategory = summarize((r) => r.category);
 const byLexState = summarize((r) => (r.newWalks > 0 ? 'walk ' : 'no walk ') + r.lexState.slice(0, 60)).slice(0, 25);

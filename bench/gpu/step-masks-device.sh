@@ -7,7 +7,8 @@
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); MB_RUNS ("variant:ours|full ...", in order; ours = MASK_BENCH_OURS_ONLY), MB_PER_SUBSET (10);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
-# CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile).
+# CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
+# PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider).
 # Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
@@ -37,6 +38,10 @@ for round in $(seq 1 "${CB_ROUNDS:-3}"); do
       > "$RES/cb-$v-$round.log" 2>&1
     echo "=== cold-mask-breakdown $v round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
   done
+done
+for v in ${PS_VARIANTS:-}; do
+  SERVAL_SHARED_DATA=/tmp/shared-data timeout 120 node --expose-gc ".dev-sm/$v/provider-start.mjs" 3 "$RES/ps-$v.json" > "$RES/ps-$v.log" 2>&1
+  echo "=== provider-start $v: rc=$?" | tee -a "$OUT/run.log"
 done
 n=0
 for spec in ${MB_RUNS:-}; do

@@ -30,32 +30,31 @@ export class StoredMask {
 }
 
 /**
- * The one buffer masks are computed in (per width; the engine thread computes one mask at a time): it starts as
- * the walk's mask and records which words tokens were added to, so storing it looks at those words only (a
- * compare of every word costs about what the page faults of a new copy did).
+ * The one buffer masks are computed in (per width; the engine thread computes one mask at a time): a mask starts as
+ * the walk's mask without copying it, and only the words tokens are added to are held here (each copied from the
+ * base when first touched), so storing it looks at those words only (a compare of every word costs about what the
+ * page faults of a new copy did) and the whole mask is written once, by the stored mask into the step's row.
  */
 export class MaskScratch {
-  readonly mask: Int32Array;
+  private readonly words: Int32Array;
   private readonly isTouched: Uint8Array;
   private readonly touched: Int32Array;
   private touchedCount = 0;
   private base: Int32Array;
 
-  constructor(words: number) {
-    this.mask = new Int32Array(words);
-    this.isTouched = new Uint8Array(words);
-    this.touched = new Int32Array(words);
-    this.base = this.mask;
+  constructor(readonly width: number) {
+    this.words = new Int32Array(width);
+    this.isTouched = new Uint8Array(width);
+    this.touched = new Int32Array(width);
+    this.base = this.words;
   }
 
-  /** start a mask from `base` (same width); returns the buffer, valid until the next start */
-  start(base: Int32Array): Int32Array {
-    if (base.length !== this.mask.length) throw new Error(`internal: a mask of ${this.mask.length} words from a base of ${base.length}`);
+  /** start a mask from `base` (same width); the previous mask is gone */
+  start(base: Int32Array): void {
+    if (base.length !== this.width) throw new Error(`internal: a mask of ${this.width} words from a base of ${base.length}`);
     for (let k = 0; k < this.touchedCount; k++) this.isTouched[this.touched[k]!] = 0;
     this.touchedCount = 0;
     this.base = base;
-    this.mask.set(base);
-    return this.mask;
   }
 
   /** allow token `t` */
@@ -64,24 +63,29 @@ export class MaskScratch {
     if (this.isTouched[w] === 0) {
       this.isTouched[w] = 1;
       this.touched[this.touchedCount++] = w;
+      this.words[w] = this.base[w]!;
     }
-    this.mask[w] |= 1 << (t & 31);
+    this.words[w] |= 1 << (t & 31);
   }
 
   /** the mask as it is now, kept apart from this buffer: a diff against its base, or a whole copy */
   store(): StoredMask {
-    const { mask, base, touched } = this;
+    const { words, base, touched } = this;
     let n = 0;
-    for (let k = 0; k < this.touchedCount; k++) if (mask[touched[k]!] !== base[touched[k]!]) n++;
+    for (let k = 0; k < this.touchedCount; k++) if (words[touched[k]!] !== base[touched[k]!]) n++;
     if (n === 0) return new StoredMask(base, NO_DIFF, false);
-    if (3 * n > mask.length) return wholeMask(mask);
+    if (3 * n > words.length) {
+      const whole = copyMask(base);
+      for (let k = 0; k < this.touchedCount; k++) whole[touched[k]!] = words[touched[k]!]!;
+      return new StoredMask(whole, NO_DIFF, true);
+    }
     const diff = new Int32Array(2 * n);
     let j = 0;
     for (let k = 0; k < this.touchedCount; k++) {
       const w = touched[k]!;
-      if (mask[w] !== base[w]) {
+      if (words[w] !== base[w]) {
         diff[j++] = w;
-        diff[j++] = mask[w]!;
+        diff[j++] = words[w]!;
       }
     }
     return new StoredMask(base, diff, false);

@@ -190,16 +190,17 @@ export class GrammarMatcher implements RequestGrammar {
       stored.writeTo(out, offset);
       return;
     }
-    const mask = this.computeMask();
-    this.cg.storeMask(key, maskScratch(this.words).store());
-    out.set(mask, offset);
+    this.computeMask();
+    const computed = maskScratch(this.words).store();
+    this.cg.storeMask(key, computed);
+    computed.writeTo(out, offset);
   }
 
-  /** the next mask, in the scratch buffer (maskScratch): valid until the next mask is computed */
-  private computeMask(): Int32Array {
+  /** the next mask, into the scratch buffer (maskScratch): valid until the next mask is computed */
+  private computeMask(): void {
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
     const scratch = maskScratch(this.words);
-    const mask = scratch.start(walk.inner);
+    scratch.start(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
     const trie = walk.trie;
     const { nodes } = trie;
@@ -252,7 +253,6 @@ export class GrammarMatcher implements RequestGrammar {
       parser.truncate(baseSets);
     }
     if (this.eosAllowed()) for (const e of this.vocab.eosIds) scratch.add(e);
-    return mask;
   }
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */

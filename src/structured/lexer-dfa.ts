@@ -122,6 +122,9 @@ export class LexerDfa {
   private readonly classCut = new Uint8Array(257);
   private readonly classCover = new Int32Array(257);
   private readonly classScratch = new Uint8Array(256);
+  private readonly classScratchWords = new Int32Array(this.classScratch.buffer, 0, 64);
+  /** byteClasses' scratch: the cut positions met, each once (their `classCut` and `classCover` entries reset after) */
+  private readonly cutList: number[] = [];
 
   constructor(readonly lexemes: LexemeTable) {}
 
@@ -187,7 +190,7 @@ export class LexerDfa {
       this.closure(a.nfa, lex, a.start, 0, 0);
     }
     // initial states are kept apart from equal inner states: nothing has been read, so nothing is accepted
-    const state = this.internState(this.internShape(this.accList.sort(byValue), true), 0, true);
+    const state = this.internState(this.internShape(sortAscending(this.accList), true), 0, true);
     const entry: [number[], number] = [Array.from(lexemes), state];
     if (bucket) bucket.push(entry);
     else this.initialByHash.set(h, [entry]);
@@ -318,8 +321,8 @@ export class LexerDfa {
     // every byte of the class steps alike: one computation fills them all
     const chunk = this.chunks[s >>> CHUNK_BITS]!;
     const row = (s & CHUNK_MASK) << 8;
-    const members = classes.members;
-    for (let k = classes.start[cls]!; k < classes.start[cls + 1]!; k++) chunk[row | members[k]!] = t;
+    const runs = classes.runs;
+    for (let k = classes.runStart[cls]!; k < classes.runStart[cls + 1]!; k += 2) chunk.fill(t, row | runs[k]!, (row | runs[k + 1]!) + 1);
     return t;
   }
 
@@ -328,35 +331,43 @@ export class LexerDfa {
    * through the edges containing it, so such bytes step alike (most of the 256 to the same dead end).
    */
   private byteClasses(configs: Float64Array): ByteClasses {
-    // one pass over the edges: where each starts and ends (cut) and how many cover each byte (prefix sums of
-    // `cover`), so a shape with many wide edges costs its edge count plus 256, not the bytes its edges span
-    const cut = this.classCut.fill(0);
-    const cover = this.classCover.fill(0);
+    // one pass over the edges: where each starts and ends (the cuts, listed once each) and how many cover each byte
+    // (prefix sums of `cover`), so a shape costs its edge count and its cuts, not the bytes its edges span
+    const cut = this.classCut;
+    const cover = this.classCover;
+    const cuts = this.cutList;
+    cuts.length = 0;
     for (const x of configs) {
-      const tag = tagOf(x);
       const q = nfaStateOf(x);
       const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton(lexemeOfConfig(x)).nfa;
       for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
-        cut[edgeLo[k]!] = 1;
-        cut[edgeHi[k]! + 1] = 1;
-        cover[edgeLo[k]!]++;
-        cover[edgeHi[k]! + 1]--;
+        const lo = edgeLo[k]!;
+        const end = edgeHi[k]! + 1;
+        if (cut[lo] === 0) (cut[lo] = 1), cuts.push(lo);
+        if (cut[end] === 0) (cut[end] = 1), cuts.push(end);
+        cover[lo]++;
+        cover[end]--;
       }
     }
+    if (cut[0] === 0) (cut[0] = 1), cuts.push(0);
+    sortAscending(cuts);
     // a class per span between cuts (the edges containing a byte are the same along a span), except that all
-    // spans on no edge at all form class 0
+    // spans on no edge at all form class 0; hashed where the class changes, so equal partitions hash alike
     const classOf = this.classScratch;
     let next = 1; // class 0: bytes on no edge (they all step to DEAD)
-    let span = -1;
     let covering = 0;
+    let prev = -1;
     let h = 0x811c9dc5;
-    for (let b = 0; b < 256; b++) {
-      covering += cover[b]!;
-      if (b === 0 || cut[b]) span = covering > 0 ? next++ : 0;
-      classOf[b] = span;
-      h = Math.imul(h ^ span, 0x01000193);
+    for (let k = 0; k < cuts.length && cuts[k]! < 256; k++) {
+      const from = cuts[k]!;
+      covering += cover[from]!;
+      const span = covering > 0 ? next++ : 0;
+      classOf.fill(span, from, k + 1 < cuts.length ? cuts[k + 1]! : 256);
+      if (span !== prev) h = Math.imul(Math.imul(h ^ from, 0x01000193) ^ span, 0x01000193);
+      prev = span;
     }
-    return internedClasses(h, classOf, next);
+    for (const c of cuts) (cut[c] = 0), (cover[c] = 0);
+    return internedClasses(h, classOf, this.classScratchWords, next);
   }
 
   private stateOfStep(step: number, base: number): number {
@@ -422,7 +433,7 @@ export class LexerDfa {
         mode = 2 + absCount;
       }
     }
-    acc.sort(byValue);
+    sortAscending(acc);
     return this.internShape(acc, false) * TAG_SLOTS + mode;
   }
 
@@ -490,7 +501,7 @@ export class LexerDfa {
         if (other.initial === initial && sameConfigs(other.configs, configs)) return id;
       }
     } else this.shapeBuckets.set(h, (bucket = []));
-    const own = Float64Array.from(configs);
+    const own = new Float64Array(configs);
     const accepting: number[] = [];
     const baseMin: number[] = [];
     const baseMax: number[] = [];
@@ -510,7 +521,7 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs: own, initial, accepting: Int32Array.from(accepting), hasBase, baseMin: Float64Array.from(baseMin), baseMax: Float64Array.from(baseMax), steps: new Map(), classes: NO_CLASSES, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: accepting.length > 0 ? new Int32Array(accepting) : NONE_ACCEPTED, hasBase, baseMin: hasBase ? new Float64Array(baseMin) : NO_BOUNDS, baseMax: hasBase ? new Float64Array(baseMax) : NO_BOUNDS, steps: new Map(), classes: NO_CLASSES, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (tagOf(x) === BASE ? x - BASE : x)).sort(), initial);
@@ -543,11 +554,19 @@ export class LexerDfa {
   }
 }
 
-/** a partition of the 256 bytes: class ids, and each class's bytes members[start[c] .. start[c + 1]) */
+/**
+ * a partition of the 256 bytes: class ids, each class's bytes members[start[c] .. start[c + 1]), and the same bytes
+ * as runs of consecutive bytes, first and last: runs[k], runs[k + 1] for k from runStart[c] to runStart[c + 1] by 2
+ * (a row's entries for a class are set a run at a time: the dead class alone is most of the 256 bytes); `words`:
+ * classOf read as 64 words, to compare
+ */
 interface ByteClasses {
   classOf: Uint8Array;
+  words: Int32Array;
   start: Int32Array;
   members: Uint8Array;
+  runStart: Int32Array;
+  runs: Uint8Array;
 }
 
 /**
@@ -555,7 +574,7 @@ interface ByteClasses {
  * bounds are typed arrays, not number arrays that turn from integers to doubles at an unbounded maxLength): V8
  * drops optimized code that relied on a field's kind when the field later holds another.
  */
-const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), start: new Int32Array(0), members: new Uint8Array(0) };
+const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), words: new Int32Array(0), start: new Int32Array(0), members: new Uint8Array(0), runStart: new Int32Array(0), runs: new Uint8Array(0) };
 
 /**
  * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character
@@ -581,10 +600,10 @@ const classesByHash = new Map<number, ByteClasses[]>();
 const MAX_INTERNED_CLASSES = 4096;
 let internedClassCount = 0;
 
-function internedClasses(h: number, classOf: Uint8Array, count: number): ByteClasses {
+function internedClasses(h: number, classOf: Uint8Array, words: Int32Array, count: number): ByteClasses {
   let bucket = classesByHash.get(h);
   if (bucket) {
-    for (const c of bucket) if (sameBytes(c.classOf, classOf)) return c;
+    for (const c of bucket) if (sameWords(c.words, words)) return c;
   } else {
     if (internedClassCount >= MAX_INTERNED_CLASSES) {
       classesByHash.clear();
@@ -599,18 +618,54 @@ function internedClasses(h: number, classOf: Uint8Array, count: number): ByteCla
   const fill = start.slice(0, count);
   const members = new Uint8Array(256);
   for (let b = 0; b < 256; b++) members[fill[own[b]!]!++] = b;
-  const classes = { classOf: own, start, members };
+  // runs of consecutive members, class by class, as inclusive [first, last] byte pairs (256 fits no byte)
+  const runStart = new Int32Array(count + 1);
+  const runList: number[] = [];
+  for (let c = 0; c < count; c++) {
+    runStart[c] = runList.length;
+    for (let k = start[c]!; k < start[c + 1]!; ) {
+      const lo = members[k]!;
+      let hi = lo;
+      k++;
+      while (k < start[c + 1]! && members[k] === hi + 1) {
+        hi++;
+        k++;
+      }
+      runList.push(lo, hi);
+    }
+  }
+  runStart[count] = runList.length;
+  const classes = { classOf: own, words: new Int32Array(own.buffer, own.byteOffset, 64), start, members, runStart, runs: Uint8Array.from(runList) };
   bucket.push(classes);
   internedClassCount++;
   return classes;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 256; i++) if (a[i] !== b[i]) return false;
+function sameWords(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < 64; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
 const byValue = (a: number, b: number): number => a - b;
+
+/** shapes that accept nothing, or have no counted configurations, share these (never written) */
+const NONE_ACCEPTED = new Int32Array(0);
+const NO_BOUNDS = new Float64Array(0);
+
+/** sorts numbers ascending in place: by insertion when short (most configuration lists), where sort's comparator calls cost most */
+function sortAscending(a: number[]): number[] {
+  if (a.length > 16) return a.sort(byValue);
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+  return a;
+}
 
 function sameConfigs(a: Float64Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

@@ -58,33 +58,26 @@ export function isCountedRep(n: RNode): boolean {
 const NO_INTS = new Int32Array(0);
 const NO_BYTES = new Uint8Array(0);
 
-class IntList {
-  a = new Int32Array(64);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.a.length) this.grow(1);
-    this.a[this.n++] = x;
-  }
-  /** room for `k` more values, written by the caller from index `n` (then it advances `n`) */
-  reserve(k: number): void {
-    if (this.n + k > this.a.length) this.grow(k);
-  }
-  private grow(k: number): void {
-    const b = new Int32Array(Math.max(this.a.length * 2, this.n + k));
-    b.set(this.a);
-    this.a = b;
-  }
+/**
+ * Scratch for finalize() (never reentered: builds inside a build finish before it): fill cursors, the reverse
+ * graph, the liveness stack. Typed arrays cost more to allocate than most small automata cost to build.
+ */
+let scratch = new Int32Array(1024);
+function scratchOf(size: number): Int32Array {
+  if (scratch.length < size) scratch = new Int32Array(Math.max(size, scratch.length * 2));
+  return scratch;
 }
 
 export class LexemeNfa {
   private nStates = 0;
+  // collected in plain arrays of small integers (cheaper to grow than typed arrays), turned into CSR by finalize
   /** epsilon edges as pairs from, to */
-  private readonly epsPairs = new IntList();
+  private readonly epsPairs: number[] = [];
   /** byte edges as quadruples from, lo, hi, to */
-  private readonly edQuads = new IntList();
-  private readonly stateLex = new IntList();
-  private readonly stateReg = new IntList();
-  private readonly stateFlag = new IntList();
+  private readonly edQuads: number[] = [];
+  private readonly stateLex: number[] = [];
+  private readonly stateReg: number[] = [];
+  private readonly stateFlag: number[] = [];
   /** > 0 while building a JSON-spelled body closed by a raw quote (its character boundaries get QUOTED_BODY) */
   private quotedBody = 0;
   private currentRegion = -1;
@@ -153,31 +146,19 @@ export class LexemeNfa {
     const first = this.nStates;
     if (first + count > MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
     if (first + count > this.budget) throw new StateBudgetExceeded(this.budget);
-    this.stateLex.reserve(count);
-    this.stateReg.reserve(count);
-    this.stateFlag.reserve(count);
-    this.stateLex.a.fill(this.current, first, first + count);
-    this.stateReg.a.fill(this.currentRegion, first, first + count);
-    this.stateFlag.a.fill(flags, first, first + count);
-    this.stateLex.n = this.stateReg.n = this.stateFlag.n = this.nStates = first + count;
+    for (let i = 0; i < count; i++) {
+      this.stateLex.push(this.current);
+      this.stateReg.push(this.currentRegion);
+      this.stateFlag.push(flags);
+    }
+    this.nStates = first + count;
     return first;
   }
   private eps(a: number, b: number): void {
-    const l = this.epsPairs;
-    l.reserve(2);
-    l.a[l.n] = a;
-    l.a[l.n + 1] = b;
-    l.n += 2;
+    this.epsPairs.push(a, b);
   }
   private edge(a: number, lo: number, hi: number, b: number): void {
-    const l = this.edQuads;
-    l.reserve(4);
-    const i = l.n;
-    l.a[i] = a;
-    l.a[i + 1] = lo;
-    l.a[i + 2] = hi;
-    l.a[i + 3] = b;
-    l.n += 4;
+    this.edQuads.push(a, lo, hi, b);
   }
 
   private build(n: RNode, sp: Spelling, s: number): number {
@@ -203,7 +184,7 @@ export class LexemeNfa {
           const quoted = sp === 'raw' && x.k === 'json' && isQuote(n.xs[i + 1]);
           if (quoted) {
             // the body starts right here, at its first character boundary
-            this.stateFlag.a[cur] |= QUOTED_BODY;
+            this.stateFlag[cur] |= QUOTED_BODY;
             this.quotedBody++;
           }
           cur = this.build(x, sp, cur);
@@ -394,41 +375,34 @@ export class LexemeNfa {
     const e = this.newState();
     const base = e - 1;
     if (t.inner > 0) this.newStates(t.inner, 0); // inside a character
-    // the template's edges copied in one go, local ids mapped to this NFA's states
+    // the template's edges, local ids mapped to this NFA's states
     const ed = t.edges;
-    const l = this.edQuads;
-    l.reserve(ed.length);
-    const out = l.a;
-    const at = l.n;
+    const out = this.edQuads;
     for (let k = 0; k < ed.length; k += 4) {
       const a = ed[k]!;
       const b = ed[k + 3]!;
-      out[at + k] = a === 0 ? s : a === 1 ? e : base + a;
-      out[at + k + 1] = ed[k + 1]!;
-      out[at + k + 2] = ed[k + 2]!;
-      out[at + k + 3] = b === 0 ? s : b === 1 ? e : base + b;
+      out.push(a === 0 ? s : a === 1 ? e : base + a, ed[k + 1]!, ed[k + 2]!, b === 0 ? s : b === 1 ? e : base + b);
     }
-    l.n = at + ed.length;
     return e;
   }
 
   /** any character may follow (only where the state is a quoted body's character boundary) */
   private markAnyBody(q: number): void {
-    if (this.stateFlag.a[q]! & QUOTED_BODY) this.stateFlag.a[q] |= ANY_BODY;
+    if (this.stateFlag[q]! & QUOTED_BODY) this.stateFlag[q] |= ANY_BODY;
   }
 
   /** build the CSR arrays and mark the states that can reach their lexeme's accepting state; call once */
   finalize(): void {
     const n = this.nStates;
-    this.stateLexeme = this.stateLex.a.slice(0, n);
-    this.stateRegion = this.stateReg.a.slice(0, n);
-    this.stateFlags = this.stateFlag.a.slice(0, n);
+    this.stateLexeme = new Int32Array(this.stateLex);
+    this.stateRegion = new Int32Array(this.stateReg);
+    this.stateFlags = new Int32Array(this.stateFlag);
     this.isLoop = new Uint8Array(n);
     for (const q of this.loopStates) this.isLoop[q] = 1;
-    const ep = this.epsPairs.a;
-    const ne = this.epsPairs.n >> 1;
-    const eq = this.edQuads.a;
-    const m = this.edQuads.n >> 2;
+    const ep = this.epsPairs;
+    const ne = ep.length >> 1;
+    const eq = this.edQuads;
+    const m = eq.length >> 2;
     // CSR by counting sort on the source state (stable: edges keep their order of construction)
     const epsStart = new Int32Array(n + 1);
     for (let i = 0; i < ne; i++) epsStart[ep[2 * i]! + 1]++;
@@ -440,11 +414,13 @@ export class LexemeNfa {
     const edgeLo = new Uint8Array(m);
     const edgeHi = new Uint8Array(m);
     const edgeTo = new Int32Array(m);
-    // one scratch array for the fill cursors and, after, the reverse graph's offsets
-    const cursor = new Int32Array(n + 1);
-    cursor.set(epsStart);
+    // scratch: [0, n + 1) fill cursors, then the reverse graph's offsets; [n + 1, 2n + 1) its cursors, then the
+    // liveness stack; [2n + 1, ...) the reverse graph's sources
+    const work = scratchOf(2 * n + 1 + ne + m);
+    const cursor = work;
+    for (let q = 0; q < n; q++) cursor[q] = epsStart[q]!;
     for (let i = 0; i < ne; i++) epsTarget[cursor[ep[2 * i]!]!++] = ep[2 * i + 1]!;
-    cursor.set(edgeStart);
+    for (let q = 0; q < n; q++) cursor[q] = edgeStart[q]!;
     for (let i = 0; i < m; i++) {
       const j = cursor[eq[4 * i]!]!++;
       edgeLo[j] = eq[4 * i + 1]!;
@@ -458,31 +434,31 @@ export class LexemeNfa {
     this.edgeHi = edgeHi;
     this.edgeTo = edgeTo;
     // reverse reachability from accepting states over both edge kinds
-    const revStart = cursor.fill(0);
+    const revStart = work;
+    revStart.fill(0, 0, n + 1);
     for (let i = 0; i < ne; i++) revStart[ep[2 * i + 1]! + 1]++;
     for (let i = 0; i < m; i++) revStart[eq[4 * i + 3]! + 1]++;
     for (let q = 0; q < n; q++) revStart[q + 1] += revStart[q]!;
-    const rev = new Int32Array(ne + m);
-    const fill = revStart.slice(0, n);
-    for (let i = 0; i < ne; i++) rev[fill[ep[2 * i + 1]!]!++] = ep[2 * i]!;
-    for (let i = 0; i < m; i++) rev[fill[eq[4 * i + 3]!]!++] = eq[4 * i]!;
+    const at = n + 1;
+    const revBase = 2 * n + 1;
+    for (let q = 0; q < n; q++) work[at + q] = revBase + revStart[q]!;
+    for (let i = 0; i < ne; i++) work[work[at + ep[2 * i + 1]!]!++] = ep[2 * i]!;
+    for (let i = 0; i < m; i++) work[work[at + eq[4 * i + 3]!]!++] = eq[4 * i]!;
     const live = new Uint8Array(n);
-    // `fill` is done with: it is the stack now
-    const stack = fill;
-    let sp = 0;
+    let sp = at;
     for (const a of this.lexAccept) {
       if (!live[a]) {
         live[a] = 1;
-        stack[sp++] = a;
+        work[sp++] = a;
       }
     }
-    while (sp > 0) {
-      const q = stack[--sp]!;
-      for (let j = revStart[q]!; j < revStart[q + 1]!; j++) {
-        const p = rev[j]!;
+    while (sp > at) {
+      const q = work[--sp]!;
+      for (let j = revBase + revStart[q]!; j < revBase + revStart[q + 1]!; j++) {
+        const p = work[j]!;
         if (!live[p]) {
           live[p] = 1;
-          stack[sp++] = p;
+          work[sp++] = p;
         }
       }
     }

@@ -63,8 +63,11 @@ const NO_BYTES = new Uint8Array(0);
  * graph, the liveness stack. Typed arrays cost more to allocate than most small automata cost to build.
  */
 let scratch = new Int32Array(1024);
+/** larger scratch is not kept (a huge automaton's would stay allocated for the process's life) */
+const MAX_KEPT_SCRATCH = 1 << 18;
 function scratchOf(size: number): Int32Array {
-  if (scratch.length < size) scratch = new Int32Array(Math.max(size, scratch.length * 2));
+  if (size > MAX_KEPT_SCRATCH) return new Int32Array(size);
+  if (scratch.length < size) scratch = new Int32Array(Math.min(MAX_KEPT_SCRATCH, Math.max(size, scratch.length * 2)));
   return scratch;
 }
 
@@ -106,10 +109,10 @@ export class LexemeNfa {
   private closures: Array<Int32Array | undefined> = [];
   private current = -1;
 
-  /** counters off: every repetition is copied (the product construction of `and` needs plain state sets) */
   /**
+   * `counters` off: every repetition is copied (the product construction of `and` needs plain state sets).
    * `budget`: a build that needs more states throws StateBudgetExceeded (callers that may leave a lexeme for
-   * later bound their work with it); the hard limit past which no lexeme is built is MAX_NFA_STATES
+   * later bound their work with it); the hard limit past which no lexeme is built is MAX_NFA_STATES.
    */
   constructor(
     private readonly counters = true,

@@ -175,3 +175,14 @@ test('provider.compile builds the lexeme automata: the first request builds none
   // and the compile is unchanged otherwise: the same grammar as compileConstraint's
   assert.equal(cg.grammar.lexemes.count, compileConstraint(constraint).lexemes.count);
 });
+
+test('an automaton larger than the kept scratch finalizes alike (its liveness and edges)', () => {
+  // 100k states and edges: finalize takes a scratch array of its own
+  const node = rep(lit('ab'), 50_000, 50_000);
+  assert.equal(accepts(node, 'raw', 'ab'.repeat(50_000)), true);
+  assert.equal(accepts(node, 'raw', 'ab'.repeat(49_999)), false);
+  assert.equal(accepts(node, 'raw', 'ab'.repeat(49_999) + 'aa'), false);
+  // and a small one after it still uses the kept scratch correctly
+  assert.equal(accepts(rep(lit('ab'), 2, 3), 'raw', 'ababab'), true);
+  assert.equal(accepts(rep(lit('ab'), 2, 3), 'raw', 'ab'), false);
+});

@@ -5,11 +5,11 @@
 // would. New: provider.compileUncached; old, when it lacks that (before round 8): grammar + CompiledGrammar.
 // Usage: node --import tsx bench/structured/compile-old-vs-new.ts OLD_TREE [schemasPerSubset=10] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
+import { importFromTree, runInfo } from './old-tree.js';
 
 const oldTree = process.argv[2];
 if (!oldTree) throw new Error('usage: compile-old-vs-new.ts OLD_TREE [schemasPerSubset] [outFile]');
@@ -20,12 +20,12 @@ type Compile = (c: StructuredConstraint) => unknown;
 const q = qwen();
 const fresh = createGrammarProvider(q.vocab);
 const newCompile: Compile = (c) => fresh.compileUncached(c);
-const oldProviderModule = (await import(join(oldTree, 'src/structured/provider.ts'))) as { createGrammarProvider: typeof createGrammarProvider };
+const oldProviderModule = await importFromTree<{ createGrammarProvider: typeof createGrammarProvider }>(oldTree, 'src/structured/provider.ts');
 const oldProvider = oldProviderModule.createGrammarProvider(q.vocab) as unknown as { compileUncached?: Compile; walks: unknown };
 const oldCompile: Compile = await (async () => {
   if (oldProvider.compileUncached) return oldProvider.compileUncached.bind(oldProvider);
-  const { compileConstraint } = (await import(join(oldTree, 'src/structured/compile.ts'))) as { compileConstraint: (c: StructuredConstraint) => unknown };
-  const { CompiledGrammar } = (await import(join(oldTree, 'src/structured/compiled-grammar.ts'))) as { CompiledGrammar: new (g: unknown, w: unknown) => unknown };
+  const { compileConstraint } = await importFromTree<{ compileConstraint: (c: StructuredConstraint) => unknown }>(oldTree, 'src/structured/compile.ts');
+  const { CompiledGrammar } = await importFromTree<{ CompiledGrammar: new (g: unknown, w: unknown) => unknown }>(oldTree, 'src/structured/compiled-grammar.ts');
   return (c) => new CompiledGrammar(compileConstraint(c), oldProvider.walks);
 })();
 
@@ -70,10 +70,7 @@ function stats(xs: number[]) {
   return { p50: p(0.5), p90: p(0.9), p99: p(0.99), max: p(1), sum: Math.round(s.reduce((x, y) => x + y, 0) * 100) / 100 };
 }
 const result = {
-  node: process.version,
-  oldTree,
-  loadavgAtStart: loadStart,
-  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
+  ...runInfo(oldTree, loadStart),
   schemas,
   units: 'ms per compile; cpuMs: the process CPU time during it (all threads)',
   old: { ms: stats(old.ms), cpuMs: stats(old.cpuMs) },

@@ -3,18 +3,18 @@
 // bench schemas' grammars (compilingExamples, deduplicated by key) built from scratch once per round, by kind.
 // Usage: node --import tsx bench/structured/lexeme-build-old-vs-new.ts OLD_TREE [schemasPerSubset=10] [rounds=60] [outFile]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { LexemeNfa, type Spelling } from '../../src/structured/lexemes.js';
 import type { RNode } from '../../src/structured/regex-ast.js';
 import { compilingExamples } from './bench-schemas.js';
+import { importFromTree, runInfo } from './old-tree.js';
 
 const oldTree = process.argv[2];
 if (!oldTree) throw new Error('usage: lexeme-build-old-vs-new.ts OLD_TREE [schemasPerSubset] [rounds] [outFile]');
 const perSubset = Number(process.argv[3] ?? 10);
 const rounds = Number(process.argv[4] ?? 60);
 const outFile = process.argv[5];
-const OldNfa = ((await import(join(oldTree, 'src/structured/lexemes.ts'))) as { LexemeNfa: typeof LexemeNfa }).LexemeNfa;
+const OldNfa = (await importFromTree<{ LexemeNfa: typeof LexemeNfa }>(oldTree, 'src/structured/lexemes.ts')).LexemeNfa;
 
 const lexemes = new Map<string, { node: RNode; spelling: Spelling }>();
 for (const { constraint } of compilingExamples(perSubset)) {
@@ -54,10 +54,7 @@ for (const [kind, xs] of byKind) {
   };
 }
 const result = {
-  node: process.version,
-  oldTree,
-  loadavgAtStart: loadStart,
-  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
+  ...runInfo(oldTree, loadStart),
   rounds,
   units: 'ms to build every lexeme of the kind once (one round), old and new alternated',
   kinds,

@@ -60,10 +60,37 @@ export class CompiledGrammar {
   }
 
   /**
-   * builds (or finds interned) the automata of the grammar's lexemes, one per step, which the lexer DFA otherwise
-   * builds on first use, inside the mask that first needs it (keys of objects with additional properties, bounded
-   * numbers: up to milliseconds each). A mask worker runs it when idle. An automaton too large to build is left to
-   * the mask that needs it, which fails its request with that error as it would have anyway.
+   * Builds (or finds interned) the automata of the grammar's lexemes, which the lexer DFA otherwise builds on
+   * first use, inside the mask that first needs it (keys of objects with additional properties, bounded numbers:
+   * up to milliseconds each). The provider calls it when it compiles the grammar. `stateBudget` bounds the work:
+   * NFA states built in all (a lexeme that would pass what is left is given up and built on first use, and so is
+   * every lexeme after the budget is spent). An automaton that fails to build is left to the mask that needs it,
+   * which fails its request with that error as it would have anyway. Returns the states built and the lexemes left.
+   */
+  buildLexemeAutomata(stateBudget: number): { states: number; left: number } {
+    const shared = this.lexer.lexemes;
+    let states = 0;
+    let left = 0;
+    for (let lex = 0; lex < this.sharedIds.length; lex++) {
+      const room = stateBudget - states;
+      let used = -1;
+      if (room > 0) {
+        try {
+          used = shared.prebuild(this.sharedId(lex), room);
+        } catch {
+          // see above: the mask that needs it reports it
+          used = 0;
+        }
+      }
+      if (used < 0) left++;
+      else states += used;
+    }
+    return { states, left };
+  }
+
+  /**
+   * builds (or finds interned) the automata of the grammar's lexemes, one per step, as buildLexemeAutomata does
+   * but without a budget: a mask worker runs it when idle, for what the compile left.
    */
   *lexemeAutomataBuilder(): Generator<void> {
     const shared = this.lexer.lexemes;

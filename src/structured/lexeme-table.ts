@@ -2,7 +2,7 @@
 // first use by the lexer DFA and interned process-wide by pattern, so identical lexemes (plain strings, numbers
 // with the same bounds, formats, punctuation) are built once for all grammars.
 import { RNode, nodeKey, nullable as regexNullable } from './regex-ast.js';
-import { LexemeNfa, Spelling, classIsEmpty, isCountedRep } from './lexemes.js';
+import { LexemeNfa, Spelling, StateBudgetExceeded, classIsEmpty, isCountedRep } from './lexemes.js';
 import { MAX_LEXEME_STATES } from './lexer-dfa.js';
 
 /** one lexeme's finalized automaton: a LexemeNfa holding exactly that lexeme */
@@ -44,22 +44,34 @@ export function shapeIdCount(): number {
   return shapeIds.size;
 }
 
-/** process-wide: lexeme automata built so far and their time (benchmarks read these) */
-export const lexemeBuildStats = { built: 0, ms: 0 };
+/**
+ * process-wide: lexeme automata built so far and their time, and builds given up for being over a budget (their
+ * lexemes are built on first use instead; `overBudgetMs` is the time spent on them) (benchmarks read these)
+ */
+export const lexemeBuildStats = { built: 0, ms: 0, overBudget: 0, overBudgetMs: 0 };
 
-function internedAutomaton(key: string, node: RNode, spelling: Spelling): LexemeAutomaton {
+/** `budget`: states the build may use (see LexemeNfa), or it throws StateBudgetExceeded and interns nothing */
+function internedAutomaton(key: string, node: RNode, spelling: Spelling, budget?: number): LexemeAutomaton {
   let a = interned.get(key);
   if (a) {
     // least recently used first out; grammars keep their own references
     interned.delete(key);
   } else {
     const t = performance.now();
-    lexemeBuildStats.built++;
-    const nfa = new LexemeNfa();
-    nfa.add(node, spelling, false);
+    const nfa = new LexemeNfa(true, budget);
+    try {
+      nfa.add(node, spelling, false);
+    } catch (e) {
+      if (e instanceof StateBudgetExceeded) {
+        lexemeBuildStats.overBudget++;
+        lexemeBuildStats.overBudgetMs += performance.now() - t;
+      }
+      throw e;
+    }
     nfa.finalize();
     if (nfa.stateCount > MAX_LEXEME_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
     a = { nfa, start: nfa.lexStart[0]!, accept: nfa.lexAccept[0]! };
+    lexemeBuildStats.built++;
     lexemeBuildStats.ms += performance.now() - t;
     if (interned.size >= MAX_INTERNED) interned.delete(interned.keys().next().value!);
   }
@@ -210,6 +222,24 @@ export class LexemeTable {
       this.automata[lex] = a;
     }
     return a;
+  }
+
+  /**
+   * Builds the lexeme's automaton (or takes it from the process-wide cache) if that needs at most `budget` NFA
+   * states; returns the states it used (0 when it was built already), or -1 when over the budget: nothing is
+   * kept then, and the lexeme is built on first use as without this call.
+   */
+  prebuild(lex: number, budget: number): number {
+    if (this.automata[lex]) return 0;
+    const key = this.keys[lex]!;
+    const known = interned.has(key);
+    try {
+      this.automata[lex] = internedAutomaton(key, this.nodes[lex]!, this.spellings[lex]!, budget);
+    } catch (e) {
+      if (e instanceof StateBudgetExceeded) return -1;
+      throw e;
+    }
+    return known ? 0 : this.automata[lex]!.nfa.stateCount;
   }
 
   /**

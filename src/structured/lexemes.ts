@@ -12,12 +12,20 @@ export type Spelling = 'raw' | 'json';
 
 // JSON.stringify's escapes: the canonical (and only accepted) spelling of these characters in a JSON string
 const JSON_ESCAPED = [0x00, 0x1f, 0x22, 0x22, 0x5c, 0x5c];
+const NON_ASCII = [0x80, 0x10ffff];
 const SHORT_ESCAPES: Record<number, string> = { 8: 'b', 9: 't', 10: 'n', 12: 'f', 13: 'r', 0x22: '"', 0x5c: '\\' };
 export function jsonEscapeOf(cp: number): string {
   return SHORT_ESCAPES[cp] !== undefined ? '\\' + SHORT_ESCAPES[cp] : '\\u' + cp.toString(16).padStart(4, '0');
 }
 
 const MAX_NFA_STATES = 4_000_000;
+
+/** thrown when a build passes the state budget its caller gave (see LexemeNfa's constructor) */
+export class StateBudgetExceeded extends Error {
+  constructor(readonly budget: number) {
+    super(`internal: lexeme automaton over its budget of ${budget} states`);
+  }
+}
 
 /**
  * State flags for splitting lexer walks inside JSON strings (string-body-split.ts). QUOTED_BODY: a character
@@ -46,30 +54,33 @@ export function isCountedRep(n: RNode): boolean {
   );
 }
 
-class IntList {
-  a = new Int32Array(16);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = x;
-  }
+// the arrays of a LexemeNfa before finalize() (shared: nothing can be written to an empty array)
+const NO_INTS = new Int32Array(0);
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Scratch for finalize() (never reentered: builds inside a build finish before it): fill cursors, the reverse
+ * graph, the liveness stack. Typed arrays cost more to allocate than most small automata cost to build.
+ */
+let scratch = new Int32Array(1024);
+/** larger scratch is not kept (a huge automaton's would stay allocated for the process's life) */
+const MAX_KEPT_SCRATCH = 1 << 18;
+function scratchOf(size: number): Int32Array {
+  if (size > MAX_KEPT_SCRATCH) return new Int32Array(size);
+  if (scratch.length < size) scratch = new Int32Array(Math.min(MAX_KEPT_SCRATCH, Math.max(size, scratch.length * 2)));
+  return scratch;
 }
 
 export class LexemeNfa {
   private nStates = 0;
-  private readonly epsFrom = new IntList();
-  private readonly epsTo = new IntList();
-  private readonly edFrom = new IntList();
-  private readonly edLo = new IntList();
-  private readonly edHi = new IntList();
-  private readonly edTo = new IntList();
-  private readonly stateLex = new IntList();
-  private readonly stateReg = new IntList();
-  private readonly stateFlag = new IntList();
+  // collected in plain arrays of small integers (cheaper to grow than typed arrays), turned into CSR by finalize
+  /** epsilon edges as pairs from, to */
+  private readonly epsPairs: number[] = [];
+  /** byte edges as quadruples from, lo, hi, to */
+  private readonly edQuads: number[] = [];
+  private readonly stateLex: number[] = [];
+  private readonly stateReg: number[] = [];
+  private readonly stateFlag: number[] = [];
   /** > 0 while building a JSON-spelled body closed by a raw quote (its character boundaries get QUOTED_BODY) */
   private quotedBody = 0;
   private currentRegion = -1;
@@ -77,29 +88,36 @@ export class LexemeNfa {
   readonly regionMin: number[] = [];
   readonly regionMax: number[] = [];
   /** per state: its counted region or -1; 1 for a region's loop state (its byte edges start a character) */
-  stateRegion = new Int32Array(0);
+  stateRegion = NO_INTS;
   /** per state: QUOTED_BODY / ANY_BODY bits */
-  stateFlags = new Int32Array(0);
-  isLoop = new Uint8Array(0);
+  stateFlags = NO_INTS;
+  isLoop = NO_BYTES;
   private readonly loopStates: number[] = [];
   readonly lexStart: number[] = [];
   readonly lexAccept: number[] = [];
   readonly lexNullable: boolean[] = [];
   /** CSR after finalize(): byte edges of state q are edgeLo/Hi/To[edgeStart[q] .. edgeStart[q+1]) */
-  edgeStart = new Int32Array(0);
-  edgeLo = new Uint8Array(0);
-  edgeHi = new Uint8Array(0);
-  edgeTo = new Int32Array(0);
+  edgeStart = NO_INTS;
+  edgeLo = NO_BYTES;
+  edgeHi = NO_BYTES;
+  edgeTo = NO_INTS;
   /** CSR after finalize(): epsilon edges of state q go to epsTarget[epsStart[q] .. epsStart[q+1]) */
-  epsStart = new Int32Array(0);
-  epsTarget = new Int32Array(0);
-  stateLexeme = new Int32Array(0);
+  epsStart = NO_INTS;
+  epsTarget = NO_INTS;
+  stateLexeme = NO_INTS;
   private live: Uint8Array | null = null;
   private closures: Array<Int32Array | undefined> = [];
   private current = -1;
 
-  /** counters off: every repetition is copied (the product construction of `and` needs plain state sets) */
-  constructor(private readonly counters = true) {}
+  /**
+   * `counters` off: every repetition is copied (the product construction of `and` needs plain state sets).
+   * `budget`: a build that needs more states throws StateBudgetExceeded (callers that may leave a lexeme for
+   * later bound their work with it); the hard limit past which no lexeme is built is MAX_NFA_STATES.
+   */
+  constructor(
+    private readonly counters = true,
+    private readonly budget = MAX_NFA_STATES,
+  ) {}
 
   get lexemeCount(): number {
     return this.lexStart.length;
@@ -124,21 +142,26 @@ export class LexemeNfa {
   }
 
   private newState(): number {
-    if (this.nStates >= MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
-    this.stateLex.push(this.current);
-    this.stateReg.push(this.currentRegion);
-    this.stateFlag.push(this.quotedBody > 0 ? QUOTED_BODY : 0);
-    return this.nStates++;
+    return this.newStates(1, this.quotedBody > 0 ? QUOTED_BODY : 0);
+  }
+  /** `count` new states with these flags; returns the first */
+  private newStates(count: number, flags: number): number {
+    const first = this.nStates;
+    if (first + count > MAX_NFA_STATES) throw new Error('structured output: lexer automaton too large (too many repetitions)');
+    if (first + count > this.budget) throw new StateBudgetExceeded(this.budget);
+    for (let i = 0; i < count; i++) {
+      this.stateLex.push(this.current);
+      this.stateReg.push(this.currentRegion);
+      this.stateFlag.push(flags);
+    }
+    this.nStates = first + count;
+    return first;
   }
   private eps(a: number, b: number): void {
-    this.epsFrom.push(a);
-    this.epsTo.push(b);
+    this.epsPairs.push(a, b);
   }
   private edge(a: number, lo: number, hi: number, b: number): void {
-    this.edFrom.push(a);
-    this.edLo.push(lo);
-    this.edHi.push(hi);
-    this.edTo.push(b);
+    this.edQuads.push(a, lo, hi, b);
   }
 
   private build(n: RNode, sp: Spelling, s: number): number {
@@ -164,7 +187,7 @@ export class LexemeNfa {
           const quoted = sp === 'raw' && x.k === 'json' && isQuote(n.xs[i + 1]);
           if (quoted) {
             // the body starts right here, at its first character boundary
-            this.stateFlag.a[cur] |= QUOTED_BODY;
+            this.stateFlag[cur] |= QUOTED_BODY;
             this.quotedBody++;
           }
           cur = this.build(x, sp, cur);
@@ -227,7 +250,7 @@ export class LexemeNfa {
    */
   private buildAnd(xs: RNode[], sp: Spelling, s: number): number {
     const parts = xs.map((x) => {
-      const nfa = new LexemeNfa(false);
+      const nfa = new LexemeNfa(false, this.budget);
       nfa.add(x, sp, false);
       nfa.finalize();
       return nfa;
@@ -283,19 +306,21 @@ export class LexemeNfa {
   /**
    * Any JSON string body except the given names: a trie of the names where every other character leads to one
    * shared free state. ASCII characters get direct edges; multi-byte and escaped characters share one fragment
-   * unless a name continues with such a character there.
+   * each (the free state's too) unless a name continues with such a character there.
    */
   private buildNotOneOf(names: string[], s: number): number {
     const e = this.newState();
     const free = this.newState();
     this.markAnyBody(free);
     this.eps(free, e);
-    const anyChar = this.buildClass([0, 0x10ffff], 'json', free);
-    this.eps(anyChar, free);
     const sharedNonAscii = this.newState();
-    this.eps(this.buildClass([0x80, 0x10ffff], 'json', sharedNonAscii), free);
+    this.eps(this.buildClass(NON_ASCII, 'json', sharedNonAscii), free);
     const sharedEscaped = this.newState();
     this.eps(this.buildClass(JSON_ESCAPED, 'json', sharedEscaped), free);
+    // the free state: any character, then free again
+    this.plainAsciiEdges(free, [], free);
+    this.eps(free, sharedNonAscii);
+    this.eps(free, sharedEscaped);
     interface TrieNode {
       end: boolean;
       kids: Map<number, TrieNode>;
@@ -314,104 +339,129 @@ export class LexemeNfa {
     const visit = (n: TrieNode, q: number) => {
       this.markAnyBody(q);
       if (!n.end) this.eps(q, e);
-      const kids = [...n.kids.keys()];
+      const kids = [...n.kids.keys()].sort((x, y) => x - y);
       const escapedKid = kids.some((cp) => cp < 0x20 || cp === 0x22 || cp === 0x5c);
-      const wideKid = kids.some((cp) => cp >= 0x80);
+      const wideKid = kids.length > 0 && kids[kids.length - 1]! >= 0x80;
       // plain ASCII characters that no name continues with: one byte straight to the free state
-      const ascii = subtractRanges([0x20, 0x7f], [...JSON_ESCAPED, ...kids.flatMap((cp) => [cp, cp])]);
-      for (let i = 0; i < ascii.length; i += 2) this.edge(q, ascii[i]!, ascii[i + 1]!, free);
-      if (wideKid) this.eps(this.buildClass(subtractRanges([0x80, 0x10ffff], kids.flatMap((cp) => [cp, cp])), 'json', q), free);
+      this.plainAsciiEdges(q, kids, free);
+      if (wideKid) this.eps(this.buildClass(subtractRanges(NON_ASCII, kids.flatMap((cp) => [cp, cp])), 'json', q), free);
       else this.eps(q, sharedNonAscii);
       if (escapedKid) this.eps(this.buildClass(subtractRanges(JSON_ESCAPED, kids.flatMap((cp) => [cp, cp])), 'json', q), free);
       else this.eps(q, sharedEscaped);
-      for (const [cp, k] of n.kids) {
-        const t = this.newState();
-        this.eps(this.buildClass([cp, cp], 'json', q), t);
-        visit(k, t);
-      }
+      // a name's next character: its class's end state is the next trie node's state
+      for (const [cp, k] of n.kids) visit(k, this.buildClass([cp, cp], 'json', q));
     };
     visit(root, s);
     return e;
+  }
+
+  /** edges q -> to on each plain (unescaped) ASCII character not in `except` (sorted code points) */
+  private plainAsciiEdges(q: number, except: number[], to: number): void {
+    // the runs between the characters that break them: the escaped `"` and `\`, the excepted ones, the end of ASCII
+    let lo = 0x20;
+    let i = 0;
+    for (const stop of [0x22, 0x5c, 0x80]) {
+      for (; i < except.length && except[i]! < stop; i++) lo = this.asciiRun(q, lo, except[i]!, to);
+      lo = this.asciiRun(q, lo, stop, to);
+    }
+  }
+
+  /** the edge for the characters lo .. stop - 1 (if any, and not below 0x20); returns where the next run starts */
+  private asciiRun(q: number, lo: number, stop: number, to: number): number {
+    if (lo < stop) this.edge(q, lo, stop - 1, to);
+    return Math.max(lo, stop + 1);
   }
 
   /** a character class: instantiate its cached byte-level fragment (state 0 = s, 1 = end, 2.. = inner) */
   private buildClass(ranges: number[], sp: Spelling, s: number): number {
     const t = classTemplate(ranges, sp);
     const e = this.newState();
-    const base = this.nStates - 2;
-    for (let i = 0; i < t.inner; i++) this.stateFlag.a[this.newState()] = 0; // inside a character
+    const base = e - 1;
+    if (t.inner > 0) this.newStates(t.inner, 0); // inside a character
+    // the template's edges, local ids mapped to this NFA's states
     const ed = t.edges;
+    const out = this.edQuads;
     for (let k = 0; k < ed.length; k += 4) {
       const a = ed[k]!;
       const b = ed[k + 3]!;
-      this.edge(a === 0 ? s : a === 1 ? e : base + a, ed[k + 1]!, ed[k + 2]!, b === 0 ? s : b === 1 ? e : base + b);
+      out.push(a === 0 ? s : a === 1 ? e : base + a, ed[k + 1]!, ed[k + 2]!, b === 0 ? s : b === 1 ? e : base + b);
     }
     return e;
   }
 
   /** any character may follow (only where the state is a quoted body's character boundary) */
   private markAnyBody(q: number): void {
-    if (this.stateFlag.a[q]! & QUOTED_BODY) this.stateFlag.a[q] |= ANY_BODY;
+    if (this.stateFlag[q]! & QUOTED_BODY) this.stateFlag[q] |= ANY_BODY;
   }
 
   /** build the CSR arrays and mark the states that can reach their lexeme's accepting state; call once */
   finalize(): void {
     const n = this.nStates;
-    this.stateLexeme = this.stateLex.a.slice(0, n);
-    this.stateRegion = this.stateReg.a.slice(0, n);
-    this.stateFlags = this.stateFlag.a.slice(0, n);
+    this.stateLexeme = new Int32Array(this.stateLex);
+    this.stateRegion = new Int32Array(this.stateReg);
+    this.stateFlags = new Int32Array(this.stateFlag);
     this.isLoop = new Uint8Array(n);
     for (const q of this.loopStates) this.isLoop[q] = 1;
-    const csr = (from: IntList, m: number) => {
-      const start = new Int32Array(n + 1);
-      for (let i = 0; i < m; i++) start[from.a[i]! + 1]++;
-      for (let q = 0; q < n; q++) start[q + 1] += start[q]!;
-      const order = new Int32Array(m);
-      const fill = start.slice(0, n);
-      for (let i = 0; i < m; i++) order[fill[from.a[i]!]!++] = i;
-      return { start, order };
-    };
-    const ec = csr(this.epsFrom, this.epsFrom.n);
-    this.epsStart = ec.start;
-    this.epsTarget = new Int32Array(this.epsFrom.n);
-    for (let i = 0; i < ec.order.length; i++) this.epsTarget[i] = this.epsTo.a[ec.order[i]!]!;
-    const m = this.edFrom.n;
-    const bc = csr(this.edFrom, m);
-    this.edgeStart = bc.start;
-    this.edgeLo = new Uint8Array(m);
-    this.edgeHi = new Uint8Array(m);
-    this.edgeTo = new Int32Array(m);
+    const ep = this.epsPairs;
+    const ne = ep.length >> 1;
+    const eq = this.edQuads;
+    const m = eq.length >> 2;
+    // CSR by counting sort on the source state (stable: edges keep their order of construction)
+    const epsStart = new Int32Array(n + 1);
+    for (let i = 0; i < ne; i++) epsStart[ep[2 * i]! + 1]++;
+    for (let q = 0; q < n; q++) epsStart[q + 1] += epsStart[q]!;
+    const epsTarget = new Int32Array(ne);
+    const edgeStart = new Int32Array(n + 1);
+    for (let i = 0; i < m; i++) edgeStart[eq[4 * i]! + 1]++;
+    for (let q = 0; q < n; q++) edgeStart[q + 1] += edgeStart[q]!;
+    const edgeLo = new Uint8Array(m);
+    const edgeHi = new Uint8Array(m);
+    const edgeTo = new Int32Array(m);
+    // scratch: [0, n + 1) fill cursors, then the reverse graph's offsets; [n + 1, 2n + 1) its cursors, then the
+    // liveness stack; [2n + 1, ...) the reverse graph's sources
+    const work = scratchOf(2 * n + 1 + ne + m);
+    const cursor = work;
+    for (let q = 0; q < n; q++) cursor[q] = epsStart[q]!;
+    for (let i = 0; i < ne; i++) epsTarget[cursor[ep[2 * i]!]!++] = ep[2 * i + 1]!;
+    for (let q = 0; q < n; q++) cursor[q] = edgeStart[q]!;
     for (let i = 0; i < m; i++) {
-      const k = bc.order[i]!;
-      this.edgeLo[i] = this.edLo.a[k]!;
-      this.edgeHi[i] = this.edHi.a[k]!;
-      this.edgeTo[i] = this.edTo.a[k]!;
+      const j = cursor[eq[4 * i]!]!++;
+      edgeLo[j] = eq[4 * i + 1]!;
+      edgeHi[j] = eq[4 * i + 2]!;
+      edgeTo[j] = eq[4 * i + 3]!;
     }
+    this.epsStart = epsStart;
+    this.epsTarget = epsTarget;
+    this.edgeStart = edgeStart;
+    this.edgeLo = edgeLo;
+    this.edgeHi = edgeHi;
+    this.edgeTo = edgeTo;
     // reverse reachability from accepting states over both edge kinds
-    const revCount = new Int32Array(n + 1);
-    for (let i = 0; i < this.epsTo.n; i++) revCount[this.epsTo.a[i]! + 1]++;
-    for (let i = 0; i < m; i++) revCount[this.edTo.a[i]! + 1]++;
-    for (let q = 0; q < n; q++) revCount[q + 1] += revCount[q]!;
-    const rev = new Int32Array(revCount[n]!);
-    const fill = revCount.slice(0, n);
-    for (let i = 0; i < this.epsTo.n; i++) rev[fill[this.epsTo.a[i]!]!++] = this.epsFrom.a[i]!;
-    for (let i = 0; i < m; i++) rev[fill[this.edTo.a[i]!]!++] = this.edFrom.a[i]!;
+    const revStart = work;
+    revStart.fill(0, 0, n + 1);
+    for (let i = 0; i < ne; i++) revStart[ep[2 * i + 1]! + 1]++;
+    for (let i = 0; i < m; i++) revStart[eq[4 * i + 3]! + 1]++;
+    for (let q = 0; q < n; q++) revStart[q + 1] += revStart[q]!;
+    const at = n + 1;
+    const revBase = 2 * n + 1;
+    for (let q = 0; q < n; q++) work[at + q] = revBase + revStart[q]!;
+    for (let i = 0; i < ne; i++) work[work[at + ep[2 * i + 1]!]!++] = ep[2 * i]!;
+    for (let i = 0; i < m; i++) work[work[at + eq[4 * i + 3]!]!++] = eq[4 * i]!;
     const live = new Uint8Array(n);
-    const stack = new Int32Array(n);
-    let sp = 0;
+    let sp = at;
     for (const a of this.lexAccept) {
       if (!live[a]) {
         live[a] = 1;
-        stack[sp++] = a;
+        work[sp++] = a;
       }
     }
-    while (sp > 0) {
-      const q = stack[--sp]!;
-      for (let j = revCount[q]!; j < revCount[q + 1]!; j++) {
-        const p = rev[j]!;
+    while (sp > at) {
+      const q = work[--sp]!;
+      for (let j = revBase + revStart[q]!; j < revBase + revStart[q + 1]!; j++) {
+        const p = work[j]!;
         if (!live[p]) {
           live[p] = 1;
-          stack[sp++] = p;
+          work[sp++] = p;
         }
       }
     }
@@ -448,9 +498,13 @@ export class LexemeNfa {
 interface ClassTemplate {
   inner: number;
   /** flat quadruples from, lo, hi, to over local ids (0 = start, 1 = end) */
-  edges: number[];
+  edges: Int32Array;
 }
 const templateCache = new Map<string, ClassTemplate>();
+/** the same templates by the identity of a pattern's ranges array, which builds meet again and again */
+const templatesByRanges: Record<Spelling, WeakMap<number[], ClassTemplate>> = { raw: new WeakMap(), json: new WeakMap() };
+/** and single characters (trie edges of notOneOf), by code point */
+const templatesByChar: Record<Spelling, Map<number, ClassTemplate>> = { raw: new Map(), json: new Map() };
 
 /** a class none of whose characters can be spelled (e.g. only surrogates) */
 export function classIsEmpty(ranges: number[], sp: Spelling): boolean {
@@ -459,6 +513,17 @@ export function classIsEmpty(ranges: number[], sp: Spelling): boolean {
 
 /** the byte-level fragment of a class, computed once per (ranges, spelling) and shared by every compile */
 function classTemplate(ranges: number[], sp: Spelling): ClassTemplate {
+  const single = ranges.length === 2 && ranges[0] === ranges[1];
+  let t = single ? templatesByChar[sp].get(ranges[0]!) : templatesByRanges[sp].get(ranges);
+  if (t) return t;
+  t = templateByKey(ranges, sp);
+  if (single) {
+    if (templatesByChar[sp].size < 20000) templatesByChar[sp].set(ranges[0]!, t);
+  } else templatesByRanges[sp].set(ranges, t);
+  return t;
+}
+
+function templateByKey(ranges: number[], sp: Spelling): ClassTemplate {
   const key = sp + ranges.join(',');
   const hit = templateCache.get(key);
   if (hit) return hit;
@@ -479,36 +544,43 @@ function classTemplate(ranges: number[], sp: Spelling): ClassTemplate {
     // backslash, then a short escape letter or u00 + two lowercase hex digits
     const bsl = next++;
     edges.push(0, 0x5c, 0x5c, bsl);
-    let u3 = -1;
-    const hi = new Map<number, number>();
+    // the \u00XX escapes: per high digit (0 or 1), a bit per low digit
+    const lows = [0, 0];
     for (let i = 0; i < esc.length; i += 2) {
       for (let cp = esc[i]!; cp <= esc[i + 1]!; cp++) {
         const short = SHORT_ESCAPES[cp];
-        if (short !== undefined) {
-          edges.push(bsl, short.charCodeAt(0), short.charCodeAt(0), 1);
-          continue;
+        if (short !== undefined) edges.push(bsl, short.charCodeAt(0), short.charCodeAt(0), 1);
+        else lows[cp >> 4] |= 1 << (cp & 15);
+      }
+    }
+    if (lows[0] || lows[1]) {
+      const u1 = next++;
+      const u2 = next++;
+      const u3 = next++;
+      edges.push(bsl, 0x75, 0x75, u1, u1, 0x30, 0x30, u2, u2, 0x30, 0x30, u3);
+      for (let h = 0; h < 2; h++) {
+        if (!lows[h]) continue;
+        const x = next++;
+        edges.push(u3, 0x30 + h, 0x30 + h, x);
+        // runs of consecutive low digits become one byte range (a run never spans 9 to a: not adjacent bytes)
+        for (let d = 0; d < 16; d++) {
+          if (!(lows[h]! & (1 << d))) continue;
+          let end = d;
+          while (end + 1 < 16 && end !== 9 && lows[h]! & (1 << (end + 1))) end++;
+          edges.push(x, hexDigit(d), hexDigit(end), 1);
+          d = end;
         }
-        if (u3 < 0) {
-          const u1 = next++;
-          const u2 = next++;
-          u3 = next++;
-          edges.push(bsl, 0x75, 0x75, u1, u1, 0x30, 0x30, u2, u2, 0x30, 0x30, u3);
-        }
-        const h = cp >> 4;
-        let x = hi.get(h);
-        if (x === undefined) {
-          x = next++;
-          hi.set(h, x);
-          edges.push(u3, 0x30 + h, 0x30 + h, x);
-        }
-        const low = (cp & 15).toString(16).charCodeAt(0);
-        edges.push(x, low, low, 1);
       }
     }
   }
-  const t = { inner: next - 2, edges };
+  const t = { inner: next - 2, edges: Int32Array.from(edges) };
   if (templateCache.size < 20000) templateCache.set(key, t);
   return t;
+}
+
+/** the lowercase hex digit's byte (JSON.stringify's spelling) */
+function hexDigit(d: number): number {
+  return d < 10 ? 0x30 + d : 0x57 + d;
 }
 
 function isQuote(x: RNode | undefined): boolean {

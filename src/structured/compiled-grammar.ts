@@ -15,6 +15,13 @@ const MAX_CACHED_WALKS = 1024;
 export const MASK_CLASS_SPACE = 1048576;
 const MAX_MASK_CLASSES = MASK_CLASS_SPACE;
 
+/**
+ * NFA states of lexeme automata a compile builds at most (well under 1 µs a state once V8 has compiled the
+ * builder): all the automata of the largest bench grammar (125 schemas) hold ~860; a lexeme past what is left
+ * (long copied repetitions) is built on first use.
+ */
+export const COMPILE_LEXEME_STATES = 10_000;
+
 export class CompiledGrammar {
   /** the shared lexer's DFA: its states and lexeme ids are the shared lexer's, not this grammar's */
   readonly dfa: LexerDfa;

@@ -2,7 +2,7 @@
 // request a matcher over the shared compiled grammar and token trie.
 import type { GrammarProvider } from '../engine/grammar.js';
 import type { StructuredConstraint } from '../engine/types.js';
-import { CompiledGrammar } from './compiled-grammar.js';
+import { COMPILE_LEXEME_STATES, CompiledGrammar } from './compiled-grammar.js';
 import { compileConstraint, constraintHash } from './compile.js';
 import { GrammarMatcher } from './matcher.js';
 import { TokenTrie } from './token-trie.js';
@@ -11,13 +11,6 @@ import { LexerWalkCache } from './lexer-walk.js';
 import { prepareQuoteSplit } from './string-body-split.js';
 import { warmUpMaskPath } from './warm-up.js';
 import { prewalkFormats } from './format-prewalk.js';
-
-/**
- * NFA states of lexeme automata a compile builds at most (well under 1 µs a state once V8 has compiled the
- * builder): all the automata of the largest bench grammar (125 schemas) hold ~860; a lexeme past what is left
- * (long copied repetitions) is built on first use.
- */
-export const COMPILE_LEXEME_STATES = 10_000;
 
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */

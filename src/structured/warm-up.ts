@@ -6,7 +6,7 @@
 // process-wide lexeme automata it built stay interned. The provider keeps the sample's matchers (not used again): once
 // they died, V8 dropped the code optimized on their objects at the next full collection, and the first ~200 masks
 // after it ran partly unoptimized (bench/structured/results/README.md, round 7).
-import { CompiledGrammar } from './compiled-grammar.js';
+import { COMPILE_LEXEME_STATES, CompiledGrammar } from './compiled-grammar.js';
 import { compileConstraint } from './compile.js';
 import { LexerWalkCache } from './lexer-walk.js';
 import { GrammarMatcher } from './matcher.js';
@@ -83,7 +83,10 @@ export function warmUpMaskPath(vocab: TokenVocab, trie: TokenTrie, splitAtQuote:
   // pretty-printed and compact, so both whitespace paths are met; each through a compiled grammar of its own: code
   // optimized on one grammar's lexer DFA alone was thrown away again at the next grammar's first masks
   for (const text of [JSON.stringify(SAMPLE, null, 2), JSON.stringify(SAMPLE)]) {
-    const m = new GrammarMatcher(new CompiledGrammar(grammar, new LexerWalkCache(), splitAtQuote), vocab, trie);
+    const cg = new CompiledGrammar(grammar, new LexerWalkCache(), splitAtQuote);
+    // as provider.compile does, so that its automaton builder is compiled code by the first request too
+    cg.buildLexemeAutomata(COMPILE_LEXEME_STATES);
+    const m = new GrammarMatcher(cg, vocab, trie);
     matchers.push(m);
     const bytes = new TextEncoder().encode(text);
     for (let at = 0; at < bytes.length; ) {

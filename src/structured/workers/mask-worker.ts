@@ -62,7 +62,7 @@ port.on('message', (msg: ToWorker) => {
       // the request arrived while the engine runs a step: its first mask is needed after its prefill forward, and
       // computed now it is a cache copy then (a copy only as well when another request of the constraint made it)
       m.fillNextTokenBitmask((firstMask ??= new Int32Array(Math.ceil(provider.vocab.size / 32))), 0);
-      // and the rest of its lexemes' automata, off the fills (they were built inside the masks that first needed them)
+      // and the lexemes' automata the compile left over its state budget (COMPILE_LEXEME_STATES), off the fills
       idle.add(cg.lexemeAutomataBuilder());
     } catch (e) {
       mirrors.delete(msg.key);

@@ -8,13 +8,14 @@
 # ms, a list runs each); MB_RUNS ("variant:ours|full ...", in order; ours = MASK_BENCH_OURS_ONLY), MB_PER_SUBSET (10);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
-# PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider).
+# PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider);
+# CB_PREFIX (""): a command the cold-mask runs go through, e.g. "taskset -c 3" to keep each on one core.
 # Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
 mkdir -p /tmp/shared-data && tar xJf .dev-serve/jsonschemabench.tar.xz -C /tmp/shared-data
 . .device/on-device.sh
-lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$OUT/run.log"
+lscpu | grep -E 'Model name|^CPU\(s\)|NUMA|Thread|Socket' | tee "$OUT/run.log"
 read -r per_subset steps <<< "${SM_ARGS:-30 100}"
 # a fresh folder (a warm machine keeps /tmp from an earlier call)
 RES=/tmp/sm-results && rm -rf $RES && mkdir -p $RES
@@ -34,7 +35,7 @@ for round in $(seq 1 "${CB_ROUNDS:-3}"); do
   for v in ${CB_VARIANTS:-}; do
     s=$(date +%s)
     prof=$([ -n "${CB_PROFILE:-}" ] && [ "$round" = "${CB_ROUNDS:-3}" ] && echo "$RES/cb-$v-$round.cpuprofile" || echo "")
-    CB_CPU_PROFILE=$prof SERVAL_SHARED_DATA=/tmp/shared-data timeout 120 node --expose-gc ".dev-sm/$v/cold-mask-breakdown.mjs" 10 250 "$RES/cb-$v-$round.json" \
+    CB_CPU_PROFILE=$prof SERVAL_SHARED_DATA=/tmp/shared-data timeout 120 ${CB_PREFIX:-} node --expose-gc ".dev-sm/$v/cold-mask-breakdown.mjs" 10 250 "$RES/cb-$v-$round.json" \
       > "$RES/cb-$v-$round.log" 2>&1
     echo "=== cold-mask-breakdown $v round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
   done

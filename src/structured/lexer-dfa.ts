@@ -343,13 +343,13 @@ export class LexerDfa {
       for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
         const lo = edgeLo[k]!;
         const end = edgeHi[k]! + 1;
-        if (cut[lo] === 0) (cut[lo] = 1), cuts.push(lo);
-        if (cut[end] === 0) (cut[end] = 1), cuts.push(end);
+        if (cut[lo] === 0) addCut(cut, cuts, lo);
+        if (cut[end] === 0) addCut(cut, cuts, end);
         cover[lo]++;
         cover[end]--;
       }
     }
-    if (cut[0] === 0) (cut[0] = 1), cuts.push(0);
+    if (cut[0] === 0) addCut(cut, cuts, 0);
     sortAscending(cuts);
     // a class per span between cuts (the edges containing a byte are the same along a span), except that all
     // spans on no edge at all form class 0; hashed where the class changes, so equal partitions hash alike
@@ -366,7 +366,10 @@ export class LexerDfa {
       if (span !== prev) h = Math.imul(Math.imul(h ^ from, 0x01000193) ^ span, 0x01000193);
       prev = span;
     }
-    for (const c of cuts) (cut[c] = 0), (cover[c] = 0);
+    for (const c of cuts) {
+      cut[c] = 0;
+      cover[c] = 0;
+    }
     return internedClasses(h, classOf, this.classScratchWords, next);
   }
 
@@ -639,6 +642,12 @@ function internedClasses(h: number, classOf: Uint8Array, words: Int32Array, coun
   bucket.push(classes);
   internedClassCount++;
   return classes;
+}
+
+/** byteClasses: mark byte position `at` as a cut and list it (each once) */
+function addCut(cut: Uint8Array, cuts: number[], at: number): void {
+  cut[at] = 1;
+  cuts.push(at);
 }
 
 function sameWords(a: Int32Array, b: Int32Array): boolean {

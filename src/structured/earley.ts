@@ -33,6 +33,11 @@ export class EarleyParser {
   private setKey = new Int32Array(FIRST_SETS);
   /** per set k: the accepting lexemes its successor set k+1 was last scanned with (null = none cached) */
   private scannedWith: Array<Int32Array | null> = [];
+  /**
+   * per set k: lexemes a scan from it last found nothing for (null = none): the trie walk asks the same failing
+   * scan at every sibling node that ends a lexeme, and a failing scan looks at every item of the set
+   */
+  private failedWith: Array<Int32Array | null> = [];
   private nSets = 0;
   /**
    * The items of the set being built, for finding duplicates: an open-addressing table of item indices, valid where
@@ -97,7 +102,11 @@ export class EarleyParser {
       this.nItems = this.setStart[k + 2]!;
       return true;
     }
+    const failed = this.failedWith[k];
+    if (failed && sameIds(failed, lexemes)) return false;
+    // set k+1 is rebuilt below: what was noted of it and of the sets after it no longer holds
     for (let j = k; j < this.scannedWith.length; j++) this.scannedWith[j] = null;
+    for (let j = k + 1; j < this.failedWith.length; j++) this.failedWith[j] = null;
     this.ensureSets(k + 2);
     this.setStart[k + 1] = to;
     this.nSets = k + 2;
@@ -118,6 +127,7 @@ export class EarleyParser {
     }
     if (this.nItems === to) {
       this.nSets = k + 1;
+      this.failedWith[k] = lexemes;
       return false;
     }
     this.closeSet(k + 1);

@@ -28,8 +28,16 @@ export interface LexerWalk {
   inner: Int32Array;
   boundaryNodes: Int32Array;
   deepNodes: Int32Array;
-  /** for each boundary node: this grammar's ids of the lexemes that end there */
-  boundaryAccepting: Int32Array[];
+  /**
+   * the boundary nodes grouped by the lexemes (this grammar's ids) that end there: a mask scans each group's
+   * lexemes once (most of a state's hundreds of boundary nodes share a handful of sets, and most scans fail)
+   */
+  boundaryGroups: BoundaryGroup[];
+}
+
+export interface BoundaryGroup {
+  accepting: Int32Array;
+  nodes: Int32Array;
 }
 
 const MAX_SHARED_WALKS = 512;

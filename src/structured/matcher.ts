@@ -210,24 +210,28 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    const { boundaryNodes, boundaryAccepting } = walk;
-    for (let q = 0; q < boundaryNodes.length; q++) {
-      // the lexeme ends before this node's byte: the parser decides what may follow
-      const top = boundaryNodes[q]!;
+    for (const { accepting, nodes: group } of walk.boundaryGroups) {
+      // the lexemes ending before these nodes' bytes: the parser decides once what may follow, for the whole group
       parser.truncate(baseSets);
-      if (parser.work - workStart > MAX_PARSER_ITEMS_PER_MASK) {
-        // an extremely ambiguous grammar: end this request rather than stall the batch
-        throw new Error(`structured output: computing one token mask needed more than ${MAX_PARSER_ITEMS_PER_MASK} parser items`);
+      boundWork(parser.work - workStart);
+      if (!parser.scan(accepting)) continue;
+      const scanned = parser.setCount;
+      const after = parser.lexState;
+      for (let q = 0; q < group.length; q++) {
+        const top = group[q]!;
+        const at = NODE_STRIDE * top;
+        const first = dfa.next(after, nodes[at + BYTE_DEPTH]! & 0xff);
+        if (first < 0) continue;
+        if (parser.setCount !== scanned) {
+          parser.truncate(scanned);
+          boundWork(parser.work - workStart);
+        }
+        const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
+        lexStack[topDepth] = first;
+        setStack[topDepth] = scanned;
+        addOwnTokens(trie, top, scratch);
+        this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
       }
-      if (!parser.scan(boundaryAccepting[q]!)) continue;
-      const at = NODE_STRIDE * top;
-      const first = dfa.next(parser.lexState, nodes[at + BYTE_DEPTH]! & 0xff);
-      if (first < 0) continue;
-      const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
-      lexStack[topDepth] = first;
-      setStack[topDepth] = parser.setCount;
-      addOwnTokens(trie, top, scratch);
-      this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
     }
     parser.truncate(baseSets);
     // the shared walk stopped at WALK_DEPTH where lexemes were still alive: go on from there exactly, starting
@@ -298,6 +302,11 @@ export class GrammarMatcher implements RequestGrammar {
       i++;
     }
   }
+}
+
+/** one mask's parser work so far, against its bound: an extremely ambiguous grammar ends its request, never stalls the batch */
+function boundWork(items: number): void {
+  if (items > MAX_PARSER_ITEMS_PER_MASK) throw new Error(`structured output: computing one token mask needed more than ${MAX_PARSER_ITEMS_PER_MASK} parser items`);
 }
 
 /** add the tokens ending at trie node `i` (none, one, or several with the same bytes) */

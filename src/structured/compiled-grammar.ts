@@ -4,7 +4,7 @@ import { Grammar } from './grammar.js';
 import { LexerDfa } from './lexer-dfa.js';
 import { SharedLexer, sharedLexer } from './shared-lexer.js';
 import { SetKeyInterner } from './earley.js';
-import { type BoundaryGroup, LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
+import { type BoundaryGroup, type SlotGroup, LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 import type { StoredMask } from './mask-store.js';
@@ -159,7 +159,7 @@ export class CompiledGrammar {
         inner: shared.inner,
         boundaryNodes: shared.boundaryNodes,
         deepNodes: shared.deepNodes,
-        boundaryGroups: groupBoundaries(shared.boundaryNodes, mapSlots(shared.boundarySlots, this.toLocal(canon.slotLexemes))),
+        boundaryGroups: localGroups(shared.boundarySlotGroups, this.toLocal(canon.slotLexemes)),
       };
       if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
@@ -212,31 +212,7 @@ export class CompiledGrammar {
 
 const ascending = (a: number, b: number): number => a - b;
 
-/** boundary nodes (trie order kept within a group) grouped by equal lexeme lists, groups in order of first node */
-function groupBoundaries(nodes: Int32Array, accepting: Int32Array[]): BoundaryGroup[] {
-  const byList = new Map<string, { accepting: Int32Array; nodes: number[] }>();
-  const groupOf = new Map<Int32Array, { accepting: Int32Array; nodes: number[] }>();
-  for (let q = 0; q < nodes.length; q++) {
-    const acc = accepting[q]!;
-    // lists are mostly shared objects: their text is looked up once per object
-    let g = groupOf.get(acc);
-    if (!g) {
-      const key = acc.join(',');
-      g = byList.get(key);
-      if (!g) byList.set(key, (g = { accepting: acc, nodes: [] }));
-      groupOf.set(acc, g);
-    }
-    g.nodes.push(nodes[q]!);
-  }
-  return [...byList.values()].map((g) => ({ accepting: g.accepting, nodes: Int32Array.from(g.nodes) }));
-}
-
-/** slot lists (shared objects for equal lists) to this grammar's sorted lexeme ids, each list mapped once */
-function mapSlots(lists: Int32Array[], slotLexemes: Int32Array): Int32Array[] {
-  const mapped = new Map<Int32Array, Int32Array>();
-  return lists.map((slots) => {
-    let ids = mapped.get(slots);
-    if (!ids) mapped.set(slots, (ids = Int32Array.from(slots, (i) => slotLexemes[i]!).sort()));
-    return ids;
-  });
+/** a shared walk's groups of boundary nodes with this grammar's sorted lexeme ids (distinct slots: distinct ids) */
+function localGroups(groups: SlotGroup[], slotLexemes: Int32Array): BoundaryGroup[] {
+  return groups.map(({ slots, nodes }) => ({ accepting: Int32Array.from(slots, (i) => slotLexemes[i]!).sort(), nodes }));
 }

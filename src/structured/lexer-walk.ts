@@ -17,8 +17,8 @@ export interface SharedLexerWalk {
   boundaryNodes: Int32Array;
   /** nodes just below WALK_DEPTH that the walk reached (capped descriptions only): walked exactly per mask */
   deepNodes: Int32Array;
-  /** for each boundary node: the lexemes that end there, as slots of the start state's canonical description */
-  boundarySlots: Int32Array[];
+  /** the boundary nodes grouped by the lexemes that end there, as slots of the start state's canonical description */
+  boundarySlotGroups: SlotGroup[];
   /** trie nodes the walk visited (its cost) */
   visited: number;
 }
@@ -33,6 +33,11 @@ export interface LexerWalk {
    * lexemes once (most of a state's hundreds of boundary nodes share a handful of sets, and most scans fail)
    */
   boundaryGroups: BoundaryGroup[];
+}
+
+export interface SlotGroup {
+  slots: Int32Array;
+  nodes: Int32Array;
 }
 
 export interface BoundaryGroup {
@@ -94,19 +99,19 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
  * one the description was made for (slots must follow that description).
  */
 export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
-  const { nodes, nodeCount, subtreeBytes, subtreeDepth, tokenOrder, tokenStart } = trie;
+  const { nodes, nodeCount, tokenOrder, tokenStart } = trie;
   const inner = newMask(words);
   const bn: number[] = [];
   const deep: number[] = [];
-  const bl: Int32Array[] = [];
+  // boundary nodes by accepting list (most of a state's hundreds share a handful): lists of equal slots merged
+  const groupOf = new Map<Int32Array, { slots: Int32Array; nodes: number[] }>();
+  const groupBySlots = new Map<string, { slots: Int32Array; nodes: number[] }>();
   const lexStack = new Int32Array(trie.maxDepth + 1);
   const slotLexemes = canon.slotLexemes;
   // a description with a capped count holds for tokens within the horizon only: longer ones are left to the mask
   // (an integer beyond any token's length rather than Infinity: the comparison below stays on small integers)
   const depthLimit = canon.clamped ? WALK_DEPTH : MAX_LOOP_RUN;
   const slotOf = new Map<number, number>();
-  // one slot list per accepting set (most boundary nodes share a handful): mapped back once per grammar
-  const slotsOf = new Map<Int32Array, Int32Array>();
   slotLexemes.forEach((lex, slot) => slotOf.set(lex, slot));
   lexStack[0] = start;
   // (pushed to as states are added, never replaced: read once)
@@ -132,27 +137,27 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
       const acc = dfa.accepting[parentLex]!;
       if (acc.length > 0) {
         bn.push(i);
-        let slots = slotsOf.get(acc);
-        if (!slots) slotsOf.set(acc, (slots = Int32Array.from(acc, (l) => slotOf.get(l)!)));
-        bl.push(slots);
+        let group = groupOf.get(acc);
+        if (!group) {
+          const slots = Int32Array.from(acc, (l) => slotOf.get(l)!);
+          const key = slots.join(',');
+          group = groupBySlots.get(key);
+          if (!group) groupBySlots.set(key, (group = { slots, nodes: [] }));
+          groupOf.set(acc, group);
+        }
+        group.nodes.push(i);
       }
       i = nodes[at + SUBTREE_END]!;
       continue;
     }
-    const setAt = nodes[at + SET_AT]!;
-    // only where the node's own byte loops (most do not): asking selfLoops builds the state's whole row
-    if (setAt >= 0 && subtreeDepth[i]! <= depthLimit && dfa.loopsTo(parentLex, ns)) {
-      // a subtree whose bytes all keep the lexer in a loop: all its tokens are allowed, none walked
-      const loops = dfa.selfLoops(parentLex);
-      const end = nodes[at + SUBTREE_END]!;
-      if (loops !== null && subtreeDepth[i]! - depth < loops.run && isSubset(subtreeBytes, 8 * setAt, loops.bytes)) {
-        for (let k = tokenStart[i]!, e = tokenStart[end]!; k < e; k++) {
-          const t = tokenOrder[k]!;
-          inner[t >>> 5] |= 1 << (t & 31);
-        }
-        i = end;
-        continue;
+    const end = loopSubtreeEnd(dfa, trie, i, parentLex, ns, depthLimit);
+    if (end >= 0) {
+      for (let k = tokenStart[i]!, e = tokenStart[end]!; k < e; k++) {
+        const t = tokenOrder[k]!;
+        inner[t >>> 5] |= 1 << (t & 31);
       }
+      i = end;
+      continue;
     }
     lexStack[depth] = ns;
     const t = nodes[at + TOKEN]!;
@@ -162,7 +167,24 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     }
     i++;
   }
-  return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlots: bl, deepNodes: Int32Array.from(deep), visited };
+  const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, nodes: Int32Array.from(g.nodes) }));
+  return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlotGroups, deepNodes: Int32Array.from(deep), visited };
+}
+
+/**
+ * Trie node i, whose byte steps the lexer from `from` to `to`: the end of its subtree when every token in it keeps the
+ * lexer in `from`'s loop (no lexeme ends inside: all its tokens are allowed, none walked), else -1. `depthLimit`: the
+ * deepest token the state's description holds for. Asks the DFA only where the node's own byte loops (most do not:
+ * selfLoops builds the state's whole row) and the subtree is large enough to have its byte set.
+ */
+export function loopSubtreeEnd(dfa: LexerDfa, trie: TokenTrie, i: number, from: number, to: number, depthLimit: number): number {
+  const { nodes, subtreeBytes, subtreeDepth } = trie;
+  const at = NODE_STRIDE * i;
+  const setAt = nodes[at + SET_AT]!;
+  if (setAt < 0 || subtreeDepth[i]! > depthLimit || !dfa.loopsTo(from, to)) return -1;
+  const loops = dfa.selfLoops(from);
+  if (loops === null || subtreeDepth[i]! - (nodes[at + BYTE_DEPTH]! >>> 8) >= loops.run || !isSubset(subtreeBytes, 8 * setAt, loops.bytes)) return -1;
+  return nodes[at + SUBTREE_END]!;
 }
 
 /** are the 256 bits at sets[at .. at + 8) all in `of` */

@@ -3,7 +3,8 @@
 import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
-import { DEAD } from './lexer-dfa.js';
+import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
+import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch } from './mask-store.js';
 import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie } from './token-trie.js';
@@ -286,13 +287,21 @@ export class GrammarMatcher implements RequestGrammar {
       const parentSets = setStack[d - 1]!;
       if (parser.setCount !== parentSets) parser.truncate(parentSets);
       const b = byteDepth & 0xff;
-      let ns = dfa.next(parentLex, b);
+      let from = parentLex;
+      let ns = dfa.next(from, b);
       if (ns === DEAD) {
         const acc = this.cg.acceptedLexemes(parentLex);
-        if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next(parser.lexState, b)) < 0) {
+        if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next((from = parser.lexState), b)) < 0) {
           i = nodes[at + SUBTREE_END]!;
           continue;
         }
+      }
+      // e.g. the body of a string whose quote opened in this token: its whole subtree at once
+      const loopEnd = loopSubtreeEnd(dfa, trie, i, from, ns, MAX_LOOP_RUN);
+      if (loopEnd >= 0) {
+        for (let k = tokenStart[i]!, e = tokenStart[loopEnd]!; k < e; k++) mask.add(tokenOrder[k]!);
+        i = loopEnd;
+        continue;
       }
       lexStack[d] = ns;
       setStack[d] = parser.setCount;

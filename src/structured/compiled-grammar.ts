@@ -214,5 +214,5 @@ const ascending = (a: number, b: number): number => a - b;
 
 /** a shared walk's groups of boundary nodes with this grammar's sorted lexeme ids (distinct slots: distinct ids) */
 function localGroups(groups: SlotGroup[], slotLexemes: Int32Array): BoundaryGroup[] {
-  return groups.map(({ slots, nodes }) => ({ accepting: Int32Array.from(slots, (i) => slotLexemes[i]!).sort(), nodes }));
+  return groups.map(({ slots, nodes, bytes, byteStart }) => ({ accepting: Int32Array.from(slots, (i) => slotLexemes[i]!).sort(), nodes, bytes, byteStart }));
 }

@@ -35,14 +35,23 @@ export interface LexerWalk {
   boundaryGroups: BoundaryGroup[];
 }
 
-export interface SlotGroup {
-  slots: Int32Array;
+/**
+ * Boundary nodes that end the same lexemes, ordered by their byte: the nodes with byte `bytes[j]` are
+ * nodes[byteStart[j] .. byteStart[j + 1]) (in trie order), so a mask asks the lexer once per distinct byte whether
+ * the next lexeme can start with it (after whitespace, hundreds of nodes and a handful of bytes the next lexeme takes)
+ */
+export interface NodesByByte {
   nodes: Int32Array;
+  bytes: Int32Array;
+  byteStart: Int32Array;
 }
 
-export interface BoundaryGroup {
+export interface SlotGroup extends NodesByByte {
+  slots: Int32Array;
+}
+
+export interface BoundaryGroup extends NodesByByte {
   accepting: Int32Array;
-  nodes: Int32Array;
 }
 
 const MAX_SHARED_WALKS = 512;
@@ -167,8 +176,27 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     }
     i++;
   }
-  const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, nodes: Int32Array.from(g.nodes) }));
+  const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, ...byByte(trie, g.nodes) }));
   return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlotGroups, deepNodes: Int32Array.from(deep), visited };
+}
+
+/** trie nodes (in trie order) ordered by byte, trie order kept among equal bytes */
+function byByte(trie: TokenTrie, list: number[]): NodesByByte {
+  const count = new Int32Array(257);
+  for (const i of list) count[trie.byteOf(i) + 1]++;
+  const bytes: number[] = [];
+  const byteStart: number[] = [];
+  for (let b = 0; b < 256; b++) {
+    if (count[b + 1] !== 0) {
+      bytes.push(b);
+      byteStart.push(count[b]!);
+    }
+    count[b + 1] += count[b]!;
+  }
+  byteStart.push(list.length);
+  const nodes = new Int32Array(list.length);
+  for (const i of list) nodes[count[trie.byteOf(i)]++] = i;
+  return { nodes, bytes: Int32Array.from(bytes), byteStart: Int32Array.from(byteStart) };
 }
 
 /**

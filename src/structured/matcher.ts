@@ -211,27 +211,30 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    for (const { accepting, nodes: group } of walk.boundaryGroups) {
+    for (const { accepting, nodes: group, bytes, byteStart } of walk.boundaryGroups) {
       // the lexemes ending before these nodes' bytes: the parser decides once what may follow, for the whole group
       parser.truncate(baseSets);
       boundWork(parser.work - workStart);
       if (!parser.scan(accepting)) continue;
       const scanned = parser.setCount;
       const after = parser.lexState;
-      for (let q = 0; q < group.length; q++) {
-        const top = group[q]!;
-        const at = NODE_STRIDE * top;
-        const first = dfa.next(after, nodes[at + BYTE_DEPTH]! & 0xff);
+      for (let j = 0; j < bytes.length; j++) {
+        // can the next lexeme start with this byte: once for all the group's nodes with it
+        const first = dfa.next(after, bytes[j]!);
         if (first < 0) continue;
-        if (parser.setCount !== scanned) {
-          parser.truncate(scanned);
-          boundWork(parser.work - workStart);
+        for (let q = byteStart[j]!; q < byteStart[j + 1]!; q++) {
+          const top = group[q]!;
+          if (parser.setCount !== scanned) {
+            parser.truncate(scanned);
+            boundWork(parser.work - workStart);
+          }
+          const at = NODE_STRIDE * top;
+          const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
+          lexStack[topDepth] = first;
+          setStack[topDepth] = scanned;
+          addOwnTokens(trie, top, scratch);
+          this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
         }
-        const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
-        lexStack[topDepth] = first;
-        setStack[topDepth] = scanned;
-        addOwnTokens(trie, top, scratch);
-        this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
       }
     }
     parser.truncate(baseSets);

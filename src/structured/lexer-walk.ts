@@ -105,11 +105,13 @@ export function describeState(dfa: LexerDfa, trie: TokenTrie, s: number): Canoni
 
 /**
  * Walk `trie` from lexer state `start`. `canon`: the state's description, when the trie is only a part of the
- * one the description was made for (slots must follow that description).
+ * one the description was made for (slots must follow that description). `allowed`: tokens outside `trie` known to
+ * be allowed from `start` (the walk's mask starts as a copy of it).
  */
-export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start)): SharedLexerWalk {
+export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: number, canon = describeState(dfa, trie, start), allowed?: Int32Array): SharedLexerWalk {
   const { nodes, nodeCount, tokenOrder, tokenStart } = trie;
   const inner = newMask(words);
+  if (allowed) inner.set(allowed);
   const bn: number[] = [];
   const deep: number[] = [];
   // boundary nodes by accepting list (most of a state's hundreds share a handful): lists of equal slots merged

@@ -28,19 +28,20 @@ const SPLIT_BOUNDS = [WALK_DEPTH, 16];
 interface LengthSplit {
   /** the tokens with a `"` or more than `bound` bytes */
   quoteOrLongTrie: TokenTrie;
-  /** bitmask of the text tokens without a `"` of at most `bound` bytes */
-  shortWithoutQuote: Int32Array;
+  /** bitmask of the text tokens without a `"` of at most `bound` bytes that an unconstrained string body takes */
+  shortBodyTokens: Int32Array;
 }
 
 interface QuoteSplit {
   /** the tokens whose bytes contain a `"` */
   quoteTrie: TokenTrie;
-  /** bitmask of the text tokens without a `"` */
-  withoutQuote: Int32Array;
+  /**
+   * bitmask of the text tokens without a `"` that an unconstrained string body takes: a split walk's mask starts as a
+   * copy of it (a builtin copy; a loop over the words, run a few dozen times a process, took 150-400 µs unoptimized)
+   */
+  bodyTokens: Int32Array;
   /** per SPLIT_BOUNDS entry (for states with room for more characters than the bound, see below) */
   byLength: Map<number, LengthSplit>;
-  /** the walk from inside an unconstrained JSON string (`"` then any body), over the whole trie */
-  anyBody: SharedLexerWalk;
 }
 
 const splits = new WeakMap<TokenTrie, QuoteSplit>();
@@ -63,24 +64,7 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   let q = splits.get(trie);
   if (q) return q;
   const { vocab } = trie;
-  const withoutQuote = new Int32Array(words);
-  const quoted: Array<Uint8Array | null> = [];
-  vocab.tokenBytes.forEach((b, id) => {
-    quoted[id] = b && b.length > 0 && b.includes(QUOTE) ? b : null;
-    if (b && b.length > 0 && !b.includes(QUOTE)) withoutQuote[id >>> 5] |= 1 << (id & 31);
-  });
-  const quoteTrie = new TokenTrie({ size: vocab.size, tokenBytes: quoted, eosIds: [] });
-  const byLength = new Map<number, LengthSplit>();
-  for (const bound of SPLIT_BOUNDS) {
-    const shortWithoutQuote = new Int32Array(words);
-    const quotedOrLong = vocab.tokenBytes.map((b, id) => {
-      if (!b || b.length === 0) return null;
-      if (b.includes(QUOTE) || b.length > bound) return b;
-      shortWithoutQuote[id >>> 5] |= 1 << (id & 31);
-      return null;
-    });
-    byLength.set(bound, { quoteOrLongTrie: new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] }), shortWithoutQuote });
-  }
+  // the walk from inside an unconstrained JSON string (`"` then any body), over the whole trie
   const lexemes = new LexemeTable();
   lexemes.add(seq([ch(QUOTE), jsonSpelled(rep(ANY_CHAR, 0, Infinity)), ch(QUOTE)]), 'raw');
   const dfa = new LexerDfa(lexemes);
@@ -88,7 +72,25 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (!dfa.continuesAsAnyStringBody(body, trie.maxDepth + 1)) throw new Error('internal: the unconstrained string body is not recognized as one');
   const anyBody = walkLexer(dfa, trie, body, words);
   if (anyBody.deepNodes.length > 0) throw new Error('internal: the unconstrained string body walk stopped early');
-  q = { quoteTrie, withoutQuote, byLength, anyBody };
+  const bodyTokens = new Int32Array(words);
+  const quoted: Array<Uint8Array | null> = [];
+  vocab.tokenBytes.forEach((b, id) => {
+    quoted[id] = b && b.length > 0 && b.includes(QUOTE) ? b : null;
+    if (b && b.length > 0 && !b.includes(QUOTE)) bodyTokens[id >>> 5] |= anyBody.inner[id >>> 5]! & (1 << (id & 31));
+  });
+  const quoteTrie = new TokenTrie({ size: vocab.size, tokenBytes: quoted, eosIds: [] });
+  const byLength = new Map<number, LengthSplit>();
+  for (const bound of SPLIT_BOUNDS) {
+    const shortBodyTokens = new Int32Array(words);
+    const quotedOrLong = vocab.tokenBytes.map((b, id) => {
+      if (!b || b.length === 0) return null;
+      if (b.includes(QUOTE) || b.length > bound) return b;
+      shortBodyTokens[id >>> 5] |= anyBody.inner[id >>> 5]! & (1 << (id & 31));
+      return null;
+    });
+    byLength.set(bound, { quoteOrLongTrie: new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] }), shortBodyTokens });
+  }
+  q = { quoteTrie, bodyTokens, byLength };
   splits.set(trie, q);
   return q;
 }
@@ -126,10 +128,5 @@ export function walkSplitAtQuote(dfa: LexerDfa, trie: TokenTrie, start: number, 
   const byLength = bound === null ? undefined : split.byLength.get(bound);
   if (!forAll && !byLength) throw new Error('internal: a split walk from a state that does not continue as a string body');
   const exact = byLength ? byLength.quoteOrLongTrie : split.quoteTrie;
-  const bodyTokens = byLength ? byLength.shortWithoutQuote : split.withoutQuote;
-  const walk = walkLexer(dfa, exact, start, words, canon);
-  const inner = walk.inner;
-  const body = split.anyBody.inner;
-  for (let w = 0; w < words; w++) inner[w] |= body[w]! & bodyTokens[w]!;
-  return walk;
+  return walkLexer(dfa, exact, start, words, canon, byLength ? byLength.shortBodyTokens : split.bodyTokens);
 }

@@ -14,9 +14,9 @@ export interface SharedLexerWalk {
   /** tokens allowed by the lexer alone, as a bitmask */
   inner: Int32Array;
   /** trie nodes whose byte cannot continue the lexeme but comes after an accepting state */
-  boundaryNodes: Int32Array;
+  boundaryNodes: ArrayLike<number>;
   /** nodes just below WALK_DEPTH that the walk reached (capped descriptions only): walked exactly per mask */
-  deepNodes: Int32Array;
+  deepNodes: ArrayLike<number>;
   /** the boundary nodes grouped by the lexemes that end there, as slots of the start state's canonical description */
   boundarySlotGroups: SlotGroup[];
   /** trie nodes the walk visited (its cost) */
@@ -26,8 +26,8 @@ export interface SharedLexerWalk {
 export interface LexerWalk {
   trie: TokenTrie;
   inner: Int32Array;
-  boundaryNodes: Int32Array;
-  deepNodes: Int32Array;
+  boundaryNodes: ArrayLike<number>;
+  deepNodes: ArrayLike<number>;
   /**
    * the boundary nodes grouped by the lexemes (this grammar's ids) that end there: a mask scans each group's
    * lexemes once (most of a state's hundreds of boundary nodes share a handful of sets, and most scans fail)
@@ -41,9 +41,9 @@ export interface LexerWalk {
  * the next lexeme can start with it (after whitespace, hundreds of nodes and a handful of bytes the next lexeme takes)
  */
 export interface NodesByByte {
-  nodes: Int32Array;
-  bytes: Int32Array;
-  byteStart: Int32Array;
+  nodes: readonly number[];
+  bytes: readonly number[];
+  byteStart: readonly number[];
 }
 
 export interface SlotGroup extends NodesByByte {
@@ -117,7 +117,7 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   // boundary nodes by accepting list (most of a state's hundreds share a handful): lists of equal slots merged
   const groupOf = new Map<Int32Array, { slots: Int32Array; nodes: number[] }>();
   const groupBySlots = new Map<string, { slots: Int32Array; nodes: number[] }>();
-  const lexStack = new Int32Array(trie.maxDepth + 1);
+  const lexStack = walkStack(trie.maxDepth + 1);
   const slotLexemes = canon.slotLexemes;
   // a description with a capped count holds for tokens within the horizon only: longer ones are left to the mask
   // (an integer beyond any token's length rather than Infinity: the comparison below stays on small integers)
@@ -179,12 +179,24 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     i++;
   }
   const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, ...byByte(trie, g.nodes) }));
-  return { trie, inner, boundaryNodes: Int32Array.from(bn), boundarySlotGroups, deepNodes: Int32Array.from(deep), visited };
+  return { trie, inner, boundaryNodes: bn, boundarySlotGroups, deepNodes: deep, visited };
 }
 
-/** trie nodes (in trie order) ordered by byte, trie order kept among equal bytes */
+// Scratch of walkLexer and byByte (one walk at a time per thread), and plain arrays for what a walk returns: the small
+// typed arrays each walk allocated (its stack, node lists, byte counts) took longer than walking an object key's state
+// over the ~2k-node quote trie (string-body-split.ts) itself.
+let stackScratch = new Int32Array(0);
+const byteCounts = new Int32Array(257);
+
+/** walkLexer's stack of lexer states per depth */
+function walkStack(depth: number): Int32Array {
+  if (stackScratch.length < depth) stackScratch = new Int32Array(depth);
+  return stackScratch;
+}
+
+/** trie nodes (in trie order) ordered by byte, trie order kept among equal bytes (a counting sort) */
 function byByte(trie: TokenTrie, list: number[]): NodesByByte {
-  const count = new Int32Array(257);
+  const count = byteCounts;
   for (const i of list) count[trie.byteOf(i) + 1]++;
   const bytes: number[] = [];
   const byteStart: number[] = [];
@@ -196,9 +208,10 @@ function byByte(trie: TokenTrie, list: number[]): NodesByByte {
     count[b + 1] += count[b]!;
   }
   byteStart.push(list.length);
-  const nodes = new Int32Array(list.length);
+  const nodes = new Array<number>(list.length).fill(0);
   for (const i of list) nodes[count[trie.byteOf(i)]++] = i;
-  return { nodes, bytes: Int32Array.from(bytes), byteStart: Int32Array.from(byteStart) };
+  count.fill(0);
+  return { nodes, bytes, byteStart };
 }
 
 /**

@@ -208,7 +208,8 @@ function byByte(trie: TokenTrie, list: number[]): NodesByByte {
     count[b + 1] += count[b]!;
   }
   byteStart.push(list.length);
-  const nodes = new Array<number>(list.length).fill(0);
+  // (a copy overwritten in place: a packed array, which `new Array(n)` would not be)
+  const nodes = list.slice();
   for (const i of list) nodes[count[trie.byteOf(i)]++] = i;
   count.fill(0);
   return { nodes, bytes, byteStart };

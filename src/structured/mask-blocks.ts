@@ -26,3 +26,23 @@ export function copyMask(mask: Int32Array): Int32Array {
   out.set(mask);
   return out;
 }
+
+/** ints per block of cutInts (a mask's diff is a few dozen) */
+const INTS_PER_BLOCK = 16384;
+let intBlock = new Int32Array(INTS_PER_BLOCK);
+let intsUsed = 0;
+
+/**
+ * `n` zeroed ints cut from a shared block (a stored mask's diff): a typed array of its own was a backing store
+ * allocated per mask, about half of storing a cold mask; a block lives as long as any array cut from it
+ */
+export function cutInts(n: number): Int32Array {
+  if (n > INTS_PER_BLOCK / 4) return new Int32Array(n);
+  if (intsUsed + n > INTS_PER_BLOCK) {
+    intBlock = new Int32Array(INTS_PER_BLOCK);
+    intsUsed = 0;
+  }
+  const at = intsUsed;
+  intsUsed += n;
+  return intBlock.subarray(at, at + n);
+}

@@ -5,7 +5,7 @@
 // is kept anyway (shared by every mask from that lexer state), so masks are computed in one scratch buffer that
 // notes the words tokens were added to, and kept as a short diff; those that differ in more than a third of their
 // words are kept whole.
-import { copyMask } from './mask-blocks.js';
+import { copyMask, cutInts } from './mask-blocks.js';
 
 const NO_DIFF = new Int32Array(0);
 
@@ -79,7 +79,7 @@ export class MaskScratch {
       for (let k = 0; k < this.touchedCount; k++) whole[touched[k]!] = words[touched[k]!]!;
       return new StoredMask(whole, NO_DIFF, true);
     }
-    const diff = new Int32Array(2 * n);
+    const diff = cutInts(2 * n);
     let j = 0;
     for (let k = 0; k < this.touchedCount; k++) {
       const w = touched[k]!;
@@ -102,7 +102,7 @@ export function diffMask(mask: Int32Array, base: Int32Array): StoredMask {
   for (let w = 0; w < mask.length; w++) if (mask[w] !== base[w]) n++;
   if (n === 0) return new StoredMask(base, NO_DIFF, false);
   if (3 * n > mask.length) return wholeMask(mask);
-  const diff = new Int32Array(2 * n);
+  const diff = cutInts(2 * n);
   let j = 0;
   for (let w = 0; w < mask.length; w++) {
     if (mask[w] !== base[w]) {

@@ -116,7 +116,8 @@ for (const { subset, file, token: k, text, matcher: m, internals: mi } of coldPo
       dfaStatesBuilt: mi.cg.dfa.stateCount - b.dfa,
       parserItems: mi.parser.work - b.work,
       deepNodes: walk.deepNodes.length,
-      boundaryNodes: walk.boundaryNodes.length,
+      // (versions before round 9 kept the nodes themselves)
+      boundaryNodes: walk.boundaryCount ?? (walk as { boundaryNodes?: ArrayLike<number> }).boundaryNodes?.length ?? 0,
       gcUs: 0,
       restUs: 0,
       lexState: mi.cg.dfa.canonicalState(lex, 65, 1e9).key.slice(0, 100),

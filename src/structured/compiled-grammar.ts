@@ -157,7 +157,7 @@ export class CompiledGrammar {
         classKey: `${split ? 'S' : ''}${canon.key}|${canon.slotLexemes.join(',')}`,
         trie: shared.trie,
         inner: shared.inner,
-        boundaryNodes: shared.boundaryNodes,
+        boundaryCount: shared.boundaryCount,
         deepNodes: shared.deepNodes,
         boundaryGroups: localGroups(shared.boundarySlotGroups, this.toLocal(canon.slotLexemes)),
       };

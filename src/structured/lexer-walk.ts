@@ -13,8 +13,8 @@ export interface SharedLexerWalk {
   trie: TokenTrie;
   /** tokens allowed by the lexer alone, as a bitmask */
   inner: Int32Array;
-  /** trie nodes whose byte cannot continue the lexeme but comes after an accepting state */
-  boundaryNodes: ArrayLike<number>;
+  /** how many trie nodes have a byte that cannot continue the lexeme but comes after an accepting state */
+  boundaryCount: number;
   /** nodes just below WALK_DEPTH that the walk reached (capped descriptions only): walked exactly per mask */
   deepNodes: ArrayLike<number>;
   /** the boundary nodes grouped by the lexemes that end there, as slots of the start state's canonical description */
@@ -26,7 +26,7 @@ export interface SharedLexerWalk {
 export interface LexerWalk {
   trie: TokenTrie;
   inner: Int32Array;
-  boundaryNodes: ArrayLike<number>;
+  boundaryCount: number;
   deepNodes: ArrayLike<number>;
   /**
    * the boundary nodes grouped by the lexemes (this grammar's ids) that end there: a mask scans each group's
@@ -112,7 +112,7 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   const { nodes, nodeCount, tokenOrder, tokenStart } = trie;
   const inner = newMask(words);
   if (allowed) inner.set(allowed);
-  const bn: number[] = [];
+  let boundaryCount = 0;
   const deep: number[] = [];
   // boundary nodes by accepting list (most of a state's hundreds share a handful): lists of equal slots merged
   const groupOf = new Map<Int32Array, { slots: Int32Array; nodes: number[] }>();
@@ -147,7 +147,7 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     if (ns === DEAD) {
       const acc = dfa.accepting[parentLex]!;
       if (acc.length > 0) {
-        bn.push(i);
+        boundaryCount++;
         let group = groupOf.get(acc);
         if (!group) {
           const slots = Int32Array.from(acc, (l) => slotOf.get(l)!);
@@ -179,7 +179,7 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
     i++;
   }
   const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, ...byByte(trie, g.nodes) }));
-  return { trie, inner, boundaryNodes: bn, boundarySlotGroups, deepNodes: deep, visited };
+  return { trie, inner, boundaryCount, boundarySlotGroups, deepNodes: deep, visited };
 }
 
 // Scratch of walkLexer and byByte (one walk at a time per thread), and plain arrays for what a walk returns: the small

@@ -65,7 +65,7 @@ test('format strings get the same masks with and without the pre-walk, and none 
 
 test('walks computed while pinning stay cached past the bounded cache', () => {
   const cache = new LexerWalkCache();
-  const fake = (): SharedLexerWalk => ({ trie: null as never, inner: new Int32Array(1), boundaryNodes: new Int32Array(0), deepNodes: new Int32Array(0), boundarySlotGroups: [], visited: 1 });
+  const fake = (): SharedLexerWalk => ({ trie: null as never, inner: new Int32Array(1), boundaryCount: 0, deepNodes: [], boundarySlotGroups: [], visited: 1 });
   cache.pinning = true;
   for (let k = 0; k < 3; k++) cache.get(`pinned${k}`, fake);
   cache.pinning = false;

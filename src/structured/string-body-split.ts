@@ -72,23 +72,22 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (!dfa.continuesAsAnyStringBody(body, trie.maxDepth + 1)) throw new Error('internal: the unconstrained string body is not recognized as one');
   const anyBody = walkLexer(dfa, trie, body, words);
   if (anyBody.deepNodes.length > 0) throw new Error('internal: the unconstrained string body walk stopped early');
-  const bodyTokens = new Int32Array(words);
-  const quoted: Array<Uint8Array | null> = [];
-  vocab.tokenBytes.forEach((b, id) => {
-    quoted[id] = b && b.length > 0 && b.includes(QUOTE) ? b : null;
-    if (b && b.length > 0 && !b.includes(QUOTE)) bodyTokens[id >>> 5] |= anyBody.inner[id >>> 5]! & (1 << (id & 31));
-  });
-  const quoteTrie = new TokenTrie({ size: vocab.size, tokenBytes: quoted, eosIds: [] });
-  const byLength = new Map<number, LengthSplit>();
-  for (const bound of SPLIT_BOUNDS) {
-    const shortBodyTokens = new Int32Array(words);
-    const quotedOrLong = vocab.tokenBytes.map((b, id) => {
+  // the tokens with a `"` or more than `bound` bytes, as a trie of their own, and the others that a body takes
+  const splitAt = (bound: number): { exact: TokenTrie; bodyTokens: Int32Array } => {
+    const bodyTokens = new Int32Array(words);
+    const exactBytes = vocab.tokenBytes.map((b, id) => {
       if (!b || b.length === 0) return null;
       if (b.includes(QUOTE) || b.length > bound) return b;
-      shortBodyTokens[id >>> 5] |= anyBody.inner[id >>> 5]! & (1 << (id & 31));
+      bodyTokens[id >>> 5] |= anyBody.inner[id >>> 5]! & (1 << (id & 31));
       return null;
     });
-    byLength.set(bound, { quoteOrLongTrie: new TokenTrie({ size: vocab.size, tokenBytes: quotedOrLong, eosIds: [] }), shortBodyTokens });
+    return { exact: new TokenTrie({ size: vocab.size, tokenBytes: exactBytes, eosIds: [] }), bodyTokens };
+  };
+  const { exact: quoteTrie, bodyTokens } = splitAt(Infinity);
+  const byLength = new Map<number, LengthSplit>();
+  for (const bound of SPLIT_BOUNDS) {
+    const { exact, bodyTokens: shortBodyTokens } = splitAt(bound);
+    byLength.set(bound, { quoteOrLongTrie: exact, shortBodyTokens });
   }
   q = { quoteTrie, bodyTokens, byLength };
   splits.set(trie, q);

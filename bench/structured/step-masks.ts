@@ -10,7 +10,9 @@
 // output through a matcher, which would leave this thread's process-wide lexer DFA and lexeme automata built for
 // exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
 // masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
-// timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks.
+// timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks;
+// and the busiest worker's own time on its fill (from reading the message to answering it: the rest of the wait is
+// messaging and the engine thread).
 // Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -101,6 +103,8 @@ export interface StepRun {
   adoptMs: number[];
   /** cold rows (posted to the workers) */
   coldRows: number[];
+  /** the busiest worker's own time on the step's fill (from reading the message to answering it), when the pool tells it */
+  slowestWorkerMs: number[];
   /** with a simulated forward: per step, how long the masks took beyond it (0: done within the forward) */
   lateMs: number[];
   masks: number;
@@ -120,7 +124,8 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], lateMs: [], masks: rows * steps };
+  const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
   const arrive = () => {
@@ -162,6 +167,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       run.waitMs.push(performance.now() - t2);
       run.adoptMs.push(adoptMs);
       run.coldRows.push(cold.length);
+      if (pool && cold.length > 0) run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
     } else {
       live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
       arrive();
@@ -227,7 +233,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), slowestWorkerMs: r.slowestWorkerMs.length > 0 ? stats(r.slowestWorkerMs) : undefined };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));

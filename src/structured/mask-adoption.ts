@@ -5,11 +5,11 @@
 // cold 128-mask step on 16 cores). An answer now costs the state (parser key, lexer state) and a copy of the mask,
 // once per state (rows of one schema at one position answer alike). The store comes in later turns of the event
 // loop: while a fill waits on the workers only those whose walk exists (microseconds each, between the workers'
-// answers), the others when no fill does (while the forward runs). Until then the state reads as cold on the engine
-// thread, so its next row goes to the worker, which copies the mask from its own cache: never a wrong mask.
+// answers), the others when no fill does (while the forward runs). Until then a row at that state copies the mask
+// the adoption holds (pooled-provider.ts), rather than going back to a worker or storing it on the step.
 import type { CompiledGrammar } from './compiled-grammar.js';
 import { MASK_CLASS_SPACE } from './compiled-grammar.js';
-import { diffMask } from './mask-store.js';
+import { diffMask, maskFromWalkDiff } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 
 /** a matcher's state within its grammar as one number (lexer states are below 2^19, parser keys far below 2^34) */
@@ -26,6 +26,8 @@ export class MaskAdoption {
     private readonly lexState: number,
     /** the caller's buffer until AdoptionQueue.push replaces it by a copy (the worker reuses the bitmask) */
     public mask: Int32Array,
+    /** the mask's words that differ from its walk's mask, as the worker kept it (StoredMask.walkDiff), when known */
+    private readonly walkDiff: Int32Array | null = null,
   ) {}
 
   /** the state within its grammar (see adoptionStateId) */
@@ -38,16 +40,27 @@ export class MaskAdoption {
     return this.cg.maskClass(this.lexState, this.trie, this.mask.length, true) >= 0;
   }
 
-  /** computes the key (the state's walk when new) and caches the mask, kept as a diff against the walk's mask */
+  /** the store costs microseconds: no walk to make, no word to compare (AdoptionQueue.take stores it at once) */
+  get cheap(): boolean {
+    return this.walkDiff !== null && this.walked;
+  }
+
+  /**
+   * computes the key (the state's walk when new) and caches the mask, kept as a diff against the walk's mask: the
+   * worker's diff when it sent one (its walk of the state has the same mask as this thread's: walks are shared by
+   * the state's description, which does not depend on the thread), else found by comparing every word
+   */
   store(): void {
     const words = this.mask.length;
     const key = this.parserKey * MASK_CLASS_SPACE + this.cg.maskClass(this.lexState, this.trie, words);
-    if (this.cg.cachedMask(key) === undefined) this.cg.storeMask(key, diffMask(this.mask, this.cg.lexerWalk(this.lexState, this.trie, words).inner));
+    if (this.cg.cachedMask(key) !== undefined) return;
+    const base = this.cg.lexerWalk(this.lexState, this.trie, words).inner;
+    this.cg.storeMask(key, this.walkDiff ? maskFromWalkDiff(base, this.walkDiff) : diffMask(this.mask, base));
   }
 }
 
 /** what the queue needs of an adoption (tests pass stand-ins) */
-export type Adoption = Pick<MaskAdoption, 'cg' | 'stateId' | 'walked' | 'mask' | 'store'>;
+export type Adoption = Pick<MaskAdoption, 'cg' | 'stateId' | 'walked' | 'cheap' | 'mask' | 'store'>;
 
 /**
  * adoptions waiting at most (each holds a mask: 19 KB at 151k ids); past it new answers are not taken (not even
@@ -73,8 +86,11 @@ export class AdoptionQueue {
   private closed = false;
   /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
   private readonly spare: Int32Array[] = [];
-  /** stored, dropped (not taken: queue full), failed (the store threw: its state's next mask meets the error itself), duplicate (not taken) */
-  readonly stats = { stored: 0, dropped: 0, failed: 0, duplicate: 0 };
+  /**
+   * stored (atOnce of them when taken: cheap), dropped (not taken: queue full), failed (the store threw: its state's
+   * next mask meets the error itself), duplicate (not taken)
+   */
+  readonly stats = { stored: 0, atOnce: 0, dropped: 0, failed: 0, duplicate: 0 };
 
   /** adoptions waiting */
   get length(): number {
@@ -82,18 +98,13 @@ export class AdoptionQueue {
   }
 
   /**
-   * stores now the adoption waiting for this state of `cg`, if there is one (its walk, when new, is made here): the
-   * engine thread asks for the state's mask, which would otherwise go back to a worker. True if there was one.
+   * the adoption waiting for this state of `cg`, if there is one: its mask is the state's (a copy the queue holds
+   * until the adoption is stored, in a later turn of the event loop), so the engine thread can copy it rather than
+   * send the state back to a worker, without storing it now (its walk, when new, and the compare of every word
+   * would be done on the step)
    */
-  storeWaiting(cg: CompiledGrammar, stateId: number): boolean {
-    const a = this.states.get(cg)?.get(stateId);
-    if (!a) return false;
-    // out of its list (at most 1,024 entries: a search costs microseconds), so that no list keeps handled entries
-    const k = this.waiting.indexOf(a);
-    if (k >= 0) this.waiting.splice(k, 1);
-    else this.needWalk.splice(this.needWalk.indexOf(a), 1);
-    this.storeAndForget(a);
-    return true;
+  waitingFor(cg: CompiledGrammar, stateId: number): Adoption | undefined {
+    return this.states.get(cg)?.get(stateId);
   }
 
   /** no room for another adoption: callers skip taking one (counted as dropped) */
@@ -114,6 +125,20 @@ export class AdoptionQueue {
       return buf;
     }
     return mask.slice();
+  }
+
+  /**
+   * a cheap adoption is stored now (no copy of its mask); others are taken with a copy of the mask, unless the state
+   * is waiting already, and stored in a later turn
+   */
+  take(a: Adoption): void {
+    if (this.closed) return;
+    if (a.cheap) {
+      this.stats.atOnce++;
+      this.storeNow(a);
+      return;
+    }
+    this.push(a);
   }
 
   /** takes `a` with a copy of its mask, unless its state is waiting already */
@@ -176,7 +201,7 @@ export class AdoptionQueue {
     this.schedule();
   }
 
-  private storeAndForget(a: Adoption): void {
+  private storeNow(a: Adoption): void {
     try {
       a.store();
       this.stats.stored++;
@@ -184,6 +209,10 @@ export class AdoptionQueue {
       // a lexer limit: the state's next mask, computed wherever, meets the same error and fails its request
       this.stats.failed++;
     }
+  }
+
+  private storeAndForget(a: Adoption): void {
+    this.storeNow(a);
     const set = this.states.get(a.cg)!;
     set.delete(a.stateId);
     if (set.size === 0) this.states.delete(a.cg);

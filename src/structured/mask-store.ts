@@ -17,6 +17,15 @@ export class StoredMask {
     private readonly whole: boolean,
   ) {}
 
+  /**
+   * the words where this mask differs from its lexer walk's mask, as (word index, word) pairs; null when it is kept
+   * whole. A worker sends them with its answer: the engine thread's walk of the same state has the same mask, so
+   * it stores the worker's mask from them without comparing every word (mask-adoption.ts).
+   */
+  get walkDiff(): Int32Array | null {
+    return this.whole ? null : this.diff;
+  }
+
   /** how many 32-bit words this mask holds of its own (tests read this) */
   get ownWords(): number {
     return this.whole ? this.base.length : this.diff.length;
@@ -90,6 +99,17 @@ export class MaskScratch {
     }
     return new StoredMask(base, diff, false);
   }
+}
+
+/** a mask kept as `base` (a walk's mask) plus `walkDiff` pairs (a StoredMask's, from another thread): copied here */
+export function maskFromWalkDiff(base: Int32Array, walkDiff: Int32Array): StoredMask {
+  if (walkDiff.length === 0) return new StoredMask(base, NO_DIFF, false);
+  const diff = cutInts(walkDiff.length);
+  diff.set(walkDiff);
+  for (let k = 0; k < diff.length; k += 2) {
+    if (!(diff[k]! >= 0 && diff[k]! < base.length)) throw new Error(`internal: a mask diff names word ${diff[k]} of ${base.length}`);
+  }
+  return new StoredMask(base, diff, false);
 }
 
 /**

@@ -6,7 +6,7 @@ import { EarleyParser } from './earley.js';
 import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
-import { MaskScratch, maskScratch } from './mask-store.js';
+import { MaskScratch, maskScratch, type StoredMask } from './mask-store.js';
 import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -154,10 +154,11 @@ export class GrammarMatcher implements RequestGrammar {
   /**
    * `mask` is the next mask of this matcher's current state, computed by another matcher of the same constraint (a
    * mask worker's mirror): cache it here, so the next request reaching this state copies it instead of asking the
-   * workers again. The caller vouches that it is this state's mask; a wrong-length one is refused.
+   * workers again. The caller vouches that it is this state's mask; a wrong-length one is refused. `walkDiff`: the
+   * mask's StoredMask.walkDiff where the other thread knew it (the store then compares no words).
    */
-  adoptNextMask(mask: Int32Array): void {
-    this.adoptionOf(mask)?.store();
+  adoptNextMask(mask: Int32Array, walkDiff: Int32Array | null = null): void {
+    this.adoptionOf(mask, walkDiff)?.store();
   }
 
   /** the compiled grammar and the current state as an adoption's stateId (see mask-adoption.ts) */
@@ -170,10 +171,10 @@ export class GrammarMatcher implements RequestGrammar {
    * cached by the adoption's store(), whatever this matcher did since. The adoption holds `mask` itself: store it at
    * once, or let AdoptionQueue.push copy it. null once finished (no next mask).
    */
-  adoptionOf(mask: Int32Array): MaskAdoption | null {
+  adoptionOf(mask: Int32Array, walkDiff: Int32Array | null = null): MaskAdoption | null {
     if (this.finished) return null;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
-    return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, mask);
+    return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, mask, walkDiff);
   }
 
   private maskKey(): number {
@@ -181,20 +182,21 @@ export class GrammarMatcher implements RequestGrammar {
   }
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
-    if (this.finished) {
-      out.fill(0, offset, offset + this.words);
-      return;
-    }
+    const stored = this.nextStoredMask();
+    if (stored) stored.writeTo(out, offset);
+    else out.fill(0, offset, offset + this.words);
+  }
+
+  /** the next mask as the grammar's cache keeps it (computed and cached now if cold); null once finished (no token) */
+  nextStoredMask(): StoredMask | null {
+    if (this.finished) return null;
     const key = this.maskKey();
     const stored = this.cg.cachedMask(key);
-    if (stored) {
-      stored.writeTo(out, offset);
-      return;
-    }
+    if (stored) return stored;
     this.computeMask();
     const computed = maskScratch(this.words).store();
     this.cg.storeMask(key, computed);
-    computed.writeTo(out, offset);
+    return computed;
   }
 
   /** the next mask, into the scratch buffer (maskScratch): valid until the next mask is computed */

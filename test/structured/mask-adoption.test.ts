@@ -1,6 +1,7 @@
 // Worker masks are cached on the engine thread in later turns (mask-adoption.ts): taking an adoption costs a copy,
 // once per state; while a fill waits on the workers only stores without a walk run; oldest dropped past the bound;
-// through the pooled provider, a state adopted after its fill reads as cached and copies the mask the worker computed.
+// through the pooled provider, a state adopted after its fill reads as cached and copies the mask the worker computed,
+// and a state whose adoption still waits copies the waiting mask without storing it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
@@ -20,6 +21,7 @@ function fake(log: number[], id: number, opts: { walked?: boolean; fails?: boole
     cg: opts.cg ?? CG_A,
     stateId: id,
     walked: opts.walked ?? true,
+    cheap: false,
     mask: opts.mask ?? new Int32Array(4),
     store() {
       if (opts.fails) throw new Error('a lexer limit');
@@ -46,7 +48,7 @@ test('while a fill is out only adoptions whose walk exists are stored; the other
   q.fillDone();
   await turns(2);
   assert.deepEqual(log, [1, 4, 2]);
-  assert.deepEqual(q.stats, { stored: 3, dropped: 0, failed: 1, duplicate: 0 });
+  assert.deepEqual(q.stats, { stored: 3, atOnce: 0, dropped: 0, failed: 1, duplicate: 0 });
 });
 
 test('a state waiting already is not taken twice (per grammar); once stored it is taken again', async () => {
@@ -66,28 +68,21 @@ test('a state waiting already is not taken twice (per grammar); once stored it i
   assert.deepEqual(log, [7, 7, 7]);
 });
 
-test('storeWaiting stores a waiting state\'s adoption at once, even while a fill is out; its turn later skips it', async () => {
+test('waitingFor answers the adoption waiting for a state of a grammar until it is stored', async () => {
   const q = new AdoptionQueue();
   const log: number[] = [];
   q.fillStarted();
+  const two = fake(log, 2, { walked: false });
   q.push(fake(log, 1, { walked: false }));
-  q.push(fake(log, 2, { walked: false }));
-  assert.equal(q.storeWaiting(CG_A, 2), true);
-  assert.equal(q.storeWaiting(CG_A, 2), false, 'nothing waits for it any more');
-  assert.equal(q.storeWaiting(CG_B, 1), false, 'another grammar\'s state');
-  assert.deepEqual(log, [2]);
-  assert.equal(q.length, 1);
-  // one moved aside by a busy turn (it needs a walk) and then asked for
-  q.push(fake(log, 3, { walked: false }));
-  await turns(2);
-  assert.equal(q.length, 2);
-  assert.equal(q.storeWaiting(CG_A, 3), true);
-  assert.equal(q.length, 1, 'out of its list');
+  q.push(two);
+  assert.equal(q.waitingFor(CG_A, 2), two);
+  assert.equal(q.waitingFor(CG_B, 2), undefined, 'another grammar\'s state');
+  assert.equal(q.waitingFor(CG_A, 3), undefined);
+  assert.deepEqual(log, [], 'asking stores nothing');
   q.fillDone();
   await turns(3);
-  assert.deepEqual(log, [2, 3, 1], 'each stored once');
-  assert.equal(q.stats.stored, 3);
-  assert.equal(q.length, 0);
+  assert.deepEqual(log, [1, 2]);
+  assert.equal(q.waitingFor(CG_A, 2), undefined, 'stored: the grammar\'s cache has it');
 });
 
 test('past the bound new adoptions are not taken; a closed queue takes none', async () => {
@@ -163,18 +158,78 @@ test('pooled provider: a worker mask is cached on the engine thread once its fil
     ref.fillNextTokenBitmask(want, 0);
     assert.deepEqual(got, want);
     assert.deepEqual(Array.from(out), Array.from(want), 'the worker wrote the same mask');
-    // a state asked for while its adoption still waits (a fill is out) is stored then, not sent back to a worker
+    // a state asked for while its adoption still waits (a fill is out) copies the waiting mask: not stored then,
+    // not sent back to a worker
     for (const id of fixture.encode('2')) {
       assert.equal(g.acceptToken(id), true);
       assert.equal(other.acceptToken(id), true);
+      assert.equal(ref.acceptToken(id), true);
     }
     const again = await filler.fill([{ grammar: g, offset: 0 }], out, () => g.adoptNextMask(out));
     assert.deepEqual(again, [null]);
     p.adoptions.fillStarted();
     assert.equal(p.adoptions.length, 1, 'waiting: a fill is out');
-    assert.notEqual(other.cachedMaskIdentity(), null, 'stored when asked for');
-    assert.equal(p.adoptions.length, 0);
+    assert.equal(other.matcher.cachedMaskIdentity(), null, 'not in the engine thread\'s cache yet');
+    assert.notEqual(other.cachedMaskIdentity(), null, 'the waiting adoption stands for it');
+    assert.equal(other.cachedMaskIdentity(), other.cachedMaskIdentity(), 'the same identity each time (rows sharing it)');
+    const copied = new Int32Array(words).fill(-1);
+    other.fillNextTokenBitmask(copied, 0);
+    ref.fillNextTokenBitmask(want, 0);
+    assert.deepEqual(copied, want, 'the worker\'s mask, copied');
+    assert.equal(p.adoptions.length, 1, 'still waiting: nothing stored on the step');
+    assert.equal(p.adoptions.stats.stored, 1);
     p.adoptions.fillDone();
+    for (let k = 0; k < 5 && p.adoptions.length > 0; k++) await turn();
+    assert.equal(p.adoptions.stats.stored, 2);
+    assert.notEqual(other.matcher.cachedMaskIdentity(), null, 'stored later, off the step');
+  } finally {
+    await p.close();
+  }
+});
+
+test('pooled provider: a worker mask whose walk the engine thread has is stored at once from the worker\'s diff, and equals the engine thread\'s own', async () => {
+  const fixture = qwen();
+  const voc = fixture.vocab;
+  const words = Math.ceil(voc.size / 32);
+  // two schemas, one value pattern: the value's lexer state (and so its walk) is the same, the masks are each grammar's
+  const pattern = '^z[0-9]{2}[p-r]w$';
+  const a: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { code: { type: 'string', pattern } }, required: ['code'] } };
+  const b: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { tag: { type: 'string', pattern } }, required: ['tag'] } };
+  const p = new PooledGrammarProvider(voc, { numWorkers: 1 });
+  try {
+    await p.startWorkers().whenStarted();
+    // the engine thread walks the value's state through b
+    const viaB = p.main.create(b);
+    for (const id of fixture.encode('{"tag": "z12pw')) assert.equal(viaB.acceptToken(id), true);
+    viaB.fillNextTokenBitmask(new Int32Array(words), 0);
+    const g = p.create(a);
+    const other = p.create(a);
+    for (const id of fixture.encode('{"code": "z12pw')) {
+      assert.equal(g.acceptToken(id), true);
+      assert.equal(other.acceptToken(id), true);
+    }
+    assert.equal(g.nextMaskCached(), false, 'a\'s mask is not cached on the engine thread');
+    const filler = p.bulkFiller(1)!;
+    const out = filler.allocate(words);
+    let waitingAfterAnswer = -1;
+    const errors = await filler.fill([{ grammar: g, offset: 0 }], out, (_k, err) => {
+      assert.equal(err, null);
+      g.adoptNextMask(out);
+      waitingAfterAnswer = p.adoptions.length;
+    });
+    assert.deepEqual(errors, [null]);
+    assert.equal(waitingAfterAnswer, 0, 'stored when the answer came: nothing waits');
+    assert.equal(p.adoptions.stats.atOnce, 1);
+    assert.equal(other.matcher.cachedMaskIdentity() !== null, true, 'in the engine thread\'s cache');
+    const got = new Int32Array(words);
+    other.fillNextTokenBitmask(got, 0);
+    const ref = createGrammarProvider(voc, { warmUp: false }).create(a);
+    for (const id of fixture.encode('{"code": "z12pw')) assert.equal(ref.acceptToken(id), true);
+    const want = new Int32Array(words);
+    ref.fillNextTokenBitmask(want, 0);
+    assert.ok(ref.nextStoredMask()!.walkDiff!.length > 0, 'a mask that differs from its walk\'s (tokens that end the string)');
+    assert.deepEqual(got, want, 'rebuilt from the worker\'s diff on this thread\'s walk');
+    assert.deepEqual(Array.from(out), Array.from(want), 'the worker wrote the same mask');
   } finally {
     await p.close();
   }

@@ -40,10 +40,20 @@ export interface PoolRow {
   offset: number;
 }
 
+/** a worker's answer to one fill: per row null or its error, its mask's walkDiff, and the worker's time on it */
+interface FillAnswer {
+  errors: Array<string | null>;
+  walkDiffs: Array<Int32Array | null>;
+  busyMs: number;
+}
+
+/** told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent */
+export type RowDone = (k: number, error: Error | null, walkDiff: Int32Array | null) => void;
+
 interface PendingFill {
   id: number;
   rows: MirrorRow[];
-  resolve: (result: Array<string | null> | { failed: string }) => void;
+  resolve: (result: FillAnswer | { failed: string }) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -57,6 +67,18 @@ export interface MaskWorkerStats {
   automataBuiltInFills: number;
   /** grammars whose automata are still to be built when idle, as each worker's last answer told (summed) */
   idleJobs: number;
+  /** the workers' time on fills, from reading each to answering it (summed) */
+  busyMs: number;
+}
+
+/** the last fill's answers (benchmarks read it to tell the workers' own time from the wait for their answers) */
+export interface FillTimes {
+  /** workers the fill went to */
+  workers: number;
+  /** the busiest one's time on it, ms */
+  slowestBusyMs: number;
+  /** the most rows one worker had */
+  mostRows: number;
 }
 
 interface Slot {
@@ -112,7 +134,9 @@ export class MaskWorkerPool {
   private nextFillId = 1;
   private closed = false;
   private readonly startWaiters: Array<() => void> = [];
-  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0 };
+  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
+  /** the last fill that was answered */
+  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -161,11 +185,11 @@ export class MaskWorkerPool {
    * computed; a row of a request must not be in two fills whose results both matter (the engine waits for a
    * deferred row's next mask).
    */
-  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
+  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: RowDone): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const failAll = (msg: string) => {
       const all = rows.map(() => new Error(msg));
-      all.forEach((e, k) => onRowDone?.(k, e));
+      all.forEach((e, k) => onRowDone?.(k, e, null));
       return all;
     };
     if (this.closed) return failAll('structured output: the mask worker pool is closed');
@@ -176,7 +200,7 @@ export class MaskWorkerPool {
       const slot = this.slotFor(r);
       if (!slot) {
         errors[k] = new Error('structured output: no mask worker is running');
-        onRowDone?.(k, errors[k]);
+        onRowDone?.(k, errors[k], null);
         return;
       }
       const m = this.mirrors.get(r.key)!;
@@ -191,21 +215,25 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
+    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0 };
     await Promise.all(
       [...bySlot].map(async ([slot, list]) => {
         const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
+        if (!('failed' in result)) times.slowestBusyMs = Math.max(times.slowestBusyMs, result.busyMs);
+        times.mostRows = Math.max(times.mostRows, list.length);
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
-          const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result[j];
+          const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result.errors[j];
           if (err) {
             errors[k] = new Error(err);
             // the worker holds no mirror for it any more (unless it was reassigned since)
             if (this.mirrors.get(row.key) === mirror) this.unassign(row.key, mirror);
           }
-          onRowDone?.(k, errors[k]!);
+          onRowDone?.(k, errors[k]!, err || 'failed' in result ? null : (result.walkDiffs[j] ?? null));
         }
       }),
     );
+    this.lastFill = times;
     return errors;
   }
 
@@ -288,7 +316,7 @@ export class MaskWorkerPool {
     else s.constraints.delete(m.constraintKey);
   }
 
-  private send(slot: Slot, rows: MirrorRow[], bitmask: SharedArrayBuffer): Promise<Array<string | null> | { failed: string }> {
+  private send(slot: Slot, rows: MirrorRow[], bitmask: SharedArrayBuffer): Promise<FillAnswer | { failed: string }> {
     return new Promise((resolve) => {
       const id = this.nextFillId++;
       const worker = slot.worker!;
@@ -304,7 +332,7 @@ export class MaskWorkerPool {
     });
   }
 
-  private settle(slot: Slot, id: number, result: Array<string | null> | { failed: string }): void {
+  private settle(slot: Slot, id: number, result: FillAnswer | { failed: string }): void {
     const p = slot.pending.get(id);
     if (!p) return;
     slot.pending.delete(id);
@@ -337,7 +365,8 @@ export class MaskWorkerPool {
         this.stats.automataBuiltInFills += msg.automataBuilt;
         this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
         slot.idleJobs = msg.idleJobs;
-        this.settle(slot, msg.id, msg.errors);
+        this.stats.busyMs += msg.busyMs;
+        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs });
       }
     });
     worker.on('error', (e) => {

@@ -29,7 +29,8 @@ let computed = 0;
 /** the mirrored grammars' lexeme automata, built while no message comes */
 const idle = new IdleWork();
 
-function fillRow(row: MirrorRow, out: Int32Array): void {
+/** fills the row and returns its mask's walkDiff (a copy: the cache's own is a view into a shared block) */
+function fillRow(row: MirrorRow, out: Int32Array): Int32Array | null {
   const early = mirrorErrors.get(row.key);
   if (early !== undefined && !row.constraint) throw new Error(early);
   let m = mirrors.get(row.key);
@@ -42,7 +43,13 @@ function fillRow(row: MirrorRow, out: Int32Array): void {
     if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
   }
   if (!m.nextMaskCached()) computed++;
-  m.fillNextTokenBitmask(out, row.offset);
+  const stored = m.nextStoredMask();
+  if (!stored) {
+    m.fillNextTokenBitmask(out, row.offset); // finished: no token
+    return null;
+  }
+  stored.writeTo(out, row.offset);
+  return stored.walkDiff?.slice() ?? null;
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -70,12 +77,15 @@ port.on('message', (msg: ToWorker) => {
     }
     return;
   }
+  const start = performance.now();
   const out = new Int32Array(msg.bitmask);
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
+  const walkDiffs: Array<Int32Array | null> = [];
   const errors = msg.rows.map((row) => {
+    walkDiffs.push(null);
     try {
-      fillRow(row, out);
+      walkDiffs[walkDiffs.length - 1] = fillRow(row, out);
       return null;
     } catch (e) {
       mirrors.delete(row.key); // the engine fails this request: its mirror is of no further use
@@ -83,6 +93,6 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending } satisfies FromWorker);
+  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

@@ -8,7 +8,7 @@ import { constraintHash } from '../compile.js';
 import type { GrammarMatcher } from '../matcher.js';
 import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provider.js';
 import type { TokenVocab } from '../token-vocab.js';
-import { AdoptionQueue } from '../mask-adoption.js';
+import { AdoptionQueue, type Adoption } from '../mask-adoption.js';
 import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
 
 /**
@@ -34,6 +34,8 @@ export class MirroredGrammar implements RequestGrammar {
   readonly history: number[] = [];
   /** who computes this request's masks in large steps (stable, so that thread's caches stay warm) */
   placement: 'unplaced' | 'engine' | 'workers' = 'unplaced';
+  /** the walkDiff its worker sent with the mask it just answered (set while the engine is told the row is done) */
+  answeredWalkDiff: Int32Array | null = null;
   constructor(
     readonly key: number,
     readonly constraint: StructuredConstraint,
@@ -44,7 +46,9 @@ export class MirroredGrammar implements RequestGrammar {
   ) {}
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
-    this.matcher.fillNextTokenBitmask(out, offset);
+    const waiting = this.matcher.cachedMaskIdentity() === null ? this.waitingAdoption() : undefined;
+    if (waiting) out.set(waiting.mask, offset);
+    else this.matcher.fillNextTokenBitmask(out, offset);
   }
 
   acceptToken(tokenId: number): boolean {
@@ -63,14 +67,18 @@ export class MirroredGrammar implements RequestGrammar {
   }
 
   /**
-   * the engine thread's cached mask; a state whose worker mask waits to be adopted is stored now (its walk, when new,
-   * made here) rather than sent back to a worker, as the old synchronous adoption had it cached by then
+   * the engine thread's cached mask, or else the worker mask waiting to be adopted for this state (the adoption
+   * itself stands for it: fillNextTokenBitmask copies its mask), rather than sending the state back to a worker
    */
   cachedMaskIdentity(): object | null {
-    const id = this.matcher.cachedMaskIdentity();
-    if (id !== null || this.adoptions.length === 0) return id;
+    return this.matcher.cachedMaskIdentity() ?? this.waitingAdoption() ?? null;
+  }
+
+  /** the adoption waiting for the current state (asked when the engine thread's cache has no mask for it) */
+  private waitingAdoption(): Adoption | undefined {
+    if (this.adoptions.length === 0) return undefined;
     const { cg, stateId } = this.matcher.adoptionState();
-    return this.adoptions.storeWaiting(cg, stateId) ? this.matcher.cachedMaskIdentity() : null;
+    return this.adoptions.waitingFor(cg, stateId);
   }
 
   /**
@@ -79,9 +87,11 @@ export class MirroredGrammar implements RequestGrammar {
    */
   adoptNextMask(mask: Int32Array): void {
     // a full queue takes nothing: checked before the state's key is even made
-    if (this.adoptions.full) return this.adoptions.skipped();
-    const a = this.matcher.adoptionOf(mask);
-    if (a) this.adoptions.push(a);
+    const walkDiff = this.answeredWalkDiff;
+    // a full queue takes nothing that would wait in it: checked before the state's key is even made
+    if (this.adoptions.full && walkDiff === null) return this.adoptions.skipped();
+    const a = this.matcher.adoptionOf(mask, walkDiff);
+    if (a) this.adoptions.take(a);
   }
 
   release(): void {
@@ -190,6 +200,7 @@ export class PooledGrammarProvider implements GrammarProvider {
   }
 
   private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
+    const grammars: MirroredGrammar[] = [];
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const poolRows = [];
     const poolAt: number[] = [];
@@ -208,12 +219,27 @@ export class PooledGrammarProvider implements GrammarProvider {
       }
       poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, offset: rows[k]!.offset });
       poolAt.push(k);
+      grammars.push(g);
     }
     // the workers' messages are posted before the engine thread starts on its own share; the adoptions of earlier
     // answers wait until this fill is answered
     this.adoptions.fillStarted();
     const fromPool = this.startWorkers()
-      .fill(poolRows, out, onRowDone && ((j, err) => onRowDone(poolAt[j]!, err)))
+      .fill(
+        poolRows,
+        out,
+        onRowDone &&
+          ((j, err, walkDiff) => {
+            // for adoptNextMask, if the engine calls it while told
+            const g = grammars[j]!;
+            g.answeredWalkDiff = walkDiff;
+            try {
+              onRowDone(poolAt[j]!, err);
+            } finally {
+              g.answeredWalkDiff = null;
+            }
+          }),
+      )
       .finally(() => this.adoptions.fillDone());
     for (const k of engineAt) {
       try {

@@ -105,6 +105,9 @@ export interface StepRun {
   coldRows: number[];
   /** the busiest worker's own time on the step's fill (from reading the message to answering it), when the pool tells it */
   slowestWorkerMs: number[];
+  /** the latest a worker started on the step's fill after it was posted, and the latest answer after the post */
+  latestStartMs: number[];
+  latestAnswerMs: number[];
   /** with a simulated forward: per step, how long the masks took beyond it (0: done within the forward) */
   lateMs: number[];
   masks: number;
@@ -124,7 +127,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], latestStartMs: [], latestAnswerMs: [], lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
@@ -167,7 +170,11 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       run.waitMs.push(performance.now() - t2);
       run.adoptMs.push(adoptMs);
       run.coldRows.push(cold.length);
-      if (pool && cold.length > 0) run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
+      if (pool && cold.length > 0) {
+        run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
+        run.latestStartMs.push(pool.lastFill.latestStartMs);
+        run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
+      }
     } else {
       live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
       arrive();
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), slowestWorkerMs: r.slowestWorkerMs.length > 0 ? stats(r.slowestWorkerMs) : undefined };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), latestStartMs: stats(r.latestStartMs), latestAnswerMs: stats(r.latestAnswerMs) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));

@@ -45,6 +45,7 @@ interface FillAnswer {
   errors: Array<string | null>;
   walkDiffs: Array<Int32Array | null>;
   busyMs: number;
+  startedAt: number;
 }
 
 /** told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent */
@@ -79,6 +80,10 @@ export interface FillTimes {
   slowestBusyMs: number;
   /** the most rows one worker had */
   mostRows: number;
+  /** the latest a worker started on it after its messages were posted, ms (posting, waking up, or busy before) */
+  latestStartMs: number;
+  /** the latest answer after the post, ms */
+  latestAnswerMs: number;
 }
 
 interface Slot {
@@ -136,7 +141,7 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
   /** the last fill that was answered */
-  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0 };
+  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0, latestStartMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -215,11 +220,16 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0 };
+    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0, latestStartMs: 0, latestAnswerMs: 0 };
+    const postedAt = performance.timeOrigin + performance.now();
     await Promise.all(
       [...bySlot].map(async ([slot, list]) => {
         const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
-        if (!('failed' in result)) times.slowestBusyMs = Math.max(times.slowestBusyMs, result.busyMs);
+        times.latestAnswerMs = Math.max(times.latestAnswerMs, performance.timeOrigin + performance.now() - postedAt);
+        if (!('failed' in result)) {
+          times.slowestBusyMs = Math.max(times.slowestBusyMs, result.busyMs);
+          times.latestStartMs = Math.max(times.latestStartMs, result.startedAt - postedAt);
+        }
         times.mostRows = Math.max(times.mostRows, list.length);
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
@@ -366,7 +376,7 @@ export class MaskWorkerPool {
         this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
         slot.idleJobs = msg.idleJobs;
         this.stats.busyMs += msg.busyMs;
-        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs });
+        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, startedAt: msg.startedAt });
       }
     });
     worker.on('error', (e) => {

@@ -78,6 +78,7 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   const start = performance.now();
+  const startedAt = performance.timeOrigin + start;
   const out = new Int32Array(msg.bitmask);
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
@@ -93,6 +94,6 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start } satisfies FromWorker);
+  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, startedAt } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

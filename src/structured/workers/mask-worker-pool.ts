@@ -80,6 +80,8 @@ export interface FillTimes {
   slowestBusyMs: number;
   /** the most rows one worker had */
   mostRows: number;
+  /** the engine thread's time posting its messages, ms */
+  postMs: number;
   /** the latest a worker started on it after its messages were posted, ms (posting, waking up, or busy before) */
   latestStartMs: number;
   /** the latest answer after the post, ms */
@@ -141,7 +143,7 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
   /** the last fill that was answered */
-  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0, latestStartMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -220,9 +222,9 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0, latestStartMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
-    await Promise.all(
+    const answers = Promise.all(
       [...bySlot].map(async ([slot, list]) => {
         const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
         times.latestAnswerMs = Math.max(times.latestAnswerMs, performance.timeOrigin + performance.now() - postedAt);
@@ -243,6 +245,8 @@ export class MaskWorkerPool {
         }
       }),
     );
+    times.postMs = performance.timeOrigin + performance.now() - postedAt;
+    await answers;
     this.lastFill = times;
     return errors;
   }

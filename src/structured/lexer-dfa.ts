@@ -132,6 +132,17 @@ export class LexerDfa {
     return this.stateShape.length;
   }
 
+  /**
+   * the bytes some NFA edge of the state's configurations takes, as 256 bits (bit b of word b >> 5): every other
+   * byte leads to DEAD. Read from the shape's byte classes (built on its first transition, or now): checking a
+   * byte here touches 32 bytes, where its transition reads a row of 1 KB per state (GrammarMatcher.computeMask asks
+   * one state for up to a few hundred bytes, nearly all dead).
+   */
+  edgeBytes(s: number): Int32Array {
+    const shape = this.shapes[this.stateShape[s]!]!;
+    return (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs))).onEdges;
+  }
+
   /** the transition from `s` on byte `b` if computed already, else UNKNOWN (-1); computes nothing */
   known(s: number, b: number): number {
     return this.chunks[s >>> CHUNK_BITS]![((s & CHUNK_MASK) << 8) | b]!;
@@ -565,6 +576,8 @@ export class LexerDfa {
  */
 interface ByteClasses {
   classOf: Uint8Array;
+  /** bytes on some edge (not in class 0), as 256 bits: bit b of word b >> 5 */
+  onEdges: Int32Array;
   words: Int32Array;
   start: Int32Array;
   members: Uint8Array;
@@ -577,7 +590,7 @@ interface ByteClasses {
  * bounds are typed arrays, not number arrays that turn from integers to doubles at an unbounded maxLength): V8
  * drops optimized code that relied on a field's kind when the field later holds another.
  */
-const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), words: new Int32Array(0), start: new Int32Array(0), members: new Uint8Array(0), runStart: new Int32Array(0), runs: new Uint8Array(0) };
+const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), onEdges: new Int32Array(0), words: new Int32Array(0), start: new Int32Array(0), members: new Uint8Array(0), runStart: new Int32Array(0), runs: new Uint8Array(0) };
 
 /**
  * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character
@@ -638,7 +651,9 @@ function internedClasses(h: number, classOf: Uint8Array, words: Int32Array, coun
     }
   }
   runStart[count] = runList.length;
-  const classes = { classOf: own, words: new Int32Array(own.buffer, own.byteOffset, 64), start, members, runStart, runs: Uint8Array.from(runList) };
+  const onEdges = new Int32Array(8);
+  for (let b = 0; b < 256; b++) if (own[b] !== 0) onEdges[b >>> 5] |= 1 << (b & 31);
+  const classes = { classOf: own, onEdges, words: new Int32Array(own.buffer, own.byteOffset, 64), start, members, runStart, runs: Uint8Array.from(runList) };
   bucket.push(classes);
   internedClassCount++;
   return classes;

@@ -11,6 +11,8 @@ import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type Token
 import type { TokenVocab } from './token-vocab.js';
 
 
+const NO_LEXEMES = new Int32Array(0);
+
 /** the identity of a finished matcher's mask (no token allowed: all zero), shared by every grammar */
 const NO_TOKEN_MASK: object = Object.freeze({ mask: 'no token' });
 
@@ -220,9 +222,12 @@ export class GrammarMatcher implements RequestGrammar {
       if (!parser.scan(accepting)) continue;
       const scanned = parser.setCount;
       const after = parser.lexState;
+      const onEdges = dfa.edgeBytes(after);
       for (let j = 0; j < bytes.length; j++) {
         // can the next lexeme start with this byte: once for all the group's nodes with it
-        const first = dfa.next(after, bytes[j]!);
+        const b = bytes[j]!;
+        if ((onEdges[b >>> 5]! & (1 << (b & 31))) === 0) continue;
+        const first = dfa.next(after, b);
         if (first < 0) continue;
         for (let q = byteStart[j]!; q < byteStart[j + 1]!; q++) {
           const top = group[q]!;
@@ -284,6 +289,9 @@ export class GrammarMatcher implements RequestGrammar {
     const parser = this.parser;
     const lexStack = this.lexStack;
     const setStack = this.setStack;
+    // the lexemes ending at the last parent state a lexeme end was tried from (siblings share their parent)
+    let accFrom = -1;
+    let acc: Int32Array = NO_LEXEMES;
     while (i < end) {
       const at = NODE_STRIDE * i;
       const byteDepth = nodes[at + BYTE_DEPTH]!;
@@ -295,7 +303,10 @@ export class GrammarMatcher implements RequestGrammar {
       let from = parentLex;
       let ns = dfa.next(from, b);
       if (ns === DEAD) {
-        const acc = this.cg.acceptedLexemes(parentLex);
+        if (parentLex !== accFrom) {
+          accFrom = parentLex;
+          acc = this.cg.acceptedLexemes(parentLex);
+        }
         if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next((from = parser.lexState), b)) < 0) {
           i = nodes[at + SUBTREE_END]!;
           continue;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { AdoptionQueue, MAX_WAITING_ADOPTIONS, type Adoption } from '../../src/structured/mask-adoption.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
-import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import { PooledGrammarProvider, type MirroredGrammar } from '../../src/structured/workers/pooled-provider.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { qwen } from './qwen-fixture.js';
@@ -28,6 +28,19 @@ function fake(log: number[], id: number, opts: { walked?: boolean; fails?: boole
       log.push(id);
     },
   };
+}
+
+/** g's row filled on the workers and its mask adopted as the engine does; the adoptions waiting right after */
+async function fillOnWorkers(p: PooledGrammarProvider, g: MirroredGrammar, words: number): Promise<{ out: Int32Array; waitingAfterAnswer: number }> {
+  const out = p.bulkFiller(1)!.allocate(words);
+  let waitingAfterAnswer = -1;
+  const errors = await p.bulkFiller(1)!.fill([{ grammar: g, offset: 0 }], out, (_k, err) => {
+    assert.equal(err, null);
+    g.adoptNextMask(out);
+    waitingAfterAnswer = p.adoptions.length;
+  });
+  assert.deepEqual(errors, [null]);
+  return { out, waitingAfterAnswer };
 }
 
 async function turns(n: number): Promise<void> {
@@ -137,16 +150,8 @@ test('pooled provider: a worker mask is cached on the engine thread once its fil
     const other = p.create(c);
     for (const id of prefix) assert.equal(other.acceptToken(id), true);
     assert.equal(g.nextMaskCached(), false);
-    const filler = p.bulkFiller(1)!;
-    const out = filler.allocate(words);
-    let adoptedInStep = -1;
-    const errors = await filler.fill([{ grammar: g, offset: 0 }], out, (_k, err) => {
-      assert.equal(err, null);
-      g.adoptNextMask(out);
-      adoptedInStep = p.adoptions.length;
-    });
-    assert.deepEqual(errors, [null]);
-    assert.equal(adoptedInStep, 1, 'taken when the answer came, not stored');
+    const { out, waitingAfterAnswer } = await fillOnWorkers(p, g, words);
+    assert.equal(waitingAfterAnswer, 1, 'taken when the answer came, not stored');
     for (let k = 0; k < 5 && p.adoptions.length > 0; k++) await turn();
     assert.equal(p.adoptions.stats.stored, 1, 'stored once the fill was answered');
     assert.equal(other.nextMaskCached(), true, 'another request at that state now copies it on the engine thread');
@@ -165,8 +170,7 @@ test('pooled provider: a worker mask is cached on the engine thread once its fil
       assert.equal(other.acceptToken(id), true);
       assert.equal(ref.acceptToken(id), true);
     }
-    const again = await filler.fill([{ grammar: g, offset: 0 }], out, () => g.adoptNextMask(out));
-    assert.deepEqual(again, [null]);
+    await fillOnWorkers(p, g, words);
     p.adoptions.fillStarted();
     assert.equal(p.adoptions.length, 1, 'waiting: a fill is out');
     assert.equal(other.matcher.cachedMaskIdentity(), null, 'not in the engine thread\'s cache yet');
@@ -209,15 +213,7 @@ test('pooled provider: a worker mask whose walk the engine thread has is stored 
       assert.equal(other.acceptToken(id), true);
     }
     assert.equal(g.nextMaskCached(), false, 'a\'s mask is not cached on the engine thread');
-    const filler = p.bulkFiller(1)!;
-    const out = filler.allocate(words);
-    let waitingAfterAnswer = -1;
-    const errors = await filler.fill([{ grammar: g, offset: 0 }], out, (_k, err) => {
-      assert.equal(err, null);
-      g.adoptNextMask(out);
-      waitingAfterAnswer = p.adoptions.length;
-    });
-    assert.deepEqual(errors, [null]);
+    const { out, waitingAfterAnswer } = await fillOnWorkers(p, g, words);
     assert.equal(waitingAfterAnswer, 0, 'stored when the answer came: nothing waits');
     assert.equal(p.adoptions.stats.atOnce, 1);
     assert.equal(other.matcher.cachedMaskIdentity() !== null, true, 'in the engine thread\'s cache');

@@ -10,7 +10,6 @@ import { MaskScratch, maskScratch, type StoredMask } from './mask-store.js';
 import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
-
 const NO_LEXEMES = new Int32Array(0);
 
 /** the identity of a finished matcher's mask (no token allowed: all zero), shared by every grammar */

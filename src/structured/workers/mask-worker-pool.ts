@@ -74,12 +74,8 @@ export interface MaskWorkerStats {
 
 /** the last fill's answers (benchmarks read it to tell the workers' own time from the wait for their answers) */
 export interface FillTimes {
-  /** workers the fill went to */
-  workers: number;
-  /** the busiest one's time on it, ms */
+  /** the busiest worker's time on it, ms */
   slowestBusyMs: number;
-  /** the most rows one worker had */
-  mostRows: number;
   /** the engine thread's time posting its messages, ms */
   postMs: number;
   /** the latest a worker started on it after its messages were posted, ms (posting, waking up, or busy before) */
@@ -143,7 +139,7 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
   /** the last fill that was answered */
-  lastFill: FillTimes = { workers: 0, slowestBusyMs: 0, mostRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = { slowestBusyMs: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -222,7 +218,7 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { workers: bySlot.size, slowestBusyMs: 0, mostRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = { slowestBusyMs: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
     const answers = Promise.all(
       [...bySlot].map(async ([slot, list]) => {
@@ -232,7 +228,6 @@ export class MaskWorkerPool {
           times.slowestBusyMs = Math.max(times.slowestBusyMs, result.busyMs);
           times.latestStartMs = Math.max(times.latestStartMs, result.startedAt - postedAt);
         }
-        times.mostRows = Math.max(times.mostRows, list.length);
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
           const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result.errors[j];

@@ -82,11 +82,10 @@ port.on('message', (msg: ToWorker) => {
   const out = new Int32Array(msg.bitmask);
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
-  const walkDiffs: Array<Int32Array | null> = [];
-  const errors = msg.rows.map((row) => {
-    walkDiffs.push(null);
+  const walkDiffs: Array<Int32Array | null> = msg.rows.map(() => null);
+  const errors = msg.rows.map((row, k) => {
     try {
-      walkDiffs[walkDiffs.length - 1] = fillRow(row, out);
+      walkDiffs[k] = fillRow(row, out);
       return null;
     } catch (e) {
       mirrors.delete(row.key); // the engine fails this request: its mirror is of no further use

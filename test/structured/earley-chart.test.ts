@@ -133,6 +133,14 @@ test('the set-key interner: the same triples in any order get one id, other trip
   assert.notEqual(keys.intern(Int32Array.of(5, 1, -1, 2, 0, 4, 5, 1, 0), 3), id, 'one origin differs');
   assert.notEqual(keys.intern(Int32Array.of(5, 1, -1, 5, 1, -1, 2, 0, 3, 5, 1, 0), 4), id, 'a triple twice');
   assert.equal(keys.size, 4);
+  // sets up to 24 triples are sorted by insertion, larger ones by comparator: both orders give one id, near the bound
+  for (const n of [12, 24, 25]) {
+    const sorted = new Int32Array(3 * n);
+    for (let j = 0; j < n; j++) sorted.set([j % 4, j % 3, j], 3 * j);
+    const shuffled = new Int32Array(3 * n);
+    for (let j = 0; j < n; j++) shuffled.set(sorted.subarray(3 * ((j * 7) % n), 3 * ((j * 7) % n) + 3), 3 * j);
+    assert.equal(keys.intern(shuffled, n), keys.intern(sorted, n), `${n} triples`);
+  }
   // many triples: past the scratch's first capacity
   const big = new Int32Array(3 * 500);
   for (let j = 0; j < 500; j++) big.set([j % 37, j % 5, j], 3 * j);

@@ -5,7 +5,7 @@
 # schemas come from .dev-serve (bundle-serve.sh).
 # carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
-# ms, a list runs each); MB_RUNS ("variant:ours|full ...", in order; ours = MASK_BENCH_OURS_ONLY), MB_PER_SUBSET (10);
+# ms, a list runs each); MB_RUNS ("variant:ours|full|own ...", in order; ours = MASK_BENCH_OURS_ONLY, own = MASK_BENCH_ORDER=own), MB_PER_SUBSET (10);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
 # PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider);
@@ -48,7 +48,8 @@ n=0
 for spec in ${MB_RUNS:-}; do
   n=$((n + 1)) v=${spec%%:*} kind=${spec##*:} s=$(date +%s)
   ours=$([ "$kind" = ours ] && echo 1 || echo 0)
-  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours timeout 300 node ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
+  order=$([ "$kind" = own ] && echo own || echo default)
+  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours MASK_BENCH_ORDER=$order timeout 300 node ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
     "$RES/mb-$n-$v-$kind.json" > "$RES/mb-$n-$v-$kind.log" 2>&1
   echo "=== mask-bench $n $v $kind: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
 done

@@ -136,6 +136,8 @@ export class CompiledGrammar {
   /** lexer state -> its mask class; a class's id by its key (maskClass) */
   private readonly maskClassOf = new Map<number, number>();
   private readonly maskClassIds = new Map<string, number>();
+  /** per mask class: 1 where its masks cannot depend on the parser (see maskKey) */
+  private parserFree = new Uint8Array(64);
 
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk & { classKey: string };
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
@@ -195,9 +197,28 @@ export class CompiledGrammar {
       }
       id = this.maskClassIds.size;
       this.maskClassIds.set(key, id);
+      if (id >= this.parserFree.length) {
+        const grown = new Uint8Array(2 * id);
+        grown.set(this.parserFree);
+        this.parserFree = grown;
+      }
+      // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of sequence
+      // only where it ends one): the mask is the walk's mask, whatever the parser's state
+      this.parserFree[id] = w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && this.dfa.accepting[lexState]!.length === 0 ? 1 : 0;
     }
     this.maskClassOf.set(lexState, id);
     return id;
+  }
+
+  /**
+   * The mask cache's key of a state: its parser state's key and its mask class. A class whose masks cannot depend on
+   * the parser (e.g. inside a property name, a literal no token can leave) is keyed by itself alone, so its mask is
+   * computed once for every parser state it meets: on a first request every property is a new parser state.
+   * `atLexemeStart`: the lexer is where the parser's next lexeme starts (its state is the parser's lexState): then
+   * end of sequence is allowed where the parser accepts, so the parser counts.
+   */
+  maskKey(parserKey: number, cls: number, atLexemeStart: boolean): number {
+    return !atLexemeStart && this.parserFree[cls] === 1 ? -1 - cls : parserKey * MASK_CLASS_SPACE + cls;
   }
 
   cachedMask(key: number): StoredMask | undefined {
@@ -214,5 +235,5 @@ const ascending = (a: number, b: number): number => a - b;
 
 /** a shared walk's groups of boundary nodes with this grammar's sorted lexeme ids (distinct slots: distinct ids) */
 function localGroups(groups: SlotGroup[], slotLexemes: Int32Array): BoundaryGroup[] {
-  return groups.map(({ slots, nodes, bytes, byteStart }) => ({ accepting: Int32Array.from(slots, (i) => slotLexemes[i]!).sort(), nodes, bytes, byteStart }));
+  return groups.map(({ slots, ...byByte }) => ({ accepting: Int32Array.from(slots, (i) => slotLexemes[i]!).sort(), ...byByte }));
 }

@@ -36,14 +36,18 @@ export interface LexerWalk {
 }
 
 /**
- * Boundary nodes that end the same lexemes, ordered by their byte: the nodes with byte `bytes[j]` are
- * nodes[byteStart[j] .. byteStart[j + 1]) (in trie order), so a mask asks the lexer once per distinct byte whether
- * the next lexeme can start with it (after whitespace, hundreds of nodes and a handful of bytes the next lexeme takes)
+ * Boundary nodes that end the same lexemes, ordered by their byte: the nodes with the j-th of their distinct bytes
+ * (ascending) are nodes[byteStart[j] .. byteStart[j + 1]) (in trie order), so a mask asks the lexer once per
+ * distinct byte whether the next lexeme can start with it (after whitespace, hundreds of nodes and a handful of bytes
+ * the next lexeme takes)
  */
 export interface NodesByByte {
   nodes: readonly number[];
-  bytes: readonly number[];
   byteStart: readonly number[];
+  /** the distinct bytes as 256 bits (a mask intersects them with the next lexer state's edge bytes: a few stay) */
+  byteSet: Int32Array;
+  /** byte -> its j (read for bytes in byteSet only) */
+  byteIndex: Uint8Array;
 }
 
 export interface SlotGroup extends NodesByByte {
@@ -198,11 +202,13 @@ function walkStack(depth: number): Int32Array {
 function byByte(trie: TokenTrie, list: number[]): NodesByByte {
   const count = byteCounts;
   for (const i of list) count[trie.byteOf(i) + 1]++;
-  const bytes: number[] = [];
   const byteStart: number[] = [];
+  const byteSet = new Int32Array(8);
+  const byteIndex = new Uint8Array(256);
   for (let b = 0; b < 256; b++) {
     if (count[b + 1] !== 0) {
-      bytes.push(b);
+      byteIndex[b] = byteStart.length;
+      byteSet[b >>> 5] |= 1 << (b & 31);
       byteStart.push(count[b]!);
     }
     count[b + 1] += count[b]!;
@@ -212,7 +218,7 @@ function byByte(trie: TokenTrie, list: number[]): NodesByByte {
   const nodes = list.slice();
   for (const i of list) nodes[count[trie.byteOf(i)]++] = i;
   count.fill(0);
-  return { nodes, bytes, byteStart };
+  return { nodes, byteStart, byteSet, byteIndex };
 }
 
 /**

@@ -8,7 +8,6 @@
 // answers), the others when no fill does (while the forward runs). Until then a row at that state copies the mask
 // the adoption holds (pooled-provider.ts), rather than going back to a worker or storing it on the step.
 import type { CompiledGrammar } from './compiled-grammar.js';
-import { MASK_CLASS_SPACE } from './compiled-grammar.js';
 import { diffMask, maskFromWalkDiff } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
 
@@ -24,6 +23,8 @@ export class MaskAdoption {
     private readonly trie: TokenTrie,
     private readonly parserKey: number,
     private readonly lexState: number,
+    /** the lexer state is the parser's lexState (see CompiledGrammar.maskKey) */
+    private readonly atLexemeStart: boolean,
     /** the caller's buffer until AdoptionQueue.push replaces it by a copy (the worker reuses the bitmask) */
     public mask: Int32Array,
     /** the mask's words that differ from its walk's mask, as the worker kept it (StoredMask.walkDiff), when known */
@@ -52,7 +53,7 @@ export class MaskAdoption {
    */
   store(): void {
     const words = this.mask.length;
-    const key = this.parserKey * MASK_CLASS_SPACE + this.cg.maskClass(this.lexState, this.trie, words);
+    const key = this.cg.maskKey(this.parserKey, this.cg.maskClass(this.lexState, this.trie, words), this.atLexemeStart);
     if (this.cg.cachedMask(key) !== undefined) return;
     const base = this.cg.lexerWalk(this.lexState, this.trie, words).inner;
     this.cg.storeMask(key, this.walkDiff ? maskFromWalkDiff(base, this.walkDiff) : diffMask(this.mask, base));

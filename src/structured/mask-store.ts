@@ -6,16 +6,22 @@
 // notes the words tokens were added to, and kept as a short diff; those that differ in more than a third of their
 // words are kept whole.
 import { copyMask, cutInts } from './mask-blocks.js';
+import { type PackedMask, packedOf } from './packed-mask.js';
 
 const NO_DIFF = new Int32Array(0);
 
 export class StoredMask {
+  /** `base` packed where it is nearly empty (packed-mask.ts): written from that, not copied */
+  private readonly packed: PackedMask | null;
+
   /** `diff`: pairs (word index, word) where the mask differs from `base`; `whole`: base is this mask's own copy */
   constructor(
     private readonly base: Int32Array,
     private readonly diff: Int32Array,
     private readonly whole: boolean,
-  ) {}
+  ) {
+    this.packed = packedOf(base);
+  }
 
   /**
    * the words where this mask differs from its lexer walk's mask, as (word index, word) pairs; null when it is kept
@@ -32,9 +38,14 @@ export class StoredMask {
   }
 
   writeTo(out: Int32Array, offset: number): void {
-    out.set(this.base, offset);
+    if (this.packed) this.packed.writeTo(out, offset);
+    else out.set(this.base, offset);
     const d = this.diff;
-    for (let k = 0; k < d.length; k += 2) out[offset + d[k]!] = d[k + 1]!;
+    const n = d.length;
+    for (let k = 0; k < n; k += 2) {
+      const w = d[k]!;
+      out[offset + w] = d[k + 1]!;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // One request's position in a compiled grammar: advances by tokens and fills the allowed-token bitmask by walking
 // the token trie through the lexer DFA, calling the Earley parser only where a lexeme ends inside a token.
 import type { RequestGrammar } from '../engine/grammar.js';
-import { CompiledGrammar, MASK_CLASS_SPACE } from './compiled-grammar.js';
+import { CompiledGrammar } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
@@ -149,7 +149,7 @@ export class GrammarMatcher implements RequestGrammar {
     // the mask: no mask of that class can be cached before some walk of it was made (or only after an eviction from
     // the walk cache: then a cached mask is answered cold, which costs a worker round trip, never a wrong mask)
     const cls = this.cg.maskClass(this.lex, this.trie, this.words, true);
-    return cls >= 0 ? (this.cg.cachedMask(this.parser.stateKey() * MASK_CLASS_SPACE + cls) ?? null) : null;
+    return cls >= 0 ? (this.cg.cachedMask(this.cg.maskKey(this.parser.stateKey(), cls, this.atLexemeStart)) ?? null) : null;
   }
 
   /**
@@ -175,11 +175,16 @@ export class GrammarMatcher implements RequestGrammar {
   adoptionOf(mask: Int32Array, walkDiff: Int32Array | null = null): MaskAdoption | null {
     if (this.finished) return null;
     if (mask.length !== this.words) throw new Error(`structured output: an adopted mask has ${mask.length} words, expected ${this.words}`);
-    return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, mask, walkDiff);
+    return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, this.atLexemeStart, mask, walkDiff);
   }
 
   private maskKey(): number {
-    return this.parser.stateKey() * MASK_CLASS_SPACE + this.cg.maskClass(this.lex, this.trie, this.words);
+    return this.cg.maskKey(this.parser.stateKey(), this.cg.maskClass(this.lex, this.trie, this.words), this.atLexemeStart);
+  }
+
+  /** the lexer is where the parser's next lexeme starts (see CompiledGrammar.maskKey) */
+  private get atLexemeStart(): boolean {
+    return this.lex === this.parser.lexState;
   }
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
@@ -214,7 +219,7 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    for (const { accepting, nodes: group, bytes, byteStart } of walk.boundaryGroups) {
+    for (const { accepting, nodes: group, byteStart, byteSet, byteIndex } of walk.boundaryGroups) {
       // the lexemes ending before these nodes' bytes: the parser decides once what may follow, for the whole group
       parser.truncate(baseSets);
       boundWork(parser.work - workStart);
@@ -222,24 +227,30 @@ export class GrammarMatcher implements RequestGrammar {
       const scanned = parser.setCount;
       const after = parser.lexState;
       const onEdges = dfa.edgeBytes(after);
-      for (let j = 0; j < bytes.length; j++) {
-        // can the next lexeme start with this byte: once for all the group's nodes with it
-        const b = bytes[j]!;
-        if ((onEdges[b >>> 5]! & (1 << (b & 31))) === 0) continue;
-        const first = dfa.next(after, b);
-        if (first < 0) continue;
-        for (let q = byteStart[j]!; q < byteStart[j + 1]!; q++) {
-          const top = group[q]!;
-          if (parser.setCount !== scanned) {
-            parser.truncate(scanned);
-            boundWork(parser.work - workStart);
+      // the group's bytes the next lexeme may start with (on some edge of `after`), in ascending order
+      for (let k = 0; k < 8; k++) {
+        let live = byteSet[k]! & onEdges[k]!;
+        while (live !== 0) {
+          const low = live & -live;
+          live ^= low;
+          const b = (k << 5) | (31 - Math.clz32(low));
+          const j = byteIndex[b]!;
+          // can the next lexeme start with this byte: once for all the group's nodes with it
+          const first = dfa.next(after, b);
+          if (first < 0) continue;
+          for (let q = byteStart[j]!; q < byteStart[j + 1]!; q++) {
+            const top = group[q]!;
+            if (parser.setCount !== scanned) {
+              parser.truncate(scanned);
+              boundWork(parser.work - workStart);
+            }
+            const at = NODE_STRIDE * top;
+            const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
+            lexStack[topDepth] = first;
+            setStack[topDepth] = scanned;
+            addOwnTokens(trie, top, scratch);
+            this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
           }
-          const at = NODE_STRIDE * top;
-          const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
-          lexStack[topDepth] = first;
-          setStack[topDepth] = scanned;
-          addOwnTokens(trie, top, scratch);
-          this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
         }
       }
     }

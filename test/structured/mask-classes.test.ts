@@ -59,3 +59,35 @@ test('bounded strings keep exact masks near their bound', () => {
   const { compared } = walk(bounded, 11, 3, 120);
   assert.ok(compared >= 120, `compared ${compared} masks`);
 });
+
+test('a lexer state no token can leave (inside a property name) has one cached mask for every parser state', () => {
+  const inner = { type: 'object', properties: { description: { type: 'string' } }, required: ['description'] };
+  const nested = {
+    kind: 'json',
+    schema: { type: 'object', properties: { description: { type: 'string' }, child: inner, other: { type: 'array', items: inner } }, required: ['description', 'child', 'other'] },
+  } as StructuredConstraint;
+  const provider = createGrammarProvider(q.vocab);
+  const at = (text: string) => {
+    const m = provider.create(nested);
+    assert.equal(m.acceptBytes(new TextEncoder().encode(text)), true, text);
+    return m;
+  };
+  const outer = at('{"descri');
+  const first = outer.nextStoredMask();
+  const deeper = [at('{"description": "x", "child": {"descri'), at('{"description": "x", "child": {"description": "y"}, "other": [{"descri')];
+  const parserKey = (m: GrammarMatcher) => (m as unknown as { parser: { stateKey(): number } }).parser.stateKey();
+  for (const m of deeper) {
+    assert.notEqual(parserKey(m), parserKey(outer), 'the parser states differ');
+    // cached before this state's mask was ever asked for: the outer object's computed mask serves it
+    assert.equal(m.cachedMaskIdentity(), first);
+    const got = new Int32Array(words);
+    m.fillNextTokenBitmask(got, 0);
+    (m as unknown as Internals).computeMask();
+    const exact = new Int32Array(words);
+    maskScratch(words).store().writeTo(exact, 0);
+    assert.deepEqual(got, exact);
+    assert.ok(allowedIds(got).some((id) => new TextDecoder().decode(q.vocab.tokenBytes[id]!).startsWith('ption')));
+  }
+  // random walks through such states under many parser states: every cached mask equals the computed one
+  assert.ok(walk(nested, 5, 4, 120).compared >= 200);
+});

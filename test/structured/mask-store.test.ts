@@ -67,3 +67,24 @@ test('a mask computed elsewhere (adopted) is kept as its diff against the walk m
   }
   assert.throws(() => diffMask(new Int32Array(3), new Int32Array(4)), /3-word mask against a 4-word base/);
 });
+
+test('a nearly empty base is written from its nonzero words: the same row as a copy, with its diff on top', () => {
+  const next = rng(23);
+  for (const nonzero of [0, 1, 40, 64, 65, 200]) {
+    const base = new Int32Array(WORDS);
+    for (let k = 0; k < nonzero; k++) base[Math.floor((k * WORDS) / nonzero)] = ((next() * 0x100000000) | 0) || 1;
+    const scratch = new MaskScratch(WORDS);
+    scratch.start(base);
+    const expected = Int32Array.from(base);
+    for (const t of [32 * 100 + 7, 32 * 150 + 3]) {
+      scratch.add(t);
+      expected[t >>> 5] |= 1 << (t & 31);
+    }
+    const stored = scratch.store();
+    // a row full of another mask's words: the packed write must clear every word it does not set
+    const out = new Int32Array(WORDS + 10).fill(-1);
+    stored.writeTo(out, 5);
+    assert.deepEqual(out.subarray(5, 5 + WORDS), expected, `${nonzero} nonzero words`);
+    assert.ok(out.subarray(0, 5).every((w) => w === -1) && out.subarray(5 + WORDS).every((w) => w === -1), 'nothing written outside the row');
+  }
+});

@@ -9,6 +9,7 @@ import type { GrammarMatcher } from '../matcher.js';
 import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provider.js';
 import type { TokenVocab } from '../token-vocab.js';
 import { AdoptionQueue, type Adoption } from '../mask-adoption.js';
+import { StoredMask } from '../mask-store.js';
 import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
 
 /**
@@ -46,7 +47,10 @@ export class MirroredGrammar implements RequestGrammar {
   ) {}
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
-    const waiting = this.matcher.cachedMaskIdentity() === null ? this.waitingAdoption() : undefined;
+    // a cached mask's identity is the stored mask itself: written from it, its key not made a second time
+    const cached = this.matcher.cachedMaskIdentity();
+    if (cached instanceof StoredMask) return cached.writeTo(out, offset);
+    const waiting = cached === null ? this.waitingAdoption() : undefined;
     if (waiting) out.set(waiting.mask, offset);
     else this.matcher.fillNextTokenBitmask(out, offset);
   }
@@ -86,7 +90,6 @@ export class MirroredGrammar implements RequestGrammar {
    * taking it costs a copy, once per state
    */
   adoptNextMask(mask: Int32Array): void {
-    // a full queue takes nothing: checked before the state's key is even made
     const walkDiff = this.answeredWalkDiff;
     // a full queue takes nothing that would wait in it: checked before the state's key is even made
     if (this.adoptions.full && walkDiff === null) return this.adoptions.skipped();

@@ -7,14 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import type { StructuredConstraint } from '../../src/engine/types.js';
-import { benchSubsets, validExamples } from './bench-schemas.js';
+import { compilingExamples } from './bench-schemas.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const outFile = process.argv[3];
 const q = qwen();
 const provider = createGrammarProvider(q.vocab);
-const compileUncached = (provider as unknown as { compileUncached(c: StructuredConstraint): unknown }).compileUncached.bind(provider);
 const words = Math.ceil(q.vocab.size / 32);
 const row = new Int32Array(words);
 
@@ -26,30 +24,19 @@ interface MaskTime {
   nonzeroWords: number;
 }
 const masks: MaskTime[] = [];
-for (const subset of benchSubsets()) {
-  let used = 0;
-  for (const { schema, instance } of validExamples(subset)) {
-    if (used >= perSubset) break;
-    const c: StructuredConstraint = { kind: 'json', schema };
-    try {
-      compileUncached(c);
-    } catch {
-      continue;
-    }
-    used++;
-    const m = provider.create(c);
-    for (const id of q.encode(JSON.stringify(instance, null, 2))) {
-      const hit = m.nextMaskCached();
-      const t0 = performance.now();
-      const stored = m.nextStoredMask();
-      const t1 = performance.now();
-      if (stored) stored.writeTo(row, 0);
-      const t2 = performance.now();
-      let nonzeroWords = 0;
-      for (let w = 0; w < words; w++) if (row[w] !== 0) nonzeroWords++;
-      masks.push({ hit, getUs: (t1 - t0) * 1000, writeUs: (t2 - t1) * 1000, totalUs: (t2 - t0) * 1000, nonzeroWords });
-      if (!m.acceptToken(id)) throw new Error(`${subset}: instance token ${id} rejected`);
-    }
+for (const { subset, instance, constraint } of compilingExamples(perSubset)) {
+  const m = provider.create(constraint);
+  for (const id of q.encode(JSON.stringify(instance, null, 2))) {
+    const hit = m.nextMaskCached();
+    const t0 = performance.now();
+    const stored = m.nextStoredMask();
+    const t1 = performance.now();
+    if (stored) stored.writeTo(row, 0);
+    const t2 = performance.now();
+    let nonzeroWords = 0;
+    for (let w = 0; w < words; w++) if (row[w] !== 0) nonzeroWords++;
+    masks.push({ hit, getUs: (t1 - t0) * 1000, writeUs: (t2 - t1) * 1000, totalUs: (t2 - t0) * 1000, nonzeroWords });
+    if (!m.acceptToken(id)) throw new Error(`${subset}: instance token ${id} rejected`);
   }
 }
 

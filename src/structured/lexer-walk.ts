@@ -5,7 +5,7 @@
 // of a provider: the body of every string with more room left than a token has characters is walked once,
 // whatever its schema or maxLength.
 import { type CanonicalState, CHUNK_BITS, CHUNK_MASK, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
-import { BYTE_DEPTH, NODE_STRIDE, SET_AT, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WALK_DEPTH } from './token-trie.js';
+import { BYTE_DEPTH, DEPTH_MASK, depthOfField, NODE_STRIDE, SET_AT, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WALK_DEPTH, WIDE_SHIFT, WIDE_STRIDE, bitCount } from './token-trie.js';
 import { newMask } from './mask-blocks.js';
 
 export interface SharedLexerWalk {
@@ -131,56 +131,74 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
   lexStack[0] = start;
   // (pushed to as states are added, never replaced: read once)
   const chunks = dfa.chunks;
-  let i = 1;
+  // ranges of trie nodes left to walk, as (first, end) pairs popped from the top: preorder, with the children of wide
+  // nodes (see TokenTrie.wideChildren) that a state ending no lexeme cannot take left out (no boundary to note there)
+  const ranges = rangeScratch;
+  ranges.length = 0;
+  const rootWide = nodes[BYTE_DEPTH]! >>> WIDE_SHIFT;
+  if (rootWide !== 0 && dfa.accepting[start]!.length === 0) pushTakenChildren(trie, rootWide - 1, dfa.edgeBytes(start), ranges);
+  else ranges.push(1, nodeCount);
   let visited = 0;
-  while (i < nodeCount) {
-    visited++;
-    const at = NODE_STRIDE * i;
-    const byteDepth = nodes[at + BYTE_DEPTH]!;
-    const depth = byteDepth >>> 8;
-    if (depth > depthLimit) {
-      // the path is alive this deep: its long tokens are checked one by one (GrammarMatcher.computeMask)
-      deep.push(i);
-      i = nodes[at + SUBTREE_END]!;
-      continue;
-    }
-    const parentLex = lexStack[depth - 1]!;
-    const b = byteDepth & 0xff;
-    let ns = chunks[parentLex >>> CHUNK_BITS]![((parentLex & CHUNK_MASK) << 8) | b]!;
-    if (ns === -1) ns = dfa.next(parentLex, b);
-    if (ns === DEAD) {
-      const acc = dfa.accepting[parentLex]!;
-      if (acc.length > 0) {
-        boundaryCount++;
-        let group = groupOf.get(acc);
-        if (!group) {
-          const slots = Int32Array.from(acc, (l) => slotOf.get(l)!);
-          const key = slots.join(',');
-          group = groupBySlots.get(key);
-          if (!group) groupBySlots.set(key, (group = { slots, nodes: [] }));
-          groupOf.set(acc, group);
+  while (ranges.length > 0) {
+    const end = ranges.pop()!;
+    let i = ranges.pop()!;
+    while (i < end) {
+      visited++;
+      const at = NODE_STRIDE * i;
+      const byteDepth = nodes[at + BYTE_DEPTH]!;
+      const depth = (byteDepth >>> 8) & DEPTH_MASK;
+      if (depth > depthLimit) {
+        // the path is alive this deep: its long tokens are checked one by one (GrammarMatcher.computeMask)
+        deep.push(i);
+        i = nodes[at + SUBTREE_END]!;
+        continue;
+      }
+      const parentLex = lexStack[depth - 1]!;
+      const b = byteDepth & 0xff;
+      let ns = chunks[parentLex >>> CHUNK_BITS]![((parentLex & CHUNK_MASK) << 8) | b]!;
+      if (ns === -1) ns = dfa.next(parentLex, b);
+      if (ns === DEAD) {
+        const acc = dfa.accepting[parentLex]!;
+        if (acc.length > 0) {
+          boundaryCount++;
+          let group = groupOf.get(acc);
+          if (!group) {
+            const slots = Int32Array.from(acc, (l) => slotOf.get(l)!);
+            const key = slots.join(',');
+            group = groupBySlots.get(key);
+            if (!group) groupBySlots.set(key, (group = { slots, nodes: [] }));
+            groupOf.set(acc, group);
+          }
+          group.nodes.push(i);
         }
-        group.nodes.push(i);
+        i = nodes[at + SUBTREE_END]!;
+        continue;
       }
-      i = nodes[at + SUBTREE_END]!;
-      continue;
-    }
-    const end = loopSubtreeEnd(dfa, trie, i, parentLex, ns, depthLimit);
-    if (end >= 0) {
-      for (let k = tokenStart[i]!, e = tokenStart[end]!; k < e; k++) {
-        const t = tokenOrder[k]!;
-        inner[t >>> 5] |= 1 << (t & 31);
+      const loopEnd = loopSubtreeEnd(dfa, trie, i, parentLex, ns, depthLimit);
+      if (loopEnd >= 0) {
+        for (let k = tokenStart[i]!, e = tokenStart[loopEnd]!; k < e; k++) {
+          const t = tokenOrder[k]!;
+          inner[t >>> 5] |= 1 << (t & 31);
+        }
+        i = loopEnd;
+        continue;
       }
-      i = end;
-      continue;
+      lexStack[depth] = ns;
+      const t = nodes[at + TOKEN]!;
+      if (t >= 0) inner[t >>> 5] |= 1 << (t & 31);
+      else if (t === SEVERAL_TOKENS) {
+        for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) inner[tokenOrder[k]! >>> 5] |= 1 << (tokenOrder[k]! & 31);
+      }
+      const wide = byteDepth >>> WIDE_SHIFT;
+      if (wide !== 0 && dfa.accepting[ns]!.length === 0) {
+        // the rest of this range after the node's subtree, then its children that `ns` takes, first child on top
+        const after = nodes[at + SUBTREE_END]!;
+        if (after < end) ranges.push(after, end);
+        pushTakenChildren(trie, wide - 1, dfa.edgeBytes(ns), ranges);
+        break;
+      }
+      i++;
     }
-    lexStack[depth] = ns;
-    const t = nodes[at + TOKEN]!;
-    if (t >= 0) inner[t >>> 5] |= 1 << (t & 31);
-    else if (t === SEVERAL_TOKENS) {
-      for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) inner[tokenOrder[k]! >>> 5] |= 1 << (tokenOrder[k]! & 31);
-    }
-    i++;
   }
   const boundarySlotGroups = [...groupBySlots.values()].map((g) => ({ slots: g.slots, ...byByte(trie, g.nodes) }));
   return { trie, inner, boundaryCount, boundarySlotGroups, deepNodes: deep, visited };
@@ -190,6 +208,23 @@ export function walkLexer(dfa: LexerDfa, trie: TokenTrie, start: number, words: 
 // typed arrays each walk allocated (its stack, node lists, byte counts) took longer than walking an object key's state
 // over the ~2k-node quote trie (string-body-split.ts) itself.
 let stackScratch = new Int32Array(0);
+const rangeScratch: number[] = [];
+
+/** push (child, its subtree's end) for each child of wide node `w` whose byte is in `bytes`, last child first */
+function pushTakenChildren(trie: TokenTrie, w: number, bytes: Int32Array, ranges: number[]): void {
+  const { wideChildren, childList, nodes } = trie;
+  const rec = WIDE_STRIDE * w;
+  for (let k = 7; k >= 0; k--) {
+    const bits = wideChildren[rec + k]!;
+    let taken = bits & bytes[k]!;
+    while (taken !== 0) {
+      const b = 31 - Math.clz32(taken);
+      taken ^= 1 << b;
+      const c = childList[wideChildren[rec + 8 + k]! + bitCount(bits & ~(-1 << b))]!;
+      ranges.push(c, nodes[NODE_STRIDE * c + SUBTREE_END]!);
+    }
+  }
+}
 const byteCounts = new Int32Array(257);
 
 /** walkLexer's stack of lexer states per depth */
@@ -233,7 +268,7 @@ export function loopSubtreeEnd(dfa: LexerDfa, trie: TokenTrie, i: number, from: 
   const setAt = nodes[at + SET_AT]!;
   if (setAt < 0 || subtreeDepth[i]! > depthLimit || !dfa.loopsTo(from, to)) return -1;
   const loops = dfa.selfLoops(from);
-  if (loops === null || subtreeDepth[i]! - (nodes[at + BYTE_DEPTH]! >>> 8) >= loops.run || !isSubset(subtreeBytes, 8 * setAt, loops.bytes)) return -1;
+  if (loops === null || subtreeDepth[i]! - depthOfField(nodes[at + BYTE_DEPTH]!) >= loops.run || !isSubset(subtreeBytes, 8 * setAt, loops.bytes)) return -1;
   return nodes[at + SUBTREE_END]!;
 }
 

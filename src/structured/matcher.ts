@@ -7,10 +7,11 @@ import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, type StoredMask } from './mask-store.js';
-import { BYTE_DEPTH, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie } from './token-trie.js';
+import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, bitCount } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
 const NO_LEXEMES = new Int32Array(0);
+const NO_EDGES = new Int32Array(8);
 
 /** the identity of a finished matcher's mask (no token allowed: all zero), shared by every grammar */
 const NO_TOKEN_MASK: object = Object.freeze({ mask: 'no token' });
@@ -244,12 +245,12 @@ export class GrammarMatcher implements RequestGrammar {
               parser.truncate(scanned);
               boundWork(parser.work - workStart);
             }
-            const at = NODE_STRIDE * top;
-            const topDepth = nodes[at + BYTE_DEPTH]! >>> 8;
+            const byteDepth = nodes[NODE_STRIDE * top + BYTE_DEPTH]!;
+            const topDepth = (byteDepth >>> 8) & DEPTH_MASK;
             lexStack[topDepth] = first;
             setStack[topDepth] = scanned;
             addOwnTokens(trie, top, scratch);
-            this.walkSubtree(trie, top + 1, nodes[at + SUBTREE_END]!, scratch);
+            this.walkChildren(trie, top, byteDepth, scratch);
           }
         }
       }
@@ -289,6 +290,42 @@ export class GrammarMatcher implements RequestGrammar {
     throw new Error('internal: a token trie subtree without tokens');
   }
 
+  /** the subtrees of node `p`'s children (`byteDepth`: p's BYTE_DEPTH field), p's state on lexStack/setStack */
+  private walkChildren(trie: TokenTrie, p: number, byteDepth: number, mask: MaskScratch): void {
+    const wide = byteDepth >>> WIDE_SHIFT;
+    if (wide !== 0) this.walkWideChildren(trie, wide - 1, (byteDepth >>> 8) & DEPTH_MASK, mask);
+    else this.walkSubtree(trie, p + 1, trie.nodes[NODE_STRIDE * p + SUBTREE_END]!, mask);
+  }
+
+  /**
+   * The subtrees of wide node `w`'s children (at depth `d` + 1) whose byte the lexer can take from the node's state:
+   * continuing its lexeme, or starting the next one where a lexeme ends there and the parser takes it. The other
+   * children are rejected at their byte by walkSubtree anyway; here their nodes are never read.
+   */
+  private walkWideChildren(trie: TokenTrie, w: number, d: number, mask: MaskScratch): void {
+    const dfa = this.cg.dfa;
+    const parser = this.parser;
+    const from = this.lexStack[d]!;
+    const sets = this.setStack[d]!;
+    if (parser.setCount !== sets) parser.truncate(sets);
+    const onEdges = dfa.edgeBytes(from);
+    const acc = this.cg.acceptedLexemes(from);
+    // the set scanned here stays for the children's walk to reuse (EarleyParser.scan keeps it)
+    const next = acc.length > 0 && parser.scan(acc) ? dfa.edgeBytes(parser.lexState) : NO_EDGES;
+    const { wideChildren, childList, nodes } = trie;
+    const rec = WIDE_STRIDE * w;
+    for (let k = 0; k < 8; k++) {
+      const bits = wideChildren[rec + k]!;
+      let live = bits & (onEdges[k]! | next[k]!);
+      while (live !== 0) {
+        const low = live & -live;
+        live ^= low;
+        const c = childList[wideChildren[rec + 8 + k]! + bitCount(bits & ((low - 1) | 0))]!;
+        this.walkSubtree(trie, c, nodes[NODE_STRIDE * c + SUBTREE_END]!, mask);
+      }
+    }
+  }
+
   /**
    * Trie nodes [i, end), the states of their parents' depth already on lexStack/setStack: mark every token
    * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
@@ -305,7 +342,7 @@ export class GrammarMatcher implements RequestGrammar {
     while (i < end) {
       const at = NODE_STRIDE * i;
       const byteDepth = nodes[at + BYTE_DEPTH]!;
-      const d = byteDepth >>> 8;
+      const d = (byteDepth >>> 8) & DEPTH_MASK;
       const parentLex = lexStack[d - 1]!;
       const parentSets = setStack[d - 1]!;
       if (parser.setCount !== parentSets) parser.truncate(parentSets);
@@ -334,7 +371,10 @@ export class GrammarMatcher implements RequestGrammar {
       const t = nodes[at + TOKEN]!;
       if (t >= 0) mask.add(t);
       else if (t === SEVERAL_TOKENS) for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) mask.add(tokenOrder[k]!);
-      i++;
+      if (byteDepth >>> WIDE_SHIFT !== 0) {
+        this.walkWideChildren(trie, (byteDepth >>> WIDE_SHIFT) - 1, d, mask);
+        i = nodes[at + SUBTREE_END]!;
+      } else i++;
     }
   }
 }

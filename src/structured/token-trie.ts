@@ -10,6 +10,15 @@ import type { TokenVocab } from './token-vocab.js';
  */
 export const WALK_DEPTH = 64;
 
+/**
+ * Nodes with at least this many children are wide: their children are indexed by byte (wideChildren), so a walk
+ * visits only the children whose bytes the lexer can take next (after whitespace, a few of the ~100 children of a
+ * space) instead of reading every child's node, each on its own cache line.
+ */
+const MIN_WIDE_CHILDREN = 8;
+/** per wide node: its children's bytes as 8 words of bits, then per word the childList index of its first child */
+export const WIDE_STRIDE = 16;
+
 /** subtrees with fewer nodes than this get no byte set (walking them costs what testing the set would) */
 const MIN_SET_SUBTREE = 3;
 
@@ -18,8 +27,18 @@ const MIN_SET_SUBTREE = 3;
  * first byte) reads one cache line per node rather than one per array, which is what cold masks wait on.
  */
 export const NODE_STRIDE = 4;
-/** the node's byte in the low 8 bits, its depth (bytes from the root, the byte included) above them */
+/**
+ * the node's byte in the low 8 bits, its depth (bytes from the root, the byte included) in the next DEPTH_BITS, and
+ * above them its wide index + 1 (0: not wide; see wideChildren)
+ */
 export const BYTE_DEPTH = 0;
+const DEPTH_BITS = 12;
+export const DEPTH_MASK = (1 << DEPTH_BITS) - 1;
+export const WIDE_SHIFT = 8 + DEPTH_BITS;
+/** wide indexes + 1 fit the BYTE_DEPTH field's top bits: beyond this many, only the widest nodes are wide */
+const MAX_WIDE = (1 << (32 - WIDE_SHIFT)) - 1;
+/** the node's depth from its BYTE_DEPTH field */
+export const depthOfField = (byteDepth: number): number => (byteDepth >>> 8) & DEPTH_MASK;
 /** the end of the node's subtree: nodes [i, end) */
 export const SUBTREE_END = 1;
 /**
@@ -51,8 +70,16 @@ export class TokenTrie {
    */
   readonly tokenOrder: Int32Array;
   readonly tokenStart: Int32Array;
+  /** per wide node (index w): wideChildren[WIDE_STRIDE * w ..] (see WIDE_STRIDE) */
+  readonly wideChildren: Int32Array;
+  /** the wide nodes' children, each node's in byte order (the order of the trie) */
+  readonly childList: Int32Array;
 
-  constructor(readonly vocab: TokenVocab) {
+  /** `wideNodes` false: no node is wide (every walk reads every child; tests compare the two) */
+  constructor(
+    readonly vocab: TokenVocab,
+    wideNodes = true,
+  ) {
     const ids: number[] = [];
     for (let i = 0; i < vocab.size; i++) {
       const b = vocab.tokenBytes[i];
@@ -111,13 +138,17 @@ export class TokenTrie {
     }
     this.tokenStart[n] = order.length;
     this.tokenOrder = Int32Array.from(order);
+    if (maxDepth > DEPTH_MASK) throw new Error(`structured output: a token of ${maxDepth} bytes (at most ${DEPTH_MASK} supported)`);
     const summaries = subtreeSummaries(nodeByte, nodeDepth, subtreeEnd);
+    const wide = wideChildIndex(nodeByte, subtreeEnd, wideNodes ? MIN_WIDE_CHILDREN : Infinity);
+    this.wideChildren = wide.wideChildren;
+    this.childList = wide.childList;
     this.subtreeDepth = summaries.subtreeDepth;
     this.subtreeBytes = summaries.subtreeBytes;
     this.nodes = new Int32Array(NODE_STRIDE * n);
     for (let i = 0; i < n; i++) {
       const at = NODE_STRIDE * i;
-      this.nodes[at + BYTE_DEPTH] = nodeByte[i]! | (nodeDepth[i]! << 8);
+      this.nodes[at + BYTE_DEPTH] = nodeByte[i]! | (nodeDepth[i]! << 8) | ((wide.wideOf[i]! + 1) << WIDE_SHIFT);
       this.nodes[at + SUBTREE_END] = subtreeEnd[i]!;
       const t = nt[i]!;
       this.nodes[at + TOKEN] = t >= 0 && sameBytesNext[t]! >= 0 ? SEVERAL_TOKENS : t;
@@ -132,7 +163,7 @@ export class TokenTrie {
 
   /** node i's depth: the bytes from the root to it, its own included */
   depthOf(i: number): number {
-    return this.nodes[NODE_STRIDE * i + BYTE_DEPTH]! >>> 8;
+    return depthOfField(this.nodes[NODE_STRIDE * i + BYTE_DEPTH]!);
   }
 
   /** the end of node i's subtree: its nodes are [i, endOf(i)) */
@@ -145,6 +176,51 @@ export class TokenTrie {
     const t = this.nodes[NODE_STRIDE * i + TOKEN]!;
     return t === SEVERAL_TOKENS ? this.tokenOrder[this.tokenStart[i]!]! : t;
   }
+}
+
+/** the child of wide node `w` with byte `b`, which must be one of its children's bytes (a bit of its set) */
+export function wideChild(trie: TokenTrie, w: number, b: number): number {
+  const rec = WIDE_STRIDE * w;
+  const k = b >>> 5;
+  return trie.childList[trie.wideChildren[rec + 8 + k]! + bitCount(trie.wideChildren[rec + k]! & ~(-1 << (b & 31)))]!;
+}
+
+/** the number of bits set */
+export function bitCount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** the wide nodes (see MIN_WIDE_CHILDREN: the MAX_WIDE widest where more have enough children) and their child index */
+function wideChildIndex(nodeByte: Uint8Array, subtreeEnd: Int32Array, minChildren: number) {
+  const n = nodeByte.length;
+  const childCount = new Int32Array(n);
+  for (let i = 0; i < n; i++) for (let c = i + 1; c < subtreeEnd[i]!; c = subtreeEnd[c]!) childCount[i]++;
+  let wideNodes: number[] = [];
+  for (let i = 0; i < n; i++) if (childCount[i]! >= minChildren) wideNodes.push(i);
+  if (wideNodes.length > MAX_WIDE) wideNodes = wideNodes.sort((a, b) => childCount[b]! - childCount[a]! || a - b).slice(0, MAX_WIDE).sort((a, b) => a - b);
+  const wideOf = new Int32Array(n).fill(-1);
+  const wideChildren = new Int32Array(WIDE_STRIDE * wideNodes.length);
+  const childList = new Int32Array(wideNodes.reduce((s, i) => s + childCount[i]!, 0));
+  let listed = 0;
+  wideNodes.forEach((p, w) => {
+    wideOf[p] = w;
+    const rec = WIDE_STRIDE * w;
+    for (let c = p + 1; c < subtreeEnd[p]!; c = subtreeEnd[c]!) {
+      const b = nodeByte[c]!;
+      wideChildren[rec + (b >>> 5)] |= 1 << (b & 31);
+      childList[listed++] = c;
+    }
+    // children come in byte order: each word's first child follows the children of the words before it
+    let start = listed - childCount[p]!;
+    for (let k = 0; k < 8; k++) {
+      wideChildren[rec + 8 + k] = start;
+      start += bitCount(wideChildren[rec + k]!);
+    }
+  });
+  return { wideOf, wideChildren, childList };
 }
 
 /** per node: its subtree's deepest depth and, for subtrees of MIN_SET_SUBTREE nodes or more, its set of bytes */

@@ -1,13 +1,14 @@
 // A compiled constraint: grammar + the process's shared lexer DFA (shared-lexer.ts) + the mask cache shared by
 // every request using it.
 import { Grammar } from './grammar.js';
-import { LexerDfa } from './lexer-dfa.js';
+import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
 import { SharedLexer, sharedLexer } from './shared-lexer.js';
 import { SetKeyInterner } from './earley.js';
-import { type BoundaryGroup, type SlotGroup, LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
+import { type BoundaryGroup, type SharedLexerWalk, type SlotGroup, LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 import type { StoredMask } from './mask-store.js';
+import { type StateClass, type StateClasses, stateClassesFor } from './state-classes.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -33,6 +34,10 @@ export class CompiledGrammar {
   /** per DFA state: this grammar's ids of the lexemes it accepts (one object per state: the parser caches by it) */
   private readonly localAccepting = new Map<number, Int32Array>();
   private readonly startIds: number[] = [];
+  /** initial's answers by a hash of the lexemes asked */
+  private readonly initialStates = new Map<number, Array<{ lexemes: Int32Array; state: number }>>();
+  /** what the lexer states' mask classes are made of, shared with other grammars (state-classes.ts) */
+  private readonly stateClasses: StateClasses;
 
   /**
    * `splitAtQuote` false: every lexer walk crosses the whole trie (the exact reference the tests compare the
@@ -46,14 +51,25 @@ export class CompiledGrammar {
   ) {
     this.dfa = lexer.dfa;
     this.sharedIds = new Int32Array(grammar.lexemes.count).fill(-1);
+    this.stateClasses = stateClassesFor(sharedWalks, lexer, splitAtQuote);
   }
 
   /** the DFA state before the first byte of any of `lexemes` (this grammar's ids, sorted) */
   initial(lexemes: ArrayLike<number>): number {
+    // every new parser set asks (several per mask): remembered here by this grammar's ids, where the shared DFA
+    // would map them to its ids, sort them and hash them again
+    let h = lexemes.length;
+    for (let i = 0; i < lexemes.length; i++) h = Math.imul(h ^ lexemes[i]!, 0x9e3779b1) ^ (h >>> 15);
+    const bucket = this.initialStates.get(h);
+    if (bucket) for (const e of bucket) if (sameList(e.lexemes, lexemes)) return e.state;
     const ids = this.startIds;
     ids.length = 0;
     for (let i = 0; i < lexemes.length; i++) ids.push(this.sharedId(lexemes[i]!));
-    return this.dfa.initial(ids.sort(ascending));
+    const state = this.dfa.initial(ids.sort(ascending));
+    const entry = { lexemes: Int32Array.from(lexemes), state };
+    if (bucket) bucket.push(entry);
+    else this.initialStates.set(h, [entry]);
+    return state;
   }
 
   /** this grammar's ids (sorted) of the lexemes DFA state `s` accepts: only states this grammar reached */
@@ -132,40 +148,60 @@ export class CompiledGrammar {
     return out;
   }
 
-  private readonly walks = new Map<number, LexerWalk & { classKey: string }>();
+  private readonly walks = new Map<number, LexerWalk>();
   /** lexer state -> its mask class; a class's id by its key (maskClass) */
   private readonly maskClassOf = new Map<number, number>();
   private readonly maskClassIds = new Map<string, number>();
   /** per mask class: 1 where its masks cannot depend on the parser (see maskKey) */
   private parserFree = new Uint8Array(64);
 
-  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk & { classKey: string };
+  lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk;
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
-  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): (LexerWalk & { classKey: string }) | null;
-  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked = false): (LexerWalk & { classKey: string }) | null {
+  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): LexerWalk | null;
+  lexerWalk(lexState: number, trie: TokenTrie, words: number, onlyIfWalked = false): LexerWalk | null {
     let w = this.walks.get(lexState);
-    if (!w) {
-      // split walks are told apart from whole-trie walks of equal description (their keys start with 'S')
-      const split = this.splitAtQuote ? splitDescription(this.dfa, trie, lexState) : null;
-      const canon = split ?? describeState(this.dfa, trie, lexState);
-      const sharedKey = split ? `S${canon.key}` : canon.key;
-      if (onlyIfWalked && !this.sharedWalks.has(sharedKey)) return null;
-      const shared = this.sharedWalks.get(sharedKey, () => {
-        if (!split) return walkLexer(this.dfa, trie, lexState, words, canon);
-        this.sharedWalks.stats.split++;
-        return walkSplitAtQuote(this.dfa, trie, lexState, words, canon);
+    if (w) return w;
+    // a state another grammar described: its shared walk by key, without describing it again
+    const known = this.stateClasses.get(lexState);
+    const d = known ? null : this.describe(lexState, trie);
+    const sharedKey = known ? known.sharedKey : d!.sharedKey;
+    if (onlyIfWalked && !this.sharedWalks.has(sharedKey)) return null;
+    const shared = this.sharedWalks.get(sharedKey, () => this.walkShared(lexState, trie, words, d ?? this.describe(lexState, trie)));
+    const slotLexemes = known ? known.slotLexemes : d!.canon.slotLexemes;
+    w = {
+      trie: shared.trie,
+      inner: shared.inner,
+      boundaryCount: shared.boundaryCount,
+      deepNodes: shared.deepNodes,
+      boundaryGroups: localGroups(shared.boundarySlotGroups, this.toLocal(slotLexemes)),
+    };
+    if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
+    if (d) {
+      const accepting = this.dfa.accepting[lexState]!;
+      this.stateClasses.set(lexState, {
+        sharedKey,
+        slotLexemes,
+        classKey: w.deepNodes.length > 0 ? `L${lexState}` : `${sharedKey}|${slotLexemes.join(',')}|${accepting.join(',')}`,
+        // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of
+        // sequence only where it ends one): the mask is the walk's mask, whatever the parser's state
+        parserFree: w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && accepting.length === 0,
       });
-      w = {
-        classKey: `${split ? 'S' : ''}${canon.key}|${canon.slotLexemes.join(',')}`,
-        trie: shared.trie,
-        inner: shared.inner,
-        boundaryCount: shared.boundaryCount,
-        deepNodes: shared.deepNodes,
-        boundaryGroups: localGroups(shared.boundarySlotGroups, this.toLocal(canon.slotLexemes)),
-      };
-      if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     }
     return w;
+  }
+
+  /** how the state's walk is shared: split at the quote or over the whole trie, and its description */
+  private describe(lexState: number, trie: TokenTrie): { split: boolean; canon: CanonicalState; sharedKey: string } {
+    const split = this.splitAtQuote ? splitDescription(this.dfa, trie, lexState) : null;
+    const canon = split ?? describeState(this.dfa, trie, lexState);
+    // split walks are told apart from whole-trie walks of equal description (their keys start with 'S')
+    return { split: split !== null, canon, sharedKey: split ? `S${canon.key}` : canon.key };
+  }
+
+  private walkShared(lexState: number, trie: TokenTrie, words: number, d: { split: boolean; canon: CanonicalState }): SharedLexerWalk {
+    if (!d.split) return walkLexer(this.dfa, trie, lexState, words, d.canon);
+    this.sharedWalks.stats.split++;
+    return walkSplitAtQuote(this.dfa, trie, lexState, words, d.canon);
   }
 
   /**
@@ -181,13 +217,14 @@ export class CompiledGrammar {
   maskClass(lexState: number, trie: TokenTrie, words: number, onlyIfWalked = false): number {
     let id = this.maskClassOf.get(lexState);
     if (id !== undefined) return id;
-    const w = this.lexerWalk(lexState, trie, words, onlyIfWalked);
-    if (!w) return -1;
-    const key =
-      w.deepNodes.length > 0
-        ? `L${lexState}`
-        : `${w.classKey}|${this.dfa.accepting[lexState]!.join(',')}`;
-    id = this.maskClassIds.get(key);
+    // another grammar's description of the state where there is one: no walk needed, even where it was dropped
+    let c: StateClass | undefined = this.stateClasses.get(lexState);
+    if (!c) {
+      if (!this.lexerWalk(lexState, trie, words, onlyIfWalked)) return -1;
+      c = this.stateClasses.get(lexState);
+      if (!c) throw new Error('internal: a lexer walk left its state undescribed');
+    }
+    id = this.maskClassIds.get(c.classKey);
     if (id === undefined) {
       if (this.maskClassIds.size >= MAX_MASK_CLASSES) {
         // mask keys hold the class in 20 bits: start over rather than let two classes share an id
@@ -196,15 +233,13 @@ export class CompiledGrammar {
         this.masks.clear();
       }
       id = this.maskClassIds.size;
-      this.maskClassIds.set(key, id);
+      this.maskClassIds.set(c.classKey, id);
       if (id >= this.parserFree.length) {
         const grown = new Uint8Array(2 * id);
         grown.set(this.parserFree);
         this.parserFree = grown;
       }
-      // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of sequence
-      // only where it ends one): the mask is the walk's mask, whatever the parser's state
-      this.parserFree[id] = w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && this.dfa.accepting[lexState]!.length === 0 ? 1 : 0;
+      this.parserFree[id] = c.parserFree ? 1 : 0;
     }
     this.maskClassOf.set(lexState, id);
     return id;
@@ -232,6 +267,12 @@ export class CompiledGrammar {
 }
 
 const ascending = (a: number, b: number): number => a - b;
+
+function sameList(a: Int32Array, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** a shared walk's groups of boundary nodes with this grammar's sorted lexeme ids (distinct slots: distinct ids) */
 function localGroups(groups: SlotGroup[], slotLexemes: Int32Array): BoundaryGroup[] {

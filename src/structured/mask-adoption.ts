@@ -36,9 +36,9 @@ export class MaskAdoption {
     return adoptionStateId(this.parserKey, this.lexState);
   }
 
-  /** the store needs no lexer walk now (the state's walk exists, or its class is known) */
+  /** the store needs no lexer walk now (the state's shared walk exists) */
   get walked(): boolean {
-    return this.cg.maskClass(this.lexState, this.trie, this.mask.length, true) >= 0;
+    return this.cg.lexerWalk(this.lexState, this.trie, this.mask.length, true) !== null;
   }
 
   /** the store costs microseconds: no walk to make, no word to compare (AdoptionQueue.take stores it at once) */

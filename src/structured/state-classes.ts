@@ -1,0 +1,41 @@
+// What a lexer state's mask class is made of, kept once for every grammar over the same walk cache (one token trie)
+// and shared lexer (its state ids). A grammar meeting a lexer state for the first time described the state, looked
+// up its shared walk and built strings for its class: ~1.5 µs of every first request's masks at the median, mostly
+// for states other grammars had met already. These parts do not depend on the grammar (shared lexeme ids only).
+
+export interface StateClass {
+  /** the key of the state's shared walk in the walk cache */
+  sharedKey: string;
+  /** the shared lexeme ids of its description's slots (the walk's boundary groups name slots) */
+  slotLexemes: Int32Array;
+  /** the key of the state's mask class (CompiledGrammar.maskClass) */
+  classKey: string;
+  /** the class's masks cannot depend on the parser (see CompiledGrammar.maskKey) */
+  parserFree: boolean;
+}
+
+/** states kept per store (a full store keeps what it has: grammars then describe further states themselves) */
+const MAX_STATES = 1 << 17;
+
+export class StateClasses {
+  private readonly byState = new Map<number, StateClass>();
+
+  get(lexState: number): StateClass | undefined {
+    return this.byState.get(lexState);
+  }
+
+  set(lexState: number, c: StateClass): void {
+    if (this.byState.size < MAX_STATES) this.byState.set(lexState, c);
+  }
+}
+
+const stores = new WeakMap<object, WeakMap<object, StateClasses[]>>();
+
+/** the store of the grammars over walk cache `walks` and shared lexer `lexer`, with walks split at the quote or not */
+export function stateClassesFor(walks: object, lexer: object, splitAtQuote: boolean): StateClasses {
+  let byLexer = stores.get(walks);
+  if (!byLexer) stores.set(walks, (byLexer = new WeakMap()));
+  let pair = byLexer.get(lexer);
+  if (!pair) byLexer.set(lexer, (pair = [new StateClasses(), new StateClasses()]));
+  return pair[splitAtQuote ? 1 : 0]!;
+}

@@ -1,0 +1,96 @@
+// Where mask-bench's first-request masks around the median spend their time. Same loop as mask-bench.ts (ours only:
+// each schema compiled afresh, then one request walking its example), with the steps of a mask timed one by one:
+// the parser state's key, the lexer state's mask class, the cache lookup, the computation and storing (cache
+// misses), and the write into the row. Reports the masks between p45 and p55 of the total, and bands of the
+// computed ones. Reads matcher internals: for comparing versions of this tree (run each version's bundle).
+// Usage: node --import tsx bench/structured/median-band.ts [schemasPerSubset=25] [outFile]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { qwen } from '../../test/structured/qwen-fixture.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { maskScratch, type StoredMask } from '../../src/structured/mask-store.js';
+import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
+import type { EarleyParser } from '../../src/structured/earley.js';
+import type { TokenTrie } from '../../src/structured/token-trie.js';
+import { benchSubsets, validExamples } from './bench-schemas.js';
+
+const perSubset = Number(process.argv[2] ?? 25);
+const outFile = process.argv[3];
+const q = qwen();
+const provider = createGrammarProvider(q.vocab);
+const words = Math.ceil(q.vocab.size / 32);
+const row = new Int32Array(words);
+
+/** the matcher's private parts this bench times (GrammarMatcher) */
+interface Internals {
+  cg: CompiledGrammar;
+  parser: EarleyParser;
+  lex: number;
+  trie: TokenTrie;
+  computeMask(): void;
+  acceptToken(id: number): boolean;
+}
+
+const STEPS = ['stateKey', 'maskClass', 'lookup', 'compute', 'store', 'write'] as const;
+type Timed = Record<(typeof STEPS)[number] | 'total', number> & { hit: boolean };
+const masks: Timed[] = [];
+for (const subset of benchSubsets()) {
+  let used = 0;
+  for (const { schema, instance } of validExamples(subset)) {
+    if (used >= perSubset) break;
+    const c = { kind: 'json' as const, schema };
+    try {
+      provider.compileUncached(c);
+    } catch {
+      continue;
+    }
+    used++;
+    const m = provider.create(c) as unknown as Internals;
+    const { cg } = m;
+    for (const id of q.encode(JSON.stringify(instance, null, 2))) {
+      // GrammarMatcher.nextStoredMask and fillNextTokenBitmask, step by step
+      const t0 = performance.now();
+      const parserKey = m.parser.stateKey();
+      const t1 = performance.now();
+      const cls = cg.maskClass(m.lex, m.trie, words);
+      const t2 = performance.now();
+      const key = cg.maskKey(parserKey, cls, m.lex === m.parser.lexState);
+      let stored: StoredMask | undefined = cg.cachedMask(key);
+      const t3 = performance.now();
+      let t4 = t3;
+      let t5 = t3;
+      const hit = stored !== undefined;
+      if (!stored) {
+        m.computeMask();
+        t4 = performance.now();
+        stored = maskScratch(words).store();
+        cg.storeMask(key, stored);
+        t5 = performance.now();
+      }
+      stored.writeTo(row, 0);
+      const t6 = performance.now();
+      const us = (a: number, b: number) => (b - a) * 1000;
+      masks.push({ hit, total: us(t0, t6), stateKey: us(t0, t1), maskClass: us(t1, t2), lookup: us(t2, t3), compute: us(t3, t4), store: us(t4, t5), write: us(t5, t6) });
+      if (!m.acceptToken(id)) throw new Error(`${subset}: instance token ${id} rejected`);
+    }
+  }
+}
+
+const byTotal = [...masks].sort((a, b) => a.total - b.total);
+const mean = (xs: Timed[], k: keyof Timed) => +(xs.reduce((s, x) => s + +x[k], 0) / Math.max(1, xs.length)).toFixed(2);
+const summary = (xs: Timed[]) => ({ masks: xs.length, hits: xs.filter((x) => x.hit).length, meanUs: Object.fromEntries((['total', ...STEPS] as const).map((k) => [k, mean(xs, k)])) });
+const slice = (xs: Timed[], lo: number, hi: number) => xs.slice(Math.floor(lo * xs.length), Math.floor(hi * xs.length));
+const computed = byTotal.filter((x) => !x.hit);
+const result = {
+  machine: execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' '),
+  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
+  node: process.version,
+  masks: masks.length,
+  hits: masks.filter((x) => x.hit).length,
+  p50TotalUs: +byTotal[Math.floor(byTotal.length / 2)]!.total.toFixed(2),
+  p45toP55: summary(slice(byTotal, 0.45, 0.55)),
+  hitsAll: summary(byTotal.filter((x) => x.hit)),
+  computedBands: [[0, 0.1], [0.1, 0.2], [0.4, 0.5]].map(([lo, hi]) => ({ band: `computed p${lo! * 100}-p${hi! * 100}`, ...summary(slice(computed, lo!, hi!)) })),
+};
+if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
+console.log(JSON.stringify(result, null, 2));

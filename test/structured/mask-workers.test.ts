@@ -43,7 +43,8 @@ test('vocabulary packing round-trips', () => {
 
 test('worker masks equal engine-thread masks, row for row, along real outputs (2 workers)', async () => {
   const work = workload();
-  assert.ok(work.length >= 8, `workload of ${work.length}`);
+  // (without ../shared/data, e.g. a clone elsewhere: the four constraints above only)
+  assert.ok(work.length >= (hasBench ? 8 : 4), `workload of ${work.length}`);
   // shareEngineThread: the engine thread computes a share of the masks too (off by default since the engine sends
   // only cold rows to the filler)
   const p = new PooledGrammarProvider(q.vocab, { numWorkers: 2, minRowsForWorkers: 2, shareEngineThread: true });

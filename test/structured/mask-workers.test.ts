@@ -77,7 +77,7 @@ test('worker masks equal engine-thread masks, row for row, along real outputs (2
       }
       steps++;
     }
-    assert.ok(compared > 100, `compared ${compared} masks over ${steps} steps`);
+    assert.ok(compared > (hasBench ? 100 : 40), `compared ${compared} masks over ${steps} steps`);
   } finally {
     await p.close();
   }

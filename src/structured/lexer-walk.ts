@@ -5,7 +5,7 @@
 // of a provider: the body of every string with more room left than a token has characters is walked once,
 // whatever its schema or maxLength.
 import { type CanonicalState, CHUNK_BITS, CHUNK_MASK, DEAD, LexerDfa, MAX_LOOP_RUN } from './lexer-dfa.js';
-import { BYTE_DEPTH, DEPTH_MASK, depthOfField, NODE_STRIDE, SET_AT, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WALK_DEPTH, WIDE_SHIFT, WIDE_STRIDE, bitCount } from './token-trie.js';
+import { BYTE_DEPTH, DEPTH_MASK, depthOfField, NODE_STRIDE, SET_AT, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WALK_DEPTH, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import { newMask } from './mask-blocks.js';
 
 export interface SharedLexerWalk {
@@ -212,15 +212,14 @@ const rangeScratch: number[] = [];
 
 /** push (child, its subtree's end) for each child of wide node `w` whose byte is in `bytes`, last child first */
 function pushTakenChildren(trie: TokenTrie, w: number, bytes: Int32Array, ranges: number[]): void {
-  const { wideChildren, childList, nodes } = trie;
+  const { wideChildren, nodes } = trie;
   const rec = WIDE_STRIDE * w;
   for (let k = 7; k >= 0; k--) {
-    const bits = wideChildren[rec + k]!;
-    let taken = bits & bytes[k]!;
+    let taken = wideChildren[rec + k]! & bytes[k]!;
     while (taken !== 0) {
       const b = 31 - Math.clz32(taken);
       taken ^= 1 << b;
-      const c = childList[wideChildren[rec + 8 + k]! + bitCount(bits & ~(-1 << b))]!;
+      const c = wideChild(trie, w, (k << 5) | b);
       ranges.push(c, nodes[NODE_STRIDE * c + SUBTREE_END]!);
     }
   }

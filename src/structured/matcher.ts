@@ -7,7 +7,7 @@ import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, type StoredMask } from './mask-store.js';
-import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, bitCount } from './token-trie.js';
+import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
 const NO_LEXEMES = new Int32Array(0);
@@ -312,15 +312,14 @@ export class GrammarMatcher implements RequestGrammar {
     const acc = this.cg.acceptedLexemes(from);
     // the set scanned here stays for the children's walk to reuse (EarleyParser.scan keeps it)
     const next = acc.length > 0 && parser.scan(acc) ? dfa.edgeBytes(parser.lexState) : NO_EDGES;
-    const { wideChildren, childList, nodes } = trie;
+    const { wideChildren, nodes } = trie;
     const rec = WIDE_STRIDE * w;
     for (let k = 0; k < 8; k++) {
-      const bits = wideChildren[rec + k]!;
-      let live = bits & (onEdges[k]! | next[k]!);
+      let live = wideChildren[rec + k]! & (onEdges[k]! | next[k]!);
       while (live !== 0) {
         const low = live & -live;
         live ^= low;
-        const c = childList[wideChildren[rec + 8 + k]! + bitCount(bits & ((low - 1) | 0))]!;
+        const c = wideChild(trie, w, (k << 5) | (31 - Math.clz32(low)));
         this.walkSubtree(trie, c, nodes[NODE_STRIDE * c + SUBTREE_END]!, mask);
       }
     }

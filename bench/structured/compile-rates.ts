@@ -1,11 +1,11 @@
 // Every JSONSchemaBench schema through serval's JSON-schema compiler: share compiled per subset, refusal
 // reasons, and compile time (grammar + lexer NFA; the lexer DFA is built lazily while masks are computed).
 // Usage: node --import tsx bench/structured/compile-rates.ts [outFile]
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { execSync } from 'node:child_process';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { SHARED_DATA } from '../../test/structured/qwen-fixture.js';
+import { runFacts, writeResult } from './run-facts.js';
 
 const outFile = process.argv[2] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'compile-rates.json');
 const root = join(SHARED_DATA, 'jsonschemabench');
@@ -43,12 +43,9 @@ for (const subset of readdirSync(root).sort()) {
 all.sort((a, b) => a - b);
 const q = (p: number) => +all[Math.min(all.length - 1, Math.floor(p * all.length))]!.toFixed(3);
 const result = {
-  machine: execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' '),
-  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
-  node: process.version,
+  ...runFacts(),
   compileMsAllSubsets: { n: all.length, p50: q(0.5), p99: q(0.99), max: q(1) },
   subsets,
 };
 mkdirSync(dirname(outFile), { recursive: true });
-writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
-console.log(JSON.stringify(result, null, 2));
+writeResult(outFile, result);

@@ -16,12 +16,12 @@
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { execSync } from 'node:child_process';
 import { qwen, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
+import { machineName } from './run-facts.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 
 const require = createRequire(import.meta.url);
@@ -118,7 +118,7 @@ for (const subset of benchSubsets()) {
     schemasUsed++;
   }
 }
-const cpu = execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' ');
+const cpu = machineName();
 const load = readFileSync('/proc/loadavg', 'utf8').trim();
 const result = {
   machine: cpu,

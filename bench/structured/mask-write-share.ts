@@ -3,11 +3,10 @@
 // (StoredMask.writeTo), by bands of the overall time distribution; plus how many words each written mask has set.
 // Same schemas, outputs and first-request order as mask-bench.ts (its web-xgrammar compiles left out).
 // Usage: node --import tsx bench/structured/mask-write-share.ts [schemasPerSubset=10] [outFile]
-import { readFileSync, writeFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compilingExamples } from './bench-schemas.js';
+import { runFacts, writeResult } from './run-facts.js';
 
 const perSubset = Number(process.argv[2] ?? 10);
 const outFile = process.argv[3];
@@ -60,9 +59,7 @@ const band = (lo: number, hi: number) => {
 const hits = masks.filter((m) => m.hit);
 const computed = masks.filter((m) => !m.hit);
 const result = {
-  machine: execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' '),
-  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
-  node: process.version,
+  ...runFacts(),
   masks: masks.length,
   hits: hits.length,
   hitTotalUs: { p25: quantile(hits.map((m) => m.totalUs), 0.25), p50: quantile(hits.map((m) => m.totalUs), 0.5) },
@@ -71,5 +68,4 @@ const result = {
   masksWithAtMost64NonzeroWords: masks.filter((m) => m.nonzeroWords <= 64).length,
   bands: [band(0.3, 0.4), band(0.4, 0.5), band(0.5, 0.6), band(0.6, 0.7)],
 };
-if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
-console.log(JSON.stringify(result, null, 2));
+writeResult(outFile, result);

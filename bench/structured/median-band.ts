@@ -4,8 +4,6 @@
 // misses), and the write into the row. Reports the masks between p45 and p55 of the total, and bands of the
 // computed ones. Reads matcher internals: for comparing versions of this tree (run each version's bundle).
 // Usage: node --import tsx bench/structured/median-band.ts [schemasPerSubset=25] [outFile]
-import { readFileSync, writeFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { maskScratch, type StoredMask } from '../../src/structured/mask-store.js';
@@ -13,6 +11,7 @@ import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import type { EarleyParser } from '../../src/structured/earley.js';
 import type { TokenTrie } from '../../src/structured/token-trie.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
+import { runFacts, writeResult } from './run-facts.js';
 
 const perSubset = Number(process.argv[2] ?? 25);
 const outFile = process.argv[3];
@@ -82,9 +81,7 @@ const summary = (xs: Timed[]) => ({ masks: xs.length, hits: xs.filter((x) => x.h
 const slice = (xs: Timed[], lo: number, hi: number) => xs.slice(Math.floor(lo * xs.length), Math.floor(hi * xs.length));
 const computed = byTotal.filter((x) => !x.hit);
 const result = {
-  machine: execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' '),
-  loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),
-  node: process.version,
+  ...runFacts(),
   masks: masks.length,
   hits: masks.filter((x) => x.hit).length,
   p50TotalUs: +byTotal[Math.floor(byTotal.length / 2)]!.total.toFixed(2),
@@ -92,5 +89,4 @@ const result = {
   hitsAll: summary(byTotal.filter((x) => x.hit)),
   computedBands: [[0, 0.1], [0.1, 0.2], [0.4, 0.5]].map(([lo, hi]) => ({ band: `computed p${lo! * 100}-p${hi! * 100}`, ...summary(slice(computed, lo!, hi!)) })),
 };
-if (outFile) writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
-console.log(JSON.stringify(result, null, 2));
+writeResult(outFile, result);

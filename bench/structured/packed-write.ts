@@ -3,8 +3,7 @@
 // 600 of them cycled (11 MB: out of the caches, as a walk's mask met again after other masks), written into the
 // rows of a 128-row bitmask as an engine step does, and into one row as mask-bench does.
 // Usage: node --import tsx bench/structured/packed-write.ts [outFile]
-import { writeFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
+import { machineName, writeResult } from './run-facts.js';
 import { PackedMask } from '../../src/structured/packed-mask.js';
 
 const WORDS = 4740;
@@ -50,6 +49,4 @@ for (const nonzero of [16, 32, 64, 128, 256, 512]) {
     oneRowPackedUs: perWrite((i) => packs[pick(i)]!.writeTo(out, 0)),
   });
 }
-const result = { machine: execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' '), node: process.version, words: WORDS, rows };
-if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 2) + '\n');
-console.log(JSON.stringify(result, null, 2));
+writeResult(process.argv[2], { machine: machineName(), node: process.version, words: WORDS, rows });

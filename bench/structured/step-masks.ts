@@ -16,7 +16,6 @@
 // Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { execSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
@@ -26,6 +25,7 @@ import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provi
 import type { GrammarProvider, RequestGrammar } from '../../src/engine/grammar.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
+import { machineName } from './run-facts.js';
 
 export interface WorkloadItem {
   name: string;
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(row));
     results.push(row);
   }
-  const cpu = execSync("lscpu | grep -E 'Model name|^CPU\\(s\\)'").toString().trim().replace(/\s+/g, ' ');
+  const cpu = machineName();
   const result = {
     machine: cpu,
     loadavgAtEnd: readFileSync('/proc/loadavg', 'utf8').trim(),

@@ -154,6 +154,8 @@ export class CompiledGrammar {
   private readonly maskClassIds = new Map<string, number>();
   /** per mask class: 1 where its masks cannot depend on the parser (see maskKey) */
   private parserFree = new Uint8Array(64);
+  /** per mask class: its key (a parser-free class's mask is shared by key: StateClasses.freeMask) */
+  private readonly classKeys: string[] = [];
 
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk;
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
@@ -230,6 +232,7 @@ export class CompiledGrammar {
         // mask keys hold the class in 20 bits: start over rather than let two classes share an id
         this.maskClassIds.clear();
         this.maskClassOf.clear();
+        this.classKeys.length = 0;
         this.masks.clear();
       }
       id = this.maskClassIds.size;
@@ -240,6 +243,9 @@ export class CompiledGrammar {
         this.parserFree = grown;
       }
       this.parserFree[id] = c.parserFree ? 1 : 0;
+      this.classKeys.push(c.classKey);
+      const shared = c.parserFree ? this.stateClasses.freeMask(c.classKey) : undefined;
+      if (shared) this.storeMask(-1 - id, shared);
     }
     this.maskClassOf.set(lexState, id);
     return id;
@@ -263,6 +269,8 @@ export class CompiledGrammar {
   storeMask(key: number, mask: StoredMask): void {
     // a full cache keeps what it has: the hot states of a schema are met first
     if (this.masks.size < MAX_CACHED_MASKS) this.masks.set(key, mask);
+    // a parser-free class's mask serves every grammar (keys below 0: maskKey)
+    if (key < 0) this.stateClasses.setFreeMask(this.classKeys[-1 - key]!, mask);
   }
 }
 

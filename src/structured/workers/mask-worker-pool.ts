@@ -45,6 +45,7 @@ interface FillAnswer {
   errors: Array<string | null>;
   walkDiffs: Array<Int32Array | null>;
   busyMs: number;
+  slowestRowMs: number;
   startedAt: number;
 }
 
@@ -76,6 +77,10 @@ export interface MaskWorkerStats {
 export interface FillTimes {
   /** the busiest worker's time on it, ms */
   slowestBusyMs: number;
+  /** the slowest single row of any worker, ms */
+  slowestRowMs: number;
+  /** rows the busiest worker filled */
+  busiestRows: number;
   /** the engine thread's time posting its messages, ms */
   postMs: number;
   /** the latest a worker started on it after its messages were posted, ms (posting, waking up, or busy before) */
@@ -139,7 +144,7 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
   /** the last fill that was answered */
-  lastFill: FillTimes = { slowestBusyMs: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -218,14 +223,18 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { slowestBusyMs: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
     const answers = Promise.all(
       [...bySlot].map(async ([slot, list]) => {
         const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
         times.latestAnswerMs = Math.max(times.latestAnswerMs, performance.timeOrigin + performance.now() - postedAt);
         if (!('failed' in result)) {
-          times.slowestBusyMs = Math.max(times.slowestBusyMs, result.busyMs);
+          if (result.busyMs > times.slowestBusyMs) {
+            times.slowestBusyMs = result.busyMs;
+            times.busiestRows = list.length;
+          }
+          times.slowestRowMs = Math.max(times.slowestRowMs, result.slowestRowMs);
           times.latestStartMs = Math.max(times.latestStartMs, result.startedAt - postedAt);
         }
         for (let j = 0; j < list.length; j++) {
@@ -375,7 +384,7 @@ export class MaskWorkerPool {
         this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
         slot.idleJobs = msg.idleJobs;
         this.stats.busyMs += msg.busyMs;
-        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, startedAt: msg.startedAt });
+        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, slowestRowMs: msg.slowestRowMs, startedAt: msg.startedAt });
       }
     });
     worker.on('error', (e) => {

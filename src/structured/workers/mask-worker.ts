@@ -83,9 +83,12 @@ port.on('message', (msg: ToWorker) => {
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
   const walkDiffs: Array<Int32Array | null> = msg.rows.map(() => null);
+  let slowestRowMs = 0;
   const errors = msg.rows.map((row, k) => {
+    const rowStart = performance.now();
     try {
       walkDiffs[k] = fillRow(row, out);
+      slowestRowMs = Math.max(slowestRowMs, performance.now() - rowStart);
       return null;
     } catch (e) {
       mirrors.delete(row.key); // the engine fails this request: its mirror is of no further use
@@ -93,6 +96,6 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, startedAt } satisfies FromWorker);
+  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, slowestRowMs, startedAt } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

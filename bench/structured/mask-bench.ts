@@ -2,6 +2,7 @@
 // @mlc-ai/web-xgrammar (XGrammar's WASM build) on the same JSONSchemaBench schemas and the Qwen3 tokenizer.
 // Outputs walked: an example instance per schema (valid under ajv), pretty-printed in schema order.
 // Usage: node --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
+// serval.firstRequestCollections: of the first-request masks over 250 µs, those a V8 collection overlapped (gc-overlap.ts).
 // MASK_BENCH_OURS_ONLY=1: serval only (the same schemas must compile in web-xgrammar too, but its masks are not
 // timed): for comparing two versions of serval back to back.
 // MASK_BENCH_ORDER=own: each engine's masks right after its own compile (ours: compile, masks; then theirs: compile,
@@ -22,6 +23,7 @@ import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
 import { machineName } from './run-facts.js';
+import { collectionShare, watchCollections } from './gc-overlap.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 
 const require = createRequire(import.meta.url);
@@ -52,6 +54,9 @@ const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
 const words = Math.ceil(q.vocab.size / 32);
 const mask = new Int32Array(words);
 const ours = { compile: [] as number[], compileCpu: [] as number[], maskCold: [] as number[], maskWarm: [] as number[] };
+/** first-request masks' start times and lengths (µs): which of the slow ones a collection overlapped */
+const coldSpans: Array<{ start: number; us: number }> = [];
+const collections = watchCollections();
 const theirs = { compile: [] as number[], mask: [] as number[] };
 let schemasUsed = 0;
 let disagreements = 0;
@@ -74,6 +79,7 @@ for (const subset of benchSubsets()) {
     // ours: first request (cold caches) then a second request with the same schema (warm); kept once theirs compiled
     const cold: number[] = [];
     const warm: number[] = [];
+    const spans: Array<{ start: number; us: number }> = [];
     let rejected = 0;
     const ourMasks = () => {
       for (const phase of ['cold', 'warm'] as const) {
@@ -81,7 +87,9 @@ for (const subset of benchSubsets()) {
         for (const id of ids) {
           t = performance.now();
           m.fillNextTokenBitmask(mask, 0);
-          (phase === 'cold' ? cold : warm).push((performance.now() - t) * 1000);
+          const us = (performance.now() - t) * 1000;
+          (phase === 'cold' ? cold : warm).push(us);
+          if (phase === 'cold') spans.push({ start: t, us });
           if (!m.acceptToken(id)) {
             rejected++;
             break;
@@ -101,6 +109,7 @@ for (const subset of benchSubsets()) {
     if (!ownOrder) ourMasks();
     ours.maskCold.push(...cold);
     ours.maskWarm.push(...warm);
+    coldSpans.push(...spans);
     disagreements += rejected;
     const xm = await xg.GrammarMatcher.createGrammarMatcher(theirCompiled);
     for (const id of oursOnly ? [] : ids) {
@@ -118,6 +127,7 @@ for (const subset of benchSubsets()) {
     schemasUsed++;
   }
 }
+await collections.stop();
 const cpu = machineName();
 const load = readFileSync('/proc/loadavg', 'utf8').trim();
 const result = {
@@ -131,7 +141,7 @@ const result = {
   oursRejectedInstanceTokens: disagreements,
   units: { compile: 'ms', mask: 'µs' },
   // compileCpu: the process's CPU time during each compile (all its threads), less moved by other processes' load
-  serval: { compile: stats(ours.compile), compileCpu: stats(ours.compileCpu), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm) },
+  serval: { compile: stats(ours.compile), compileCpu: stats(ours.compileCpu), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm), firstRequestCollections: collectionShare(coldSpans, collections, 250) },
   webXgrammar: oursOnly ? 'masks not timed (MASK_BENCH_OURS_ONLY)' : { compile: stats(theirs.compile), mask: stats(theirs.mask) },
 };
 mkdirSync(dirname(outFile), { recursive: true });

@@ -1,6 +1,7 @@
 // Where mask-bench's first-request masks around the median spend their time. Same loop as mask-bench.ts (ours only:
 // each schema compiled afresh, then one request walking its example), with the steps of a mask timed one by one:
-// the parser state's key, the lexer state's mask class, the cache lookup, the computation and storing (cache
+// the lexer state's mask class, the parser state's key (not for parser-free classes), the cache lookup (or the walk's
+// mask), the computation and storing (cache
 // misses), and the write into the row. Reports the masks between p45 and p55 of the total, and bands of the
 // computed ones. Reads matcher internals: for comparing versions of this tree (run each version's bundle).
 // Usage: node --import tsx bench/structured/median-band.ts [schemasPerSubset=25] [outFile]
@@ -48,13 +49,16 @@ for (const subset of benchSubsets()) {
     const { cg } = m;
     for (const id of q.encode(JSON.stringify(instance, null, 2))) {
       // GrammarMatcher.nextStoredMask and fillNextTokenBitmask, step by step
+      // (the class first: a parser-free class's mask is its walk's, with no parser key, as nextStoredMask does)
       const t0 = performance.now();
-      const parserKey = m.parser.stateKey();
-      const t1 = performance.now();
       const cls = cg.maskClass(m.lex, m.trie, words);
+      const t1 = performance.now();
+      const atStart = m.lex === m.parser.lexState;
+      const blind = cg.parserBlind(cls, atStart);
+      const parserKey = blind ? 0 : m.parser.stateKey();
       const t2 = performance.now();
-      const key = cg.maskKey(parserKey, cls, m.lex === m.parser.lexState);
-      let stored: StoredMask | undefined = cg.cachedMask(key);
+      const key = cg.maskKey(parserKey, cls, atStart);
+      let stored: StoredMask | undefined = blind ? cg.parserFreeMask(m.lex, cls, m.trie, words, false)! : cg.cachedMask(key);
       const t3 = performance.now();
       let t4 = t3;
       let t5 = t3;
@@ -69,7 +73,7 @@ for (const subset of benchSubsets()) {
       stored.writeTo(row, 0);
       const t6 = performance.now();
       const us = (a: number, b: number) => (b - a) * 1000;
-      masks.push({ hit, total: us(t0, t6), stateKey: us(t0, t1), maskClass: us(t1, t2), lookup: us(t2, t3), compute: us(t3, t4), store: us(t4, t5), write: us(t5, t6) });
+      masks.push({ hit, total: us(t0, t6), maskClass: us(t0, t1), stateKey: us(t1, t2), lookup: us(t2, t3), compute: us(t3, t4), store: us(t4, t5), write: us(t5, t6) });
       if (!m.acceptToken(id)) throw new Error(`${subset}: instance token ${id} rejected`);
     }
   }

@@ -7,7 +7,7 @@ import { SetKeyInterner } from './earley.js';
 import { type BoundaryGroup, type SharedLexerWalk, type SlotGroup, LexerWalk, LexerWalkCache, describeState, walkLexer } from './lexer-walk.js';
 import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
-import type { StoredMask } from './mask-store.js';
+import { type StoredMask, walkMaskOf } from './mask-store.js';
 import { type StateClass, type StateClasses, stateClassesFor } from './state-classes.js';
 
 const MAX_CACHED_MASKS = 4096;
@@ -154,8 +154,6 @@ export class CompiledGrammar {
   private readonly maskClassIds = new Map<string, number>();
   /** per mask class: 1 where its masks cannot depend on the parser (see maskKey) */
   private parserFree = new Uint8Array(64);
-  /** per mask class: its key (a parser-free class's mask is shared by key: StateClasses.freeMask) */
-  private readonly classKeys: string[] = [];
 
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk;
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
@@ -180,13 +178,15 @@ export class CompiledGrammar {
     if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     if (d) {
       const accepting = this.dfa.accepting[lexState]!;
+      // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of sequence
+      // only where it ends one): the mask is the walk's mask, whatever the parser's state
+      const parserFree = w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && accepting.length === 0;
       this.stateClasses.set(lexState, {
         sharedKey,
         slotLexemes,
         classKey: w.deepNodes.length > 0 ? `L${lexState}` : `${sharedKey}|${slotLexemes.join(',')}|${accepting.join(',')}`,
-        // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of
-        // sequence only where it ends one): the mask is the walk's mask, whatever the parser's state
-        parserFree: w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && accepting.length === 0,
+        parserFree,
+        walkMask: parserFree ? walkMaskOf(w.inner) : null,
       });
     }
     return w;
@@ -232,7 +232,6 @@ export class CompiledGrammar {
         // mask keys hold the class in 20 bits: start over rather than let two classes share an id
         this.maskClassIds.clear();
         this.maskClassOf.clear();
-        this.classKeys.length = 0;
         this.masks.clear();
       }
       id = this.maskClassIds.size;
@@ -243,9 +242,6 @@ export class CompiledGrammar {
         this.parserFree = grown;
       }
       this.parserFree[id] = c.parserFree ? 1 : 0;
-      this.classKeys.push(c.classKey);
-      const shared = c.parserFree ? this.stateClasses.freeMask(c.classKey) : undefined;
-      if (shared) this.storeMask(-1 - id, shared);
     }
     this.maskClassOf.set(lexState, id);
     return id;
@@ -259,7 +255,34 @@ export class CompiledGrammar {
    * end of sequence is allowed where the parser accepts, so the parser counts.
    */
   maskKey(parserKey: number, cls: number, atLexemeStart: boolean): number {
-    return !atLexemeStart && this.parserFree[cls] === 1 ? -1 - cls : parserKey * MASK_CLASS_SPACE + cls;
+    return this.parserBlind(cls, atLexemeStart) ? -1 - cls : parserKey * MASK_CLASS_SPACE + cls;
+  }
+
+  /**
+   * the masks of class `cls` met here cannot depend on the parser (see maskKey): the lexer walk's own mask is the
+   * mask, for every grammar that walks the same state (matchers take it without the parser's key or a computation)
+   */
+  parserBlind(cls: number, atLexemeStart: boolean): boolean {
+    return !atLexemeStart && this.parserFree[cls] === 1;
+  }
+
+  /**
+   * The mask at `lexState` of parser-free class `cls` (parserBlind): its walk's mask, kept per lexer state for every
+   * grammar (StateClasses); made now unless `onlyIfWalked` (then null where no walk of the state is known, unless a
+   * worker's mask of the class was adopted here)
+   */
+  parserFreeMask(lexState: number, cls: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): StoredMask | null {
+    const key = -1 - cls;
+    const own = this.masks.get(key);
+    if (own) return own;
+    let mask = this.stateClasses.get(lexState)?.walkMask;
+    if (!mask) {
+      const walk = this.lexerWalk(lexState, trie, words, onlyIfWalked);
+      if (!walk) return null;
+      mask = walkMaskOf(walk.inner);
+    }
+    this.storeMask(key, mask);
+    return mask;
   }
 
   cachedMask(key: number): StoredMask | undefined {
@@ -269,8 +292,6 @@ export class CompiledGrammar {
   storeMask(key: number, mask: StoredMask): void {
     // a full cache keeps what it has: the hot states of a schema are met first
     if (this.masks.size < MAX_CACHED_MASKS) this.masks.set(key, mask);
-    // a parser-free class's mask serves every grammar (keys below 0: maskKey)
-    if (key < 0) this.stateClasses.setFreeMask(this.classKeys[-1 - key]!, mask);
   }
 }
 

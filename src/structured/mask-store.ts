@@ -144,6 +144,15 @@ export function diffMask(mask: Int32Array, base: Int32Array): StoredMask {
   return new StoredMask(base, diff, false);
 }
 
+const walkMasks = new WeakMap<Int32Array, StoredMask>();
+
+/** a lexer walk's own mask as a stored mask (one per walk mask: a parser-free class's masks, CompiledGrammar.maskKey) */
+export function walkMaskOf(inner: Int32Array): StoredMask {
+  let m = walkMasks.get(inner);
+  if (!m) walkMasks.set(inner, (m = new StoredMask(inner, NO_DIFF, false)));
+  return m;
+}
+
 /** a copy of `mask` kept whole */
 export function wholeMask(mask: Int32Array): StoredMask {
   return new StoredMask(copyMask(mask), NO_DIFF, true);

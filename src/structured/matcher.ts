@@ -150,7 +150,9 @@ export class GrammarMatcher implements RequestGrammar {
     // the mask: no mask of that class can be cached before some walk of it was made (or only after an eviction from
     // the walk cache: then a cached mask is answered cold, which costs a worker round trip, never a wrong mask)
     const cls = this.cg.maskClass(this.lex, this.trie, this.words, true);
-    return cls >= 0 ? (this.cg.cachedMask(this.cg.maskKey(this.parser.stateKey(), cls, this.atLexemeStart)) ?? null) : null;
+    if (cls < 0) return null;
+    if (this.cg.parserBlind(cls, this.atLexemeStart)) return this.cg.parserFreeMask(this.lex, cls, this.trie, this.words, true);
+    return this.cg.cachedMask(this.cg.maskKey(this.parser.stateKey(), cls, this.atLexemeStart)) ?? null;
   }
 
   /**
@@ -179,8 +181,8 @@ export class GrammarMatcher implements RequestGrammar {
     return new MaskAdoption(this.cg, this.trie, this.parser.stateKey(), this.lex, this.atLexemeStart, mask, walkDiff);
   }
 
-  private maskKey(): number {
-    return this.cg.maskKey(this.parser.stateKey(), this.cg.maskClass(this.lex, this.trie, this.words), this.atLexemeStart);
+  private maskKey(cls = this.cg.maskClass(this.lex, this.trie, this.words)): number {
+    return this.cg.maskKey(this.parser.stateKey(), cls, this.atLexemeStart);
   }
 
   /** the lexer is where the parser's next lexeme starts (see CompiledGrammar.maskKey) */
@@ -197,7 +199,10 @@ export class GrammarMatcher implements RequestGrammar {
   /** the next mask as the grammar's cache keeps it (computed and cached now if cold); null once finished (no token) */
   nextStoredMask(): StoredMask | null {
     if (this.finished) return null;
-    const key = this.maskKey();
+    const cls = this.cg.maskClass(this.lex, this.trie, this.words);
+    // no parser key, nothing to compute or store: the walk's mask
+    if (this.cg.parserBlind(cls, this.atLexemeStart)) return this.cg.parserFreeMask(this.lex, cls, this.trie, this.words, false);
+    const key = this.maskKey(cls);
     const stored = this.cg.cachedMask(key);
     if (stored) return stored;
     this.computeMask();

@@ -1,9 +1,8 @@
 // What a lexer state's mask class is made of, kept once for every grammar over the same walk cache (one token trie)
 // and shared lexer (its state ids). A grammar meeting a lexer state for the first time described the state, looked
 // up its shared walk and built strings for its class: ~1.5 µs of every first request's masks at the median, mostly
-// for states other grammars had met already. These parts do not depend on the grammar (shared lexeme ids only).
-// Nor does the mask of a parser-free class (its walk's mask): kept here by class key, a grammar meeting the class takes
-// it rather than computing it again (about 500 of mask-bench's 14,476 first-request masks, 25 schemas per subset).
+// for states other grammars had met already. These parts do not depend on the grammar (shared lexeme ids only), nor
+// does a parser-free state's mask.
 import type { StoredMask } from './mask-store.js';
 
 export interface StateClass {
@@ -15,6 +14,8 @@ export interface StateClass {
   classKey: string;
   /** the class's masks cannot depend on the parser (see CompiledGrammar.maskKey) */
   parserFree: boolean;
+  /** where parserFree: the mask, its walk's own (CompiledGrammar.parserFreeMask); else null */
+  walkMask: StoredMask | null;
 }
 
 /** states kept per store (a full store keeps what it has: grammars then describe further states themselves) */
@@ -22,7 +23,6 @@ const MAX_STATES = 1 << 17;
 
 export class StateClasses {
   private readonly byState = new Map<number, StateClass>();
-  private readonly freeMasks = new Map<string, StoredMask>();
 
   get(lexState: number): StateClass | undefined {
     return this.byState.get(lexState);
@@ -30,15 +30,6 @@ export class StateClasses {
 
   set(lexState: number, c: StateClass): void {
     if (this.byState.size < MAX_STATES) this.byState.set(lexState, c);
-  }
-
-  /** the mask of parser-free class `classKey`, where some grammar computed it */
-  freeMask(classKey: string): StoredMask | undefined {
-    return this.freeMasks.get(classKey);
-  }
-
-  setFreeMask(classKey: string, mask: StoredMask): void {
-    if (this.freeMasks.size < MAX_STATES) this.freeMasks.set(classKey, mask);
   }
 }
 

@@ -7,6 +7,8 @@ export class IdleWork {
   private timer: NodeJS.Timeout | null = null;
   /** bumped by every message: a running chain of steps that sees it change stops */
   private messages = 0;
+  /** when the last step ended (performance.now()), -1 before any */
+  lastStepEnd = -1;
 
   constructor(private readonly quietMs = 2) {}
 
@@ -42,6 +44,7 @@ export class IdleWork {
     const job = this.jobs[0];
     if (!job) return;
     if (job.next().done) this.jobs.shift();
+    this.lastStepEnd = performance.now();
     if (this.jobs.length > 0) setImmediate(() => this.step(seen));
   }
 }

@@ -47,6 +47,7 @@ interface FillAnswer {
   busyMs: number;
   slowestRowMs: number;
   startedAt: number;
+  busyUntil: number;
 }
 
 /** told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent */
@@ -85,6 +86,8 @@ export interface FillTimes {
   postMs: number;
   /** the latest a worker started on it after its messages were posted, ms (posting, waking up, or busy before) */
   latestStartMs: number;
+  /** of that worker's late start, the time it was still busy with earlier work (a message or an idle step), ms */
+  latestStartBusyMs: number;
   /** the latest answer after the post, ms */
   latestAnswerMs: number;
 }
@@ -144,7 +147,7 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
   /** the last fill that was answered */
-  lastFill: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -223,7 +226,7 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
     const answers = Promise.all(
       [...bySlot].map(async ([slot, list]) => {
@@ -235,7 +238,10 @@ export class MaskWorkerPool {
             times.busiestRows = list.length;
           }
           times.slowestRowMs = Math.max(times.slowestRowMs, result.slowestRowMs);
-          times.latestStartMs = Math.max(times.latestStartMs, result.startedAt - postedAt);
+          if (result.startedAt - postedAt >= times.latestStartMs) {
+            times.latestStartMs = result.startedAt - postedAt;
+            times.latestStartBusyMs = Math.max(0, result.busyUntil - postedAt);
+          }
         }
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
@@ -384,7 +390,7 @@ export class MaskWorkerPool {
         this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
         slot.idleJobs = msg.idleJobs;
         this.stats.busyMs += msg.busyMs;
-        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, slowestRowMs: msg.slowestRowMs, startedAt: msg.startedAt });
+        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, slowestRowMs: msg.slowestRowMs, startedAt: msg.startedAt, busyUntil: msg.busyUntil });
       }
     });
     worker.on('error', (e) => {

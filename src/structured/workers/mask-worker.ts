@@ -28,6 +28,8 @@ let computed = 0;
 
 /** the mirrored grammars' lexeme automata, built while no message comes */
 const idle = new IdleWork();
+/** when this thread last finished a message (performance.now()): a fill read late may have waited behind it */
+let lastMessageEnd = -1;
 
 /** fills the row and returns its mask's walkDiff (a copy: the cache's own is a view into a shared block) */
 function fillRow(row: MirrorRow, out: Int32Array): Int32Array | null {
@@ -59,6 +61,7 @@ port.on('message', (msg: ToWorker) => {
       mirrors.delete(k);
       mirrorErrors.delete(k);
     }
+    lastMessageEnd = performance.now();
     return;
   }
   if (msg.type === 'mirror') {
@@ -75,10 +78,13 @@ port.on('message', (msg: ToWorker) => {
       mirrors.delete(msg.key);
       mirrorErrors.set(msg.key, errorMessage(e));
     }
+    lastMessageEnd = performance.now();
     return;
   }
   const start = performance.now();
   const startedAt = performance.timeOrigin + start;
+  const busyBefore = Math.max(lastMessageEnd, idle.lastStepEnd);
+  const busyUntil = busyBefore < 0 ? 0 : performance.timeOrigin + busyBefore;
   const out = new Int32Array(msg.bitmask);
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
@@ -96,6 +102,7 @@ port.on('message', (msg: ToWorker) => {
       return errorMessage(e);
     }
   });
-  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, slowestRowMs, startedAt } satisfies FromWorker);
+  lastMessageEnd = performance.now();
+  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, slowestRowMs, startedAt, busyUntil } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

@@ -36,7 +36,8 @@ export type FromWorker =
    * whose mask the worker computed (the others were copies from its cache); `automataBuilt`: lexeme automata built
    * while computing them; `idleJobs`: mirrored grammars whose automata are still to be built when idle; `busyMs`:
    * from reading the message to answering it, which began at `startedAt` (performance.timeOrigin + performance.now(),
-   * comparable across threads); `slowestRowMs`: its slowest row; `walkDiffs`: per row filled, its mask's StoredMask.walkDiff (null: kept
+   * comparable across threads); `busyUntil`: when the thread last finished other work before it (same clock; 0:
+   * none), so a late start tells waiting behind that work from waking up; `slowestRowMs`: its slowest row; `walkDiffs`: per row filled, its mask's StoredMask.walkDiff (null: kept
    * whole, or not filled), which lets the engine thread cache the mask without comparing its words
    */
-  | { type: 'filled'; id: number; errors: Array<string | null>; walkDiffs: Array<Int32Array | null>; computed: number; automataBuilt: number; idleJobs: number; busyMs: number; slowestRowMs: number; startedAt: number };
+  | { type: 'filled'; id: number; errors: Array<string | null>; walkDiffs: Array<Int32Array | null>; computed: number; automataBuilt: number; idleJobs: number; busyMs: number; slowestRowMs: number; startedAt: number; busyUntil: number };

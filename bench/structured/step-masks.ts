@@ -110,6 +110,8 @@ export interface StepRun {
   busiestRows: number[];
   /** the latest a worker started on the step's fill after it was posted, and the latest answer after the post */
   latestStartMs: number[];
+  /** of the latest start, the time that worker was still busy with earlier work (pool.lastFill.latestStartBusyMs) */
+  latestStartBusyMs: number[];
   latestAnswerMs: number[];
   /** the engine thread's time posting the step's messages */
   postMs: number[];
@@ -132,7 +134,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
@@ -180,6 +182,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
         run.slowestRowMs.push(pool.lastFill.slowestRowMs);
         run.busiestRows.push(pool.lastFill.busiestRows);
         run.latestStartMs.push(pool.lastFill.latestStartMs);
+        run.latestStartBusyMs.push(pool.lastFill.latestStartBusyMs);
         run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
         run.postMs.push(pool.lastFill.postMs);
       }
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));

@@ -296,8 +296,17 @@ function sameIds(a: Int32Array, b: Int32Array): boolean {
  * any order. Equal multisets of triples get equal ids.
  */
 export class SetKeyInterner {
-  /** canonical (sorted) triples by a hash of them */
-  private readonly byHash = new Map<number, Array<{ triples: Int32Array; id: number }>>();
+  /**
+   * the sets' canonical (sorted) triples back to back, set `id`'s from tripleStart[id] (3 ints per item, itemCount[id]
+   * items); the sets of equal hash chained from `firstOfHash` through `nextOfHash`. Most sets a first request keys are
+   * new ones: flat arrays spare each an array, an entry object and a bucket of its own.
+   */
+  private triples = new Int32Array(3 * 64);
+  private triplesUsed = 0;
+  private tripleStart = new Int32Array(16);
+  private itemCount = new Int32Array(16);
+  private nextOfHash = new Int32Array(16);
+  private readonly firstOfHash = new Map<number, number>();
   private count = 0;
   /** sort scratch: triple indices, and the triples they index while sorting */
   private order = new Int32Array(FIRST_KEY_ITEMS);
@@ -332,19 +341,30 @@ export class SetKeyInterner {
       h = Math.imul(h ^ parts[t + 1]!, 0x01000193);
       h = Math.imul(h ^ parts[t + 2]!, 0x01000193);
     }
-    let bucket = this.byHash.get(h);
-    if (bucket) {
-      for (const e of bucket) if (sameTriples(e.triples, parts, order, n)) return e.id;
-    } else this.byHash.set(h, (bucket = []));
-    const triples = new Int32Array(3 * n);
-    for (let j = 0; j < n; j++) {
-      const t = 3 * order[j]!;
-      triples[3 * j] = parts[t]!;
-      triples[3 * j + 1] = parts[t + 1]!;
-      triples[3 * j + 2] = parts[t + 2]!;
+    const first = this.firstOfHash.get(h) ?? -1;
+    for (let e = first; e >= 0; e = this.nextOfHash[e]!) {
+      if (this.itemCount[e] === n && sameTriples(this.triples, this.tripleStart[e]!, parts, order, n)) return e;
     }
     const id = this.count++;
-    bucket.push({ triples, id });
+    if (id === this.tripleStart.length) {
+      this.tripleStart = grown(this.tripleStart, 2 * id);
+      this.itemCount = grown(this.itemCount, 2 * id);
+      this.nextOfHash = grown(this.nextOfHash, 2 * id);
+    }
+    let at = this.triplesUsed;
+    if (at + 3 * n > this.triples.length) this.triples = grown(this.triples, 2 * (at + 3 * n));
+    this.tripleStart[id] = at;
+    this.itemCount[id] = n;
+    this.nextOfHash[id] = first;
+    this.firstOfHash.set(h, id);
+    const triples = this.triples;
+    for (let j = 0; j < n; j++) {
+      const t = 3 * order[j]!;
+      triples[at++] = parts[t]!;
+      triples[at++] = parts[t + 1]!;
+      triples[at++] = parts[t + 2]!;
+    }
+    this.triplesUsed = at;
     return id;
   }
 }
@@ -359,14 +379,21 @@ function compareTriples(parts: Int32Array, a: number, b: number): number {
   return parts[x]! - parts[y]! || parts[x + 1]! - parts[y + 1]! || parts[x + 2]! - parts[y + 2]!;
 }
 
-/** are `triples` the n triples of `parts` taken in `order` */
-function sameTriples(triples: Int32Array, parts: Int32Array, order: Int32Array, n: number): boolean {
-  if (triples.length !== 3 * n) return false;
+/** are the n triples of `triples` from `at` those of `parts` taken in `order` */
+function sameTriples(triples: Int32Array, at: number, parts: Int32Array, order: Int32Array, n: number): boolean {
   for (let j = 0; j < n; j++) {
     const t = 3 * order[j]!;
-    if (triples[3 * j] !== parts[t] || triples[3 * j + 1] !== parts[t + 1] || triples[3 * j + 2] !== parts[t + 2]) return false;
+    const x = at + 3 * j;
+    if (triples[x] !== parts[t] || triples[x + 1] !== parts[t + 1] || triples[x + 2] !== parts[t + 2]) return false;
   }
   return true;
+}
+
+/** `a` copied into a new array of `size` ints */
+function grown(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 /** one comparator for every set (a closure made per call gave V8 a new call target each time: deopts) */

@@ -178,15 +178,13 @@ export class CompiledGrammar {
     if (this.walks.size < MAX_CACHED_WALKS) this.walks.set(lexState, w);
     if (d) {
       const accepting = this.dfa.accepting[lexState]!;
-      // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of sequence
-      // only where it ends one): the mask is the walk's mask, whatever the parser's state
-      const parserFree = w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && accepting.length === 0;
       this.stateClasses.set(lexState, {
         sharedKey,
         slotLexemes,
         classKey: w.deepNodes.length > 0 ? `L${lexState}` : `${sharedKey}|${slotLexemes.join(',')}|${accepting.join(',')}`,
-        parserFree,
-        walkMask: parserFree ? walkMaskOf(w.inner) : null,
+        // no token leaves the lexeme (no boundary group, no deep node) and the state ends no lexeme (end of
+        // sequence only where it ends one): the mask is the walk's mask, whatever the parser's state
+        parserFree: w.boundaryGroups.length === 0 && w.deepNodes.length === 0 && accepting.length === 0,
       });
     }
     return w;
@@ -268,18 +266,19 @@ export class CompiledGrammar {
 
   /**
    * The mask at `lexState` of parser-free class `cls` (parserBlind): its walk's mask, kept per lexer state for every
-   * grammar (StateClasses); made now unless `onlyIfWalked` (then null where no walk of the state is known, unless a
-   * worker's mask of the class was adopted here)
+   * grammar (StateClasses.walkMask); made now unless `onlyIfWalked` (then null where no walk of the state is known,
+   * unless a worker's mask of the class was adopted here)
    */
   parserFreeMask(lexState: number, cls: number, trie: TokenTrie, words: number, onlyIfWalked: boolean): StoredMask | null {
     const key = -1 - cls;
     const own = this.masks.get(key);
     if (own) return own;
-    let mask = this.stateClasses.get(lexState)?.walkMask;
+    let mask = this.stateClasses.walkMask(lexState);
     if (!mask) {
       const walk = this.lexerWalk(lexState, trie, words, onlyIfWalked);
       if (!walk) return null;
       mask = walkMaskOf(walk.inner);
+      this.stateClasses.setWalkMask(lexState, mask);
     }
     this.storeMask(key, mask);
     return mask;

@@ -14,15 +14,19 @@ export interface StateClass {
   classKey: string;
   /** the class's masks cannot depend on the parser (see CompiledGrammar.maskKey) */
   parserFree: boolean;
-  /** where parserFree: the mask, its walk's own (CompiledGrammar.parserFreeMask); else null */
-  walkMask: StoredMask | null;
 }
 
 /** states kept per store (a full store keeps what it has: grammars then describe further states themselves) */
 const MAX_STATES = 1 << 17;
+/**
+ * parser-free states whose mask is kept here, the oldest dropped first: each may hold a 19 KB walk mask (and the block
+ * it was cut from) that the walk cache dropped, so not one per state (mask-bench's 250 schemas meet 688)
+ */
+const MAX_WALK_MASKS = 1024;
 
 export class StateClasses {
   private readonly byState = new Map<number, StateClass>();
+  private readonly walkMasks = new Map<number, StoredMask>();
 
   get(lexState: number): StateClass | undefined {
     return this.byState.get(lexState);
@@ -30,6 +34,16 @@ export class StateClasses {
 
   set(lexState: number, c: StateClass): void {
     if (this.byState.size < MAX_STATES) this.byState.set(lexState, c);
+  }
+
+  /** the mask of parser-free state `lexState` (its walk's: CompiledGrammar.parserFreeMask), where kept */
+  walkMask(lexState: number): StoredMask | undefined {
+    return this.walkMasks.get(lexState);
+  }
+
+  setWalkMask(lexState: number, mask: StoredMask): void {
+    if (this.walkMasks.size >= MAX_WALK_MASKS) this.walkMasks.delete(this.walkMasks.keys().next().value!);
+    this.walkMasks.set(lexState, mask);
   }
 }
 

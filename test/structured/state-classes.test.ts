@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
-import { maskScratch } from '../../src/structured/mask-store.js';
+import { maskScratch, walkMaskOf } from '../../src/structured/mask-store.js';
+import { StateClasses } from '../../src/structured/state-classes.js';
 import { qwen } from './qwen-fixture.js';
 
 const q = qwen();
@@ -91,4 +92,15 @@ test("a parser-free state's mask is its lexer walk's mask, for a grammar that co
     assert.deepEqual(got, exact, `state ${m.lex}: mask`);
   }
   assert.ok(free >= 20, `${free} parser-free states met`);
+});
+
+test('the store keeps a bounded number of parser-free walk masks, the oldest dropped first', () => {
+  const store = new StateClasses();
+  const mask = walkMaskOf(new Int32Array(words));
+  for (let s = 0; s < 1100; s++) store.setWalkMask(s, mask);
+  assert.equal(store.walkMask(0), undefined, 'the oldest was dropped');
+  assert.equal(store.walkMask(1099), mask);
+  let kept = 0;
+  for (let s = 0; s < 1100; s++) if (store.walkMask(s)) kept++;
+  assert.ok(kept <= 1024, `${kept} kept`);
 });

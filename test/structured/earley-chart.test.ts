@@ -147,6 +147,16 @@ test('the set-key interner: the same triples in any order get one id, other trip
   const reversed = new Int32Array(3 * 500);
   for (let j = 0; j < 500; j++) reversed.set(big.subarray(3 * (499 - j), 3 * (500 - j)), 3 * j);
   assert.equal(keys.intern(reversed, 500), keys.intern(big, 500));
+  // thousands of sets (the flat arrays grow past their first capacities): each keeps its own id, found again in any order
+  const many = new SetKeyInterner();
+  const set = (i: number) => Int32Array.of(i % 97, 1, -1, Math.floor(i / 97), 0, i % 5);
+  const ids = Array.from({ length: 3000 }, (_, i) => many.intern(set(i), 2));
+  assert.equal(new Set(ids).size, 3000);
+  for (let i = 0; i < 3000; i += 7) {
+    const swapped = Int32Array.of(...set(i).subarray(3), ...set(i).subarray(0, 3));
+    assert.equal(many.intern(swapped, 2), ids[i], `set ${i}`);
+  }
+  assert.equal(many.size, 3000, 'no set re-interned as new');
 });
 
 test("a parser outgrows every array's first capacity within its first masks (so a provider's warm-up runs the growing code)", () => {

@@ -415,3 +415,20 @@ test('the engine hands every step\'s cold rows to the workers, whatever the step
     await p.close();
   }
 });
+
+test("a fill's timings: the slowest row within the busiest worker's time, that worker's rows, and a late start's busy part", async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 2 });
+  await pool.whenStarted();
+  try {
+    const out = new Int32Array(new SharedArrayBuffer(3 * WORDS * 4));
+    const c = (k: number): StructuredConstraint => ({ kind: 'choice', choices: [`x${k}`, `y${k}`] });
+    const rows = [1, 2, 3].map((k, i) => ({ key: k, constraint: c(k), constraintKey: `c${k}`, history: [], offset: i * WORDS }));
+    assert.deepEqual(await pool.fill(rows, out), [null, null, null]);
+    const t = pool.lastFill;
+    assert.ok(t.slowestRowMs > 0 && t.slowestRowMs <= t.slowestBusyMs, `slowest row ${t.slowestRowMs} ms, busiest worker ${t.slowestBusyMs} ms`);
+    assert.ok(t.busiestRows >= 1 && t.busiestRows <= 3, `busiest worker's rows ${t.busiestRows}`);
+    assert.ok(t.latestStartBusyMs >= 0 && t.latestStartBusyMs <= t.latestStartMs + 1e-6, `busy ${t.latestStartBusyMs} of a ${t.latestStartMs} ms start`);
+  } finally {
+    await pool.close();
+  }
+});

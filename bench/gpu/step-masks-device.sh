@@ -3,9 +3,11 @@
 # alternating engine versions back to back, then (MB_RUNS) the single-thread mask bench (bench/structured/mask-bench.ts).
 # Each folder of .dev-sm/ (bundle-structured.sh) is one version; the production node_modules and the JSONSchemaBench
 # schemas come from .dev-serve (bundle-serve.sh).
-# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new"; "none" skips the step bench), SM_ROUNDS (2),
+# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new": folders of .dev-sm, each optionally with one
+# environment setting, "new:STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
-# ms, a list runs each); MB_RUNS ("variant:ours|full|own ...", in order; ours = MASK_BENCH_OURS_ONLY, own = MASK_BENCH_ORDER=own), MB_PER_SUBSET (10);
+# ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;
+# bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own ...", in order; ours = MASK_BENCH_OURS_ONLY, own = MASK_BENCH_ORDER=own), MB_PER_SUBSET (10);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
 # PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider);
@@ -22,12 +24,14 @@ RES=/tmp/sm-results && rm -rf $RES && mkdir -p $RES
 [ "${SM_VARIANTS:-}" = none ] && SM_FORWARD=" "
 for fwd in ${SM_FORWARD:-0}; do
   for round in $(seq 1 "${SM_ROUNDS:-2}"); do
-    for v in ${SM_VARIANTS:-old new}; do
+    for spec in ${SM_VARIANTS:-old new}; do
+      # a variant is a bundle folder, optionally with one environment setting: "new:STEP_MASKS_REWRITE_ALL=1"
+      v=${spec%%:*} env=$([ "$spec" != "$v" ] && echo "${spec#*:}" || echo "SM_VARIANT=$v") name=$(echo "$spec" | tr ':=' '--')
       s=$(date +%s)
-      SERVAL_SHARED_DATA=/tmp/shared-data timeout 240 node --expose-gc ".dev-sm/$v/step-masks.mjs" "$per_subset" "$steps" \
-        "$RES/sm-$v-f$fwd-$round" "${SM_WORKERS:-4,14}" "$fwd" > "$RES/sm-$v-f$fwd-$round.log" 2>&1
-      echo "=== $v forward $fwd round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
-      grep '^{"config' "$RES/sm-$v-f$fwd-$round.log" | cut -c1-400 >> "$OUT/run.log"
+      env "$env" SERVAL_SHARED_DATA=/tmp/shared-data timeout 240 node --expose-gc ".dev-sm/$v/step-masks.mjs" "$per_subset" "$steps" \
+        "$RES/sm-$name-f$fwd-$round" "${SM_WORKERS:-4,14}" "$fwd" "${SM_ASSIST:-1}" > "$RES/sm-$name-f$fwd-$round.log" 2>&1
+      echo "=== $spec forward $fwd round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
+      grep '^{"config' "$RES/sm-$name-f$fwd-$round.log" | cut -c1-400 >> "$OUT/run.log"
     done
   done
 done

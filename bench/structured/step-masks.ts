@@ -10,10 +10,11 @@
 // output through a matcher, which would leave this thread's process-wide lexer DFA and lexeme automata built for
 // exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
 // masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
-// timed: telling cached rows from cold ones, filling the cached rows, waiting for the workers, adopting their masks;
+// timed: telling cached rows from cold ones, filling the cached rows, taking over cold rows no worker has started
+// (BulkMaskFiller.assist, as the engine does after its cached rows), waiting for the workers, adopting their masks;
 // and the busiest worker's own time on its fill (from reading the message to answering it: the rest of the wait is
 // messaging and the engine thread).
-// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0]
+// Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0] [engineAssistMs=1, a list: each a config]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,8 +22,10 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
-import { PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
-import type { GrammarProvider, RequestGrammar } from '../../src/engine/grammar.js';
+import { DEFAULT_ENGINE_ASSIST_MS, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
+import type { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
+import { writeMaskRow, type GrammarProvider, type HeldRows, type RequestGrammar } from '../../src/engine/grammar.js';
+import { StepMaskBuffer } from '../../src/engine/step-mask-buffer.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
 import { machineName } from './run-facts.js';
@@ -90,6 +93,16 @@ export function pickWorkloadOnThread(perSubset: number): Promise<WorkloadItem[]>
   });
 }
 
+function recordFill(run: StepRun, pool: MaskWorkerPool): void {
+  run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
+  run.slowestRowMs.push(pool.lastFill.slowestRowMs);
+  run.busiestRows.push(pool.lastFill.busiestRows);
+  run.latestStartMs.push(pool.lastFill.latestStartMs);
+  run.latestStartBusyMs.push(pool.lastFill.latestStartBusyMs);
+  run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
+  run.postMs.push(pool.lastFill.postMs);
+}
+
 export interface StepRun {
   /** wall ms per step (allocation of the step's bitmask included) */
   stepMs: number[];
@@ -97,12 +110,16 @@ export interface StepRun {
   classifyMs: number[];
   /** filling the cached rows (after the cold ones were posted) */
   cachedFillMs: number[];
-  /** from then until the last worker answered (adopting the masks that came in meanwhile included) */
+  /** from the end of the engine thread's first assist slice until the last row was done (adopting the masks that came in and later assist slices included) */
   waitMs: number[];
   /** adopting the workers' masks (adoptNextMask), wherever it happened in the step */
   adoptMs: number[];
   /** cold rows (posted to the workers) */
   coldRows: number[];
+  /** of them, rows the engine thread took over once its cached rows were written (BulkMaskFiller.assist) */
+  assistedRows: number[];
+  /** the engine thread's time on them */
+  assistMs: number[];
   /** the busiest worker's own time on the step's fill (from reading the message to answering it), when the pool tells it */
   slowestWorkerMs: number[];
   /** the slowest single row of the step's fill (any worker), and how many rows the busiest worker had */
@@ -134,60 +151,78 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
   const arrive = () => {
     if (forwardMs > 0) live.forEach((l, i) => l.pos === l.item.ids.length - 1 && arrived.set(i, start()));
   };
-  // one bitmask for all steps, as the engine's StepMaskBuffer (every row is rewritten each step); a new 2.4 MB
+  // one bitmask for all steps, the engine's StepMaskBuffer (a cached row holding its lasting mask is not rewritten); a new 2.4 MB
   // SharedArrayBuffer per step cost ~1 ms by itself
-  let sharedOut: Int32Array | null = null;
-  let plainOut: Int32Array | null = null;
+  const buffer = new StepMaskBuffer(rows, words);
+  const allRows = live.map((_, i) => i);
+  // STEP_MASKS_REWRITE_ALL=1: every cached row written at every step, as before rows kept their lasting masks
+  const held: HeldRows = process.env.STEP_MASKS_REWRITE_ALL === '1' ? { holds: () => false, hold: () => undefined } : buffer;
   for (let s = 0; s < steps; s++) {
     const filler = provider.bulkFiller?.(rows) ?? null;
     const t = performance.now();
-    const out = filler ? (sharedOut ??= filler.allocate(rows * words)) : (plainOut ??= new Int32Array(rows * words));
+    const out = buffer.take(rows, allRows, filler);
     if (filler) {
-      const cached: number[] = [];
+      // as the engine: a cached row's identity told once, its row written from it unless it holds it (writeMaskRow)
+      const cached: Array<{ i: number; identity: object }> = [];
       const cold: number[] = [];
-      live.forEach((l, i) => (l.grammar.nextMaskCached?.() === true ? cached : cold).push(i));
+      live.forEach((l, i) => {
+        const identity = l.grammar.cachedMaskIdentity?.() ?? null;
+        if (identity !== null) cached.push({ i, identity });
+        else cold.push(i);
+      });
       const t1 = performance.now();
       let adoptMs = 0;
+      // the step ends when every row is done, as the engine's (a worker whose rows the engine thread all took may
+      // answer later)
+      let left = cold.length;
+      let failed: Error | null = null;
+      let allDone!: () => void;
+      const rowsDone = new Promise<void>((r) => (allDone = r));
+      if (left === 0) allDone();
       const pending = filler.fill(
         cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })),
         out,
         (k, err) => {
-          if (err) return;
-          const a = performance.now();
-          const i = cold[k]!;
-          live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
-          adoptMs += performance.now() - a;
+          if (err) failed ??= err;
+          else {
+            const a = performance.now();
+            const i = cold[k]!;
+            live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
+            adoptMs += performance.now() - a;
+          }
+          if (--left === 0) allDone();
         },
       );
-      for (const i of cached) live[i]!.grammar.fillNextTokenBitmask(out, i * words);
+      for (const i of cold) held.hold(i, null);
+      for (const { i, identity } of cached) writeMaskRow(live[i]!.grammar, identity, out, i * words, i, held);
+      const pooled = provider instanceof PooledGrammarProvider ? provider : null;
+      const assistedBefore = pooled?.rowsAssisted ?? 0;
+      const assistMsBefore = pooled?.assistMs ?? 0;
+      const ta = performance.now();
+      if (cold.length > 0) filler.assist?.();
       const t2 = performance.now();
       arrive();
-      const errors = await pending;
-      const bad = errors.findIndex((e) => e !== null);
-      if (bad >= 0) throw errors[bad]!;
+      await rowsDone;
+      // the assist goes on in slices while the step waits (PooledGrammarProvider.assistSlice)
+      run.assistMs.push((pooled?.assistMs ?? 0) - assistMsBefore);
+      run.assistedRows.push((pooled?.rowsAssisted ?? 0) - assistedBefore);
+      if (failed) throw failed;
+      // the workers' own times once all have answered (a late one may answer after the step)
+      if (pool && cold.length > 0) void pending.then(() => recordFill(run, pool));
       run.classifyMs.push(t1 - t);
-      run.cachedFillMs.push(t2 - t1);
+      run.cachedFillMs.push(ta - t1);
       run.waitMs.push(performance.now() - t2);
       run.adoptMs.push(adoptMs);
       run.coldRows.push(cold.length);
-      if (pool && cold.length > 0) {
-        run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
-        run.slowestRowMs.push(pool.lastFill.slowestRowMs);
-        run.busiestRows.push(pool.lastFill.busiestRows);
-        run.latestStartMs.push(pool.lastFill.latestStartMs);
-        run.latestStartBusyMs.push(pool.lastFill.latestStartBusyMs);
-        run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
-        run.postMs.push(pool.lastFill.postMs);
-      }
     } else {
-      live.forEach((l, i) => l.grammar.fillNextTokenBitmask(out, i * words));
+      live.forEach((l, i) => writeMaskRow(l.grammar, l.grammar.cachedMaskIdentity?.() ?? null, out, i * words, i, held));
       arrive();
     }
     const masksMs = performance.now() - t;
@@ -229,16 +264,18 @@ async function main(): Promise<void> {
   if (work.length < ROWS) console.warn(`only ${work.length} schemas: the cold phase repeats some`);
   const workerCounts = (process.argv[5] ?? '1,2,4').split(',').map(Number);
   const forwardMs = Number(process.argv[6] ?? 0);
+  // engine thread's assist limits, ms (PooledGrammarProviderOptions.engineAssistMs; 0: none), each a config per worker count
+  const assists = (process.argv[7] ?? String(DEFAULT_ENGINE_ASSIST_MS)).split(',').map(Number);
   const configs = [
-    { name: 'engine thread only', workers: 0 },
-    ...workerCounts.map((n) => ({ name: `${n} worker${n > 1 ? 's' : ''}, cached rows on the engine thread`, workers: n })),
+    { name: 'engine thread only', workers: 0, assistMs: 0 },
+    ...workerCounts.flatMap((n) => assists.map((a) => ({ name: `${n} worker${n > 1 ? 's' : ''}, cached rows on the engine thread, assist ${a} ms`, workers: n, assistMs: a }))),
   ];
   const results = [];
   for (const c of configs) {
     const provider =
       c.workers === 0
         ? createGrammarProvider(q.vocab)
-        : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1 });
+        : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1, engineAssistMs: c.assistMs });
     if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
     const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats, adoptions: { ...provider.adoptions.stats } } : undefined);
@@ -251,9 +288,9 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
-    const row = { config: c.name, workers: c.workers, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
+    const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
     results.push(row);
   }

@@ -3,7 +3,7 @@
 // compiles again, so only the first request of each constraint starts its grammar at admission (a constraint that
 // does not compile is refused there, a 400); later ones with an equal constraint start theirs when their first mask
 // is computed, while a forward runs.
-import type { GrammarProvider, RequestGrammar } from './grammar.js';
+import { fillCachedRow, type GrammarProvider, type RequestGrammar } from './grammar.js';
 import type { StructuredConstraint } from './types.js';
 
 /** a grammar whose provider call is made on first use */
@@ -36,6 +36,14 @@ export class DeferredGrammar implements RequestGrammar {
 
   cachedMaskIdentity(): object | null {
     return this.target().cachedMaskIdentity?.() ?? null;
+  }
+
+  fillFromIdentity(identity: object, out: Int32Array, offset: number): void {
+    fillCachedRow(this.target(), identity, out, offset);
+  }
+
+  maskIdentityLasts(identity: object): boolean {
+    return this.target().maskIdentityLasts?.(identity) ?? false;
   }
 
   release(): void {

@@ -10,7 +10,7 @@ import type { TextTokenizer } from '../tokenizer/types.js';
 import { bannedByBadWords, tokenizeBadWords } from './bad-words.js';
 import type { DetokenizerFactory } from './detokenizer.js';
 import { GrammarStarter, providerGrammar } from './deferred-grammars.js';
-import type { BulkMaskFiller, GrammarProvider, RequestGrammar } from './grammar.js';
+import { writeMaskRow, type BulkMaskFiller, type GrammarProvider, type RequestGrammar } from './grammar.js';
 import { fillWithWorkers } from './worker-masks.js';
 import { SharedMaskRows } from './shared-mask-rows.js';
 import { RequestState, SequenceState } from './request-state.js';
@@ -378,7 +378,7 @@ export class EngineCore {
           const grammar = ref.state.grammar!;
           const identity = grammar.cachedMaskIdentity?.() ?? null;
           if (!shared.share(i, identity)) {
-            grammar.fillNextTokenBitmask(bitmask, i * words);
+            writeMaskRow(grammar, identity, bitmask, i * words, i, this.maskBuffer);
             // a mask computed here (a cold one) is cached now: later rows at the same state share this row
             shared.wrote(i, identity ?? grammar.cachedMaskIdentity?.() ?? null);
           }
@@ -395,7 +395,11 @@ export class EngineCore {
     } finally {
       // a failed row may hold part of a mask: free rows are zero (not a deferred one: its worker may still be
       // writing it, and its LateMask reads it later)
-      for (const i of rows) if (grammarRows[i] !== 1 && !pending.deferred.has(i)) bitmask.fill(0, i * words, (i + 1) * words);
+      for (const i of rows) {
+        if (grammarRows[i] === 1 || pending.deferred.has(i)) continue;
+        bitmask.fill(0, i * words, (i + 1) * words);
+        this.maskBuffer.hold(i, null);
+      }
       // a worker thread that failed or was left behind may still write into the bitmask: later steps get a new one
       if (!reusable) this.maskBuffer.discard();
       const { at } = pending.logits;
@@ -450,6 +454,7 @@ export class EngineCore {
         graceMs: this.maskGraceMs,
         cached,
         shared,
+        held: this.maskBuffer,
         cold,
         late,
         live,

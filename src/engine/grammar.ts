@@ -25,10 +25,45 @@ export interface RequestGrammar {
    */
   cachedMaskIdentity?(): object | null;
   /**
+   * writes the mask `identity` stands for: what cachedMaskIdentity() just answered (not null), the grammar not moved
+   * since. Writes it without finding it again (the engine asked once per row already).
+   */
+  fillFromIdentity?(identity: object, out: Int32Array, offset: number): void;
+  /**
+   * the mask `identity` (as cachedMaskIdentity answered) stands for never changes while the object lives (a cache
+   * entry, not a buffer that is reused): a row of a reused bitmask written from it still holds that mask at a later
+   * step if nothing wrote the row since, and is not written again
+   */
+  maskIdentityLasts?(identity: object): boolean;
+  /**
    * `mask` is the next mask, computed elsewhere (a mask worker) for the current state: keep it in this thread's
    * cache, so that the next request reaching this state is a cached row here instead of another worker round trip
    */
   adoptNextMask?(mask: Int32Array): void;
+}
+
+/** writes a cached row: from the identity the engine was told, where the grammar can (see fillFromIdentity) */
+export function fillCachedRow(grammar: RequestGrammar, identity: object | null, out: Int32Array, offset: number): void {
+  if (identity !== null && grammar.fillFromIdentity) grammar.fillFromIdentity(identity, out, offset);
+  else grammar.fillNextTokenBitmask(out, offset);
+}
+
+/** what each row of a reused bitmask holds: the lasting mask identity it was written from, else null (see StepMaskBuffer) */
+export interface HeldRows {
+  holds(row: number, identity: object): boolean;
+  /** row now holds `identity`'s mask (null: something else, or unknown) */
+  hold(row: number, identity: object | null): void;
+}
+
+/**
+ * writes row `row` (at `offset`) of a reused bitmask with the grammar's next mask, unless the row holds it already:
+ * written from the same lasting identity at an earlier step (a request inside a long string value keeps one mask)
+ */
+export function writeMaskRow(grammar: RequestGrammar, identity: object | null, out: Int32Array, offset: number, row: number, held: HeldRows): void {
+  const lasting = identity !== null && grammar.maskIdentityLasts?.(identity) === true ? identity : null;
+  if (lasting !== null && held.holds(row, lasting)) return;
+  fillCachedRow(grammar, identity, out, offset);
+  held.hold(row, lasting);
 }
 
 /** one row of a bulk mask fill: the request's grammar and where its row starts in the bitmask */
@@ -49,6 +84,11 @@ export interface BulkMaskFiller {
    * `out` is then one the engine no longer hands to a backend.
    */
   fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>>;
+  /**
+   * the calling (engine) thread, done with its own rows, computes rows of the latest fill that no other thread has
+   * started and that are cheap to compute, for a bounded time; each is told through that fill's onRowDone
+   */
+  assist?(): void;
 }
 
 export interface GrammarProvider {

@@ -3,14 +3,19 @@
 // The buffer is reused once the step that used it is over (the backend has read it), and only the rows that an
 // earlier step wrote and that this step does not rewrite are zeroed, so the backend still gets rows that are either
 // this step's masks or zero.
-import type { BulkMaskFiller } from './grammar.js';
+import type { BulkMaskFiller, HeldRows } from './grammar.js';
 
-export class StepMaskBuffer {
+export class StepMaskBuffer implements HeldRows {
   private buffer: Int32Array | null = null;
   /** who allocated it: null for a plain Int32Array, else the bulk filler whose threads can write into it */
   private owner: BulkMaskFiller | null = null;
   /** rows written by an earlier step and not zeroed since */
   private dirty = new Uint8Array(0);
+  /**
+   * per row: the lasting mask identity its words hold (writeMaskRow), else null. Whoever writes a row otherwise (a
+   * worker, a zero fill, a copy) sets it to null first; a new buffer holds none
+   */
+  private held: Array<object | null> = [];
 
   constructor(
     private readonly maxRows: number,
@@ -29,6 +34,7 @@ export class StepMaskBuffer {
       this.buffer = filler ? filler.allocate(length) : new Int32Array(length);
       this.owner = filler;
       this.dirty = new Uint8Array(length / words);
+      this.held = new Array<object | null>(length / words).fill(null);
     }
     const buf = this.buffer;
     const dirty = this.dirty;
@@ -37,11 +43,20 @@ export class StepMaskBuffer {
       if (dirty[i] === 1) {
         buf.fill(0, i * words, (i + 1) * words);
         dirty[i] = 0;
+        this.held[i] = null;
       } else if (dirty[i] === 2) {
         dirty[i] = 1;
       }
     }
     return buf.subarray(0, rows * words);
+  }
+
+  holds(row: number, identity: object): boolean {
+    return this.held[row] === identity;
+  }
+
+  hold(row: number, identity: object | null): void {
+    this.held[row] = identity;
   }
 
   /**

@@ -6,7 +6,7 @@
 // this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that
 // mask is the one the row needs next: it is never posted again, later steps wait for the same computation (a
 // LateMask) and copy its row once it is done.
-import type { BulkMaskFiller, MaskRow, RequestGrammar } from './grammar.js';
+import { writeMaskRow, type BulkMaskFiller, type HeldRows, type MaskRow, type RequestGrammar } from './grammar.js';
 import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
 import type { SequenceState } from './request-state.js';
 import type { SharedMaskRows } from './shared-mask-rows.js';
@@ -56,6 +56,8 @@ export interface WorkerMaskStep {
   cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }>;
   /** cached rows with equal identities: one written, the others pointed at it */
   shared: SharedMaskRows;
+  /** what the bitmask's rows hold from earlier steps (the bitmask is reused): a cached row holding its mask is not rewritten */
+  held: HeldRows;
   /** rows to post to the workers (their pending tokens fed) */
   cold: Array<{ i: number; grammar: RequestGrammar }>;
   /** rows deferred at an earlier step whose mask was being computed then (state.lateMask set) */
@@ -77,6 +79,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   /** per row in the step: settles when the row is filled or failed */
   const waits: Array<{ i: number; late: LateMask }> = [];
 
+  // rows written by a worker or copied from a late mask: their words are no mask identity's
+  for (const { i } of s.cold) s.held.hold(i, null);
+  for (const i of s.late) s.held.hold(i, null);
   const coldMasks = s.cold.map(({ i }) => new LateMask(bitmask, i * words, words));
   const onRow = (k: number, err: Error | null) => {
     const late = coldMasks[k]!;
@@ -126,7 +131,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   for (const { i, grammar, identity } of s.cached) {
     try {
       if (!s.shared.share(i, identity)) {
-        grammar.fillNextTokenBitmask(bitmask, i * words);
+        writeMaskRow(grammar, identity, bitmask, i * words, i, s.held);
         s.shared.wrote(i, identity);
       }
       grammarRows[i] = 1;
@@ -135,6 +140,8 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       s.fail(i, e);
     }
   }
+  // the cached rows are written: this thread takes cold rows no worker has started yet
+  if (s.cold.length > 0) filler.assist?.();
   if (waits.length > 0) {
     // one timer per distinct grace
     const deadlines = new Map<number, ReturnType<LogitsSignal['deadline']>>();

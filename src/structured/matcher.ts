@@ -6,7 +6,7 @@ import { EarleyParser } from './earley.js';
 import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
-import { MaskScratch, maskScratch, type StoredMask } from './mask-store.js';
+import { MaskScratch, maskScratch, StoredMask } from './mask-store.js';
 import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -143,6 +143,14 @@ export class GrammarMatcher implements RequestGrammar {
     return this.cachedMaskIdentity() !== null;
   }
 
+  /**
+   * Has this thread walked the trie for the current lexer state (or is the matcher finished)? Then a cold next mask
+   * costs the parser's part only, not a new walk (up to milliseconds): cheap enough for a thread that must not stall.
+   */
+  nextMaskWalked(): boolean {
+    return this.finished || this.cg.maskClass(this.lex, this.trie, this.words, true) >= 0;
+  }
+
   /** the cached next mask itself (see RequestGrammar.cachedMaskIdentity), or null: computes nothing either */
   cachedMaskIdentity(): object | null {
     if (this.finished) return NO_TOKEN_MASK;
@@ -188,6 +196,18 @@ export class GrammarMatcher implements RequestGrammar {
   /** the lexer is where the parser's next lexeme starts (see CompiledGrammar.maskKey) */
   private get atLexemeStart(): boolean {
     return this.lex === this.parser.lexState;
+  }
+
+  /** RequestGrammar.fillFromIdentity: `identity` is what cachedMaskIdentity() answered */
+  fillFromIdentity(identity: object, out: Int32Array, offset: number): void {
+    if (identity instanceof StoredMask) identity.writeTo(out, offset);
+    else if (identity === NO_TOKEN_MASK) out.fill(0, offset, offset + this.words);
+    else throw new Error('structured output: fillFromIdentity was given an object cachedMaskIdentity did not answer');
+  }
+
+  /** a stored mask is never changed (a cache entry over the walk's mask), nor is the no-token mask */
+  maskIdentityLasts(identity: object): boolean {
+    return identity instanceof StoredMask || identity === NO_TOKEN_MASK;
   }
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {

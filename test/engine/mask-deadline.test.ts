@@ -13,6 +13,9 @@ import { maskGraceFor } from '../../src/engine/mask-deadline.js';
 const WORDS = Math.ceil(FAKE_VOCAB / 32);
 const EOS = 0;
 
+/** names of the grammars whose masks were written, in order */
+const fillLog: string[] = [];
+
 /**
  * a grammar of `len` tokens: at position p it allows the tokens 2..40 that are ≡ p (mod 3), then only EOS. Its
  * masks count as cached for the names in `cachedNames` (filled on the engine thread), cold otherwise
@@ -30,6 +33,7 @@ class ModGrammar implements RequestGrammar {
     return t >= 2 && t < 40 && t % 3 === this.pos % 3;
   }
   fillNextTokenBitmask(out: Int32Array, off: number): void {
+    fillLog.push(this.name);
     out.fill(0, off, off + WORDS);
     for (let t = 0; t < FAKE_VOCAB; t++) if (this.allows(t)) out[off + (t >> 5)] |= 1 << (t & 31);
   }
@@ -394,4 +398,34 @@ test("a grammar that throws while adopting its worker's mask ends its request on
   assert.equal(good.error, null);
   assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+});
+
+test('the engine thread assists after writing its cached rows: a held cold row it takes is not deferred', async () => {
+  /** a filler whose assist() computes the held rows itself, as the pool's engine-thread takeover does */
+  class AssistingFiller extends ControlledFiller {
+    fillLogAtFill = 0;
+    /** per assist call: whether the step's cached row had been written by then */
+    cachedBeforeAssist: boolean[] = [];
+    override async fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, e: Error | null) => void): Promise<Array<Error | null>> {
+      this.fillLogAtFill = fillLog.length;
+      return super.fill(rows, out, onRowDone);
+    }
+    assist(): void {
+      this.cachedBeforeAssist.push(fillLog.slice(this.fillLogAtFill).includes('cached'));
+      this.release();
+    }
+  }
+  const filler = new AssistingFiller(holdOnce([['slow', 2]]));
+  const { core } = makeCore({ grammar: provider(filler) });
+  const slowParams: SamplingParams = { temperature: 0, maxTokens: 10, structured: structured('slow', 4) };
+  const reqs = {
+    slow: submit(core, 'slow', [2, 3, 4], slowParams),
+    cachedOne: submit(core, 'cached', [5, 6], { temperature: 0, maxTokens: 10, structured: structured('cached', 6) }),
+  };
+  const trace = await runSteps(core, filler, reqs);
+  assert.equal(core.maskStats().stepsDeferred, 0, `nothing deferred: ${JSON.stringify(trace)}`);
+  assert.ok(filler.cachedBeforeAssist.length >= 4, `assist called on the steps with cold rows (${filler.cachedBeforeAssist.length})`);
+  // while both ran, each assist came after the step's cached row was written
+  assert.ok(filler.cachedBeforeAssist.slice(0, 4).every(Boolean), JSON.stringify(filler.cachedBeforeAssist));
+  assert.deepEqual(reqs.slow.final().outputs[0].tokenIds, (await alone([2, 3, 4], slowParams)).outputs[0].tokenIds);
 });

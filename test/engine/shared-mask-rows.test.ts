@@ -7,6 +7,7 @@ import type { Backend, StepBatch, StepResult } from '../../src/runner/batch.js';
 import { createTsBackend } from '../../src/runner/ts-backend.js';
 import type { BulkMaskFiller, GrammarProvider, MaskRow, RequestGrammar } from '../../src/engine/grammar.js';
 import { SharedMaskRows } from '../../src/engine/shared-mask-rows.js';
+import { StepMaskBuffer } from '../../src/engine/step-mask-buffer.js';
 import { FakeKvModel, FAKE_VOCAB, makeCore } from './fakes.js';
 import { drain, submit } from './run-core.js';
 
@@ -104,3 +105,100 @@ for (const withWorkers of [false, true]) {
   assert.deepEqual(log, ['fill a', 'fill c', 'fill d', 'fill a', 'fill c', 'fill a', 'fill b', 'fill c']);
   });
 }
+
+/** allows `allowed[k]` at step k; its identity is one object per allowed token, lasting or not; logs its writes */
+function lastingGrammar(name: string, allowed: number[], lasts: boolean, log: string[]): RequestGrammar {
+  let at = 0;
+  const ids = new Map<number, object>();
+  const token = () => allowed[Math.min(at, allowed.length - 1)]!;
+  const write = (out: Int32Array, off: number) => {
+    log.push(`write ${name} ${token()}`);
+    out.fill(0, off, off + WORDS);
+    out[off + (token() >> 5)] = 1 << (token() & 31);
+  };
+  return {
+    fillNextTokenBitmask: write,
+    fillFromIdentity: (_identity, out, off) => write(out, off),
+    maskIdentityLasts: () => lasts,
+    acceptToken(t) {
+      const ok = t === token();
+      at++;
+      return ok;
+    },
+    isTerminated: () => false,
+    cachedMaskIdentity() {
+      if (!ids.has(token())) ids.set(token(), {});
+      return ids.get(token())!;
+    },
+  };
+}
+
+for (const withWorkers of [false, true]) {
+  test(`engine${withWorkers ? ' with a bulk filler' : ''}: a row that holds its lasting mask from the step before is not written again; every output follows its masks`, async () => {
+    const log: string[] = [];
+    const scripts: Array<[string, number[], boolean]> = [
+      ['p', [8, 8, 8, 9], true],
+      ['q', [8, 8, 8, 8], false], // its identities do not last: written at every step
+      ['r', [5, 5, 6, 6], true],
+    ];
+    let made = 0;
+    const provider: GrammarProvider = {
+      create: () => {
+        const [name, allowed, lasts] = scripts[made++]!;
+        return lastingGrammar(name, allowed, lasts, log);
+      },
+    };
+    // (every row is cached: the filler gets none; one filler, so the engine keeps its bitmask)
+    const filler: BulkMaskFiller = {
+      allocate: (n) => new Int32Array(new SharedArrayBuffer(n * 4)),
+      fill: async (rows: readonly MaskRow[]) => rows.map(() => null),
+    };
+    if (withWorkers) provider.bulkFiller = () => filler;
+    const { core } = makeCore({ grammar: provider });
+    const params = { temperature: 0, maxTokens: 4, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } };
+    const reqs = ['p', 'q', 'r'].map((n) => submit(core, n, [2, 3], params));
+    await drain(core);
+    assert.deepEqual(reqs.map((r) => r.final().outputs[0].tokenIds), [[8, 8, 8, 9], [8, 8, 8, 8], [5, 5, 6, 6]]);
+    assert.deepEqual(log, ['write p 8', 'write q 8', 'write r 5', 'write q 8', 'write q 8', 'write r 6', 'write p 9', 'write q 8']);
+  });
+}
+
+test('StepMaskBuffer: a row holds its identity until it is zeroed or the buffer is discarded', () => {
+  const buf = new StepMaskBuffer(4, WORDS);
+  const x = {};
+  buf.take(3, [0, 1, 2], null);
+  buf.hold(0, x);
+  buf.hold(1, x);
+  assert.equal(buf.holds(0, x), true);
+  assert.equal(buf.holds(0, {}), false);
+  // row 1 is no grammar row at the next step: zeroed, it holds nothing
+  buf.take(3, [0, 2], null);
+  assert.equal(buf.holds(0, x), true);
+  assert.equal(buf.holds(1, x), false);
+  buf.discard();
+  buf.take(3, [0, 1, 2], null);
+  assert.equal(buf.holds(0, x), false, 'a new buffer holds no identity');
+});
+
+test('engine with a bulk filler: a row a worker wrote holds no identity: the same lasting mask as before that step is written again', async () => {
+  const log: string[] = [];
+  const g = lastingGrammar('s', [8, 7, 8, 8], true, log);
+  let at = 0;
+  // cold at its second step (a worker writes token 7's mask into the row), cached before and after
+  const identity = g.cachedMaskIdentity!.bind(g);
+  g.cachedMaskIdentity = () => (at === 1 ? null : identity());
+  const accept = g.acceptToken.bind(g);
+  g.acceptToken = (t) => (at++, accept(t));
+  const filler: BulkMaskFiller = {
+    allocate: (n) => new Int32Array(new SharedArrayBuffer(n * 4)),
+    async fill(rows: readonly MaskRow[], out: Int32Array) {
+      for (const r of rows) r.grammar.fillNextTokenBitmask(out, r.offset);
+      return rows.map(() => null);
+    },
+  };
+  const { core } = makeCore({ grammar: { create: () => g, bulkFiller: () => filler } });
+  const req = submit(core, 's', [2, 3], { temperature: 0, maxTokens: 4, ignoreEos: true, structured: { kind: 'regex' as const, pattern: 'x' } });
+  await drain(core);
+  assert.deepEqual(req.final().outputs[0].tokenIds, [8, 7, 8, 8]);
+  assert.deepEqual(log, ['write s 8', 'write s 7', 'write s 8']);
+});

@@ -10,6 +10,7 @@ import { pickWorkload, type WorkloadItem } from '../../bench/structured/step-mas
 import { MirroredGrammar, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
+import { BY_ENGINE, claimRow, tailFirst } from '../../src/structured/workers/row-claims.js';
 import { packVocab, unpackVocab } from '../../src/structured/workers/vocab-transfer.js';
 import { makeTestModel } from '../../src/models/make-test-model.js';
 import { AsyncEngine } from '../../src/engine/async-engine.js';
@@ -430,5 +431,101 @@ test("a fill's timings: the slowest row within the busiest worker's time, that w
     assert.ok(t.latestStartBusyMs >= 0 && t.latestStartBusyMs <= t.latestStartMs + 1e-6, `busy ${t.latestStartBusyMs} of a ${t.latestStartMs} ms start`);
   } finally {
     await pool.close();
+  }
+});
+
+test('rows the caller claims once posted are left to it: its worker syncs but neither writes nor answers them', async () => {
+  const pool = new MaskWorkerPool(q.vocab, { numWorkers: 2 });
+  await pool.whenStarted();
+  try {
+    const n = 6;
+    const out = new Int32Array(new SharedArrayBuffer(n * WORDS * 4));
+    const c = (k: number): StructuredConstraint => ({ kind: 'choice', choices: [`x${k}`, `y${k}`] });
+    const rows = Array.from({ length: n }, (_, i) => ({ key: i + 1, constraint: c(i), constraintKey: `c${i}`, history: [], offset: i * WORDS }));
+    const told = new Array<number>(n).fill(0);
+    const mine = new Set<number>();
+    let order: number[] = [];
+    const errors = await pool.fill(rows, out, (k) => told[k]!++, (posted) => {
+      order = posted.order;
+      // every other row, as the engine thread would: whichever side claims a row first computes it
+      for (const k of posted.order.filter((_, j) => j % 2 === 0)) {
+        if (!claimRow(posted.claims, k, BY_ENGINE)) continue;
+        mine.add(k);
+        out.fill(-7, k * WORDS, (k + 1) * WORDS); // this side's "mask"
+      }
+    });
+    assert.deepEqual([...order].sort(), rows.map((_, k) => k), 'every posted row is offered once');
+    assert.deepEqual(errors, rows.map(() => null));
+    const ref = new Int32Array(WORDS);
+    rows.forEach((r, k) => {
+      assert.equal(told[k], mine.has(k) ? 0 : 1, `row ${k} told by the pool ${told[k]} times`);
+      if (mine.has(k)) assert.ok(out.subarray(k * WORDS, (k + 1) * WORDS).every((w) => w === -7), `row ${k} left to its claimer`);
+      else {
+        createGrammarProvider(q.vocab).create(r.constraint).fillNextTokenBitmask(ref, 0);
+        assert.deepEqual(out.subarray(k * WORDS, (k + 1) * WORDS), ref, `row ${k} written by its worker`);
+      }
+    });
+    // the mirrors stayed in sync: the next fill, with a token accepted, is exact for every row
+    const next = rows.map((r, k) => ({ ...r, history: q.encode(k % 2 === 0 ? `x${k}` : `y${k}`).slice(0, 1) }));
+    const out2 = new Int32Array(new SharedArrayBuffer(n * WORDS * 4));
+    assert.deepEqual(await pool.fill(next, out2), rows.map(() => null));
+    next.forEach((r, k) => {
+      const m = createGrammarProvider(q.vocab).create(r.constraint);
+      for (const t of r.history) assert.ok(m.acceptToken(t));
+      m.fillNextTokenBitmask(ref, 0);
+      assert.deepEqual(out2.subarray(k * WORDS, (k + 1) * WORDS), ref, `row ${k} after its token`);
+    });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('tail-first order: each list\'s last row first, across lists in turn', () => {
+  assert.deepEqual(tailFirst([[0, 1, 2], [3], [4, 5]]), [2, 3, 5, 1, 4, 0]);
+  assert.deepEqual(tailFirst([]), []);
+});
+
+test('the engine thread takes over walked cold rows no worker has started: each told once, masks exact', async () => {
+  const work = workload();
+  // a long limit, so that every walked row not yet claimed is taken (the default bounds the engine thread's time)
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, minRowsForWorkers: 1, engineAssistMs: 1000 });
+  await p.startWorkers().whenStarted();
+  try {
+    const live = [...work, ...work].map((item) => ({ item, g: p.create(item.constraint), pos: 0 }));
+    let compared = 0;
+    while (live.some((l) => l.pos < l.item.ids.length)) {
+      const active = live.filter((l) => l.pos < l.item.ids.length);
+      const filler = p.bulkFiller(active.length)!;
+      const out = filler.allocate(active.length * WORDS);
+      const cold = active.filter((l) => !l.g.nextMaskCached());
+      const told = new Array<number>(cold.length).fill(0);
+      const pending = filler.fill(cold.map((l) => ({ grammar: l.g, offset: active.indexOf(l) * WORDS })), out, (k, err) => {
+        assert.equal(err, null);
+        told[k]!++;
+      });
+      const before = p.rowsAssisted;
+      filler.assist!();
+      const taken = p.rowsAssisted - before;
+      // taken rows are told at once, on this thread
+      assert.equal(told.filter((t) => t === 1).length >= taken, true, `${taken} taken, ${told.join('')} told`);
+      assert.deepEqual(await pending, cold.map(() => null));
+      assert.deepEqual(told, cold.map(() => 1), 'every cold row is told exactly once');
+      const ref = new Int32Array(WORDS);
+      for (const l of cold) {
+        const i = active.indexOf(l);
+        l.g.matcher.fillNextTokenBitmask(ref, 0);
+        assert.deepEqual(out.subarray(i * WORDS, (i + 1) * WORDS), ref, `${l.item.name} at token ${l.pos}`);
+        compared++;
+      }
+      for (const l of active) {
+        assert.ok(l.g.acceptToken(l.item.ids[l.pos++]!));
+        if (l.pos === l.item.ids.length) l.g.release();
+      }
+    }
+    assert.ok(compared > 0);
+    assert.ok(p.rowsAssisted > 0, `the engine thread took ${p.rowsAssisted} of ${compared} cold rows`);
+    assert.ok(p.rowsAssisted < compared, 'rows without a walk on the engine thread stay with the worker');
+  } finally {
+    await p.close();
   }
 });

@@ -11,6 +11,7 @@ import type { StructuredConstraint } from '../../engine/types.js';
 import type { TokenVocab } from '../token-vocab.js';
 import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
 import { packVocab } from './vocab-transfer.js';
+import { BY_WORKER, claimRow, claimedByEngine, newClaims, tailFirst } from './row-claims.js';
 
 export interface MaskWorkerPoolOptions {
   numWorkers: number;
@@ -52,6 +53,14 @@ interface FillAnswer {
 
 /** told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent */
 export type RowDone = (k: number, error: Error | null, walkDiff: Int32Array | null) => void;
+
+/** a posted fill's rows that the engine thread may still take over (row-claims.ts) */
+export interface PostedFill {
+  /** per row k of the fill: its claim word */
+  claims: Int32Array;
+  /** the rows posted to workers, in the order the engine thread should try them (tailFirst) */
+  order: number[];
+}
 
 interface PendingFill {
   id: number;
@@ -195,8 +204,10 @@ export class MaskWorkerPool {
    * told as each worker answers (before the promise resolves). A fill may start while an earlier one is still being
    * computed; a row of a request must not be in two fills whose results both matter (the engine waits for a
    * deferred row's next mask).
+   * `onPosted` is told, once the messages are posted, which rows the caller may claim (claimRow(claims, k,
+   * BY_ENGINE)) and compute itself; a row it claimed is neither told (onRowDone) nor answered (null) here.
    */
-  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: RowDone): Promise<Array<Error | null>> {
+  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: RowDone, onPosted?: (posted: PostedFill) => void): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const failAll = (msg: string) => {
       const all = rows.map(() => new Error(msg));
@@ -206,6 +217,7 @@ export class MaskWorkerPool {
     if (this.closed) return failAll('structured output: the mask worker pool is closed');
     if (!(out.buffer instanceof SharedArrayBuffer)) return failAll('structured output: the mask workers need a bitmask over a SharedArrayBuffer');
     const base = out.byteOffset >> 2;
+    const claims = newClaims(rows.length);
     const bySlot = new Map<Slot, Array<{ k: number; row: MirrorRow; mirror: Mirror }>>();
     rows.forEach((r, k) => {
       const slot = this.slotFor(r);
@@ -217,8 +229,8 @@ export class MaskWorkerPool {
       const m = this.mirrors.get(r.key)!;
       const fresh = m.generation !== slot.generation;
       const row: MirrorRow = fresh
-        ? { key: r.key, constraint: r.constraint, tokens: r.history.slice(), offset: base + r.offset }
-        : { key: r.key, tokens: r.history.slice(m.synced), offset: base + r.offset };
+        ? { key: r.key, constraint: r.constraint, tokens: r.history.slice(), offset: base + r.offset, claim: k }
+        : { key: r.key, tokens: r.history.slice(m.synced), offset: base + r.offset, claim: k };
       // the worker reads this fill before any later one: the next fill sends only what comes after
       m.generation = slot.generation;
       m.synced = r.history.length;
@@ -228,9 +240,10 @@ export class MaskWorkerPool {
     });
     const times: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
+    // the longest lists are posted first: the worker likely to finish last starts first
     const answers = Promise.all(
-      [...bySlot].map(async ([slot, list]) => {
-        const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer);
+      [...bySlot].sort((a, b) => b[1].length - a[1].length).map(async ([slot, list]) => {
+        const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer, claims.buffer as SharedArrayBuffer);
         times.latestAnswerMs = Math.max(times.latestAnswerMs, performance.timeOrigin + performance.now() - postedAt);
         if (!('failed' in result)) {
           if (result.busyMs > times.slowestBusyMs) {
@@ -246,16 +259,18 @@ export class MaskWorkerPool {
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
           const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result.errors[j];
-          if (err) {
-            errors[k] = new Error(err);
-            // the worker holds no mirror for it any more (unless it was reassigned since)
-            if (this.mirrors.get(row.key) === mirror) this.unassign(row.key, mirror);
-          }
+          // the worker holds no mirror for it any more (unless it was reassigned since)
+          if (err && this.mirrors.get(row.key) === mirror) this.unassign(row.key, mirror);
+          // the engine thread computed its mask (and told it): the worker only synced its mirror. Claimed here for the
+          // worker otherwise (a row it failed before claiming, or a crash): the engine thread must not take it now
+          if (!claimRow(claims, k, BY_WORKER) && claimedByEngine(claims, k)) continue;
+          if (err) errors[k] = new Error(err);
           onRowDone?.(k, errors[k]!, err || 'failed' in result ? null : (result.walkDiffs[j] ?? null));
         }
       }),
     );
     times.postMs = performance.timeOrigin + performance.now() - postedAt;
+    onPosted?.({ claims, order: tailFirst([...bySlot.values()].map((list) => list.map((x) => x.k))) });
     await answers;
     this.lastFill = times;
     return errors;
@@ -340,7 +355,7 @@ export class MaskWorkerPool {
     else s.constraints.delete(m.constraintKey);
   }
 
-  private send(slot: Slot, rows: MirrorRow[], bitmask: SharedArrayBuffer): Promise<FillAnswer | { failed: string }> {
+  private send(slot: Slot, rows: MirrorRow[], bitmask: SharedArrayBuffer, claims: SharedArrayBuffer): Promise<FillAnswer | { failed: string }> {
     return new Promise((resolve) => {
       const id = this.nextFillId++;
       const worker = slot.worker!;
@@ -352,7 +367,7 @@ export class MaskWorkerPool {
       slot.pending.set(id, { id, rows, resolve, timer });
       // an answer is awaited: keep the process alive until it comes
       worker.ref();
-      worker.postMessage({ type: 'fill', id, bitmask, rows } satisfies ToWorker);
+      worker.postMessage({ type: 'fill', id, bitmask, claims, rows } satisfies ToWorker);
     });
   }
 

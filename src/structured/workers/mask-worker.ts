@@ -8,6 +8,7 @@ import type { GrammarMatcher } from '../matcher.js';
 import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
 import { unpackVocab } from './vocab-transfer.js';
 import { IdleWork } from './idle-work.js';
+import { BY_WORKER, claimRow } from './row-claims.js';
 
 if (!parentPort) throw new Error('mask-worker.ts runs as a worker thread of the structured-output mask pool');
 const port = parentPort;
@@ -31,8 +32,11 @@ const idle = new IdleWork();
 /** when this thread last finished a message (performance.now()): a fill read late may have waited behind it */
 let lastMessageEnd = -1;
 
-/** fills the row and returns its mask's walkDiff (a copy: the cache's own is a view into a shared block) */
-function fillRow(row: MirrorRow, out: Int32Array): Int32Array | null {
+/**
+ * fills the row (unless the engine thread claimed it first) and returns its mask's walkDiff (a copy: the cache's own
+ * is a view into a shared block)
+ */
+function fillRow(row: MirrorRow, out: Int32Array, claims: Int32Array): Int32Array | null {
   const early = mirrorErrors.get(row.key);
   if (early !== undefined && !row.constraint) throw new Error(early);
   let m = mirrors.get(row.key);
@@ -44,6 +48,8 @@ function fillRow(row: MirrorRow, out: Int32Array): Int32Array | null {
   for (const t of row.tokens) {
     if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
   }
+  // the mirror is in sync either way; the mask is computed once, by whoever claims it
+  if (!claimRow(claims, row.claim, BY_WORKER)) return null;
   if (!m.nextMaskCached()) computed++;
   const stored = m.nextStoredMask();
   if (!stored) {
@@ -86,6 +92,7 @@ port.on('message', (msg: ToWorker) => {
   const busyBefore = Math.max(lastMessageEnd, idle.lastStepEnd);
   const busyUntil = busyBefore < 0 ? 0 : performance.timeOrigin + busyBefore;
   const out = new Int32Array(msg.bitmask);
+  const claims = new Int32Array(msg.claims);
   computed = 0;
   const automataBefore = lexemeBuildStats.built;
   const walkDiffs: Array<Int32Array | null> = msg.rows.map(() => null);
@@ -93,7 +100,7 @@ port.on('message', (msg: ToWorker) => {
   const errors = msg.rows.map((row, k) => {
     const rowStart = performance.now();
     try {
-      walkDiffs[k] = fillRow(row, out);
+      walkDiffs[k] = fillRow(row, out, claims);
       slowestRowMs = Math.max(slowestRowMs, performance.now() - rowStart);
       return null;
     } catch (e) {

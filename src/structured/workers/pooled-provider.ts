@@ -10,7 +10,8 @@ import { StructuredGrammarProvider, type GrammarProviderOptions } from '../provi
 import type { TokenVocab } from '../token-vocab.js';
 import { AdoptionQueue, type Adoption } from '../mask-adoption.js';
 import { StoredMask } from '../mask-store.js';
-import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions } from './mask-worker-pool.js';
+import { MaskWorkerPool, notOverloaded, type MaskWorkerPoolOptions, type PoolRow, type PostedFill } from './mask-worker-pool.js';
+import { BY_ENGINE, claimRow } from './row-claims.js';
 
 /**
  * default smallest step (grammar rows) handed to the workers: 1, since the engine sends only cold rows (a cold
@@ -27,6 +28,34 @@ export interface PooledGrammarProviderOptions extends MaskWorkerPoolOptions, Gra
    * (benchmarks compare both)
    */
   shareEngineThread?: boolean;
+  /**
+   * the engine thread's time limit, ms, for computing cold rows no worker has started yet once its own rows are
+   * written (BulkMaskFiller.assist; only rows whose lexer walk it has, so each costs the parser's part); 0: never.
+   * Default DEFAULT_ENGINE_ASSIST_MS
+   */
+  engineAssistMs?: number;
+}
+
+/** default engineAssistMs: within a forward pass of any model, while covering the workers' wake-up (0.3–0.9 ms) */
+export const DEFAULT_ENGINE_ASSIST_MS = 1;
+
+/**
+ * the engine thread assists in slices of this long (ms), yielding between them: a worker's answer that comes while it
+ * computes is handled before the next slice, not after all of them
+ */
+const ASSIST_SLICE_MS = 0.2;
+
+/** the latest fill's rows the engine thread may take over (PooledGrammarProvider.assist) */
+interface AssistableFill {
+  posted: PostedFill;
+  /** per pool row j: its grammar and offset */
+  grammars: MirroredGrammar[];
+  offsets: number[];
+  out: Int32Array;
+  /** tells the engine row j is done (or failed) */
+  tell: (j: number, error: Error | null) => void;
+  /** rows the engine thread computed, and their errors */
+  taken: Map<number, Error | null>;
 }
 
 /** a request's grammar: the engine thread's matcher plus what its worker mirror needs */
@@ -37,6 +66,8 @@ export class MirroredGrammar implements RequestGrammar {
   placement: 'unplaced' | 'engine' | 'workers' = 'unplaced';
   /** the walkDiff its worker sent with the mask it just answered (set while the engine is told the row is done) */
   answeredWalkDiff: Int32Array | null = null;
+  /** set while the engine is told of a mask the engine thread computed itself (its cache has it: nothing to adopt) */
+  filledHere = false;
   constructor(
     readonly key: number,
     readonly constraint: StructuredConstraint,
@@ -48,11 +79,21 @@ export class MirroredGrammar implements RequestGrammar {
 
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
     // a cached mask's identity is the stored mask itself: written from it, its key not made a second time
-    const cached = this.matcher.cachedMaskIdentity();
-    if (cached instanceof StoredMask) return cached.writeTo(out, offset);
-    const waiting = cached === null ? this.waitingAdoption() : undefined;
-    if (waiting) out.set(waiting.mask, offset);
+    const identity = this.cachedMaskIdentity();
+    if (identity !== null) this.fillFromIdentity(identity, out, offset);
     else this.matcher.fillNextTokenBitmask(out, offset);
+  }
+
+  /** RequestGrammar.fillFromIdentity: a stored mask, the adoption waiting for this state, or the matcher's own */
+  fillFromIdentity(identity: object, out: Int32Array, offset: number): void {
+    if (identity instanceof StoredMask) identity.writeTo(out, offset);
+    else if ((identity as Partial<Adoption>).mask instanceof Int32Array) out.set((identity as Adoption).mask, offset);
+    else this.matcher.fillFromIdentity(identity, out, offset);
+  }
+
+  /** the matcher's stored masks last; an adoption does not (its copy's buffer is reused once it is stored) */
+  maskIdentityLasts(identity: object): boolean {
+    return this.matcher.maskIdentityLasts(identity);
   }
 
   acceptToken(tokenId: number): boolean {
@@ -90,6 +131,7 @@ export class MirroredGrammar implements RequestGrammar {
    * taking it costs a copy, once per state
    */
   adoptNextMask(mask: Int32Array): void {
+    if (this.filledHere) return;
     const walkDiff = this.answeredWalkDiff;
     // a full queue takes nothing that would wait in it: checked before the state's key is even made
     if (this.adoptions.full && walkDiff === null) return this.adoptions.skipped();
@@ -121,6 +163,11 @@ export class PooledGrammarProvider implements GrammarProvider {
   private readonly filler: BulkMaskFiller;
   /** the workers' masks waiting to be cached on the engine thread */
   readonly adoptions = new AdoptionQueue();
+  private readonly engineAssistMs: number;
+  private assistable: AssistableFill | null = null;
+  /** rows the engine thread took over from the workers, and its time on them, ms (benchmarks read them) */
+  rowsAssisted = 0;
+  assistMs = 0;
 
   constructor(vocab: TokenVocab, opts: PooledGrammarProviderOptions) {
     this.minRows = opts.minRowsForWorkers ?? DEFAULT_MIN_ROWS_FOR_WORKERS;
@@ -132,9 +179,12 @@ export class PooledGrammarProvider implements GrammarProvider {
     this.poolOptions = opts;
     this.shareEngineThread = opts.shareEngineThread ?? false;
     this.maxHomes = opts.maxCompiled ?? 256;
+    this.engineAssistMs = opts.engineAssistMs ?? DEFAULT_ENGINE_ASSIST_MS;
+    if (!(this.engineAssistMs >= 0)) throw new Error(`structured output: engineAssistMs must be 0 or more, got ${opts.engineAssistMs}`);
     this.filler = {
       allocate: (length) => new Int32Array(new SharedArrayBuffer(length * 4)),
       fill: (rows, out, onRowDone) => this.fillOnWorkers(rows, out, onRowDone),
+      assist: () => this.assist(),
     };
   }
 
@@ -205,7 +255,7 @@ export class PooledGrammarProvider implements GrammarProvider {
   private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const grammars: MirroredGrammar[] = [];
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
-    const poolRows = [];
+    const poolRows: PoolRow[] = [];
     const poolAt: number[] = [];
     const engineAt: number[] = [];
     for (let k = 0; k < rows.length; k++) {
@@ -227,6 +277,8 @@ export class PooledGrammarProvider implements GrammarProvider {
     // the workers' messages are posted before the engine thread starts on its own share; the adoptions of earlier
     // answers wait until this fill is answered
     this.adoptions.fillStarted();
+    const taken = new Map<number, Error | null>();
+    let assistable: AssistableFill | null = null;
     const fromPool = this.startWorkers()
       .fill(
         poolRows,
@@ -242,8 +294,23 @@ export class PooledGrammarProvider implements GrammarProvider {
               g.answeredWalkDiff = null;
             }
           }),
+        (posted) => {
+          const tell = (j: number, err: Error | null) => {
+            const g = grammars[j]!;
+            g.filledHere = true;
+            try {
+              onRowDone?.(poolAt[j]!, err);
+            } finally {
+              g.filledHere = false;
+            }
+          };
+          this.assistable = assistable = { posted, grammars, offsets: poolRows.map((r) => r.offset), out, tell, taken };
+        },
       )
-      .finally(() => this.adoptions.fillDone());
+      .finally(() => {
+        this.adoptions.fillDone();
+        if (this.assistable === assistable) this.assistable = null;
+      });
     for (const k of engineAt) {
       try {
         rows[k]!.grammar.fillNextTokenBitmask(out, rows[k]!.offset);
@@ -253,7 +320,48 @@ export class PooledGrammarProvider implements GrammarProvider {
       onRowDone?.(k, errors[k]!);
     }
     const poolErrors = await fromPool;
-    poolAt.forEach((k, j) => (errors[k] = poolErrors[j]!));
+    poolAt.forEach((k, j) => (errors[k] = taken.has(j) ? taken.get(j)! : poolErrors[j]!));
     return errors;
+  }
+
+  /**
+   * BulkMaskFiller.assist: the latest fill's rows that no worker has claimed yet and whose lexer walk this thread
+   * has, taken from the ends of the workers' lists, for up to engineAssistMs; the engine thread's matcher computes
+   * each (and keeps it in its cache)
+   */
+  private assist(): void {
+    const a = this.assistable;
+    if (!a || this.engineAssistMs === 0) return;
+    this.assistable = null;
+    this.assistSlice(a, 0, performance.now() + this.engineAssistMs);
+  }
+
+  /**
+   * rows from a.posted.order[from] on, for ASSIST_SLICE_MS; then the rest in a later turn of the event loop (until
+   * `until`), so that the workers' answers that came meanwhile are taken first: a step ends when its last answer is
+   */
+  private assistSlice(a: AssistableFill, from: number, until: number): void {
+    const start = performance.now();
+    const sliceEnd = Math.min(until, start + ASSIST_SLICE_MS);
+    const { order, claims } = a.posted;
+    let k = from;
+    while (k < order.length) {
+      const j = order[k++]!;
+      const g = a.grammars[j]!;
+      if (!g.matcher.nextMaskWalked() || !claimRow(claims, j, BY_ENGINE)) continue;
+      let err: Error | null = null;
+      try {
+        g.fillNextTokenBitmask(a.out, a.offsets[j]!);
+      } catch (e) {
+        err = e instanceof Error ? e : new Error(String(e));
+      }
+      a.taken.set(j, err);
+      this.rowsAssisted++;
+      a.tell(j, err);
+      if (performance.now() > sliceEnd) break;
+    }
+    const now = performance.now();
+    this.assistMs += now - start;
+    if (k < order.length && now < until && !this.closed) setImmediate(() => this.assistSlice(a, k, until));
   }
 }

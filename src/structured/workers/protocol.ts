@@ -18,10 +18,13 @@ export interface MirrorRow {
   tokens: number[];
   /** where the row starts in the bitmask (in int32 words) */
   offset: number;
+  /** the row's word in the fill's claims (row-claims.ts): the worker computes the mask only if it claims it first */
+  claim: number;
 }
 
 export type ToWorker =
-  | { type: 'fill'; id: number; bitmask: SharedArrayBuffer; rows: MirrorRow[] }
+  /** `claims`: one word per row of the engine's fill (all workers' rows), see row-claims.ts */
+  | { type: 'fill'; id: number; bitmask: SharedArrayBuffer; claims: SharedArrayBuffer; rows: MirrorRow[] }
   /**
    * a new request: compile its constraint, start its mirror and compute its first mask now (into the worker's mask
    * cache), before its first step needs it; then, once idle, build its lexemes' automata
@@ -32,7 +35,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   /**
-   * per row: null = filled, else the error message (the worker then holds no mirror for that key); `computed`: rows
+   * per row: null = filled (or left to the engine thread, which claimed it first), else the error message (the worker then holds no mirror for that key); `computed`: rows
    * whose mask the worker computed (the others were copies from its cache); `automataBuilt`: lexeme automata built
    * while computing them; `idleJobs`: mirrored grammars whose automata are still to be built when idle; `busyMs`:
    * from reading the message to answering it, which began at `startedAt` (performance.timeOrigin + performance.now(),

@@ -26,28 +26,37 @@ test('SharedMaskRows: the first row written with an identity is shared by later 
   assert.deepEqual([...sameAs], [-1, -1, 0, -1, -1]);
 });
 
-/**
- * allows `allowed[k]` at step k; its cached mask's identity is the shared object of (allowed token, step) when
- * `cachedFrom` <= k (a cold mask before that); logs its fills
- */
-function grammar(name: string, allowed: number[], identities: Map<string, object>, log: string[], cachedFrom = 0): RequestGrammar {
+/** a grammar that allows `allowed[k]` at step k (the last one after that); `onWrite` is told each mask it writes */
+function scripted(allowed: number[], onWrite: (token: number) => void) {
   let at = 0;
   const token = () => allowed[Math.min(at, allowed.length - 1)]!;
-  return {
-    fillNextTokenBitmask(out, off) {
-      log.push(`fill ${name}`);
+  const grammar = {
+    fillNextTokenBitmask(out: Int32Array, off: number): void {
+      onWrite(token());
       out.fill(0, off, off + WORDS);
       out[off + (token() >> 5)] = 1 << (token() & 31);
     },
-    acceptToken(t) {
+    acceptToken(t: number): boolean {
       const ok = t === token();
       at++;
       return ok;
     },
     isTerminated: () => false,
+  };
+  return { grammar, token, at: () => at };
+}
+
+/**
+ * allows `allowed[k]` at step k; its cached mask's identity is the shared object of (allowed token, step) when
+ * `cachedFrom` <= k (a cold mask before that); logs its fills
+ */
+function grammar(name: string, allowed: number[], identities: Map<string, object>, log: string[], cachedFrom = 0): RequestGrammar {
+  const { grammar: g, token, at } = scripted(allowed, () => log.push(`fill ${name}`));
+  return {
+    ...g,
     cachedMaskIdentity() {
-      if (at < cachedFrom) return null;
-      const key = `${token()}@${at}`;
+      if (at() < cachedFrom) return null;
+      const key = `${token()}@${at()}`;
       if (!identities.has(key)) identities.set(key, {});
       return identities.get(key)!;
     },
@@ -108,24 +117,12 @@ for (const withWorkers of [false, true]) {
 
 /** allows `allowed[k]` at step k; its identity is one object per allowed token, lasting or not; logs its writes */
 function lastingGrammar(name: string, allowed: number[], lasts: boolean, log: string[]): RequestGrammar {
-  let at = 0;
   const ids = new Map<number, object>();
-  const token = () => allowed[Math.min(at, allowed.length - 1)]!;
-  const write = (out: Int32Array, off: number) => {
-    log.push(`write ${name} ${token()}`);
-    out.fill(0, off, off + WORDS);
-    out[off + (token() >> 5)] = 1 << (token() & 31);
-  };
+  const { grammar: g, token } = scripted(allowed, (t) => log.push(`write ${name} ${t}`));
   return {
-    fillNextTokenBitmask: write,
-    fillFromIdentity: (_identity, out, off) => write(out, off),
+    ...g,
+    fillFromIdentity: (_identity, out, off) => g.fillNextTokenBitmask(out, off),
     maskIdentityLasts: () => lasts,
-    acceptToken(t) {
-      const ok = t === token();
-      at++;
-      return ok;
-    },
-    isTerminated: () => false,
     cachedMaskIdentity() {
       if (!ids.has(token())) ids.set(token(), {});
       return ids.get(token())!;

@@ -529,3 +529,24 @@ test('the engine thread takes over walked cold rows no worker has started: each 
     await p.close();
   }
 });
+
+test('a worker mask waiting to be adopted is written from its identity, which does not last (its buffer is reused)', async () => {
+  // no step asks for the workers: none starts
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1 });
+  try {
+    const c: StructuredConstraint = { kind: 'choice', choices: ['alpha', 'beta'] };
+    const want = new Int32Array(WORDS);
+    createGrammarProvider(q.vocab).create(c).fillNextTokenBitmask(want, 0);
+    const g = p.create(c);
+    assert.equal(g.cachedMaskIdentity(), null, 'cold on the engine thread');
+    g.adoptNextMask(want);
+    const identity = g.cachedMaskIdentity();
+    assert.ok(identity !== null, 'the adoption waiting for this state stands for its mask');
+    assert.equal(g.maskIdentityLasts(identity), false);
+    const got = new Int32Array(WORDS).fill(-1);
+    g.fillFromIdentity(identity, got, 0);
+    assert.deepEqual(got, want);
+  } finally {
+    await p.close();
+  }
+});

@@ -220,3 +220,34 @@ test('adoptionOf takes the state without a walk; store() makes the walk and cach
   assert.equal(done.adoptionOf(new Int32Array(words)), null, 'a finished matcher has no next mask to adopt');
 });
 
+
+test('fillFromIdentity writes the mask cachedMaskIdentity stood for; stored masks last, foreign objects are refused', () => {
+  const c: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } };
+  const first = provider.create(c);
+  const ids = q.encode('{"n": 7}');
+  const want = new Int32Array(words);
+  const got = new Int32Array(words).fill(-1);
+  // a first request computes (and caches) each mask; a second one finds them all cached
+  for (const id of [...ids, EOS]) {
+    first.fillNextTokenBitmask(want, 0);
+    assert.ok(first.acceptToken(id));
+  }
+  const m = provider.create(c);
+  for (const id of [...ids, EOS]) {
+    const identity = m.cachedMaskIdentity();
+    assert.ok(identity !== null, 'cached by the first request');
+    assert.equal(m.maskIdentityLasts(identity), true, 'a stored mask never changes');
+    m.fillNextTokenBitmask(want, 0);
+    m.fillFromIdentity(identity, got, 0);
+    assert.deepEqual(got, want);
+    got.fill(-1);
+    assert.ok(m.acceptToken(id));
+  }
+  // finished: the no-token mask (all zero), lasting too
+  const done = m.cachedMaskIdentity()!;
+  m.fillFromIdentity(done, got, 0);
+  assert.ok(got.every((w) => w === 0));
+  assert.equal(m.maskIdentityLasts(done), true);
+  assert.equal(m.maskIdentityLasts({}), false);
+  assert.throws(() => m.fillFromIdentity({}, got, 0), /fillFromIdentity was given an object cachedMaskIdentity did not answer/);
+});

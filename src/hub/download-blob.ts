@@ -1,8 +1,8 @@
 // Downloads one repository file into blobs/<etag>: bytes go to blobs/<etag>.incomplete and are renamed into place
 // only once complete and of the announced size, so a crash never leaves a truncated blob that looks finished; a
 // later run resumes the .incomplete file with a Range request (as huggingface_hub does).
-import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,8 +48,11 @@ export async function downloadBlob(req: BlobRequest): Promise<void> {
   });
   const body = Readable.fromWeb((have > 0 ? blob.slice(have) : blob).stream() as import('node:stream/web').ReadableStream);
   let failure = '';
+  // opened before the first byte: a connection that drops before any arrives still leaves the (empty) file to resume
+  // from, not a missing one (a stream opening the file itself can be destroyed before its open completes)
+  const file = await open(incomplete, have > 0 ? 'a' : 'w');
   try {
-    await pipeline(body, counter, createWriteStream(incomplete, { flags: have > 0 ? 'a' : 'w' }));
+    await pipeline(body, counter, file.createWriteStream());
   } catch (err) {
     failure = ` (${err instanceof Error ? err.message : String(err)})`;
   }

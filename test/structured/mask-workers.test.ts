@@ -487,10 +487,21 @@ test('tail-first order: each list\'s last row first, across lists in turn', () =
 
 test('the engine thread takes over walked cold rows no worker has started: each told once, masks exact', async () => {
   const work = workload();
-  // a long limit, so that every walked row not yet claimed is taken (the default bounds the engine thread's time)
-  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, minRowsForWorkers: 1, engineAssistMs: 1000 });
+  // a long limit, so that every walked row not yet claimed is taken (the default bounds the engine thread's time);
+  // one compiled constraint kept, so that the walks made below outlive the masks cached with them
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, minRowsForWorkers: 1, engineAssistMs: 1000, maxCompiled: 1 });
   await p.startWorkers().whenStarted();
   try {
+    // the engine thread walks every state of the outputs now: the requests below, compiled again, find their states
+    // walked but their masks cold (evicted with their compiled constraints)
+    const ref = new Int32Array(WORDS);
+    for (const item of work) {
+      const m = p.main.create(item.constraint);
+      for (const id of item.ids) {
+        m.fillNextTokenBitmask(ref, 0);
+        assert.ok(m.acceptToken(id));
+      }
+    }
     const live = [...work, ...work].map((item) => ({ item, g: p.create(item.constraint), pos: 0 }));
     let compared = 0;
     while (live.some((l) => l.pos < l.item.ids.length)) {
@@ -524,7 +535,29 @@ test('the engine thread takes over walked cold rows no worker has started: each 
     }
     assert.ok(compared > 0);
     assert.ok(p.rowsAssisted > 0, `the engine thread took ${p.rowsAssisted} of ${compared} cold rows`);
-    assert.ok(p.rowsAssisted < compared, 'rows without a walk on the engine thread stay with the worker');
+  } finally {
+    await p.close();
+  }
+});
+
+test('a cold row whose state the engine thread has not walked stays with its worker', async () => {
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, minRowsForWorkers: 1, engineAssistMs: 1000 });
+  await p.startWorkers().whenStarted();
+  try {
+    // a literal no grammar of this provider met before: its first state has no walk on this thread
+    const c: StructuredConstraint = { kind: 'regex', pattern: 'qzxv[0-9]{2}wj' };
+    const g = p.create(c);
+    assert.equal(g.matcher.nextMaskWalked(), false);
+    const filler = p.bulkFiller(1)!;
+    const out = filler.allocate(WORDS);
+    const pending = filler.fill([{ grammar: g, offset: 0 }], out);
+    filler.assist!();
+    assert.deepEqual(await pending, [null]);
+    assert.equal(p.rowsAssisted, 0, 'a new walk (up to milliseconds) is never made on the engine thread');
+    assert.equal(p.startWorkers().stats.rowsFilled, 1, 'its worker filled it');
+    const want = new Int32Array(WORDS);
+    createGrammarProvider(q.vocab).create(c).fillNextTokenBitmask(want, 0);
+    assert.deepEqual(out, want);
   } finally {
     await p.close();
   }

@@ -22,6 +22,16 @@ const q = qwen();
 const WORDS = Math.ceil(q.vocab.size / 32);
 const hasBench = existsSync(join(SHARED_DATA, 'jsonschemabench'));
 
+let reference: ReturnType<typeof createGrammarProvider> | null = null;
+/** the mask a matcher of `c` on this thread gives after `history` (the reference a worker's mask must equal) */
+function referenceMask(c: StructuredConstraint, history: readonly number[] = []): Int32Array {
+  const m = (reference ??= createGrammarProvider(q.vocab)).create(c);
+  for (const t of history) assert.ok(m.acceptToken(t));
+  const mask = new Int32Array(WORDS);
+  m.fillNextTokenBitmask(mask, 0);
+  return mask;
+}
+
 /** a few JSONSchemaBench schemas along their real outputs, plus regex, choice and GBNF constraints */
 function workload(): WorkloadItem[] {
   const eos = q.vocab.eosIds[0]!;
@@ -99,9 +109,7 @@ test('a row whose constraint fails in its worker fails alone', async () => {
     );
     assert.match(errors[0]!.message, /regex|paren|\)/i);
     assert.equal(errors[1], null);
-    const ref = new Int32Array(WORDS);
-    createGrammarProvider(q.vocab).create(good).fillNextTokenBitmask(ref, 0);
-    assert.deepEqual(out.subarray(WORDS), ref);
+    assert.deepEqual(out.subarray(WORDS), referenceMask(good));
     // a plain (not shared) bitmask is refused with a clear error, not written from another thread
     const plain = await pool.fill([{ key: 3, constraint: good, constraintKey: 'good', history: [], offset: 0 }], new Int32Array(WORDS));
     assert.match(plain[0]!.message, /SharedArrayBuffer/);
@@ -194,9 +202,7 @@ test('requests with one constraint stay on its home worker (warm caches) unless 
     // the prepared mirrors are real: a fill needs no constraint any more and gives the right mask
     const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
     assert.deepEqual(await pool.fill([{ key: 1, constraint: a, constraintKey: 'A', history: [], offset: 0 }], out), [null]);
-    const ref = new Int32Array(WORDS);
-    createGrammarProvider(q.vocab).create(a).fillNextTokenBitmask(ref, 0);
-    assert.deepEqual(out, ref);
+    assert.deepEqual(out, referenceMask(a));
   } finally {
     await pool.close();
   }
@@ -456,25 +462,16 @@ test('rows the caller claims once posted are left to it: its worker syncs but ne
     });
     assert.deepEqual([...order].sort(), rows.map((_, k) => k), 'every posted row is offered once');
     assert.deepEqual(errors, rows.map(() => null));
-    const ref = new Int32Array(WORDS);
     rows.forEach((r, k) => {
       assert.equal(told[k], mine.has(k) ? 0 : 1, `row ${k} told by the pool ${told[k]} times`);
       if (mine.has(k)) assert.ok(out.subarray(k * WORDS, (k + 1) * WORDS).every((w) => w === -7), `row ${k} left to its claimer`);
-      else {
-        createGrammarProvider(q.vocab).create(r.constraint).fillNextTokenBitmask(ref, 0);
-        assert.deepEqual(out.subarray(k * WORDS, (k + 1) * WORDS), ref, `row ${k} written by its worker`);
-      }
+      else assert.deepEqual(out.subarray(k * WORDS, (k + 1) * WORDS), referenceMask(r.constraint), `row ${k} written by its worker`);
     });
     // the mirrors stayed in sync: the next fill, with a token accepted, is exact for every row
     const next = rows.map((r, k) => ({ ...r, history: q.encode(k % 2 === 0 ? `x${k}` : `y${k}`).slice(0, 1) }));
     const out2 = new Int32Array(new SharedArrayBuffer(n * WORDS * 4));
     assert.deepEqual(await pool.fill(next, out2), rows.map(() => null));
-    next.forEach((r, k) => {
-      const m = createGrammarProvider(q.vocab).create(r.constraint);
-      for (const t of r.history) assert.ok(m.acceptToken(t));
-      m.fillNextTokenBitmask(ref, 0);
-      assert.deepEqual(out2.subarray(k * WORDS, (k + 1) * WORDS), ref, `row ${k} after its token`);
-    });
+    next.forEach((r, k) => assert.deepEqual(out2.subarray(k * WORDS, (k + 1) * WORDS), referenceMask(r.constraint, r.history), `row ${k} after its token`));
   } finally {
     await pool.close();
   }
@@ -555,9 +552,7 @@ test('a cold row whose state the engine thread has not walked stays with its wor
     assert.deepEqual(await pending, [null]);
     assert.equal(p.rowsAssisted, 0, 'a new walk (up to milliseconds) is never made on the engine thread');
     assert.equal(p.startWorkers().stats.rowsFilled, 1, 'its worker filled it');
-    const want = new Int32Array(WORDS);
-    createGrammarProvider(q.vocab).create(c).fillNextTokenBitmask(want, 0);
-    assert.deepEqual(out, want);
+    assert.deepEqual(out, referenceMask(c));
   } finally {
     await p.close();
   }
@@ -568,8 +563,7 @@ test('a worker mask waiting to be adopted is written from its identity, which do
   const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1 });
   try {
     const c: StructuredConstraint = { kind: 'choice', choices: ['alpha', 'beta'] };
-    const want = new Int32Array(WORDS);
-    createGrammarProvider(q.vocab).create(c).fillNextTokenBitmask(want, 0);
+    const want = referenceMask(c);
     const g = p.create(c);
     assert.equal(g.cachedMaskIdentity(), null, 'cold on the engine thread');
     g.adoptNextMask(want);

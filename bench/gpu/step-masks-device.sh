@@ -4,7 +4,7 @@
 # Each folder of .dev-sm/ (bundle-structured.sh) is one version; the production node_modules and the JSONSchemaBench
 # schemas come from .dev-serve (bundle-serve.sh).
 # carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new": folders of .dev-sm, each optionally with one
-# environment setting, "new:STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
+# environment settings joined by "+", "new:STEP_MASKS_FEED_IN_STEP=1+STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;
 # bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own ...", in order; ours = MASK_BENCH_OURS_ONLY, own = MASK_BENCH_ORDER=own), MB_PER_SUBSET (10);
@@ -25,10 +25,11 @@ RES=/tmp/sm-results && rm -rf $RES && mkdir -p $RES
 for fwd in ${SM_FORWARD:-0}; do
   for round in $(seq 1 "${SM_ROUNDS:-2}"); do
     for spec in ${SM_VARIANTS:-old new}; do
-      # a variant is a bundle folder, optionally with one environment setting: "new:STEP_MASKS_REWRITE_ALL=1"
-      v=${spec%%:*} env=$([ "$spec" != "$v" ] && echo "${spec#*:}" || echo "SM_VARIANT=$v") name=$(echo "$spec" | tr ':=' '--')
+      # a variant is a bundle folder, optionally with environment settings joined by "+":
+      # "new:STEP_MASKS_REWRITE_ALL=1", "new:STEP_MASKS_FEED_IN_STEP=1+STEP_MASKS_REWRITE_ALL=1"
+      v=${spec%%:*} env=$([ "$spec" != "$v" ] && echo "${spec#*:}" | tr '+' ' ' || echo "SM_VARIANT=$v") name=$(echo "$spec" | tr ':=+,' '----')
       s=$(date +%s)
-      env "$env" SERVAL_SHARED_DATA=/tmp/shared-data timeout 240 node --expose-gc ".dev-sm/$v/step-masks.mjs" "$per_subset" "$steps" \
+      env $env SERVAL_SHARED_DATA=/tmp/shared-data timeout 240 node --expose-gc ".dev-sm/$v/step-masks.mjs" "$per_subset" "$steps" \
         "$RES/sm-$name-f$fwd-$round" "${SM_WORKERS:-4,14}" "$fwd" "${SM_ASSIST:-1}" > "$RES/sm-$name-f$fwd-$round.log" 2>&1
       echo "=== $spec forward $fwd round $round: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
       grep '^{"config' "$RES/sm-$name-f$fwd-$round.log" | cut -c1-400 >> "$OUT/run.log"

@@ -1,19 +1,19 @@
 // Wall time of computing one engine step's grammar masks for 128 concurrent requests: on the engine thread alone
 // vs the structured-output worker pool, cold (a new provider and workers: every request is the first with its
-// schema) and warm (the same run again). The pool configurations route rows as the engine does (engine-core.ts,
-// worker-masks.ts): a row whose mask is a cache copy (nextMaskCached) is filled on the engine thread, the others are
-// posted to the workers first; each worker-computed mask is adopted into the engine thread's cache (taken as the answer
-// comes, stored while no fill waits on the workers: mask-adoption.ts; with forwardMs 0 the steps leave no such time). The engine's
-// deferral of late rows is not modelled: a step here ends when its last mask is done. Requests walk the pretty-printed example instances of
-// JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request is replaced by the next one in
-// the rotation, so every step has 128 rows. The workload is picked on a thread of its own: picking walks every
-// output through a matcher, which would leave this thread's process-wide lexer DFA and lexeme automata built for
-// exactly these outputs (the engine thread starts with the provider's warm-up only, as a server's). Worker-computed
-// masks are adopted as each worker answers (onRowDone), as the engine does; per step the engine thread's parts are
-// timed: telling cached rows from cold ones, filling the cached rows, taking over cold rows no worker has started
-// (BulkMaskFiller.assist, as the engine does after its cached rows), waiting for the workers, adopting their masks;
-// and the busiest worker's own time on its fill (from reading the message to answering it: the rest of the wait is
-// messaging and the engine thread).
+// schema) and warm (the same run again). The pool configurations run the engine's own routing (worker-masks.ts
+// fillWithWorkers): each row fed its sampled token (with STEP_MASKS_FEED_IN_STEP=1, as the engine does; else between
+// steps, untimed, as the benches of rounds before 15) and its cached mask found on the engine thread, the cold rows
+// posted to the workers, the cached rows written (equal ones pointed at one row), the engine thread's assist, each
+// worker-computed mask adopted into the engine thread's cache as its answer comes. The
+// engine's deferral of late rows is not modelled: a step here ends when its last mask is done. Requests walk the
+// pretty-printed example instances of JSONSchemaBench schemas (picked as mask-bench.ts picks them); a finished request
+// is replaced by the next one in the rotation, so every step has 128 rows. The workload is picked on a thread of its
+// own: picking walks every output through a matcher, which would leave this thread's process-wide lexer DFA and
+// lexeme automata built for exactly these outputs (the engine thread starts with the provider's warm-up only, as a
+// server's). Per step the engine thread's parts are timed (classifying and posting, filling the cached rows, waiting
+// for the workers and assisting them), and the busiest worker's own time on the step's fill (from reading the message
+// to answering it: the rest of the wait is messaging and the engine thread), read at the next step (with forwardMs 0
+// a worker whose rows the engine thread all took may not have answered by then: its time is missed).
 // Usage: node --import tsx bench/structured/step-masks.ts [schemasPerSubset=25] [steps=150] [outStem] [workers=1,2,4] [forwardMs=0] [engineAssistMs=1, a list: each a config]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -26,6 +26,10 @@ import { DEFAULT_ENGINE_ASSIST_MS, PooledGrammarProvider } from '../../src/struc
 import type { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
 import { writeMaskRow, type GrammarProvider, type HeldRows, type RequestGrammar } from '../../src/engine/grammar.js';
 import { StepMaskBuffer } from '../../src/engine/step-mask-buffer.js';
+import { fillWithWorkers, type WorkerMaskTimings } from '../../src/engine/worker-masks.js';
+import { LogitsSignal } from '../../src/engine/mask-deadline.js';
+import { SharedMaskRows } from '../../src/engine/shared-mask-rows.js';
+import type { SequenceState } from '../../src/engine/request-state.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
 import { machineName } from './run-facts.js';
@@ -69,6 +73,19 @@ interface Live {
   grammar: RequestGrammar;
   item: WorkloadItem;
   pos: number;
+  /** the token sampled at the last step, fed at this one's start (STEP_MASKS_FEED_IN_STEP=1); -1: none */
+  pending: number;
+}
+
+/**
+ * STEP_MASKS_FEED_IN_STEP=1: a step feeds each row the token sampled for it at the step before, as the engine does
+ * (timed in classifyMs); else the tokens are fed between steps, untimed (as the benches of rounds before 15)
+ */
+const feedInStep = process.env.STEP_MASKS_FEED_IN_STEP === '1';
+
+function feed(l: Live): void {
+  if (l.pending >= 0 && !l.grammar.acceptToken(l.pending)) throw new Error(`${l.item.name}: token ${l.pending} rejected`);
+  l.pending = -1;
 }
 
 /**
@@ -106,14 +123,12 @@ function recordFill(run: StepRun, pool: MaskWorkerPool): void {
 export interface StepRun {
   /** wall ms per step (allocation of the step's bitmask included) */
   stepMs: number[];
-  /** per step with the workers, ms on the engine thread: telling cached rows from cold ones (nextMaskCached) */
+  /** per step with the workers, ms on the engine thread: feeding the rows (STEP_MASKS_FEED_IN_STEP=1), telling cached rows from cold ones and posting the cold ones (WorkerMaskTimings.classifyMs) */
   classifyMs: number[];
   /** filling the cached rows (after the cold ones were posted) */
   cachedFillMs: number[];
   /** from the end of the engine thread's first assist slice until the last row was done (adopting the masks that came in and later assist slices included) */
   waitMs: number[];
-  /** adopting the workers' masks (adoptNextMask), wherever it happened in the step */
-  adoptMs: number[];
   /** cold rows (posted to the workers) */
   coldRows: number[];
   /** of them, rows the engine thread took over once its cached rows were written (BulkMaskFiller.assist) */
@@ -148,10 +163,10 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
   let next = 0;
   const start = () => {
     const item = work[next++ % work.length]!;
-    return { grammar: provider.create(item.constraint), item, pos: 0 };
+    return { grammar: provider.create(item.constraint), item, pos: 0, pending: -1 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], adoptMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
@@ -164,65 +179,64 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
   const allRows = live.map((_, i) => i);
   // STEP_MASKS_REWRITE_ALL=1: every cached row written at every step, as before rows kept their lasting masks
   const held: HeldRows = process.env.STEP_MASKS_REWRITE_ALL === '1' ? { holds: () => false, hold: () => undefined } : buffer;
+  /** the step's grammarSameAs (a cached row pointed at an equal row: SharedMaskRows) */
+  const sameAs = new Int32Array(rows).fill(-1);
+  /** the rows' sequence states, as worker-masks.ts keeps its deferral counts there (never deferred here) */
+  const states = live.map(() => ({ lateMask: null, maskDeferrals: 0 }) as unknown as SequenceState);
+  let coldInStep = 0;
   for (let s = 0; s < steps; s++) {
+    // the workers' own times on the last step's fill (answered during its forward)
+    if (pool && coldInStep > 0) recordFill(run, pool);
+    coldInStep = 0;
     const filler = provider.bulkFiller?.(rows) ?? null;
     const t = performance.now();
     const out = buffer.take(rows, allRows, filler);
     if (filler) {
-      // as the engine: a cached row's identity told once, its row written from it unless it holds it (writeMaskRow)
-      const cached: Array<{ i: number; identity: object }> = [];
-      const cold: number[] = [];
-      live.forEach((l, i) => {
-        const identity = l.grammar.cachedMaskIdentity?.() ?? null;
-        if (identity !== null) cached.push({ i, identity });
-        else cold.push(i);
-      });
-      const t1 = performance.now();
-      let adoptMs = 0;
-      // the step ends when every row is done, as the engine's (a worker whose rows the engine thread all took may
-      // answer later)
-      let left = cold.length;
-      let failed: Error | null = null;
-      let allDone!: () => void;
-      const rowsDone = new Promise<void>((r) => (allDone = r));
-      if (left === 0) allDone();
-      const pending = filler.fill(
-        cold.map((i) => ({ grammar: live[i]!.grammar, offset: i * words })),
-        out,
-        (k, err) => {
-          if (err) failed ??= err;
-          else {
-            const a = performance.now();
-            const i = cold[k]!;
-            live[i]!.grammar.adoptNextMask?.(out.subarray(i * words, (i + 1) * words));
-            adoptMs += performance.now() - a;
-          }
-          if (--left === 0) allDone();
-        },
-      );
-      for (const i of cold) held.hold(i, null);
-      for (const { i, identity } of cached) writeMaskRow(live[i]!.grammar, identity, out, i * words, i, held);
+      // the engine's own routing (worker-masks.ts): each row fed its token (STEP_MASKS_FEED_IN_STEP=1) and its cached
+      // mask found, the cold ones posted to the workers, the cached ones written here (equal masks pointed at one row:
+      // grammarSameAs), the engine thread's assist; logits never ready: no row is deferred, the step waits for every
+      // mask
+      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0 };
+      let failed: unknown = null;
       const pooled = provider instanceof PooledGrammarProvider ? provider : null;
       const assistedBefore = pooled?.rowsAssisted ?? 0;
       const assistMsBefore = pooled?.assistMs ?? 0;
-      const ta = performance.now();
-      if (cold.length > 0) filler.assist?.();
-      const t2 = performance.now();
+      const steps = fillWithWorkers(
+        {
+          bitmask: out,
+          grammarRows: new Uint8Array(rows),
+          words,
+          logits: new LogitsSignal(),
+          graceMs: 0,
+          rows: live.map((l, i) => ({ i, grammar: l.grammar })),
+          feed: (i) => feed(live[i]!),
+          shared: new SharedMaskRows(sameAs),
+          held,
+          late: [],
+          live: (i) => states[i]!,
+          fail: (_i, e) => (failed ??= e),
+          timings,
+        },
+        filler,
+      );
+      const assisted = performance.now();
       arrive();
-      await rowsDone;
+      await steps;
       // the assist goes on in slices while the step waits (PooledGrammarProvider.assistSlice)
       run.assistMs.push((pooled?.assistMs ?? 0) - assistMsBefore);
       run.assistedRows.push((pooled?.rowsAssisted ?? 0) - assistedBefore);
       if (failed) throw failed;
-      // the workers' own times once all have answered (a late one may answer after the step)
-      if (pool && cold.length > 0) void pending.then(() => recordFill(run, pool));
-      run.classifyMs.push(t1 - t);
-      run.cachedFillMs.push(ta - t1);
-      run.waitMs.push(performance.now() - t2);
-      run.adoptMs.push(adoptMs);
-      run.coldRows.push(cold.length);
+      run.classifyMs.push(timings.classifyMs);
+      run.cachedFillMs.push(timings.cachedFillMs);
+      run.waitMs.push(performance.now() - assisted);
+      run.coldRows.push(timings.coldRows);
+      coldInStep = timings.coldRows;
     } else {
-      live.forEach((l, i) => writeMaskRow(l.grammar, l.grammar.cachedMaskIdentity?.() ?? null, out, i * words, i, held));
+      sameAs.fill(-1);
+      live.forEach((l, i) => {
+        feed(l);
+        writeMaskRow(l.grammar, l.grammar.cachedMaskIdentity?.() ?? null, out, i * words, i, held);
+      });
       arrive();
     }
     const masksMs = performance.now() - t;
@@ -233,9 +247,12 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     }
     live.forEach((l, i) => {
       const id = l.item.ids[l.pos++]!;
-      // the sampled token must be in the mask (a check that the workers' masks are real)
-      if (!(out[i * words + (id >>> 5)]! & (1 << (id & 31)))) throw new Error(`${l.item.name}: token ${id} not in the step's mask`);
-      if (!l.grammar.acceptToken(id)) throw new Error(`${l.item.name}: token ${id} rejected`);
+      // the sampled token must be in the mask (a check that the workers' masks are real), read where the row points
+      const row = sameAs[i]! >= 0 ? sameAs[i]! : i;
+      if (!(out[row * words + (id >>> 5)]! & (1 << (id & 31)))) throw new Error(`${l.item.name}: token ${id} not in the step's mask`);
+      // fed at the next step's start with STEP_MASKS_FEED_IN_STEP=1 (a request's last token now), else now
+      if (feedInStep && l.pos < l.item.ids.length) l.pending = id;
+      else if (!l.grammar.acceptToken(id)) throw new Error(`${l.item.name}: token ${id} rejected`);
       if (l.pos === l.item.ids.length) {
         l.grammar.release?.();
         live[i] = arrived.get(i) ?? start();
@@ -288,7 +305,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), adoptMs: stats(r.adoptMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
@@ -304,6 +321,7 @@ async function main(): Promise<void> {
     stepsPerPhase: steps,
     /** simulated forward per step (0: none, steps back to back) */
     forwardMs,
+    feedInStep,
     schemas: work.length,
     perSubset,
     units: 'ms per step (all 128 masks into one bitmask reused across steps)',

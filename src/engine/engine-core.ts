@@ -413,15 +413,14 @@ export class EngineCore {
   }
 
   /**
-   * Masks with the mask workers (worker-masks.ts): each row's pending token is fed here first, then a row whose mask
-   * is a cache copy on this thread is filled here, the cold ones go to the workers, and a row deferred before waits
-   * for the mask its worker computes for it. Rows not done a grace after the logits are ready are deferred
-   * (pending.deferred). Returns whether the bitmask can be reused (no row failed or was left to a worker).
+   * Masks with the mask workers (worker-masks.ts): each row's pending token is fed there, a row whose mask is a cache
+   * copy on this thread is filled here, the cold ones go to the workers, and a row deferred before waits for the mask
+   * its worker computes for it. Rows not done a grace after the logits are ready are deferred (pending.deferred).
+   * Returns whether the bitmask can be reused (no row failed or was left to a worker).
    */
   private async fillWithWorkers(step: ScheduledStep, pending: PendingMasks, filler: BulkMaskFiller, shared: SharedMaskRows): Promise<boolean> {
     const { batch, sampleSeqs } = step;
-    const cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }> = [];
-    const cold: Array<{ i: number; grammar: RequestGrammar }> = [];
+    const rows: Array<{ i: number; grammar: RequestGrammar }> = [];
     const late: number[] = [];
     for (const i of pending.rows) {
       const ref = this.seqRefs.get(sampleSeqs[i]);
@@ -432,30 +431,28 @@ export class EngineCore {
         continue;
       }
       try {
-        const grammar = providerGrammar(ref.state.grammar!);
-        this.feedPendingToken(ref.state);
-        // a grammar that tells its cached mask's identity answers both questions at once
-        const identity = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() : null;
-        if (grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true) cached.push({ i, grammar, identity });
-        else cold.push({ i, grammar });
+        rows.push({ i, grammar: providerGrammar(ref.state.grammar!) });
       } catch (e) {
         this.failRequest(ref.req, e);
       }
     }
-    this.maskCounters.rowsCachedOnEngine += cached.length;
-    this.maskCounters.rowsOnWorkers += cold.length;
     const live = (i: number) => this.seqRefs.get(sampleSeqs[i])?.state ?? null;
-    const { deferred, bitmaskInUse } = await fillWithWorkers(
+    const { deferred, bitmaskInUse, cachedRows, coldRows } = await fillWithWorkers(
       {
         bitmask: batch.grammarBitmask!,
         grammarRows: batch.grammarRows!,
         words: pending.words,
         logits: pending.logits,
         graceMs: this.maskGraceMs,
-        cached,
+        rows,
+        feed: (i) => {
+          // a sibling's failure may have ended the request meanwhile (n > 1): its row stays free
+          const ref = this.seqRefs.get(sampleSeqs[i]);
+          if (!ref) throw new Error('structured output: the request ended before its mask');
+          this.feedPendingToken(ref.state);
+        },
         shared,
         held: this.maskBuffer,
-        cold,
         late,
         live,
         fail: (i, e) => {
@@ -465,6 +462,8 @@ export class EngineCore {
       },
       filler,
     );
+    this.maskCounters.rowsCachedOnEngine += cachedRows;
+    this.maskCounters.rowsOnWorkers += coldRows;
     for (const i of deferred) pending.deferred.add(i);
     if (deferred.length > 0) {
       this.maskCounters.stepsDeferred++;

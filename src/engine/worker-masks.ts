@@ -1,11 +1,11 @@
-// One step's grammar masks with the mask workers (engine-core.ts decides which rows are cached, cold or late).
-// Cached rows are filled on the engine thread (a cache copy: microseconds) while the cold ones are computed on the
-// workers, posted first. When the backend's logits are ready, each row still being computed gets its grace
-// (maskGraceFor) and is then deferred: it samples unconstrained, the engine discards its token and the scheduler
-// schedules it again at the same position; its grammar is untouched (no token accepted). Its worker finishes into
-// this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that
-// mask is the one the row needs next: it is never posted again, later steps wait for the same computation (a
-// LateMask) and copy its row once it is done.
+// One step's grammar masks with the mask workers (engine-core.ts gathers the rows and tells which are late). The
+// engine thread feeds each row its pending token and finds its cached mask (~2–5 µs a row); the cold rows are posted
+// to the workers, then the cached rows are filled on the engine thread (a cache copy: microseconds). When the
+// backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it
+// samples unconstrained, the engine discards its token and the scheduler schedules it again at the same position;
+// its grammar is untouched (no token accepted). Its worker finishes into this step's bitmask, which no later step
+// gets (StepMaskBuffer.discard); since the grammar has not moved, that mask is the one the row needs next: it is
+// never posted again, later steps wait for the same computation (a LateMask) and copy its row once it is done.
 import { writeMaskRow, type BulkMaskFiller, type HeldRows, type MaskRow, type RequestGrammar } from './grammar.js';
 import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
 import type { SequenceState } from './request-state.js';
@@ -46,53 +46,72 @@ export class LateMask {
   }
 }
 
+/** the engine thread's parts of a step (benchmarks read them) */
+export interface WorkerMaskTimings {
+  /** feeding the rows their tokens, finding their cached masks and posting the cold ones */
+  classifyMs: number;
+  /** writing the cached rows */
+  cachedFillMs: number;
+  cachedRows: number;
+  coldRows: number;
+}
+
 export interface WorkerMaskStep {
   bitmask: Int32Array;
   grammarRows: Uint8Array;
   words: number;
   logits: LogitsSignal;
   graceMs: number;
-  /** rows filled from the engine thread's cache (their pending tokens fed), with their masks' identities */
-  cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }>;
+  /** the rows to classify, their pending tokens not fed yet */
+  rows: Array<{ i: number; grammar: RequestGrammar }>;
+  /** feeds row i its pending token (throws if its grammar rejects it) */
+  feed(i: number): void;
   /** cached rows with equal identities: one written, the others pointed at it */
   shared: SharedMaskRows;
   /** what the bitmask's rows hold from earlier steps (the bitmask is reused): a cached row holding its mask is not rewritten */
   held: HeldRows;
-  /** rows to post to the workers (their pending tokens fed) */
-  cold: Array<{ i: number; grammar: RequestGrammar }>;
   /** rows deferred at an earlier step whose mask was being computed then (state.lateMask set) */
   late: number[];
   /** the row's sequence state while its request is live (null once it ended) */
   live(i: number): SequenceState | null;
   /** ends row i's request (its grammar or its worker failed) */
   fail(i: number, e: unknown): void;
+  /** set to the engine thread's parts of the step */
+  timings?: WorkerMaskTimings;
 }
 
-/**
- * fills the step's rows; resolves once each is filled, failed or deferred, with the deferred ones and whether a
- * worker may still write into this step's bitmask (a cold row of this step deferred, or a row failed)
- */
-export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller): Promise<{ deferred: number[]; bitmaskInUse: boolean }> {
+/** what fillWithWorkers did: the deferred rows, whether a worker may still write into this step's bitmask (a cold row deferred, or a row failed), and the rows cached here and posted */
+export interface WorkerMaskResult {
+  deferred: number[];
+  bitmaskInUse: boolean;
+  cachedRows: number;
+  coldRows: number;
+}
+
+/** fills the step's rows; resolves once each is filled, failed or deferred */
+export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller): Promise<WorkerMaskResult> {
   const { bitmask, grammarRows, words } = s;
+  const start = performance.now();
   let failures = 0;
   let decided = false;
   /** per row in the step: settles when the row is filled or failed */
   const waits: Array<{ i: number; late: LateMask }> = [];
+  const cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }> = [];
+  const cold: Array<{ i: number; grammar: RequestGrammar }> = [];
+  const coldMasks: LateMask[] = [];
 
-  // rows written by a worker or copied from a late mask: their words are no mask identity's
-  for (const { i } of s.cold) s.held.hold(i, null);
+  // rows copied from a late mask: their words are no mask identity's
   for (const i of s.late) s.held.hold(i, null);
-  const coldMasks = s.cold.map(({ i }) => new LateMask(bitmask, i * words, words));
   const onRow = (k: number, err: Error | null) => {
     const late = coldMasks[k]!;
     if (late.done) return;
-    const i = s.cold[k]!.i;
+    const i = cold[k]!.i;
     let failure = err;
     if (!failure) {
       // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one.
       // Adopting it (taken now, cached later: mask-adoption.ts) may throw: that fails this row's request only.
       try {
-        s.cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
+        cold[k]!.grammar.adoptNextMask?.(bitmask.subarray(i * words, (i + 1) * words));
       } catch (e) {
         failure = e instanceof Error ? e : new Error(String(e));
       }
@@ -106,15 +125,33 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       grammarRows[i] = 1;
     }
   };
-  if (s.cold.length > 0) {
-    const rows: MaskRow[] = s.cold.map(({ i, grammar }) => ({ grammar, offset: i * words }));
+  s.rows.forEach(({ i, grammar }) => {
+    try {
+      s.feed(i);
+      // a grammar that tells its cached mask's identity answers both questions at once
+      const identity = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() : null;
+      if (grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true) cached.push({ i, grammar, identity });
+      else {
+        cold.push({ i, grammar });
+        coldMasks.push(new LateMask(bitmask, i * words, words));
+      }
+    } catch (e) {
+      // its row stays free (zero)
+      s.fail(i, e);
+    }
+  });
+  if (cold.length > 0) {
+    // rows written by a worker: their words are no mask identity's
+    for (const { i } of cold) s.held.hold(i, null);
+    const rows: MaskRow[] = cold.map(({ i, grammar }) => ({ grammar, offset: i * words }));
     void filler.fill(rows, bitmask, onRow).then(
       (errors) => errors.forEach((e, k) => onRow(k, e)),
       // a filler broke its promise never to reject: every request still waiting on a mask fails, the engine goes on
-      (e: unknown) => s.cold.forEach((_, k) => onRow(k, e instanceof Error ? e : new Error(String(e)))),
+      (e: unknown) => cold.forEach((_, k) => onRow(k, e instanceof Error ? e : new Error(String(e)))),
     );
-    s.cold.forEach(({ i }, k) => waits.push({ i, late: coldMasks[k]! }));
   }
+  cold.forEach(({ i }, k) => waits.push({ i, late: coldMasks[k]! }));
+  const classified = performance.now();
   for (const i of s.late) {
     // a sibling's failure may have ended the request meanwhile (n > 1)
     const late = s.live(i)?.lateMask;
@@ -128,7 +165,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     late.whenDone(take);
     waits.push({ i, late });
   }
-  for (const { i, grammar, identity } of s.cached) {
+  for (const { i, grammar, identity } of cached) {
     try {
       if (!s.shared.share(i, identity)) {
         writeMaskRow(grammar, identity, bitmask, i * words, i, s.held);
@@ -140,8 +177,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       s.fail(i, e);
     }
   }
+  if (s.timings) Object.assign(s.timings, { classifyMs: classified - start, cachedFillMs: performance.now() - classified, cachedRows: cached.length, coldRows: cold.length });
   // the cached rows are written: this thread takes cold rows no worker has started yet
-  if (s.cold.length > 0) filler.assist?.();
+  if (cold.length > 0) filler.assist?.();
   if (waits.length > 0) {
     // one timer per distinct grace
     const deadlines = new Map<number, ReturnType<LogitsSignal['deadline']>>();
@@ -172,9 +210,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     state.maskDeferrals++;
     deferred.push(i);
   }
-  for (const { i } of s.cached) {
+  for (const { i } of cached) {
     const state = s.live(i);
     if (state) state.maskDeferrals = 0;
   }
-  return { deferred, bitmaskInUse };
+  return { deferred, bitmaskInUse, cachedRows: cached.length, coldRows: cold.length };
 }

@@ -37,8 +37,10 @@ class ModGrammar implements RequestGrammar {
     out.fill(0, off, off + WORDS);
     for (let t = 0; t < FAKE_VOCAB; t++) if (this.allows(t)) out[off + (t >> 5)] |= 1 << (t & 31);
   }
+  /** acceptToken refuses any token at this position (a grammar that rejects the token sampled under its mask) */
+  rejectAt = -1;
   acceptToken(t: number): boolean {
-    if (!this.allows(t)) return false;
+    if (!this.allows(t) || this.pos === this.rejectAt) return false;
     if (t !== EOS) this.pos++;
     return true;
   }
@@ -397,6 +399,23 @@ test("a grammar that throws while adopting its worker's mask ends its request on
   assert.match(bad.error!.message, /lexer limit reached/);
   assert.equal(good.error, null);
   assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
+  assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+});
+
+test('a grammar that rejects its sampled token when the next step feeds it ends its request only; its row is not posted', async () => {
+  const filler = new ControlledFiller(() => false);
+  const p = provider(filler);
+  const { core } = makeCore({ grammar: p });
+  const bad = submit(core, 'bad', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('bad', 4) });
+  const good = submit(core, 'good', [4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) });
+  p.made.find((g) => g.name === 'bad')!.rejectAt = 1;
+  await runSteps(core, filler, { good });
+  assert.match(bad.error!.message, /the grammar rejected token/);
+  assert.equal(good.error, null);
+  assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
+  // its second token is fed (and rejected) at the start of its third mask step: posted for its first two masks only
+  assert.equal(filler.calls.filter((names) => names.includes('bad')).length, 2, JSON.stringify(filler.calls));
+  assert.ok(filler.calls.length > 2, 'the good request went on through the filler');
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
 });
 

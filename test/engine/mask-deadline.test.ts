@@ -388,35 +388,35 @@ test('a deferred row whose worker fails later ends its request with that error; 
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
 });
 
-test("a grammar that throws while adopting its worker's mask ends its request only; the step's other cold rows go on", async () => {
+/**
+ * requests "bad" and "good" through a filler that holds nothing, `spoil` breaking bad's grammar: bad ends with the
+ * error `expected`, good runs as alone and every KV block is freed; returns the filler's calls
+ */
+async function spoiledBesideGood(spoil: (bad: ModGrammar) => void, expected: RegExp): Promise<string[][]> {
   const filler = new ControlledFiller(() => false);
   const p = provider(filler);
   const { core } = makeCore({ grammar: p });
+  const goodParams: SamplingParams = { temperature: 0, maxTokens: 6, structured: structured('good', 4) };
   const bad = submit(core, 'bad', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('bad', 4) });
-  const good = submit(core, 'good', [4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) });
-  p.made.find((g) => g.name === 'bad')!.adoptError = new Error('structured output: lexer limit reached');
+  const good = submit(core, 'good', [4, 5], goodParams);
+  spoil(p.made.find((g) => g.name === 'bad')!);
   await runSteps(core, filler, { good });
-  assert.match(bad.error!.message, /lexer limit reached/);
+  assert.match(bad.error!.message, expected);
   assert.equal(good.error, null);
-  assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
+  assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], goodParams)).outputs[0].tokenIds);
   assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+  return filler.calls;
+}
+
+test("a grammar that throws while adopting its worker's mask ends its request only; the step's other cold rows go on", async () => {
+  await spoiledBesideGood((bad) => (bad.adoptError = new Error('structured output: lexer limit reached')), /lexer limit reached/);
 });
 
 test('a grammar that rejects its sampled token when the next step feeds it ends its request only; its row is not posted', async () => {
-  const filler = new ControlledFiller(() => false);
-  const p = provider(filler);
-  const { core } = makeCore({ grammar: p });
-  const bad = submit(core, 'bad', [2, 3], { temperature: 0, maxTokens: 6, structured: structured('bad', 4) });
-  const good = submit(core, 'good', [4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) });
-  p.made.find((g) => g.name === 'bad')!.rejectAt = 1;
-  await runSteps(core, filler, { good });
-  assert.match(bad.error!.message, /the grammar rejected token/);
-  assert.equal(good.error, null);
-  assert.deepEqual(good.final().outputs[0].tokenIds, (await alone([4, 5], { temperature: 0, maxTokens: 6, structured: structured('good', 4) })).outputs[0].tokenIds);
+  const calls = await spoiledBesideGood((bad) => (bad.rejectAt = 1), /the grammar rejected token/);
   // its second token is fed (and rejected) at the start of its third mask step: posted for its first two masks only
-  assert.equal(filler.calls.filter((names) => names.includes('bad')).length, 2, JSON.stringify(filler.calls));
-  assert.ok(filler.calls.length > 2, 'the good request went on through the filler');
-  assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+  assert.equal(calls.filter((names) => names.includes('bad')).length, 2, JSON.stringify(calls));
+  assert.ok(calls.length > 2, 'the good request went on through the filler');
 });
 
 test('the engine thread assists after writing its cached rows: a held cold row it takes is not deferred', async () => {

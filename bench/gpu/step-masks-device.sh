@@ -3,7 +3,7 @@
 # alternating engine versions back to back, then (MB_RUNS) the single-thread mask bench (bench/structured/mask-bench.ts).
 # Each folder of .dev-sm/ (bundle-structured.sh) is one version; the production node_modules and the JSONSchemaBench
 # schemas come from .dev-serve (bundle-serve.sh).
-# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new": folders of .dev-sm, each optionally with one
+# carry [".device", ".dev-serve", ".dev-sm"]; env: SM_VARIANTS ("old new": folders of .dev-sm, each optionally with
 # environment settings joined by "+", "new:STEP_MASKS_FEED_IN_STEP=1+STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;

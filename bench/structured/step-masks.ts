@@ -24,6 +24,7 @@ import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { DEFAULT_ENGINE_ASSIST_MS, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
 import type { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
+import type { FillParts } from '../../src/structured/workers/protocol.js';
 import { writeMaskRow, type GrammarProvider, type HeldRows, type RequestGrammar } from '../../src/engine/grammar.js';
 import { StepMaskBuffer } from '../../src/engine/step-mask-buffer.js';
 import { fillWithWorkers, type WorkerMaskTimings } from '../../src/engine/worker-masks.js';
@@ -118,6 +119,8 @@ function recordFill(run: StepRun, pool: MaskWorkerPool): void {
   run.latestStartBusyMs.push(pool.lastFill.latestStartBusyMs);
   run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
   run.postMs.push(pool.lastFill.postMs);
+  const p = pool.lastFill.slowestParts;
+  if (p) for (const k of Object.keys(p) as Array<keyof FillParts>) (run.busiestParts[k] ??= []).push(p[k]);
 }
 
 export interface StepRun {
@@ -147,6 +150,8 @@ export interface StepRun {
   latestAnswerMs: number[];
   /** the engine thread's time posting the step's messages */
   postMs: number[];
+  /** where the busiest worker's time went, per step (FillParts) */
+  busiestParts: Partial<Record<keyof FillParts, number[]>>;
   /** with a simulated forward: per step, how long the masks took beyond it (0: done within the forward) */
   lateMs: number[];
   masks: number;
@@ -166,7 +171,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0, pending: -1 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
@@ -295,9 +300,13 @@ async function main(): Promise<void> {
         : new PooledGrammarProvider(q.vocab, { numWorkers: c.workers, minRowsForWorkers: 1, engineAssistMs: c.assistMs });
     if (provider instanceof PooledGrammarProvider) await provider.startWorkers().whenStarted();
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
-    const workerStats = () => (provider instanceof PooledGrammarProvider ? { ...provider.startWorkers().stats, adoptions: { ...provider.adoptions.stats } } : undefined);
+    const workerStats = () => (provider instanceof PooledGrammarProvider ? structuredClone({ ...provider.startWorkers().stats, adoptions: provider.adoptions.stats }) : undefined);
+    const engineWalks = () => ({ ...(provider instanceof PooledGrammarProvider ? provider.main : provider).walks.stats });
+    const engineWalksBefore = engineWalks();
     const cold = await runSteps(provider, work, ROWS, steps, words, forwardMs);
     const afterCold = workerStats();
+    // walks this thread made in the cold phase (the provider's start-up prewalk not counted)
+    const engineWalksInCold = Object.fromEntries(Object.entries(engineWalks()).map(([k, v]) => [k, v - engineWalksBefore[k as keyof typeof engineWalksBefore]]));
     // the engine thread's memory (rss: the whole process) after the cold phase; after a full collection with --expose-gc
     (globalThis as { gc?: () => void }).gc?.();
     const memoryAfterColdMiB = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]));
@@ -305,9 +314,9 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
-    const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, memoryAfterColdMiB };
+    const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, engineThreadWalksInCold: engineWalksInCold, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
     results.push(row);
   }

@@ -227,6 +227,28 @@ test('a prepared request\'s first mask is computed when its mirror starts: its f
   });
 });
 
+test('a worker tells where its fill time went: tokens synced, masks computed (new lexer walks among them) or copied', async () => {
+  await withPool({ numWorkers: 1 }, async (pool) => {
+    // a lexer state no start-up walk has: its first mask makes a shared walk on the worker
+    const c: StructuredConstraint = { kind: 'regex', pattern: 'qz[0-9]{7}x' };
+    const history = q.encode('qz12');
+    assert.ok(history.length >= 2);
+    const out = new Int32Array(new SharedArrayBuffer(2 * WORDS * 4));
+    assert.deepEqual(await pool.fill([{ key: 1, constraint: c, constraintKey: 'C', history, offset: 0 }], out), [null]);
+    const first = { ...pool.stats.parts };
+    assert.equal(first.tokens, history.length, 'every token of the history was fed to the new mirror');
+    assert.ok(first.walks >= 1 && first.computeMs > 0 && first.walkMs <= first.computeMs, JSON.stringify(first));
+    assert.equal(first.copyMs, 0, 'nothing was copied');
+    assert.deepEqual(pool.lastFill.slowestParts, first, 'the only worker is the busiest');
+    // a second request at the same state: a copy from the worker's cache, no token to feed beyond its own history
+    assert.deepEqual(await pool.fill([{ key: 2, constraint: c, constraintKey: 'C', history, offset: WORDS }], out), [null]);
+    const second = pool.lastFill.slowestParts!;
+    assert.deepEqual([second.tokens, second.walks, second.computeMs], [history.length, 0, 0], JSON.stringify(second));
+    assert.ok(second.copyMs > 0);
+    assert.deepEqual(out.subarray(WORDS), out.subarray(0, WORDS));
+  });
+});
+
 test('a prepared request\'s lexeme automata are built when its worker is idle, not inside its fills; masks stay exact', async () => {
   const pool = new MaskWorkerPool(q.vocab, { numWorkers: 1 });
   await pool.whenStarted();

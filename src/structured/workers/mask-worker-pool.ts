@@ -9,7 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../threads/start-module-worker.js';
 import type { StructuredConstraint } from '../../engine/types.js';
 import type { TokenVocab } from '../token-vocab.js';
-import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
+import { emptyFillParts, type FillParts, type FromWorker, type MaskWorkerInit, type MirrorRow, type ToWorker } from './protocol.js';
 import { packVocab } from './vocab-transfer.js';
 import { BY_WORKER, claimRow, claimedByEngine, newClaims, tailFirst } from './row-claims.js';
 
@@ -45,6 +45,7 @@ export interface PoolRow {
 interface FillAnswer {
   errors: Array<string | null>;
   walkDiffs: Array<Int32Array | null>;
+  parts: FillParts;
   busyMs: number;
   slowestRowMs: number;
   startedAt: number;
@@ -81,12 +82,15 @@ export interface MaskWorkerStats {
   idleJobs: number;
   /** the workers' time on fills, from reading each to answering it (summed) */
   busyMs: number;
+  /** where that time went (summed over fills and workers) */
+  parts: FillParts;
 }
 
 /** the last fill's answers (benchmarks read it to tell the workers' own time from the wait for their answers) */
 export interface FillTimes {
-  /** the busiest worker's time on it, ms */
+  /** the busiest worker's time on it, ms, and where it went */
   slowestBusyMs: number;
+  slowestParts: FillParts | null;
   /** the slowest single row of any worker, ms */
   slowestRowMs: number;
   /** rows the busiest worker filled */
@@ -154,9 +158,9 @@ export class MaskWorkerPool {
   private nextFillId = 1;
   private closed = false;
   private readonly startWaiters: Array<() => void> = [];
-  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0 };
+  readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0, parts: emptyFillParts() };
   /** the last fill that was answered */
-  lastFill: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -238,7 +242,7 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { slowestBusyMs: 0, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
     const postedAt = performance.timeOrigin + performance.now();
     // the longest lists are posted first: the worker likely to finish last starts first
     const answers = Promise.all(
@@ -248,6 +252,7 @@ export class MaskWorkerPool {
         if (!('failed' in result)) {
           if (result.busyMs > times.slowestBusyMs) {
             times.slowestBusyMs = result.busyMs;
+            times.slowestParts = result.parts;
             times.busiestRows = list.length;
           }
           times.slowestRowMs = Math.max(times.slowestRowMs, result.slowestRowMs);
@@ -405,7 +410,8 @@ export class MaskWorkerPool {
         this.stats.idleJobs += msg.idleJobs - slot.idleJobs;
         slot.idleJobs = msg.idleJobs;
         this.stats.busyMs += msg.busyMs;
-        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, busyMs: msg.busyMs, slowestRowMs: msg.slowestRowMs, startedAt: msg.startedAt, busyUntil: msg.busyUntil });
+        for (const k of Object.keys(msg.parts) as Array<keyof FillParts>) this.stats.parts[k] += msg.parts[k];
+        this.settle(slot, msg.id, { errors: msg.errors, walkDiffs: msg.walkDiffs, parts: msg.parts, busyMs: msg.busyMs, slowestRowMs: msg.slowestRowMs, startedAt: msg.startedAt, busyUntil: msg.busyUntil });
       }
     });
     worker.on('error', (e) => {

@@ -2,10 +2,12 @@
 // to it (the engine thread keeps the authoritative matcher and sends each request's newly accepted tokens), and
 // writes their masks straight into the step's shared bitmask.
 import { parentPort, workerData } from 'node:worker_threads';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { StructuredGrammarProvider } from '../provider.js';
 import { lexemeBuildStats } from '../lexeme-table.js';
+import { sharedLexer } from '../shared-lexer.js';
 import type { GrammarMatcher } from '../matcher.js';
-import type { FromWorker, MaskWorkerInit, MirrorRow, ToWorker } from './protocol.js';
+import { emptyFillParts, type FillParts, type FromWorker, type MaskWorkerInit, type MirrorRow, type ToWorker } from './protocol.js';
 import { unpackVocab } from './vocab-transfer.js';
 import { IdleWork } from './idle-work.js';
 import { BY_WORKER, claimRow } from './row-claims.js';
@@ -26,6 +28,17 @@ function errorMessage(e: unknown): string {
 let firstMask: Int32Array | null = null;
 /** rows of the current fill whose mask was computed here (not a cache copy) */
 let computed = 0;
+/** where the current fill's time goes (benchmarks read it) */
+let parts: FillParts = emptyFillParts();
+/** collection pauses on this thread, ms, since the last answer (told with the next one: entries come in later) */
+let gcMs = 0;
+let gcMajorMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    if ((e as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MINOR) gcMajorMs += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** the mirrored grammars' lexeme automata, built while no message comes */
 const idle = new IdleWork();
@@ -45,19 +58,27 @@ function fillRow(row: MirrorRow, out: Int32Array, claims: Int32Array): Int32Arra
     mirrors.set(row.key, m);
   }
   if (!m) throw new Error(`structured output worker: no mirrored matcher for request ${row.key}`);
+  const t0 = performance.now();
   for (const t of row.tokens) {
     if (!m.acceptToken(t)) throw new Error(`structured output worker: the mirrored matcher rejected token ${t} that the engine accepted`);
   }
+  const t1 = performance.now();
+  parts.syncMs += t1 - t0;
+  parts.tokens += row.tokens.length;
   // the mirror is in sync either way; the mask is computed once, by whoever claims it
   if (!claimRow(claims, row.claim, BY_WORKER)) return null;
-  if (!m.nextMaskCached()) computed++;
+  const cold = !m.nextMaskCached();
+  if (cold) computed++;
   const stored = m.nextStoredMask();
-  if (!stored) {
-    m.fillNextTokenBitmask(out, row.offset); // finished: no token
-    return null;
+  let diff: Int32Array | null = null;
+  if (!stored) m.fillNextTokenBitmask(out, row.offset); // finished: no token
+  else {
+    stored.writeTo(out, row.offset);
+    diff = stored.walkDiff?.slice() ?? null;
   }
-  stored.writeTo(out, row.offset);
-  return stored.walkDiff?.slice() ?? null;
+  if (cold) parts.computeMs += performance.now() - t1;
+  else parts.copyMs += performance.now() - t1;
+  return diff;
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -94,6 +115,11 @@ port.on('message', (msg: ToWorker) => {
   const out = new Int32Array(msg.bitmask);
   const claims = new Int32Array(msg.claims);
   computed = 0;
+  parts = emptyFillParts();
+  const walksBefore = provider.walks.stats.computed;
+  const walkMsBefore = provider.walks.stats.computeMs;
+  const lexer = sharedLexer();
+  const dfaStatesBefore = lexer.dfa.stateCount;
   const automataBefore = lexemeBuildStats.built;
   const walkDiffs: Array<Int32Array | null> = msg.rows.map(() => null);
   let slowestRowMs = 0;
@@ -110,6 +136,13 @@ port.on('message', (msg: ToWorker) => {
     }
   });
   lastMessageEnd = performance.now();
-  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, slowestRowMs, startedAt, busyUntil } satisfies FromWorker);
+  parts.walks = provider.walks.stats.computed - walksBefore;
+  parts.walkMs = provider.walks.stats.computeMs - walkMsBefore;
+  // (the shared lexer a fill fills up is replaced by a fresh one: its states after that are not counted)
+  parts.dfaStates = lexer.dfa.stateCount - dfaStatesBefore;
+  parts.gcMs = gcMs;
+  parts.gcMajorMs = gcMajorMs;
+  gcMs = gcMajorMs = 0;
+  port.postMessage({ type: 'filled', id: msg.id, errors, walkDiffs, computed, parts, automataBuilt: lexemeBuildStats.built - automataBefore, idleJobs: idle.pending, busyMs: performance.now() - start, slowestRowMs, startedAt, busyUntil } satisfies FromWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromWorker);

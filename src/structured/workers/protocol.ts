@@ -32,6 +32,28 @@ export type ToWorker =
   | { type: 'mirror'; key: number; constraint: StructuredConstraint }
   | { type: 'drop'; keys: number[] };
 
+/** where a worker's time on one fill went, ms (benchmarks read it) */
+export interface FillParts {
+  /** feeding the mirrors the rows' tokens, and how many */
+  syncMs: number;
+  tokens: number;
+  /** the masks computed here (shared lexer walks included), and those copied from this thread's cache */
+  computeMs: number;
+  copyMs: number;
+  /** of computeMs: shared lexer walks made (lexer-walk.ts; each thread keeps its own) */
+  walks: number;
+  walkMs: number;
+  /** lexer DFA states built (the thread's shared lexer: shared-lexer.ts) */
+  dfaStates: number;
+  /** collection pauses on the thread since its previous answer (not all inside this fill), and of them all but scavenges */
+  gcMs: number;
+  gcMajorMs: number;
+}
+
+export function emptyFillParts(): FillParts {
+  return { syncMs: 0, tokens: 0, computeMs: 0, copyMs: 0, walks: 0, walkMs: 0, dfaStates: 0, gcMs: 0, gcMajorMs: 0 };
+}
+
 export type FromWorker =
   | { type: 'ready' }
   /**
@@ -43,4 +65,4 @@ export type FromWorker =
    * none), so a late start tells waiting behind that work from waking up; `slowestRowMs`: its slowest row; `walkDiffs`: per row filled, its mask's StoredMask.walkDiff (null: kept
    * whole, or not filled), which lets the engine thread cache the mask without comparing its words
    */
-  | { type: 'filled'; id: number; errors: Array<string | null>; walkDiffs: Array<Int32Array | null>; computed: number; automataBuilt: number; idleJobs: number; busyMs: number; slowestRowMs: number; startedAt: number; busyUntil: number };
+  | { type: 'filled'; id: number; errors: Array<string | null>; walkDiffs: Array<Int32Array | null>; computed: number; parts: FillParts; automataBuilt: number; idleJobs: number; busyMs: number; slowestRowMs: number; startedAt: number; busyUntil: number };

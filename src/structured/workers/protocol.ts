@@ -63,6 +63,7 @@ export type FromWorker =
    * from reading the message to answering it, which began at `startedAt` (performance.timeOrigin + performance.now(),
    * comparable across threads); `busyUntil`: when the thread last finished other work before it (same clock; 0:
    * none), so a late start tells waiting behind that work from waking up; `slowestRowMs`: its slowest row; `walkDiffs`: per row filled, its mask's StoredMask.walkDiff (null: kept
-   * whole, or not filled), which lets the engine thread cache the mask without comparing its words
+   * whole, or not filled), which lets the engine thread cache the mask without comparing its words; `parts`: where
+   * the fill's time went (FillParts)
    */
   | { type: 'filled'; id: number; errors: Array<string | null>; walkDiffs: Array<Int32Array | null>; computed: number; parts: FillParts; automataBuilt: number; idleJobs: number; busyMs: number; slowestRowMs: number; startedAt: number; busyUntil: number };

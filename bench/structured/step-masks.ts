@@ -84,6 +84,9 @@ interface Live {
  */
 const feedInStep = process.env.STEP_MASKS_FEED_IN_STEP === '1';
 
+/** see runSteps */
+const arriveInStep = process.env.STEP_MASKS_ARRIVE_IN_STEP === '1';
+
 function feed(l: Live): void {
   if (l.pending >= 0 && !l.grammar.acceptToken(l.pending)) throw new Error(`${l.item.name}: token ${l.pending} rejected`);
   l.pending = -1;
@@ -112,14 +115,17 @@ export function pickWorkloadOnThread(perSubset: number): Promise<WorkloadItem[]>
 }
 
 function recordFill(run: StepRun, pool: MaskWorkerPool): void {
-  run.slowestWorkerMs.push(pool.lastFill.slowestBusyMs);
-  run.slowestRowMs.push(pool.lastFill.slowestRowMs);
-  run.busiestRows.push(pool.lastFill.busiestRows);
-  run.latestStartMs.push(pool.lastFill.latestStartMs);
-  run.latestStartBusyMs.push(pool.lastFill.latestStartBusyMs);
-  run.latestAnswerMs.push(pool.lastFill.latestAnswerMs);
-  run.postMs.push(pool.lastFill.postMs);
-  const p = pool.lastFill.slowestParts;
+  // the step's fills (two where some cold rows were posted early) as one: a worker's time summed over them
+  const f = pool.takeFillTimes();
+  if (!f) return;
+  run.slowestWorkerMs.push(f.slowestBusyMs);
+  run.slowestRowMs.push(f.slowestRowMs);
+  run.busiestRows.push(f.busiestRows);
+  run.latestStartMs.push(f.latestStartMs);
+  run.latestStartBusyMs.push(f.latestStartBusyMs);
+  run.latestAnswerMs.push(f.latestAnswerMs);
+  run.postMs.push(f.postMs);
+  const p = f.slowestParts;
   if (p) for (const k of Object.keys(p) as Array<keyof FillParts>) (run.busiestParts[k] ??= []).push(p[k]);
 }
 
@@ -134,6 +140,9 @@ export interface StepRun {
   waitMs: number[];
   /** cold rows (posted to the workers) */
   coldRows: number[];
+  /** of them, those posted before the rest of the rows were fed (WorkerMaskTimings.earlyColdRows), and when */
+  earlyColdRows: number[];
+  earlyPostMs: number[];
   /** of them, rows the engine thread took over once its cached rows were written (BulkMaskFiller.assist) */
   assistedRows: number[];
   /** the engine thread's time on them */
@@ -161,7 +170,9 @@ export interface StepRun {
  * `steps` engine steps of `rows` live requests; a finished request is replaced by the next workload item.
  * `forwardMs` > 0 simulates the forward each step's masks are computed alongside: a step lasts at least that long,
  * and a request that finishes in a step has its replacement arrive (provider.create: compiled, and on the workers
- * mirrored) while that step's forward runs, as requests arrive at a server; its first row is in the next step.
+ * mirrored) while that step's forward runs, as requests arrive at a server, once the step's masks are done (their
+ * time not counted); its first row is in the next step. STEP_MASKS_ARRIVE_IN_STEP=1: the replacements arrive inside
+ * the step's timed part, as before round 17 (while the workers compute, or, in a step without cold rows, on the step).
  * 0: steps back to back, replacements created after the step.
  */
 export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], rows: number, steps: number, words: number, forwardMs = 0): Promise<StepRun> {
@@ -171,8 +182,10 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0, pending: -1 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
+  // an earlier run's last fills are not this run's
+  pool?.takeFillTimes();
   /** replacements that arrived during the current step's forward, by row */
   const arrived = new Map<number, Live>();
   const arrive = () => {
@@ -192,6 +205,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
   for (let s = 0; s < steps; s++) {
     // the workers' own times on the last step's fill (answered during its forward)
     if (pool && coldInStep > 0) recordFill(run, pool);
+    else pool?.takeFillTimes();
     coldInStep = 0;
     const filler = provider.bulkFiller?.(rows) ?? null;
     const t = performance.now();
@@ -201,7 +215,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       // mask found, the cold ones posted to the workers, the cached ones written here (equal masks pointed at one row:
       // grammarSameAs), the engine thread's assist; logits never ready: no row is deferred, the step waits for every
       // mask
-      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0 };
+      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0 };
       let failed: unknown = null;
       const pooled = provider instanceof PooledGrammarProvider ? provider : null;
       const assistedBefore = pooled?.rowsAssisted ?? 0;
@@ -225,7 +239,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
         filler,
       );
       const assisted = performance.now();
-      arrive();
+      if (arriveInStep) arrive();
       await steps;
       // the assist goes on in slices while the step waits (PooledGrammarProvider.assistSlice)
       run.assistMs.push((pooled?.assistMs ?? 0) - assistMsBefore);
@@ -235,6 +249,8 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       run.cachedFillMs.push(timings.cachedFillMs);
       run.waitMs.push(performance.now() - assisted);
       run.coldRows.push(timings.coldRows);
+      run.earlyColdRows.push(timings.earlyColdRows);
+      run.earlyPostMs.push(timings.earlyPostMs);
       coldInStep = timings.coldRows;
     } else {
       sameAs.fill(-1);
@@ -242,10 +258,11 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
         feed(l);
         writeMaskRow(l.grammar, l.grammar.cachedMaskIdentity?.() ?? null, out, i * words, i, held);
       });
-      arrive();
+      if (arriveInStep) arrive();
     }
     const masksMs = performance.now() - t;
     run.stepMs.push(masksMs);
+    if (!arriveInStep) arrive();
     if (forwardMs > 0) {
       run.lateMs.push(Math.max(0, masksMs - forwardMs));
       if (masksMs < forwardMs) await new Promise((r) => setTimeout(r, forwardMs - masksMs));
@@ -314,7 +331,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), earlyColdRows: stats(r.earlyColdRows), earlyPostMs: stats(r.earlyPostMs), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, engineThreadWalksInCold: engineWalksInCold, memoryAfterColdMiB };
     console.log(JSON.stringify(row));
@@ -331,6 +348,7 @@ async function main(): Promise<void> {
     /** simulated forward per step (0: none, steps back to back) */
     forwardMs,
     feedInStep,
+    arriveInStep,
     schemas: work.length,
     perSubset,
     units: 'ms per step (all 128 masks into one bitmask reused across steps)',

@@ -85,7 +85,7 @@ export interface BulkMaskFiller {
    */
   fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>>;
   /**
-   * the calling (engine) thread, done with its own rows, computes rows of the latest fill that no other thread has
+   * the calling (engine) thread, done with its own rows, computes rows of the step's fills that no other thread has
    * started and that are cheap to compute, for a bounded time; each is told through that fill's onRowDone
    */
   assist?(): void;

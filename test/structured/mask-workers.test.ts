@@ -246,6 +246,13 @@ test('a worker tells where its fill time went: tokens synced, masks computed (ne
     assert.deepEqual([second.tokens, second.walks, second.computeMs], [history.length, 0, 0], JSON.stringify(second));
     assert.ok(second.copyMs > 0);
     assert.deepEqual(out.subarray(WORDS), out.subarray(0, WORDS));
+    // the two fills, taken as one step's: the worker's time and parts summed over both; then nothing until the next
+    const step = pool.takeFillTimes()!;
+    assert.equal(step.busiestRows, 2);
+    assert.equal(step.slowestParts!.tokens, 2 * history.length);
+    assert.equal(step.slowestParts!.computeMs, first.computeMs);
+    assert.ok(step.slowestBusyMs >= first.computeMs + second.copyMs, JSON.stringify(step));
+    assert.equal(pool.takeFillTimes(), null);
   });
 });
 
@@ -487,7 +494,7 @@ test('tail-first order: each list\'s last row first, across lists in turn', () =
   assert.deepEqual(tailFirst([]), []);
 });
 
-test('the engine thread takes over walked cold rows no worker has started: each told once, masks exact', async () => {
+test('the engine thread takes over walked cold rows no worker has started, from both of a step\'s fills: each told once, masks exact', async () => {
   const work = workload();
   // a long limit, so that every walked row not yet claimed is taken (the default bounds the engine thread's time);
   // one compiled constraint kept, so that the walks made below outlive the masks cached with them
@@ -504,7 +511,17 @@ test('the engine thread takes over walked cold rows no worker has started: each 
         assert.ok(m.acceptToken(id));
       }
     }
-    const live = [...work, ...work].map((item) => ({ item, g: p.create(item.constraint), pos: 0 }));
+    const live = [...work, ...work].map((item) => ({ item, g: p.create(item.constraint), pos: 0, filledHere: 0 }));
+    // the engine thread fills a row of a fill only when it takes the row over (the workers fill their own mirrors)
+    for (const l of live) {
+      const fill = l.g.fillNextTokenBitmask.bind(l.g);
+      l.g.fillNextTokenBitmask = (o, off) => {
+        l.filledHere++;
+        fill(o, off);
+      };
+    }
+    /** rows taken over, by fill: the step's first (its likely cold rows, worker-masks.ts) and second */
+    const takenFrom = [0, 0];
     let compared = 0;
     while (live.some((l) => l.pos < l.item.ids.length)) {
       const active = live.filter((l) => l.pos < l.item.ids.length);
@@ -512,17 +529,24 @@ test('the engine thread takes over walked cold rows no worker has started: each 
       const out = filler.allocate(active.length * WORDS);
       const cold = active.filter((l) => !l.g.nextMaskCached());
       const told = new Array<number>(cold.length).fill(0);
-      const pending = filler.fill(cold.map((l) => ({ grammar: l.g, offset: active.indexOf(l) * WORDS })), out, (k, err) => {
-        assert.equal(err, null);
-        told[k]!++;
-      });
+      // posted in two fills, as a step whose likely cold rows go first
+      const half = Math.ceil(cold.length / 2);
+      const parts = [cold.slice(0, half), cold.slice(half)];
+      const filledBefore = cold.map((l) => l.filledHere);
+      const pending = parts.map((part, f) =>
+        filler.fill(part.map((l) => ({ grammar: l.g, offset: active.indexOf(l) * WORDS })), out, (k, err) => {
+          assert.equal(err, null);
+          told[f * half + k]!++;
+        }),
+      );
       const before = p.rowsAssisted;
       filler.assist!();
       const taken = p.rowsAssisted - before;
       // taken rows are told at once, on this thread
       assert.equal(told.filter((t) => t === 1).length >= taken, true, `${taken} taken, ${told.join('')} told`);
-      assert.deepEqual(await pending, cold.map(() => null));
+      assert.deepEqual(await Promise.all(pending), parts.map((part) => part.map(() => null)));
       assert.deepEqual(told, cold.map(() => 1), 'every cold row is told exactly once');
+      cold.forEach((l, k) => (takenFrom[k < half ? 0 : 1] += l.filledHere - filledBefore[k]!));
       const ref = new Int32Array(WORDS);
       for (const l of cold) {
         const i = active.indexOf(l);
@@ -537,6 +561,8 @@ test('the engine thread takes over walked cold rows no worker has started: each 
     }
     assert.ok(compared > 0);
     assert.ok(p.rowsAssisted > 0, `the engine thread took ${p.rowsAssisted} of ${compared} cold rows`);
+    assert.equal(takenFrom[0]! + takenFrom[1]!, p.rowsAssisted);
+    assert.ok(takenFrom[0]! > 0 && takenFrom[1]! > 0, `rows taken from the first and second fills: ${takenFrom.join(', ')}`);
   } finally {
     await p.close();
   }

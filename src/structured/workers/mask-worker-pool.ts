@@ -160,7 +160,9 @@ export class MaskWorkerPool {
   private readonly startWaiters: Array<() => void> = [];
   readonly stats: MaskWorkerStats = { rowsFilled: 0, rowsComputed: 0, automataBuiltInFills: 0, idleJobs: 0, busyMs: 0, parts: emptyFillParts() };
   /** the last fill that was answered */
-  lastFill: FillTimes = { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
+  lastFill: FillTimes = noFillTimes();
+  /** the fills since the last takeFillTimes(), merged (see there) */
+  private merged: MergedFills | null = null;
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -242,8 +244,9 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
+    const times: FillTimes = noFillTimes();
     const postedAt = performance.timeOrigin + performance.now();
+    const merged = (this.merged ??= { firstPostedAt: postedAt, times: noFillTimes(), bySlot: new Map() });
     // the longest lists are posted first: the worker likely to finish last starts first
     const answers = Promise.all(
       [...bySlot].sort((a, b) => b[1].length - a[1].length).map(async ([slot, list]) => {
@@ -260,6 +263,7 @@ export class MaskWorkerPool {
             times.latestStartMs = result.startedAt - postedAt;
             times.latestStartBusyMs = Math.max(0, result.busyUntil - postedAt);
           }
+          mergeAnswer(merged, slot.index, list.length, result, postedAt);
         }
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
@@ -275,10 +279,21 @@ export class MaskWorkerPool {
       }),
     );
     times.postMs = performance.timeOrigin + performance.now() - postedAt;
+    merged.times.postMs += times.postMs;
     onPosted?.({ claims, order: tailFirst([...bySlot.values()].map((list) => list.map((x) => x.k))) });
     await answers;
     this.lastFill = times;
     return errors;
+  }
+
+  /**
+   * the fills posted since the last call, merged as one step's (a step may post two: worker-masks.ts): a worker's
+   * time, rows and parts summed over them, the latest answer after the first post; null if none (benchmarks read it)
+   */
+  takeFillTimes(): FillTimes | null {
+    const m = this.merged;
+    this.merged = null;
+    return m?.times ?? null;
   }
 
   /**
@@ -439,4 +454,36 @@ export class MaskWorkerPool {
     if (this.slots.some((s) => s.state === 'starting')) return;
     for (const w of this.startWaiters.splice(0)) w();
   }
+}
+
+function noFillTimes(): FillTimes {
+  return { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
+}
+
+/** fills merged as one step's (MaskWorkerPool.takeFillTimes): per worker, its time, rows and parts so far */
+interface MergedFills {
+  firstPostedAt: number;
+  times: FillTimes;
+  bySlot: Map<number, { busyMs: number; rows: number; parts: FillParts }>;
+}
+
+/** one worker's answer to a fill posted at `postedAt`, into the merged fills */
+function mergeAnswer(m: MergedFills, slot: number, rows: number, answer: { busyMs: number; parts: FillParts; slowestRowMs: number; startedAt: number; busyUntil: number }, postedAt: number): void {
+  let w = m.bySlot.get(slot);
+  if (!w) m.bySlot.set(slot, (w = { busyMs: 0, rows: 0, parts: emptyFillParts() }));
+  w.busyMs += answer.busyMs;
+  w.rows += rows;
+  for (const k of Object.keys(answer.parts) as Array<keyof FillParts>) w.parts[k] += answer.parts[k];
+  const t = m.times;
+  if (w.busyMs > t.slowestBusyMs) {
+    t.slowestBusyMs = w.busyMs;
+    t.slowestParts = { ...w.parts };
+    t.busiestRows = w.rows;
+  }
+  t.slowestRowMs = Math.max(t.slowestRowMs, answer.slowestRowMs);
+  if (answer.startedAt - postedAt >= t.latestStartMs) {
+    t.latestStartMs = answer.startedAt - postedAt;
+    t.latestStartBusyMs = Math.max(0, answer.busyUntil - postedAt);
+  }
+  t.latestAnswerMs = Math.max(t.latestAnswerMs, performance.timeOrigin + performance.now() - m.firstPostedAt);
 }

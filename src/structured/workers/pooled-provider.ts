@@ -164,7 +164,8 @@ export class PooledGrammarProvider implements GrammarProvider {
   /** the workers' masks waiting to be cached on the engine thread */
   readonly adoptions = new AdoptionQueue();
   private readonly engineAssistMs: number;
-  private assistable: AssistableFill | null = null;
+  /** the fills posted since the last assist (a step may post two: worker-masks.ts), the latest last */
+  private assistable: AssistableFill[] = [];
   /** rows the engine thread took over from the workers, and its time on them, ms (benchmarks read them) */
   rowsAssisted = 0;
   assistMs = 0;
@@ -304,12 +305,12 @@ export class PooledGrammarProvider implements GrammarProvider {
               g.filledHere = false;
             }
           };
-          this.assistable = assistable = { posted, grammars, offsets: poolRows.map((r) => r.offset), out, tell, taken };
+          this.assistable.push((assistable = { posted, grammars, offsets: poolRows.map((r) => r.offset), out, tell, taken }));
         },
       )
       .finally(() => {
         this.adoptions.fillDone();
-        if (this.assistable === assistable) this.assistable = null;
+        if (assistable) this.assistable = this.assistable.filter((a) => a !== assistable);
       });
     for (const k of engineAt) {
       try {
@@ -325,30 +326,31 @@ export class PooledGrammarProvider implements GrammarProvider {
   }
 
   /**
-   * BulkMaskFiller.assist: the latest fill's rows that no worker has claimed yet and whose lexer walk this thread
-   * has, taken from the ends of the workers' lists, for up to engineAssistMs; the engine thread's matcher computes
-   * each (and keeps it in its cache)
+   * BulkMaskFiller.assist: the rows of the fills posted since the last assist that no worker has claimed yet and whose
+   * lexer walk this thread has, the latest fill's first (a worker reads it after the earlier ones), each fill's from the
+   * ends of the workers' lists, for up to engineAssistMs; the engine thread's matcher computes each (and keeps it in
+   * its cache)
    */
   private assist(): void {
-    const a = this.assistable;
-    if (!a || this.engineAssistMs === 0) return;
-    this.assistable = null;
-    this.assistSlice(a, 0, performance.now() + this.engineAssistMs);
+    const fills = this.assistable.reverse();
+    this.assistable = [];
+    if (fills.length === 0 || this.engineAssistMs === 0) return;
+    const queue = fills.flatMap((a) => a.posted.order.map((j) => ({ a, j })));
+    this.assistSlice(queue, 0, performance.now() + this.engineAssistMs);
   }
 
   /**
-   * rows from a.posted.order[from] on, for ASSIST_SLICE_MS; then the rest in a later turn of the event loop (until
-   * `until`), so that the workers' answers that came meanwhile are taken first: a step ends when its last answer is
+   * queue[from..] for ASSIST_SLICE_MS; then the rest in a later turn of the event loop (until `until`), so that the
+   * workers' answers that came meanwhile are taken first: a step ends when its last answer is
    */
-  private assistSlice(a: AssistableFill, from: number, until: number): void {
+  private assistSlice(queue: Array<{ a: AssistableFill; j: number }>, from: number, until: number): void {
     const start = performance.now();
     const sliceEnd = Math.min(until, start + ASSIST_SLICE_MS);
-    const { order, claims } = a.posted;
     let k = from;
-    while (k < order.length) {
-      const j = order[k++]!;
+    while (k < queue.length) {
+      const { a, j } = queue[k++]!;
       const g = a.grammars[j]!;
-      if (!g.matcher.nextMaskWalked() || !claimRow(claims, j, BY_ENGINE)) continue;
+      if (!g.matcher.nextMaskWalked() || !claimRow(a.posted.claims, j, BY_ENGINE)) continue;
       let err: Error | null = null;
       try {
         g.fillNextTokenBitmask(a.out, a.offsets[j]!);
@@ -362,6 +364,6 @@ export class PooledGrammarProvider implements GrammarProvider {
     }
     const now = performance.now();
     this.assistMs += now - start;
-    if (k < order.length && now < until && !this.closed) setImmediate(() => this.assistSlice(a, k, until));
+    if (k < queue.length && now < until && !this.closed) setImmediate(() => this.assistSlice(queue, k, until));
   }
 }

@@ -3,12 +3,12 @@
 // to the workers, then the cached rows are filled on the engine thread (a cache copy: microseconds). Rows likely to
 // be cold (cold at their request's last step, or new) are fed first and their cold ones posted at once, so that the
 // workers start while the engine thread feeds the rest (~0.5 ms of a 128-row step); cold rows found among the rest
-// are posted after. When the
-// backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it
-// samples unconstrained, the engine discards its token and the scheduler schedules it again at the same position;
-// its grammar is untouched (no token accepted). Its worker finishes into this step's bitmask, which no later step
-// gets (StepMaskBuffer.discard); since the grammar has not moved, that mask is the one the row needs next: it is
-// never posted again, later steps wait for the same computation (a LateMask) and copy its row once it is done.
+// are posted after. When the backend's logits are ready, each row still being computed gets its grace
+// (maskGraceFor) and is then deferred: it samples unconstrained, the engine discards its token and the scheduler
+// schedules it again at the same position; its grammar is untouched (no token accepted). Its worker finishes into
+// this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that mask
+// is the one the row needs next: it is never posted again, later steps wait for the same computation (a LateMask)
+// and copy its row once it is done.
 import { writeMaskRow, type BulkMaskFiller, type HeldRows, type MaskRow, type RequestGrammar } from './grammar.js';
 import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
 import type { SequenceState } from './request-state.js';

@@ -244,26 +244,18 @@ export class MaskWorkerPool {
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });
     });
-    const times: FillTimes = noFillTimes();
     const postedAt = performance.timeOrigin + performance.now();
+    // this fill's own times (lastFill), and the fills' since the last takeFillTimes()
+    const own: MergedFills = { firstPostedAt: postedAt, times: noFillTimes(), bySlot: new Map() };
     const merged = (this.merged ??= { firstPostedAt: postedAt, times: noFillTimes(), bySlot: new Map() });
     // the longest lists are posted first: the worker likely to finish last starts first
     const answers = Promise.all(
       [...bySlot].sort((a, b) => b[1].length - a[1].length).map(async ([slot, list]) => {
         const result = await this.send(slot, list.map((x) => x.row), out.buffer as SharedArrayBuffer, claims.buffer as SharedArrayBuffer);
-        times.latestAnswerMs = Math.max(times.latestAnswerMs, performance.timeOrigin + performance.now() - postedAt);
-        if (!('failed' in result)) {
-          if (result.busyMs > times.slowestBusyMs) {
-            times.slowestBusyMs = result.busyMs;
-            times.slowestParts = result.parts;
-            times.busiestRows = list.length;
-          }
-          times.slowestRowMs = Math.max(times.slowestRowMs, result.slowestRowMs);
-          if (result.startedAt - postedAt >= times.latestStartMs) {
-            times.latestStartMs = result.startedAt - postedAt;
-            times.latestStartBusyMs = Math.max(0, result.busyUntil - postedAt);
-          }
-          mergeAnswer(merged, slot.index, list.length, result, postedAt);
+        const answeredAt = performance.timeOrigin + performance.now();
+        for (const m of [own, merged]) {
+          m.times.latestAnswerMs = Math.max(m.times.latestAnswerMs, answeredAt - m.firstPostedAt);
+          if (!('failed' in result)) mergeAnswer(m, slot.index, list.length, result, postedAt);
         }
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
@@ -278,11 +270,11 @@ export class MaskWorkerPool {
         }
       }),
     );
-    times.postMs = performance.timeOrigin + performance.now() - postedAt;
-    merged.times.postMs += times.postMs;
+    own.times.postMs = performance.timeOrigin + performance.now() - postedAt;
+    merged.times.postMs += own.times.postMs;
     onPosted?.({ claims, order: tailFirst([...bySlot.values()].map((list) => list.map((x) => x.k))) });
     await answers;
-    this.lastFill = times;
+    this.lastFill = own.times;
     return errors;
   }
 
@@ -460,14 +452,14 @@ function noFillTimes(): FillTimes {
   return { slowestBusyMs: 0, slowestParts: null, slowestRowMs: 0, busiestRows: 0, postMs: 0, latestStartMs: 0, latestStartBusyMs: 0, latestAnswerMs: 0 };
 }
 
-/** fills merged as one step's (MaskWorkerPool.takeFillTimes): per worker, its time, rows and parts so far */
+/** one fill's answers, or several merged as one step's (MaskWorkerPool.takeFillTimes): per worker, its time, rows and parts so far */
 interface MergedFills {
   firstPostedAt: number;
   times: FillTimes;
   bySlot: Map<number, { busyMs: number; rows: number; parts: FillParts }>;
 }
 
-/** one worker's answer to a fill posted at `postedAt`, into the merged fills */
+/** one worker's answer to a fill posted at `postedAt` (its latest answer time is noted by the caller) */
 function mergeAnswer(m: MergedFills, slot: number, rows: number, answer: { busyMs: number; parts: FillParts; slowestRowMs: number; startedAt: number; busyUntil: number }, postedAt: number): void {
   let w = m.bySlot.get(slot);
   if (!w) m.bySlot.set(slot, (w = { busyMs: 0, rows: 0, parts: emptyFillParts() }));
@@ -485,5 +477,4 @@ function mergeAnswer(m: MergedFills, slot: number, rows: number, answer: { busyM
     t.latestStartMs = answer.startedAt - postedAt;
     t.latestStartBusyMs = Math.max(0, answer.busyUntil - postedAt);
   }
-  t.latestAnswerMs = Math.max(t.latestAnswerMs, performance.timeOrigin + performance.now() - m.firstPostedAt);
 }

@@ -1,5 +1,6 @@
 // A compiled constraint: grammar + the process's shared lexer DFA (shared-lexer.ts) + the mask cache shared by
 // every request using it.
+import { sortAscending } from './sort-ascending.js';
 import { Grammar } from './grammar.js';
 import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
 import { SharedLexer, sharedLexer } from './shared-lexer.js';
@@ -54,19 +55,23 @@ export class CompiledGrammar {
     this.stateClasses = stateClassesFor(sharedWalks, lexer, splitAtQuote);
   }
 
-  /** the DFA state before the first byte of any of `lexemes` (this grammar's ids, sorted) */
-  initial(lexemes: ArrayLike<number>): number {
+  /** the DFA state before the first byte of any of `lexemes` (this grammar's ids, sorted; the first `count` of them) */
+  initial(lexemes: ArrayLike<number>, count = lexemes.length): number {
     // every new parser set asks (several per mask): remembered here by this grammar's ids, where the shared DFA
     // would map them to its ids, sort them and hash them again
-    let h = lexemes.length;
-    for (let i = 0; i < lexemes.length; i++) h = Math.imul(h ^ lexemes[i]!, 0x9e3779b1) ^ (h >>> 15);
+    let h = count;
+    for (let i = 0; i < count; i++) h = Math.imul(h ^ lexemes[i]!, 0x9e3779b1) ^ (h >>> 15);
     const bucket = this.initialStates.get(h);
-    if (bucket) for (const e of bucket) if (sameList(e.lexemes, lexemes)) return e.state;
+    if (bucket) for (const e of bucket) if (sameList(e.lexemes, lexemes, count)) return e.state;
     const ids = this.startIds;
     ids.length = 0;
-    for (let i = 0; i < lexemes.length; i++) ids.push(this.sharedId(lexemes[i]!));
-    const state = this.dfa.initial(ids.sort(ascending));
-    const entry = { lexemes: Int32Array.from(lexemes), state };
+    const own = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      own[i] = lexemes[i]!;
+      ids.push(this.sharedId(lexemes[i]!));
+    }
+    const state = this.dfa.initial(sortAscending(ids));
+    const entry = { lexemes: own, state };
     if (bucket) bucket.push(entry);
     else this.initialStates.set(h, [entry]);
     return state;
@@ -294,10 +299,9 @@ export class CompiledGrammar {
   }
 }
 
-const ascending = (a: number, b: number): number => a - b;
-
-function sameList(a: Int32Array, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
+/** whether `a` holds the first `n` numbers of `b` */
+function sameList(a: Int32Array, b: ArrayLike<number>, n: number): boolean {
+  if (a.length !== n) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

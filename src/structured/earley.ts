@@ -1,12 +1,13 @@
 // Earley parser over lexemes with the Aycock–Horspool nullable fix. The chart is a stack of item sets in flat
 // typed arrays: scanning pushes a set, truncate() pops back (the token-trie walk uses this to backtrack without
 // allocating). Each set knows its allowed lexemes (as the lexer DFA's initial state) and whether it accepts.
+import { sortAscending } from './sort-ascending.js';
 import { Grammar, lexemeOf } from './grammar.js';
 
 /** where a lexer starts: the DFA state before the first byte of any of a set of lexemes */
 export interface LexerStarts {
-  /** `lexemes`: the grammar's ids, sorted */
-  initial(lexemes: ArrayLike<number>): number;
+  /** `lexemes`: the grammar's ids, sorted (the first `count` of them) */
+  initial(lexemes: ArrayLike<number>, count: number): number;
 }
 
 /**
@@ -55,6 +56,7 @@ export class EarleyParser {
   private readonly predictedStamp: Int32Array;
   private readonly lexStamp: Int32Array;
   private stamp = 0;
+  /** a set's allowed lexemes, the first of them (kept at its size: `length = 0` would free it, and push allocate again) */
   private readonly allowed: number[] = [];
   /** total items created, for bounding the work of one mask */
   work = 0;
@@ -138,7 +140,8 @@ export class EarleyParser {
   private closeSet(k: number): void {
     const g = this.g;
     const st = ++this.stamp;
-    this.allowed.length = 0;
+    const allowed = this.allowed;
+    let nAllowed = 0;
     let accepting = 0;
     for (let i = this.setStart[k]!; i < this.nItems; i++) {
       const r = this.iRule[i]!;
@@ -161,7 +164,9 @@ export class EarleyParser {
         const lex = lexemeOf(s);
         if (this.lexStamp[lex] !== st) {
           this.lexStamp[lex] = st;
-          this.allowed.push(lex);
+          if (nAllowed < allowed.length) allowed[nAllowed] = lex;
+          else allowed.push(lex);
+          nAllowed++;
         }
         continue;
       }
@@ -171,8 +176,8 @@ export class EarleyParser {
       }
       if (g.ntNullable[s]) this.addItem(r, d + 1, origin);
     }
-    this.allowed.sort(ascending);
-    this.setLexState[k] = this.starts.initial(this.allowed);
+    sortAscending(allowed, nAllowed);
+    this.setLexState[k] = this.starts.initial(allowed, nAllowed);
     this.setAccepting[k] = accepting;
     this.setKey[k] = -1;
     this.setStart[k + 1] = this.nItems;
@@ -311,7 +316,7 @@ export class SetKeyInterner {
   /** sort scratch: triple indices, and the triples they index while sorting */
   private order = new Int32Array(FIRST_KEY_ITEMS);
   private sorting: Int32Array = new Int32Array(0);
-  /** one comparator for every call (see `ascending` below) */
+  /** one comparator for every call (a closure made per call gives V8 a new call target each time: deopts) */
   private readonly byTriple = (a: number, b: number): number => compareTriples(this.sorting, a, b);
 
   get size(): number {
@@ -396,5 +401,3 @@ function grown(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-/** one comparator for every set (a closure made per call gave V8 a new call target each time: deopts) */
-const ascending = (x: number, y: number): number => x - y;

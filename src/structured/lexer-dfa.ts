@@ -7,6 +7,7 @@
 // with the regions' bounds (its guard signature), so it is computed once per (shape, signature, byte) and
 // reused for every count: walking the body of a string under maxLength computes a handful of transitions,
 // not a few hundred per character.
+import { sortAscending } from './sort-ascending.js';
 import type { LexemeTable } from './lexeme-table.js';
 import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 
@@ -670,26 +671,9 @@ function sameWords(a: Int32Array, b: Int32Array): boolean {
   return true;
 }
 
-const byValue = (a: number, b: number): number => a - b;
-
 /** shapes that accept nothing, or have no counted configurations, share these (never written) */
 const NONE_ACCEPTED = new Int32Array(0);
 const NO_BOUNDS = new Float64Array(0);
-
-/** sorts numbers ascending in place: by insertion when short (most configuration lists), where sort's comparator calls cost most */
-function sortAscending(a: number[]): number[] {
-  if (a.length > 16) return a.sort(byValue);
-  for (let i = 1; i < a.length; i++) {
-    const x = a[i]!;
-    let j = i - 1;
-    while (j >= 0 && a[j]! > x) {
-      a[j + 1] = a[j]!;
-      j--;
-    }
-    a[j + 1] = x;
-  }
-  return a;
-}
 
 function sameConfigs(a: Float64Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

@@ -17,7 +17,7 @@ function parser(): { p: EarleyParser; a: Int32Array; b: Int32Array; c: Int32Arra
   ]);
   const g = gb.build(root);
   const ids = (s: number) => Int32Array.of(-s - 1);
-  const starts = { initial: (lexemes: ArrayLike<number>) => Array.from(lexemes).reduce((h, l) => h * 8 + l + 1, 0) };
+  const starts = { initial: (lexemes: ArrayLike<number>, count: number) => Array.from(lexemes).slice(0, count).reduce((h, l) => h * 8 + l + 1, 0) };
   return { p: new EarleyParser(g, starts, new SetKeyInterner()), a: ids(a!), b: ids(b!), c: ids(c!), d: ids(d!) };
 }
 

@@ -40,11 +40,24 @@ export function packedOf(mask: Int32Array): PackedMask | null {
 function pack(mask: Int32Array): PackedMask | null {
   const pairs = new Int32Array(2 * MAX_PACKED_WORDS);
   let n = 0;
-  for (let w = 0; w < mask.length; w++) {
+  const len = mask.length;
+  const quads = len & ~3;
+  let w = 0;
+  for (; w < quads; w += 4) {
+    // four words at a time: a sparse mask is nearly all zero quads
+    if ((mask[w]! | mask[w + 1]! | mask[w + 2]! | mask[w + 3]!) === 0) continue;
+    for (let v = w; v < w + 4; v++) {
+      if (mask[v] === 0) continue;
+      if (n === pairs.length) return null;
+      pairs[n++] = v;
+      pairs[n++] = mask[v]!;
+    }
+  }
+  for (; w < len; w++) {
     if (mask[w] === 0) continue;
     if (n === pairs.length) return null;
     pairs[n++] = w;
     pairs[n++] = mask[w]!;
   }
-  return new PackedMask(mask.length, pairs.slice(0, n));
+  return new PackedMask(len, pairs.slice(0, n));
 }

@@ -303,15 +303,18 @@ function sameIds(a: Int32Array, b: Int32Array): boolean {
 export class SetKeyInterner {
   /**
    * the sets' canonical (sorted) triples back to back, set `id`'s from tripleStart[id] (3 ints per item, itemCount[id]
-   * items); the sets of equal hash chained from `firstOfHash` through `nextOfHash`. Most sets a first request keys are
-   * new ones: flat arrays spare each an array, an entry object and a bucket of its own.
+   * items); the sets whose hash falls in one bucket of `heads` (open hashing, power-of-two size, at most half as many
+   * sets as buckets) chained from its head through `nextInBucket`, each set's full hash kept to skip the others. Most
+   * sets a first request keys are new ones: flat arrays spare each an array, an entry object and a bucket of its own,
+   * and a Map keyed by 32-bit hashes boxed half of them (outside V8's small-integer range) on every lookup.
    */
   private triples = new Int32Array(3 * 64);
   private triplesUsed = 0;
   private tripleStart = new Int32Array(16);
   private itemCount = new Int32Array(16);
-  private nextOfHash = new Int32Array(16);
-  private readonly firstOfHash = new Map<number, number>();
+  private nextInBucket = new Int32Array(16);
+  private hashOf = new Int32Array(16);
+  private heads = new Int32Array(64).fill(-1);
   private count = 0;
   /** sort scratch: triple indices, and the triples they index while sorting */
   private order = new Int32Array(FIRST_KEY_ITEMS);
@@ -346,22 +349,25 @@ export class SetKeyInterner {
       h = Math.imul(h ^ parts[t + 1]!, 0x01000193);
       h = Math.imul(h ^ parts[t + 2]!, 0x01000193);
     }
-    const first = this.firstOfHash.get(h) ?? -1;
-    for (let e = first; e >= 0; e = this.nextOfHash[e]!) {
-      if (this.itemCount[e] === n && sameTriples(this.triples, this.tripleStart[e]!, parts, order, n)) return e;
+    for (let e = this.heads[h & (this.heads.length - 1)]!; e >= 0; e = this.nextInBucket[e]!) {
+      if (this.hashOf[e] === h && this.itemCount[e] === n && sameTriples(this.triples, this.tripleStart[e]!, parts, order, n)) return e;
     }
     const id = this.count++;
     if (id === this.tripleStart.length) {
       this.tripleStart = grown(this.tripleStart, 2 * id);
       this.itemCount = grown(this.itemCount, 2 * id);
-      this.nextOfHash = grown(this.nextOfHash, 2 * id);
+      this.nextInBucket = grown(this.nextInBucket, 2 * id);
+      this.hashOf = grown(this.hashOf, 2 * id);
     }
+    if (2 * this.count > this.heads.length) this.rehash(2 * this.heads.length);
     let at = this.triplesUsed;
     if (at + 3 * n > this.triples.length) this.triples = grown(this.triples, 2 * (at + 3 * n));
     this.tripleStart[id] = at;
     this.itemCount[id] = n;
-    this.nextOfHash[id] = first;
-    this.firstOfHash.set(h, id);
+    this.hashOf[id] = h;
+    const bucket = h & (this.heads.length - 1);
+    this.nextInBucket[id] = this.heads[bucket]!;
+    this.heads[bucket] = id;
     const triples = this.triples;
     for (let j = 0; j < n; j++) {
       const t = 3 * order[j]!;
@@ -371,6 +377,16 @@ export class SetKeyInterner {
     }
     this.triplesUsed = at;
     return id;
+  }
+
+  /** `size` buckets (a power of two), every set chained again (ids below `count`: the one being added is not yet) */
+  private rehash(size: number): void {
+    this.heads = new Int32Array(size).fill(-1);
+    for (let e = 0; e < this.count - 1; e++) {
+      const bucket = this.hashOf[e]! & (size - 1);
+      this.nextInBucket[e] = this.heads[bucket]!;
+      this.heads[bucket] = e;
+    }
   }
 }
 

@@ -113,7 +113,11 @@ export class LexerDfa {
   private readonly canonical = new Map<string, Array<CanonicalState | undefined>>();
   /** continuesAsAnyStringBody's answers, per token length bound, per state */
   private readonly anyBody = new Map<number, Array<boolean | undefined>>();
-  private readonly stack: number[] = [];
+  /**
+   * closure's stack of (NFA state, count, tag) triples: typed, with its own top (an array emptied by `length = 0` gives
+   * up its storage, and the next pushes allocated it again, in every closure of every DFA state built)
+   */
+  private stack = new Float64Array(3 * 64);
   /** selfLoops' answers per state (null: no byte loops; undefined: not asked yet; one entry per state, kept dense) */
   private readonly loops: Array<SelfLoops | null | undefined> = [];
   /** configurations collected by a step: a list, with a set beside it once the list grows long */
@@ -163,7 +167,9 @@ export class LexerDfa {
       hit = !this.initialStates.has(s);
       let any = false;
       const base = this.stateBase[s]!;
-      for (const x of this.shapes[this.stateShape[s]!]!.configs) {
+      const configs = this.shapes[this.stateShape[s]!]!.configs;
+      for (let k = 0; k < configs.length; k++) {
+        const x = configs[k]!;
         if (!hit) break;
         const tag = tagOf(x);
         const q = nfaStateOf(x);
@@ -237,7 +243,9 @@ export class LexerDfa {
       clamped = true;
       return horizon;
     };
-    for (const x of this.shapes[this.stateShape[s]!]!.configs) {
+    const configs = this.shapes[this.stateShape[s]!]!.configs;
+    for (let k = 0; k < configs.length; k++) {
+      const x = configs[k]!;
       const tag = tagOf(x);
       const q = nfaStateOf(x);
       const lex = lexemeOfConfig(x);
@@ -349,7 +357,8 @@ export class LexerDfa {
     const cover = this.classCover;
     const cuts = this.cutList;
     cuts.length = 0;
-    for (const x of configs) {
+    for (let i = 0; i < configs.length; i++) {
+      const x = configs[i]!;
       const q = nfaStateOf(x);
       const { edgeStart, edgeLo, edgeHi } = this.lexemes.automaton(lexemeOfConfig(x)).nfa;
       for (let k = edgeStart[q]!; k < edgeStart[q + 1]!; k++) {
@@ -378,7 +387,8 @@ export class LexerDfa {
       if (span !== prev) h = Math.imul(Math.imul(h ^ from, 0x01000193) ^ span, 0x01000193);
       prev = span;
     }
-    for (const c of cuts) {
+    for (let k = 0; k < cuts.length; k++) {
+      const c = cuts[k]!;
       cut[c] = 0;
       cover[c] = 0;
     }
@@ -399,7 +409,9 @@ export class LexerDfa {
   private stepShape(configs: Float64Array, base: number, b: number): number {
     this.resetAcc();
     const acc = this.accList;
-    for (const x of configs) {
+    // (indexed loops here and below: a for-of iterator was allocated per DFA step)
+    for (let i = 0; i < configs.length; i++) {
+      const x = configs[i]!;
       const tag = tagOf(x);
       const q = nfaStateOf(x);
       const lex = lexemeOfConfig(x);
@@ -426,7 +438,8 @@ export class LexerDfa {
     let sawNext = false;
     // absolute counts of configurations inside regions: one shared value > 0 becomes the new base
     let absCount = -1;
-    for (const x of acc) {
+    for (let i = 0; i < acc.length; i++) {
+      const x = acc[i]!;
       const tag = tagOf(x);
       if (tag === BASE) sawBase = true;
       else if (tag === BASE + 1) sawNext = true;
@@ -461,21 +474,35 @@ export class LexerDfa {
     const live = nfa.liveStates;
     const { stateRegion, epsStart, epsTarget } = nfa;
     const base = lex * MAX_LEXEME_STATES;
-    const stack = this.stack;
-    stack.length = 0;
-    stack.push(q0, c0, tag0);
-    while (stack.length) {
-      const tag = stack.pop()!;
-      const c = stack.pop()!;
-      const q = stack.pop()!;
+    let stack = this.stack;
+    stack[0] = q0;
+    stack[1] = c0;
+    stack[2] = tag0;
+    let top = 3;
+    while (top > 0) {
+      const tag = stack[--top]!;
+      const c = stack[--top]!;
+      const q = stack[--top]!;
       if (!live[q]) continue;
       const x = (base + q) * TAG_SLOTS + tag;
       if (!this.addAcc(x)) continue;
       const r = stateRegion[q]!;
       for (let j = epsStart[q]!; j < epsStart[q + 1]!; j++) {
+        if (top + 3 > stack.length) {
+          const more = new Float64Array(2 * stack.length);
+          more.set(stack);
+          this.stack = stack = more;
+        }
         const t = epsTarget[j]!;
-        if (stateRegion[t] === r) stack.push(t, c, tag);
-        else if (r < 0 || c >= nfa.regionMin[r]!) stack.push(t, 0, 0);
+        if (stateRegion[t] === r) {
+          stack[top++] = t;
+          stack[top++] = c;
+          stack[top++] = tag;
+        } else if (r < 0 || c >= nfa.regionMin[r]!) {
+          stack[top++] = t;
+          stack[top++] = 0;
+          stack[top++] = 0;
+        }
       }
     }
   }
@@ -521,7 +548,8 @@ export class LexerDfa {
     const baseMin: number[] = [];
     const baseMax: number[] = [];
     let hasBase = false;
-    for (const x of own) {
+    for (let i = 0; i < own.length; i++) {
+      const x = own[i]!;
       const tag = tagOf(x);
       const q = nfaStateOf(x);
       const lex = lexemeOfConfig(x);

@@ -536,6 +536,8 @@ export class LexerDfa {
       h = Math.imul(h ^ (x - high * 0x40000000), 0x01000193);
       h = Math.imul(h ^ high, 0x01000193);
     }
+    // 30 bits: a small integer to V8, so that the Map's key is not a number boxed at every call
+    h &= 0x3fffffff;
     let bucket = this.shapeBuckets.get(h);
     if (bucket) {
       for (const id of bucket) {

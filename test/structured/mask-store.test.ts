@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MaskScratch, diffMask, maskScratch, wholeMask } from '../../src/structured/mask-store.js';
+import { packedOf } from '../../src/structured/packed-mask.js';
 import { rng } from './random-walk.js';
 
 const WORDS = 300;
@@ -88,3 +89,20 @@ test('a nearly empty base is written from its nonzero words: the same row as a c
     assert.ok(out.subarray(0, 5).every((w) => w === -1) && out.subarray(5 + WORDS).every((w) => w === -1), 'nothing written outside the row');
   }
 });
+
+test('packing reads words four at a time and the last ones one by one, whatever the width', () => {
+  for (const width of [300, 301, 302, 303]) {
+    const base = new Int32Array(width);
+    // nonzero words at quad boundaries, inside quads, and in the tail a width not divisible by 4 leaves
+    for (const w of [0, 3, 4, 7, 150, width - 3, width - 2, width - 1]) base[w] = w + 1;
+    const scratch = new MaskScratch(width);
+    scratch.start(base);
+    const stored = scratch.store();
+    const out = new Int32Array(width + 2).fill(-1);
+    stored.writeTo(out, 1);
+    assert.deepEqual(out.subarray(1, 1 + width), base, `width ${width}`);
+    assert.ok(out[0] === -1 && out[width + 1] === -1, 'nothing written outside the row');
+    assert.notEqual(packedOf(base), null, `width ${width}: written from its packed words (8 nonzero)`);
+  }
+});
+

@@ -1,6 +1,7 @@
 // A compiled constraint: grammar + the process's shared lexer DFA (shared-lexer.ts) + the mask cache shared by
 // every request using it.
 import { sortAscending } from './sort-ascending.js';
+import { mapKey } from './map-key.js';
 import { Grammar } from './grammar.js';
 import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
 import { SharedLexer, sharedLexer } from './shared-lexer.js';
@@ -61,8 +62,7 @@ export class CompiledGrammar {
     // would map them to its ids, sort them and hash them again
     let h = count;
     for (let i = 0; i < count; i++) h = Math.imul(h ^ lexemes[i]!, 0x9e3779b1) ^ (h >>> 15);
-    // 30 bits: a small integer to V8, so that the Map's key is not a number boxed at every call
-    h &= 0x3fffffff;
+    h = mapKey(h);
     const bucket = this.initialStates.get(h);
     if (bucket) for (const e of bucket) if (sameList(e.lexemes, lexemes, count)) return e.state;
     const ids = this.startIds;

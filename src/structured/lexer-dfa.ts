@@ -8,6 +8,7 @@
 // reused for every count: walking the body of a string under maxLength computes a handful of transitions,
 // not a few hundred per character.
 import { sortAscending } from './sort-ascending.js';
+import { mapKey } from './map-key.js';
 import type { LexemeTable } from './lexeme-table.js';
 import { ANY_BODY, QUOTED_BODY, type LexemeNfa } from './lexemes.js';
 
@@ -197,6 +198,7 @@ export class LexerDfa {
   initial(lexemes: ArrayLike<number>): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < lexemes.length; i++) h = Math.imul(h ^ lexemes[i]!, 0x01000193);
+    h = mapKey(h);
     const bucket = this.initialByHash.get(h);
     if (bucket) {
       for (const [ids, state] of bucket) if (sameList(ids, lexemes)) return state;
@@ -536,8 +538,7 @@ export class LexerDfa {
       h = Math.imul(h ^ (x - high * 0x40000000), 0x01000193);
       h = Math.imul(h ^ high, 0x01000193);
     }
-    // 30 bits: a small integer to V8, so that the Map's key is not a number boxed at every call
-    h &= 0x3fffffff;
+    h = mapKey(h);
     let bucket = this.shapeBuckets.get(h);
     if (bucket) {
       for (const id of bucket) {
@@ -647,7 +648,8 @@ const classesByHash = new Map<number, ByteClasses[]>();
 const MAX_INTERNED_CLASSES = 4096;
 let internedClassCount = 0;
 
-function internedClasses(h: number, classOf: Uint8Array, words: Int32Array, count: number): ByteClasses {
+function internedClasses(hash: number, classOf: Uint8Array, words: Int32Array, count: number): ByteClasses {
+  const h = mapKey(hash);
   let bucket = classesByHash.get(h);
   if (bucket) {
     for (const c of bucket) if (sameWords(c.words, words)) return c;

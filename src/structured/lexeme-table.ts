@@ -2,7 +2,7 @@
 // first use by the lexer DFA and interned process-wide by pattern, so identical lexemes (plain strings, numbers
 // with the same bounds, formats, punctuation) are built once for all grammars.
 import { RNode, nodeKey, nullable as regexNullable } from './regex-ast.js';
-import { LexemeNfa, Spelling, StateBudgetExceeded, classIsEmpty, isCountedRep } from './lexemes.js';
+import { LexemeNfa, Spelling, StateBudgetExceeded, classIsEmpty, isCountedRep, isRegionPattern } from './lexemes.js';
 import { MAX_LEXEME_STATES } from './lexer-dfa.js';
 
 /** one lexeme's finalized automaton: a LexemeNfa holding exactly that lexeme */
@@ -88,18 +88,22 @@ export function clearInternedLexemes(): void {
  * The pattern with the bounds of its counted regions left out: lexemes of equal shape build automata with the
  * same states and edges (only the counters' bounds differ), so lexer walks can be shared between them.
  */
-function shapeKey(n: RNode): string {
+function shapeKey(n: RNode, inRegion = false): string {
+  const key = (x: RNode) => shapeKey(x, inRegion);
   switch (n.k) {
     case 'cls':
       return `[${n.r.join(',')}]`;
     case 'seq':
-      return `(${n.xs.map(shapeKey).join(' ')})`;
+      return `(${n.xs.map(key).join(' ')})`;
     case 'alt':
-      return `<${n.xs.map(shapeKey).join('|')}>`;
+      return `<${n.xs.map(key).join('|')}>`;
     case 'rep':
-      return isCountedRep(n) ? `${shapeKey(n.x)}{#}` : `${shapeKey(n.x)}{${n.min},${n.max}}`;
+      // as LexemeNfa builds them: no counted repetition inside a counted region
+      return !inRegion && isCountedRep(n) ? `${key(n.x)}{#}` : `${key(n.x)}{${n.min},${n.max}}`;
     case 'json':
-      return `J${shapeKey(n.x)}`;
+      return `J${key(n.x)}`;
+    case 'len':
+      return !inRegion && isRegionPattern(n.x) ? `L#${shapeKey(n.x, true)}` : JSON.stringify(n);
     case 'notOneOf':
     case 'and':
       return JSON.stringify(n);
@@ -123,7 +127,8 @@ function matchesNonEmpty(n: RNode, spelling: Spelling): boolean {
       case 'notOneOf':
         return true;
       case 'and':
-        throw new Error('internal: intersections are checked on their automaton');
+      case 'len':
+        throw new Error('internal: intersections and lengths are checked on their automaton');
     }
   };
   const nonEmpty = (x: RNode, sp: Spelling): boolean => {
@@ -141,22 +146,25 @@ function matchesNonEmpty(n: RNode, spelling: Spelling): boolean {
       case 'notOneOf':
         return true;
       case 'and':
-        throw new Error('internal: intersections are checked on their automaton');
+      case 'len':
+        throw new Error('internal: intersections and lengths are checked on their automaton');
     }
   };
   return nonEmpty(n, spelling);
 }
 
-function containsAnd(n: RNode): boolean {
+/** intersections and lengths have no syntactic test of emptiness (see lexemeLive) */
+function checkedOnAutomaton(n: RNode): boolean {
   switch (n.k) {
     case 'and':
+    case 'len':
       return true;
     case 'seq':
     case 'alt':
-      return n.xs.some(containsAnd);
+      return n.xs.some(checkedOnAutomaton);
     case 'rep':
     case 'json':
-      return containsAnd(n.x);
+      return checkedOnAutomaton(n.x);
     default:
       return false;
   }
@@ -243,12 +251,12 @@ export class LexemeTable {
   }
 
   /**
-   * Can the lexeme match at least one non-empty string. Intersections have no syntactic test: their lexeme is
-   * built now (so a too large product is a compile error, not a failure during generation).
+   * Can the lexeme match at least one non-empty string. Intersections and lengths have no syntactic test: their
+   * lexeme is built now (so a too large product is a compile error, not a failure during generation).
    */
   lexemeLive(lex: number): boolean {
     const node = this.nodes[lex]!;
-    if (this.automata[lex] || containsAnd(node)) return this.automaton(lex).nfa.lexemeLive(0);
+    if (this.automata[lex] || checkedOnAutomaton(node)) return this.automaton(lex).nfa.lexemeLive(0);
     return matchesNonEmpty(node, this.spellings[lex]!);
   }
 }

@@ -4,7 +4,9 @@
 // A repetition of one character class (`[a-z]{3,200}`, a string body under maxLength) is not copied `max` times:
 // it becomes a counted region, one loop state whose outgoing edges each start a character ("tick"), with its
 // bounds checked by a counter that the lexer DFA carries next to the NFA state (see lexer-dfa.ts).
-import { RNode, intersectRanges, subtractRanges } from './regex-ast.js';
+// A pattern under minLength/maxLength (`len`) is one counted region too: the pattern's states, where every character
+// start counts, instead of its product with a copied `.{min,max}` (an email under maxLength 255 passed 20,000 states).
+import { ANY_CHAR, RNode, intersectRanges, rep, subtractRanges } from './regex-ast.js';
 import { utf8Sequences, ByteRangeSeq } from './utf8.js';
 
 /** how a character is spelled in bytes: plain UTF-8, or as it must appear inside a JSON string literal */
@@ -54,6 +56,25 @@ export function isCountedRep(n: RNode): boolean {
   );
 }
 
+/**
+ * Can `x` be built as a length region: its characters all come from classes (buildClass counts them), with no
+ * intersection, name trie or second length inside.
+ */
+export function isRegionPattern(x: RNode): boolean {
+  switch (x.k) {
+    case 'cls':
+      return true;
+    case 'seq':
+    case 'alt':
+      return x.xs.every(isRegionPattern);
+    case 'rep':
+    case 'json':
+      return isRegionPattern(x.x);
+    default:
+      return false;
+  }
+}
+
 // the arrays of a LexemeNfa before finalize() (shared: nothing can be written to an empty array)
 const NO_INTS = new Int32Array(0);
 const NO_BYTES = new Uint8Array(0);
@@ -87,11 +108,24 @@ export class LexemeNfa {
   /** bounds of each counted region (max may be Infinity: then the count saturates at min) */
   readonly regionMin: number[] = [];
   readonly regionMax: number[] = [];
-  /** per state: its counted region or -1; 1 for a region's loop state (its byte edges start a character) */
+  /** per state: its counted region or -1 */
   stateRegion = NO_INTS;
   /** per state: QUOTED_BODY / ANY_BODY bits */
   stateFlags = NO_INTS;
+  /** per state: 1 where a character starts inside a counted region (each byte edge counts one; a loop state or a length region's class start) */
   isLoop = NO_BYTES;
+  /** per counted region: a length region's last state (buildLengthRegion), or -1 for a counted repetition */
+  readonly regionEnd: number[] = [];
+  /**
+   * Length regions only (see analyzeLengthRegions): per state its feasibility profile or -1; per profile, 1 at count
+   * c where a configuration (state, c) can still reach the region's end with a count within the bounds; per region,
+   * each count's class (counts of one class are alike for every profile at the count and at the next one) and the
+   * number of classes. A counted repetition's region has an empty class list.
+   */
+  stateProfile = NO_INTS;
+  profileFeasible: Uint8Array[] = [];
+  regionCountClass: Int32Array[] = [];
+  regionClassCount: number[] = [];
   private readonly loopStates: number[] = [];
   readonly lexStart: number[] = [];
   readonly lexAccept: number[] = [];
@@ -204,8 +238,12 @@ export class LexemeNfa {
         }
         return e;
       }
+      case 'len':
+        if (this.counters && this.currentRegion < 0 && isRegionPattern(n.x) && n.min <= MAX_REGION_COUNT && (n.max === Infinity || n.max <= MAX_REGION_COUNT)) return this.buildLengthRegion(n.x, n.min, n.max, sp, s);
+        // no second counter inside a region, nor counters inside a product: the intersection, as any other
+        return this.build({ k: 'and', xs: [n.x, rep(ANY_CHAR, n.min, n.max)] }, sp, s);
       case 'rep': {
-        if (this.counters && isCountedRep(n)) return this.buildCounted(n.x as { k: 'cls'; r: number[] }, n.min, n.max, sp, s);
+        if (this.counters && this.currentRegion < 0 && isCountedRep(n)) return this.buildCounted(n.x as { k: 'cls'; r: number[] }, n.min, n.max, sp, s);
         let cur = s;
         for (let i = 0; i < n.min; i++) cur = this.build(n.x, sp, cur);
         if (n.max === Infinity) {
@@ -228,12 +266,9 @@ export class LexemeNfa {
 
   /** s -> loop state (count 0) -> one character per round (count + 1) -> exit once the count reaches min */
   private buildCounted(x: { k: 'cls'; r: number[] }, min: number, max: number, sp: Spelling, s: number): number {
-    const region = this.regionMin.length;
-    this.regionMin.push(min);
-    this.regionMax.push(max);
-    this.currentRegion = region;
+    this.currentRegion = this.newRegion(min, max);
+    // (its class's start, so it counts: see buildClass)
     const loop = this.newState();
-    this.loopStates.push(loop);
     // any character: with a finite max, any only while the room left exceeds the longest token (LexerDfa checks)
     if (x.r.length === 2 && x.r[0] === 0 && x.r[1] === 0x10ffff) this.markAnyBody(loop);
     this.eps(s, loop);
@@ -242,6 +277,31 @@ export class LexemeNfa {
     const exit = this.newState();
     this.eps(loop, exit);
     return exit;
+  }
+
+  /**
+   * x restricted to min..max characters: x's states form one counted region, entered with count 0 from s, and
+   * every character start inside it counts one (buildClass marks them); the exit needs the count at min. Inner
+   * repetitions are copied (a configuration has one counter).
+   */
+  private buildLengthRegion(x: RNode, min: number, max: number, sp: Spelling, s: number): number {
+    const region = this.newRegion(min, max);
+    this.currentRegion = region;
+    const entry = this.newState();
+    this.eps(s, entry);
+    const end = this.build(x, sp, entry);
+    this.regionEnd[region] = end;
+    this.currentRegion = -1;
+    const exit = this.newState();
+    this.eps(end, exit);
+    return exit;
+  }
+
+  private newRegion(min: number, max: number): number {
+    this.regionMin.push(min);
+    this.regionMax.push(max);
+    this.regionEnd.push(-1);
+    return this.regionMin.length - 1;
   }
 
   /**
@@ -375,6 +435,8 @@ export class LexemeNfa {
   /** a character class: instantiate its cached byte-level fragment (state 0 = s, 1 = end, 2.. = inner) */
   private buildClass(ranges: number[], sp: Spelling, s: number): number {
     const t = classTemplate(ranges, sp);
+    // inside a counted region a character starts here: its byte edges count one (lexer-dfa.ts, stepShape)
+    if (this.currentRegion >= 0) this.loopStates.push(s);
     const e = this.newState();
     const base = e - 1;
     if (t.inner > 0) this.newStates(t.inner, 0); // inside a character
@@ -436,7 +498,33 @@ export class LexemeNfa {
     this.edgeLo = edgeLo;
     this.edgeHi = edgeHi;
     this.edgeTo = edgeTo;
-    // reverse reachability from accepting states over both edge kinds
+    this.live = this.reachAccept(work, null);
+    this.analyzeLengthRegions();
+    // a length region whose entry has no completion at count 0 blocks every path through it
+    let blocked: Uint8Array | null = null;
+    for (let r = 0; r < this.regionEnd.length; r++) {
+      const end = this.regionEnd[r]!;
+      if (end < 0) continue;
+      const entry = this.regionEntry(r);
+      const p = this.stateProfile[entry]!;
+      if (this.live[entry] && (p < 0 || !this.profileFeasible[p]![0])) (blocked ??= new Uint8Array(n))[entry] = 1;
+    }
+    if (blocked) this.live = this.reachAccept(scratchOf(2 * n + 1 + ne + m), blocked);
+  }
+
+  /** a length region's entry: its first state (buildLengthRegion makes it first) */
+  private regionEntry(r: number): number {
+    for (let q = 0; q < this.nStates; q++) if (this.stateRegion[q] === r) return q;
+    throw new Error('internal: a length region without states');
+  }
+
+  /** states that reach an accepting state over both edge kinds, not through `blocked` ones */
+  private reachAccept(work: Int32Array, blocked: Uint8Array | null): Uint8Array {
+    const n = this.nStates;
+    const ep = this.epsPairs;
+    const ne = ep.length >> 1;
+    const eq = this.edQuads;
+    const m = eq.length >> 2;
     const revStart = work;
     revStart.fill(0, 0, n + 1);
     for (let i = 0; i < ne; i++) revStart[ep[2 * i + 1]! + 1]++;
@@ -459,13 +547,113 @@ export class LexemeNfa {
       const q = work[--sp]!;
       for (let j = revBase + revStart[q]!; j < revBase + revStart[q + 1]!; j++) {
         const p = work[j]!;
-        if (!live[p]) {
+        if (!live[p] && !(blocked && blocked[p])) {
           live[p] = 1;
           work[sp++] = p;
         }
       }
     }
-    this.live = live;
+    return live;
+  }
+
+  /**
+   * For each length region: the completions' lengths (in characters) from each of its states to its end, as sets
+   * up to the bound that matters (max; min when max is Infinity, past which counts saturate), and from them which
+   * counts leave each state a completion within [min, max]. The lexer DFA drops configurations without one, so that
+   * no prefix it keeps is a dead end (the product construction's states had this by their liveness).
+   */
+  private analyzeLengthRegions(): void {
+    const n = this.nStates;
+    const profileIds = new Map<string, number>();
+    this.stateProfile = new Int32Array(n).fill(-1);
+    for (let r = 0; r < this.regionEnd.length; r++) {
+      const end = this.regionEnd[r]!;
+      this.regionCountClass.push(NO_INTS);
+      this.regionClassCount.push(0);
+      if (end < 0) continue;
+      const min = this.regionMin[r]!;
+      const max = this.regionMax[r]!;
+      const unbounded = max === Infinity;
+      const top = unbounded ? min : max;
+      const states: number[] = [];
+      const index = new Int32Array(n).fill(-1);
+      for (let q = 0; q < n; q++) if (this.stateRegion[q] === r && this.live![q]) index[q] = states.push(q) - 1;
+      const k = states.length;
+      // reverse edges inside the region: weight 1 from a character's start, else 0
+      const rev0: number[][] = states.map(() => []);
+      const rev1: number[][] = states.map(() => []);
+      for (let i = 0; i < k; i++) {
+        const q = states[i]!;
+        for (let j = this.epsStart[q]!; j < this.epsStart[q + 1]!; j++) {
+          const t = index[this.epsTarget[j]!]!;
+          if (t >= 0) rev0[t]!.push(i);
+        }
+        for (let j = this.edgeStart[q]!; j < this.edgeStart[q + 1]!; j++) {
+          const t = index[this.edgeTo[j]!]!;
+          if (t >= 0) (this.isLoop[q] ? rev1 : rev0)[t]!.push(i);
+        }
+      }
+      // has[L * k + i]: state i reaches the end with exactly L characters (L = top: at least top when unbounded)
+      const has = new Uint8Array((top + 1) * k);
+      const close0 = (L: number, seeds: number[]): boolean => {
+        let grew = false;
+        const stack = seeds.filter((i) => !has[L * k + i]);
+        for (const i of stack) has[L * k + i] = 1;
+        grew = stack.length > 0;
+        while (stack.length) {
+          const i = stack.pop()!;
+          for (const p of rev0[i]!) {
+            if (!has[L * k + p]) {
+              has[L * k + p] = 1;
+              stack.push(p);
+            }
+          }
+        }
+        return grew;
+      };
+      const ticksInto = (L: number): number[] => {
+        const out: number[] = [];
+        for (let i = 0; i < k; i++) if (has[L * k + i]) out.push(...rev1[i]!);
+        return out;
+      };
+      close0(0, [index[end]!]);
+      for (let L = 1; L <= top; L++) close0(L, ticksInto(L - 1));
+      // unbounded: lengths past min all count as min, so the last layer also takes what ticks into itself
+      if (unbounded) while (close0(top, ticksInto(top))) {}
+      // feasible counts per state, through running sums over L
+      const sums = new Int32Array((top + 2) * k);
+      for (let L = 0; L <= top; L++) for (let i = 0; i < k; i++) sums[(L + 1) * k + i] = sums[L * k + i]! + has[L * k + i]!;
+      const classKeys = new Map<string, number>();
+      const rows: Uint8Array[] = [];
+      for (let i = 0; i < k; i++) {
+        // counts 0..top, and top + 1 (none past max; saturated past min)
+        const row = new Uint8Array(top + 2);
+        for (let c = 0; c <= top; c++) {
+          const lo = Math.max(0, min - c);
+          const hi = unbounded ? top : Math.min(top, max - c);
+          row[c] = lo <= hi && sums[(hi + 1) * k + i]! - sums[lo * k + i]! > 0 ? 1 : 0;
+        }
+        row[top + 1] = unbounded ? row[top]! : 0;
+        const key = `${r}:${row.join('')}`;
+        let id = profileIds.get(key);
+        if (id === undefined) {
+          id = this.profileFeasible.push(row) - 1;
+          profileIds.set(key, id);
+          rows.push(row);
+        }
+        this.stateProfile[states[i]!] = id;
+      }
+      const classes = new Int32Array(top + 1);
+      for (let c = 0; c <= top; c++) {
+        let key = '';
+        for (const row of rows) key += `${row[c]}${row[c + 1]}`;
+        let id = classKeys.get(key);
+        if (id === undefined) classKeys.set(key, (id = classKeys.size));
+        classes[c] = id;
+      }
+      this.regionCountClass[r] = classes;
+      this.regionClassCount[r] = classKeys.size;
+    }
   }
 
   /** can the lexeme match at least one non-empty string */

@@ -30,8 +30,8 @@ export const CHUNK_MASK = CHUNK_STATES - 1;
 export const MAX_LEXEME_STATES = 2097152;
 export const TAG_SLOTS = 4096;
 const BASE = 2048;
-/** shapes with more BASE-tagged configurations than this are not cached per shape (signature would not fit) */
-const MAX_SIGNED_CONFIGS = 8;
+/** shapes with more distinct bounds among BASE-tagged configurations are not cached per shape (signature would not fit) */
+const MAX_SIGNED_BOUNDS = 8;
 /**
  * selfLoops' runs stop counting here (longer tokens are walked byte by byte: exact either way); a loop that never
  * ends has this run too. An integer rather than Infinity: a field that holds small integers and Infinity changes
@@ -85,9 +85,12 @@ interface Shape {
   initial: boolean;
   accepting: Int32Array;
   hasBase: boolean;
-  /** BASE-tagged configurations (all inside counted regions): their regions' bounds, for the guard signature */
+  /** the regions' bounds of BASE-tagged configurations (all inside counted regions), each pair once, for the guard signature */
   baseMin: Float64Array;
   baseMax: Float64Array;
+  /** the length regions of BASE-tagged configurations, each once: their count classes and how many classes */
+  lengthClasses: Int32Array[];
+  lengthClassCounts: Int32Array;
   /** (signature * 256 + byte class) -> a step (see stepShape), or STEP_DEAD */
   steps: Map<number, number>;
   /** byte classes (see byteClasses), built on the shape's first transition (NO_CLASSES before) */
@@ -255,7 +258,10 @@ export class LexerDfa {
       const nfa = this.lexemes.automaton(lex).nfa;
       const r = nfa.stateRegion[q]!;
       let part = String(q);
-      if (r >= 0) {
+      if (r >= 0 && nfa.regionEnd[r]! >= 0) {
+        // a length region: which states stay feasible can turn on any count, so counts are told exactly
+        part += `:${Math.max(0, nfa.regionMin[r]! - c)}/${nfa.regionMax[r]! - c}`;
+      } else if (r >= 0) {
         const need = tell(Math.max(0, nfa.regionMin[r]! - c));
         const room = tell(nfa.regionMax[r]! - c);
         part += `:${need}/${room}`;
@@ -474,7 +480,7 @@ export class LexerDfa {
   /** add the live configurations reachable from (q, count) through epsilon edges; leaving a region needs count >= min */
   private closure(nfa: LexemeNfa, lex: number, q0: number, c0: number, tag0: number): void {
     const live = nfa.liveStates;
-    const { stateRegion, epsStart, epsTarget } = nfa;
+    const { stateRegion, epsStart, epsTarget, stateProfile, profileFeasible } = nfa;
     const base = lex * MAX_LEXEME_STATES;
     let stack = this.stack;
     stack[0] = q0;
@@ -486,6 +492,9 @@ export class LexerDfa {
       const c = stack[--top]!;
       const q = stack[--top]!;
       if (!live[q]) continue;
+      // inside a length region: only while a completion within its bounds remains from this count
+      const profile = stateProfile[q]!;
+      if (profile >= 0 && !profileFeasible[profile]![c]) continue;
       const x = (base + q) * TAG_SLOTS + tag;
       if (!this.addAcc(x)) continue;
       const r = stateRegion[q]!;
@@ -550,6 +559,8 @@ export class LexerDfa {
     const accepting: number[] = [];
     const baseMin: number[] = [];
     const baseMax: number[] = [];
+    const lengthClasses: Int32Array[] = [];
+    const lengthClassCounts: number[] = [];
     let hasBase = false;
     for (let i = 0; i < own.length; i++) {
       const x = own[i]!;
@@ -561,13 +572,21 @@ export class LexerDfa {
       if (tag === BASE) {
         hasBase = true;
         const r = a.nfa.stateRegion[q]!;
-        baseMin.push(a.nfa.regionMin[r]!);
-        baseMax.push(a.nfa.regionMax[r]!);
+        // each bounds pair once: a length region's configurations (dozens in one shape) share theirs
+        if (!hasPair(baseMin, baseMax, a.nfa.regionMin[r]!, a.nfa.regionMax[r]!)) {
+          baseMin.push(a.nfa.regionMin[r]!);
+          baseMax.push(a.nfa.regionMax[r]!);
+        }
+        const classes = a.nfa.regionCountClass[r]!;
+        if (classes.length > 0 && !lengthClasses.includes(classes)) {
+          lengthClasses.push(classes);
+          lengthClassCounts.push(a.nfa.regionClassCount[r]!);
+        }
       }
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs: own, initial, accepting: accepting.length > 0 ? new Int32Array(accepting) : NONE_ACCEPTED, hasBase, baseMin: hasBase ? new Float64Array(baseMin) : NO_BOUNDS, baseMax: hasBase ? new Float64Array(baseMax) : NO_BOUNDS, steps: new Map(), classes: NO_CLASSES, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: accepting.length > 0 ? new Int32Array(accepting) : NONE_ACCEPTED, hasBase, baseMin: hasBase ? new Float64Array(baseMin) : NO_BOUNDS, baseMax: hasBase ? new Float64Array(baseMax) : NO_BOUNDS, lengthClasses: lengthClasses.length > 0 ? lengthClasses : NO_LENGTH_CLASSES, lengthClassCounts: lengthClasses.length > 0 ? Int32Array.from(lengthClassCounts) : NO_CLASS_COUNTS, steps: new Map(), classes: NO_CLASSES, zeroForm: id };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (tagOf(x) === BASE ? x - BASE : x)).sort(), initial);
@@ -625,18 +644,27 @@ interface ByteClasses {
 const NO_CLASSES: ByteClasses = { classOf: new Uint8Array(0), onEdges: new Int32Array(0), words: new Int32Array(0), start: new Int32Array(0), members: new Uint8Array(0), runStart: new Int32Array(0), runs: new Uint8Array(0) };
 
 /**
- * Everything a step of the shape can learn about its base: per BASE-tagged configuration, whether a character
- * still fits and whether its region may end now or after one more character. -1: too many, not cached.
+ * Everything a step of the shape can learn about its base: per bounds of its BASE-tagged configurations, whether a
+ * character still fits and whether its region may end now or after one more character. -1: too many, not cached.
  */
 function guardSignature(shape: Shape, base: number): number {
-  if (shape.baseMin.length > MAX_SIGNED_CONFIGS) return -1;
+  if (shape.baseMin.length > MAX_SIGNED_BOUNDS) return -1;
   let sig = 0;
   for (let i = 0; i < shape.baseMin.length; i++) {
     const min = shape.baseMin[i]!;
     sig = sig * 8 + (base < shape.baseMax[i]! ? 4 : 0) + (base >= min ? 2 : 0) + (base + 1 >= min ? 1 : 0);
   }
+  // a length region's states drop out at counts of their own (see LexemeNfa.analyzeLengthRegions): the count's class
+  for (let i = 0; i < shape.lengthClasses.length; i++) {
+    const classes = shape.lengthClasses[i]!;
+    sig = sig * shape.lengthClassCounts[i]! + classes[Math.min(base, classes.length - 1)]!;
+    if (sig > MAX_SIGNATURE) return -1;
+  }
   return sig;
 }
+
+/** signatures stay small enough that signature * 256 + byte class is an exact double */
+const MAX_SIGNATURE = 2 ** 40;
 
 /**
  * Byte classes by content, shared by every shape and grammar of the process: most shapes cut the bytes alike (a
@@ -706,11 +734,18 @@ function sameWords(a: Int32Array, b: Int32Array): boolean {
 /** shapes that accept nothing, or have no counted configurations, share these (never written) */
 const NONE_ACCEPTED = new Int32Array(0);
 const NO_BOUNDS = new Float64Array(0);
+const NO_LENGTH_CLASSES: Int32Array[] = [];
+const NO_CLASS_COUNTS = new Int32Array(0);
 
 function sameConfigs(a: Float64Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function hasPair(mins: number[], maxes: number[], min: number, max: number): boolean {
+  for (let i = 0; i < mins.length; i++) if (mins[i] === min && maxes[i] === max) return true;
+  return false;
 }
 
 function sameList(a: number[], b: ArrayLike<number>): boolean {

@@ -8,7 +8,8 @@ export type RNode =
   | { k: 'rep'; x: RNode; min: number; max: number } // max = Infinity for unbounded
   | { k: 'json'; x: RNode } // x's characters spelled as inside a JSON string literal (canonical escapes)
   | { k: 'notOneOf'; names: string[] } // any JSON-spelled string except these (built as a trie, see lexemes.ts)
-  | { k: 'and'; xs: RNode[] }; // strings every operand matches (product construction, see lexemes.ts)
+  | { k: 'and'; xs: RNode[] } // strings every operand matches (product construction, see lexemes.ts)
+  | { k: 'len'; x: RNode; min: number; max: number }; // x's strings of min..max characters (one counter, see lexemes.ts)
 
 export const MAX_CODE_POINT = 0x10ffff;
 export const EMPTY: RNode = { k: 'seq', xs: [] };
@@ -105,6 +106,8 @@ export function nullable(n: RNode): boolean {
       return !n.names.includes('');
     case 'and':
       return n.xs.every(nullable);
+    case 'len':
+      return n.min === 0 && nullable(n.x);
   }
 }
 
@@ -132,6 +135,8 @@ export function nodeKey(n: RNode): string {
       return `{${n.min},${n.max}}${nodeKey(n.x)}`;
     case 'json':
       return `J${nodeKey(n.x)}`;
+    case 'len':
+      return `L${n.min},${n.max}${nodeKey(n.x)}`;
     case 'notOneOf':
     case 'and':
       return JSON.stringify(n);

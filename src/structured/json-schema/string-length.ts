@@ -29,6 +29,10 @@ export function lengthBounds(n: RNode): [number, number] {
       const [a, b] = lengthBounds(n.x);
       return [a * n.min, n.max === 0 ? 0 : b * n.max];
     }
+    case 'len': {
+      const [a, b] = lengthBounds(n.x);
+      return [Math.max(a, n.min), Math.min(b, n.max)];
+    }
   }
 }
 

@@ -407,8 +407,8 @@ class SchemaCompiler {
     if (parts.length === 1) {
       if (!hasLength) return parts[0]!;
       const max = Math.min(maxLength, MAX_STRING_LENGTH);
-      // cheap exact rewrites first, else the intersection with a length-only pattern
-      return withLength(parts[0]!, minLength, max) ?? { k: 'and', xs: [parts[0]!, rep(ANY_CHAR, minLength, max)] };
+      // cheap exact rewrites first, else the pattern under a character counter
+      return withLength(parts[0]!, minLength, max) ?? { k: 'len', x: parts[0]!, min: minLength, max };
     }
     if (minLength > MAX_STRING_LENGTH) throw new UnsupportedSchemaError('minLength', `above ${MAX_STRING_LENGTH}`);
     // a longer maxLength is tightened: every string we accept is still valid (documented canonical-form limit)

@@ -1,0 +1,162 @@
+// A pattern or format under minLength/maxLength is built as one counted region over the pattern's own states (a
+// `len` node), not as its product with a copied `.{min,max}`. Each check compares it with the product
+// construction, which stays the reference: the same strings accepted, the same prefixes alive, the same masks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LexemeTable } from '../../src/structured/lexeme-table.js';
+import { LexerDfa } from '../../src/structured/lexer-dfa.js';
+import { ANY_CHAR, RNode, ch, jsonSpelled, rep, seq } from '../../src/structured/regex-ast.js';
+import { parseRegex } from '../../src/structured/regex-parser.js';
+import { formatRegex } from '../../src/structured/json-schema/formats.js';
+import { createGrammarProvider } from '../../src/structured/provider.js';
+import { compileConstraint } from '../../src/structured/compile.js';
+import { qwen } from './qwen-fixture.js';
+import { accepts } from './walk.js';
+
+const enc = new TextEncoder();
+
+/** a JSON string literal whose body is `body` */
+const jsonString = (body: RNode): RNode => seq([ch(0x22), jsonSpelled(body), ch(0x22)]);
+const lengthRegion = (x: RNode, min: number, max: number): RNode => ({ k: 'len', x, min, max });
+const product = (x: RNode, min: number, max: number): RNode => ({ k: 'and', xs: [x, rep(ANY_CHAR, min, max)] });
+
+/** per byte of `text`: is the lexer still alive; then whether the whole text is accepted */
+function trace(node: RNode) {
+  const table = new LexemeTable();
+  table.add(node, 'raw', false);
+  const dfa = new LexerDfa(table);
+  return {
+    nfaStates: () => table.automaton(0).nfa.stateCount,
+    run(text: string): string {
+      let s = dfa.initial([0]);
+      let out = '';
+      for (const b of enc.encode(text)) {
+        s = dfa.next(s, b);
+        out += s < 0 ? '-' : '+';
+        if (s < 0) return out;
+      }
+      return out + (dfa.accepting[s]!.length > 0 ? 'A' : 'R');
+    },
+  };
+}
+
+/** every string of up to `n` characters over `alphabet`, each as a JSON string literal's spelling */
+function* allStrings(alphabet: string[], n: number): Generator<string> {
+  let layer = [''];
+  yield '';
+  for (let k = 1; k <= n; k++) {
+    const next: string[] = [];
+    for (const s of layer) for (const c of alphabet) next.push(s + c);
+    yield* next;
+    layer = next;
+  }
+}
+const spell = (body: string) => JSON.stringify(body);
+
+test('length region: the same strings and the same live prefixes as the product, on every short string', () => {
+  const cases: Array<[string, number, number]> = [
+    ['[a-c]+@[a-c]+\\.c', 5, 8],
+    ['(ab|c)*é?', 2, 5],
+    ['a.*', 0, 4],
+    ['[^"]+b', 3, Infinity],
+    // completion lengths with gaps: multiples of 3, or 1 and 3
+    ['(aaa)+', 4, 9],
+    ['a(bbb|b)c', 4, 5],
+  ];
+  // characters of 1 to 4 bytes, and ones JSON escapes
+  const alphabet = ['a', 'b', 'c', '@', '.', 'é', '😀', '"', '\n'];
+  for (const [pattern, min, max] of cases) {
+    const x = parseRegex(`^(?:${pattern})$`, { search: true });
+    const region = trace(jsonString(lengthRegion(x, min, max)));
+    const reference = trace(jsonString(product(x, min, max)));
+    const re = new RegExp(`^(?:${pattern})$`, 'u');
+    let accepted = 0;
+    for (const body of allStrings(alphabet, 5)) {
+      const text = spell(body);
+      const got = region.run(text);
+      assert.equal(got, reference.run(text), `${pattern} {${min},${max}}: ${text}`);
+      const length = [...body].length;
+      const want = re.test(body) && length >= min && length <= max;
+      assert.equal(got.endsWith('A'), want, `${pattern} {${min},${max}}: ${text}`);
+      if (want) accepted++;
+    }
+    // longer texts: an unterminated body stays alive exactly as long as a completion exists (no dead-end prefixes)
+    for (const body of ['a'.repeat(40), 'a'.repeat(6), 'a'.repeat(9), 'ab'.repeat(9) + 'c', 'abcc@ab.c', 'ccccé', 'ab'.repeat(20) + 'b']) {
+      const got = region.run(spell(body));
+      assert.equal(got, reference.run(spell(body)), `${pattern} {${min},${max}}: ${body}`);
+      const length = [...body].length;
+      assert.equal(got.endsWith('A'), re.test(body) && length >= min && length <= max, `${pattern} {${min},${max}}: ${body}`);
+      if (got.endsWith('A')) accepted++;
+    }
+    assert.ok(accepted > 0, `${pattern}: some strings accepted`);
+  }
+});
+
+test('length region: the pattern\'s states once, not its product with the count', () => {
+  const email = formatRegex('email')!;
+  const region = trace(jsonString(lengthRegion(email, 0, 255)));
+  // the pattern's states (its repetitions copied: a configuration has one counter), whatever the bounds
+  assert.ok(region.nfaStates() < 1000, `${region.nfaStates()} states`);
+  assert.equal(trace(jsonString(lengthRegion(email, 3, 1000))).nfaStates(), region.nfaStates());
+  assert.throws(() => trace(jsonString(product(email, 0, 255))).nfaStates(), /intersection of patterns too large/);
+  const local = 'a'.repeat(64);
+  const longest = `${local}@${'b'.repeat(62)}.${'c'.repeat(62)}.${'d'.repeat(62)}.e`; // labels of up to 62
+  assert.equal([...longest].length, 255);
+  assert.equal(region.run(spell(longest)).endsWith('A'), true);
+  assert.equal(region.run(spell(longest + 'e')).endsWith('A'), false);
+  assert.equal(region.run(spell(`${local}@example.org`)).endsWith('A'), true);
+});
+
+test('schema level: a format or pattern under maxLength compiles and is enforced through the token masks', () => {
+  const q = qwen();
+  const provider = createGrammarProvider(q.vocab);
+  const check = (schema: object, body: string) => accepts(provider.create({ kind: 'json', schema }), q.encode(JSON.stringify(body)));
+  const email = { type: 'string', format: 'email', maxLength: 24 };
+  assert.equal(check(email, 'grace.hopper@example.org'), true); // 24 characters
+  assert.equal(check(email, 'grace.hoppers@example.org'), false);
+  assert.equal(check(email, 'not an email'), false);
+  assert.equal(check({ type: 'string', format: 'email', minLength: 10 }, 'a@b.cd'), false);
+  assert.equal(check({ type: 'string', format: 'email', minLength: 10 }, 'ada@b.cdef'), true);
+  const uri = { type: 'string', format: 'uri', maxLength: 30 };
+  assert.equal(check(uri, 'https://example.com/a?b=c#d'), true);
+  assert.equal(check(uri, 'https://example.com/a/b/c/d/e/f/g'), false);
+  // a pattern that no single repetition can absorb the bounds of: counted, not a product (this one passed 20,000)
+  const pattern = { type: 'string', pattern: '^(https|http)://(mariadb.com|dev.mysql.com)', minLength: 20 };
+  assert.equal(check(pattern, 'https://mariadb.com'), false); // 19 characters
+  assert.equal(check(pattern, 'https://mariadb.com/'), true);
+  assert.equal(check(pattern, 'http://dev.mysql.com/doc'), true);
+  assert.doesNotThrow(() => compileConstraint({ kind: 'json', schema: { type: 'string', format: 'uri', maxLength: 2048 } }));
+});
+
+test('length regions of one pattern under different bounds: one provider gives the masks of fresh ones', () => {
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const sample: number[] = [];
+  for (let id = 0; id < q.vocab.size; id++) {
+    const b = q.vocab.tokenBytes[id];
+    if (id % 61 === 0 || (b && b.length >= 10)) sample.push(id);
+  }
+  const body = 'hopper.grace@navy.example.mil';
+  const schemas = [30, 40, 29, 28].map((maxLength) => ({ type: 'string', format: 'email', maxLength }));
+  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  const walk = (provider: ReturnType<typeof createGrammarProvider>, schema: object) => {
+    const m = provider.create({ kind: 'json', schema });
+    const masks: Int32Array[] = [];
+    for (const id of q.encode(JSON.stringify(body))) {
+      const mask = new Int32Array(words);
+      m.fillNextTokenBitmask(mask, 0);
+      masks.push(mask);
+      // exact: each sampled token as stepping it through says
+      for (const t of sample) assert.equal(((mask[t >>> 5]! >>> (t & 31)) & 1) === 1, m.canAcceptToken(t), `token ${t}`);
+      if (!m.acceptToken(id)) return { masks, complete: false };
+    }
+    return { masks, complete: m.eosAllowed() };
+  };
+  const viaShared = schemas.map((s) => walk(shared, s));
+  assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false], '29 characters: within 30, 40, 29, not 28');
+  for (let i = 0; i < schemas.length; i++) {
+    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), schemas[i]!);
+    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
+    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `maxLength ${schemas[i]!.maxLength} step ${k}`));
+  }
+});

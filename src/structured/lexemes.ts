@@ -75,6 +75,100 @@ export function isRegionPattern(x: RNode): boolean {
   }
 }
 
+/** CSR of the reversed pairs (from, to) over k nodes: starts, and each node's sources */
+function reverseCsr(pairs: number[], k: number): [Int32Array, Int32Array] {
+  const start = new Int32Array(k + 1);
+  for (let e = 0; e < pairs.length; e += 2) start[pairs[e]! + 1]++;
+  for (let i = 0; i < k; i++) start[i + 1] += start[i]!;
+  const at = start.slice(0, k);
+  const sources = new Int32Array(pairs.length >> 1);
+  for (let e = 0; e < pairs.length; e += 2) sources[at[pairs[e]!]!++] = pairs[e + 1]!;
+  return [start, sources];
+}
+
+/**
+ * has[L * k + i]: node i reaches node `end` over the reversed graphs' edges with exactly L of weight 1 (rev1; rev0:
+ * weight 0); L = top stands for at least top when unbounded
+ */
+function lengthLayers(rev0Start: Int32Array, rev0: Int32Array, rev1Start: Int32Array, rev1: Int32Array, end: number, top: number, unbounded: boolean): Uint8Array {
+  const k = rev0Start.length - 1;
+  const has = new Uint8Array((top + 1) * k);
+  const stack = new Int32Array(k);
+  /** layer L: what ticks into layer `from` (or the seed), then all that reaches those without a character; grew? */
+  const layer = (L: number, from: number, seed: number): boolean => {
+    const base = L * k;
+    let sp = 0;
+    if (seed >= 0 && !has[base + seed]) (has[base + seed] = 1), (stack[sp++] = seed);
+    for (let i = 0; from >= 0 && i < k; i++) {
+      if (!has[from * k + i]) continue;
+      for (let j = rev1Start[i]!; j < rev1Start[i + 1]!; j++) {
+        const p = rev1[j]!;
+        if (!has[base + p]) (has[base + p] = 1), (stack[sp++] = p);
+      }
+    }
+    const grew = sp > 0;
+    while (sp > 0) {
+      const i = stack[--sp]!;
+      for (let j = rev0Start[i]!; j < rev0Start[i + 1]!; j++) {
+        const p = rev0[j]!;
+        if (!has[base + p]) (has[base + p] = 1), (stack[sp++] = p);
+      }
+    }
+    return grew;
+  };
+  layer(0, -1, end);
+  for (let L = 1; L <= top; L++) {
+    layer(L, L - 1, -1);
+    // each layer follows from the one before alone: once two are equal (or empty), so are all after them
+    if (sameLayer(has, (L - 1) * k, L * k, k)) {
+      for (let M = L + 1; M <= top; M++) has.copyWithin(M * k, L * k, (L + 1) * k);
+      break;
+    }
+  }
+  // unbounded: lengths past min all count as min, so the last layer also takes what ticks into itself
+  if (unbounded) while (layer(top, top, -1)) {}
+  return has;
+}
+
+/** sums[L * k + i]: how many of the layers before L hold state i (small functions: V8 optimizes them at once) */
+function runningSums(has: Uint8Array, k: number, top: number): Int32Array {
+  const sums = new Int32Array((top + 2) * k);
+  for (let L = 0; L <= top; L++) for (let i = 0; i < k; i++) sums[(L + 1) * k + i] = sums[L * k + i]! + has[L * k + i]!;
+  return sums;
+}
+
+/**
+ * Per count 0..top, 1 where state i reaches the end with a length in [min - count, max - count] (max -1: unbounded,
+ * the top layer standing for every length from top on); entry top + 1: none past max, saturated past min.
+ */
+function feasibleCounts(sums: Int32Array, k: number, i: number, min: number, max: number, top: number): Uint8Array {
+  const row = new Uint8Array(top + 2);
+  for (let c = 0; c <= top; c++) {
+    const lo = min > c ? min - c : 0;
+    const hi = max < 0 ? top : max - c;
+    row[c] = lo <= hi && sums[(hi + 1) * k + i]! - sums[lo * k + i]! > 0 ? 1 : 0;
+  }
+  row[top + 1] = max < 0 ? row[top]! : 0;
+  return row;
+}
+
+function hashBytes(a: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
+  return h & 0x3fffffff;
+}
+
+function sameLayer(has: Uint8Array, a: number, b: number, k: number): boolean {
+  for (let i = 0; i < k; i++) if (has[a + i] !== has[b + i]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 // the arrays of a LexemeNfa before finalize() (shared: nothing can be written to an empty array)
 const NO_INTS = new Int32Array(0);
 const NO_BYTES = new Uint8Array(0);
@@ -564,8 +658,8 @@ export class LexemeNfa {
    */
   private analyzeLengthRegions(): void {
     const n = this.nStates;
-    const profileIds = new Map<string, number>();
     this.stateProfile = new Int32Array(n).fill(-1);
+    const index = new Int32Array(n);
     for (let r = 0; r < this.regionEnd.length; r++) {
       const end = this.regionEnd[r]!;
       this.regionCountClass.push(NO_INTS);
@@ -575,84 +669,55 @@ export class LexemeNfa {
       const max = this.regionMax[r]!;
       const unbounded = max === Infinity;
       const top = unbounded ? min : max;
+      index.fill(-1);
       const states: number[] = [];
-      const index = new Int32Array(n).fill(-1);
       for (let q = 0; q < n; q++) if (this.stateRegion[q] === r && this.live![q]) index[q] = states.push(q) - 1;
       const k = states.length;
-      // reverse edges inside the region: weight 1 from a character's start, else 0
-      const rev0: number[][] = states.map(() => []);
-      const rev1: number[][] = states.map(() => []);
+      // reverse edges inside the region, in CSR: weight 1 from a character's start (rev1), else 0 (rev0)
+      const edges: number[][] = [[], []];
       for (let i = 0; i < k; i++) {
         const q = states[i]!;
         for (let j = this.epsStart[q]!; j < this.epsStart[q + 1]!; j++) {
           const t = index[this.epsTarget[j]!]!;
-          if (t >= 0) rev0[t]!.push(i);
+          if (t >= 0) edges[0]!.push(t, i);
         }
         for (let j = this.edgeStart[q]!; j < this.edgeStart[q + 1]!; j++) {
           const t = index[this.edgeTo[j]!]!;
-          if (t >= 0) (this.isLoop[q] ? rev1 : rev0)[t]!.push(i);
+          if (t >= 0) edges[this.isLoop[q] ? 1 : 0]!.push(t, i);
         }
       }
+      const [rev0Start, rev0] = reverseCsr(edges[0]!, k);
+      const [rev1Start, rev1] = reverseCsr(edges[1]!, k);
       // has[L * k + i]: state i reaches the end with exactly L characters (L = top: at least top when unbounded)
-      const has = new Uint8Array((top + 1) * k);
-      const close0 = (L: number, seeds: number[]): boolean => {
-        let grew = false;
-        const stack = seeds.filter((i) => !has[L * k + i]);
-        for (const i of stack) has[L * k + i] = 1;
-        grew = stack.length > 0;
-        while (stack.length) {
-          const i = stack.pop()!;
-          for (const p of rev0[i]!) {
-            if (!has[L * k + p]) {
-              has[L * k + p] = 1;
-              stack.push(p);
-            }
-          }
-        }
-        return grew;
-      };
-      const ticksInto = (L: number): number[] => {
-        const out: number[] = [];
-        for (let i = 0; i < k; i++) if (has[L * k + i]) out.push(...rev1[i]!);
-        return out;
-      };
-      close0(0, [index[end]!]);
-      for (let L = 1; L <= top; L++) close0(L, ticksInto(L - 1));
-      // unbounded: lengths past min all count as min, so the last layer also takes what ticks into itself
-      if (unbounded) while (close0(top, ticksInto(top))) {}
-      // feasible counts per state, through running sums over L
-      const sums = new Int32Array((top + 2) * k);
-      for (let L = 0; L <= top; L++) for (let i = 0; i < k; i++) sums[(L + 1) * k + i] = sums[L * k + i]! + has[L * k + i]!;
-      const classKeys = new Map<string, number>();
+      const has = lengthLayers(rev0Start, rev0, rev1Start, rev1, index[end]!, top, unbounded);
+      // feasible counts per state (0..top, and top + 1: none past max, saturated past min), through running sums over L
+      const sums = runningSums(has, k, top);
       const rows: Uint8Array[] = [];
+      const byHash = new Map<number, number[]>();
       for (let i = 0; i < k; i++) {
-        // counts 0..top, and top + 1 (none past max; saturated past min)
-        const row = new Uint8Array(top + 2);
-        for (let c = 0; c <= top; c++) {
-          const lo = Math.max(0, min - c);
-          const hi = unbounded ? top : Math.min(top, max - c);
-          row[c] = lo <= hi && sums[(hi + 1) * k + i]! - sums[lo * k + i]! > 0 ? 1 : 0;
-        }
-        row[top + 1] = unbounded ? row[top]! : 0;
-        const key = `${r}:${row.join('')}`;
-        let id = profileIds.get(key);
+        const row = feasibleCounts(sums, k, i, min, unbounded ? -1 : max, top);
+        const h = hashBytes(row);
+        let bucket = byHash.get(h);
+        if (!bucket) byHash.set(h, (bucket = []));
+        let id = bucket.find((p) => sameBytes(this.profileFeasible[p]!, row));
         if (id === undefined) {
           id = this.profileFeasible.push(row) - 1;
-          profileIds.set(key, id);
+          bucket.push(id);
           rows.push(row);
         }
         this.stateProfile[states[i]!] = id;
       }
+      // counts alike for every profile, at the count and at the next one, share a class
       const classes = new Int32Array(top + 1);
+      const representative: number[] = [];
+      const alike = (a: number, b: number) => rows.every((row) => row[a] === row[b] && row[a + 1] === row[b + 1]);
       for (let c = 0; c <= top; c++) {
-        let key = '';
-        for (const row of rows) key += `${row[c]}${row[c + 1]}`;
-        let id = classKeys.get(key);
-        if (id === undefined) classKeys.set(key, (id = classKeys.size));
+        let id = c > 0 && alike(c, c - 1) ? classes[c - 1]! : representative.findIndex((d) => alike(c, d));
+        if (id < 0) id = representative.push(c) - 1;
         classes[c] = id;
       }
       this.regionCountClass[r] = classes;
-      this.regionClassCount[r] = classKeys.size;
+      this.regionClassCount[r] = representative.length;
     }
   }
 

@@ -1,7 +1,7 @@
 // The lexemes of one grammar. Compiling a grammar only records each lexeme's pattern; its automaton is built on
 // first use by the lexer DFA and interned process-wide by pattern, so identical lexemes (plain strings, numbers
 // with the same bounds, formats, punctuation) are built once for all grammars.
-import { RNode, nodeKey, nullable as regexNullable } from './regex-ast.js';
+import { RNode, containsKind, nodeKey, nullable as regexNullable } from './regex-ast.js';
 import { LexemeNfa, Spelling, StateBudgetExceeded, classIsEmpty, isCountedRep, isRegionPattern } from './lexemes.js';
 import { MAX_LEXEME_STATES } from './lexer-dfa.js';
 
@@ -153,22 +153,6 @@ function matchesNonEmpty(n: RNode, spelling: Spelling): boolean {
   return nonEmpty(n, spelling);
 }
 
-/** intersections and lengths have no syntactic test of emptiness (see lexemeLive) */
-function checkedOnAutomaton(n: RNode): boolean {
-  switch (n.k) {
-    case 'and':
-    case 'len':
-      return true;
-    case 'seq':
-    case 'alt':
-      return n.xs.some(checkedOnAutomaton);
-    case 'rep':
-    case 'json':
-      return checkedOnAutomaton(n.x);
-    default:
-      return false;
-  }
-}
 
 export class LexemeTable {
   private readonly nodes: RNode[] = [];
@@ -256,7 +240,7 @@ export class LexemeTable {
    */
   lexemeLive(lex: number): boolean {
     const node = this.nodes[lex]!;
-    if (this.automata[lex] || checkedOnAutomaton(node)) return this.automaton(lex).nfa.lexemeLive(0);
+    if (this.automata[lex] || containsKind(node, ['and', 'len'])) return this.automaton(lex).nfa.lexemeLive(0);
     return matchesNonEmpty(node, this.spellings[lex]!);
   }
 }

@@ -6,7 +6,7 @@
 // bounds checked by a counter that the lexer DFA carries next to the NFA state (see lexer-dfa.ts).
 // A pattern under minLength/maxLength (`len`) is one counted region too: the pattern's states, where every character
 // start counts, instead of its product with a copied `.{min,max}` (an email under maxLength 255 passed 20,000 states).
-import { ANY_CHAR, RNode, intersectRanges, rep, subtractRanges } from './regex-ast.js';
+import { ANY_CHAR, RNode, containsKind, intersectRanges, rep, subtractRanges } from './regex-ast.js';
 import { utf8Sequences, ByteRangeSeq } from './utf8.js';
 
 /** how a character is spelled in bytes: plain UTF-8, or as it must appear inside a JSON string literal */
@@ -61,18 +61,7 @@ export function isCountedRep(n: RNode): boolean {
  * intersection, name trie or second length inside.
  */
 export function isRegionPattern(x: RNode): boolean {
-  switch (x.k) {
-    case 'cls':
-      return true;
-    case 'seq':
-    case 'alt':
-      return x.xs.every(isRegionPattern);
-    case 'rep':
-    case 'json':
-      return isRegionPattern(x.x);
-    default:
-      return false;
-  }
+  return !containsKind(x, ['and', 'notOneOf', 'len']);
 }
 
 /** CSR of the reversed pairs (from, to) over k nodes: starts, and each node's sources */

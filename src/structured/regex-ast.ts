@@ -111,6 +111,23 @@ export function nullable(n: RNode): boolean {
   }
 }
 
+/** does the pattern hold a node of one of these kinds */
+export function containsKind(n: RNode, kinds: ReadonlyArray<RNode['k']>): boolean {
+  if (kinds.includes(n.k)) return true;
+  switch (n.k) {
+    case 'seq':
+    case 'alt':
+    case 'and':
+      return n.xs.some((x) => containsKind(x, kinds));
+    case 'rep':
+    case 'json':
+    case 'len':
+      return containsKind(n.x, kinds);
+    default:
+      return false;
+  }
+}
+
 export function jsonSpelled(x: RNode): RNode {
   return { k: 'json', x };
 }

@@ -160,3 +160,19 @@ test('length regions of one pattern under different bounds: one provider gives t
     fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `maxLength ${schemas[i]!.maxLength} step ${k}`));
   }
 });
+
+test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {
+  const q = qwen();
+  const provider = createGrammarProvider(q.vocab);
+  const check = (schema: object, body: string) => accepts(provider.create({ kind: 'json', schema }), q.encode(JSON.stringify(body)));
+  const https = { type: 'string', format: 'uri', pattern: '^https:' };
+  assert.equal(check(https, 'https://example.com/x'), true);
+  assert.equal(check(https, 'http://example.com/x'), false, 'a uri, not the pattern');
+  assert.equal(check(https, 'https:not a uri'), false, 'the pattern, not a uri');
+  assert.equal(check({ ...https, maxLength: 21 }, 'https://example.com/x'), true);
+  assert.equal(check({ ...https, maxLength: 20 }, 'https://example.com/x'), false);
+  const mail = { type: 'string', format: 'email', pattern: '@example\\.org$' };
+  assert.equal(check(mail, 'grace@example.org'), true);
+  assert.equal(check(mail, 'grace@example.com'), false);
+  assert.equal(check(mail, '@example.org'), false);
+});

@@ -403,12 +403,13 @@ class SchemaCompiler {
       if (!f) throw new UnsupportedSchemaError('format', `"${s.format}" (supported: ${SUPPORTED_FORMATS.join(', ')})`);
       parts.push(f);
     }
-    if (parts.length > 1) throw new UnsupportedSchemaError('pattern', 'pattern together with format');
-    if (parts.length === 1) {
-      if (!hasLength) return parts[0]!;
+    if (parts.length > 0) {
+      // a pattern beside a format: both, by product construction (compile refuses one too large to build)
+      const body: RNode = parts.length > 1 ? { k: 'and', xs: parts } : parts[0]!;
+      if (!hasLength) return body;
       const max = Math.min(maxLength, MAX_STRING_LENGTH);
       // cheap exact rewrites first, else the pattern under a character counter
-      return withLength(parts[0]!, minLength, max) ?? { k: 'len', x: parts[0]!, min: minLength, max };
+      return withLength(body, minLength, max) ?? { k: 'len', x: body, min: minLength, max };
     }
     if (minLength > MAX_STRING_LENGTH) throw new UnsupportedSchemaError('minLength', `above ${MAX_STRING_LENGTH}`);
     // a longer maxLength is tightened: every string we accept is still valid (documented canonical-form limit)

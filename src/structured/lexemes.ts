@@ -710,6 +710,12 @@ export class LexemeNfa {
     }
   }
 
+  /** outside length regions always; inside, whether (q, count) can still reach the region's end within its bounds */
+  feasibleAt(q: number, count: number): boolean {
+    const p = this.stateProfile[q]!;
+    return p < 0 || this.profileFeasible[p]![count] === 1;
+  }
+
   /** can the lexeme match at least one non-empty string */
   lexemeLive(lex: number): boolean {
     for (const q of this.closure(this.lexStart[lex]!)) {

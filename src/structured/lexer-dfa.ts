@@ -480,7 +480,9 @@ export class LexerDfa {
   /** add the live configurations reachable from (q, count) through epsilon edges; leaving a region needs count >= min */
   private closure(nfa: LexemeNfa, lex: number, q0: number, c0: number, tag0: number): void {
     const live = nfa.liveStates;
-    const { stateRegion, epsStart, epsTarget, stateProfile, profileFeasible } = nfa;
+    const { stateRegion, epsStart, epsTarget } = nfa;
+    // (read only for automata with a length region: most have none)
+    const counted = nfa.profileFeasible.length > 0;
     const base = lex * MAX_LEXEME_STATES;
     let stack = this.stack;
     stack[0] = q0;
@@ -493,8 +495,7 @@ export class LexerDfa {
       const q = stack[--top]!;
       if (!live[q]) continue;
       // inside a length region: only while a completion within its bounds remains from this count
-      const profile = stateProfile[q]!;
-      if (profile >= 0 && !profileFeasible[profile]![c]) continue;
+      if (counted && !nfa.feasibleAt(q, c)) continue;
       const x = (base + q) * TAG_SLOTS + tag;
       if (!this.addAcc(x)) continue;
       const r = stateRegion[q]!;

@@ -119,6 +119,17 @@ function lengthLayers(rev0Start: Int32Array, rev0: Int32Array, rev1Start: Int32A
   return has;
 }
 
+/** over the k nodes that reach the end at all: the most characters one of them needs at least */
+function maxOfShortest(has: Uint8Array, k: number, top: number): number {
+  let most = 0;
+  for (let i = 0; i < k; i++) {
+    let L = 0;
+    while (L <= top && !has[L * k + i]) L++;
+    if (L <= top && L > most) most = L;
+  }
+  return most;
+}
+
 /** sums[L * k + i]: how many of the layers before L hold state i (small functions: V8 optimizes them at once) */
 function runningSums(has: Uint8Array, k: number, top: number): Int32Array {
   const sums = new Int32Array((top + 2) * k);
@@ -209,6 +220,8 @@ export class LexemeNfa {
   profileFeasible: Uint8Array[] = [];
   regionCountClass: Int32Array[] = [];
   regionClassCount: number[] = [];
+  /** per length region: the most characters any of its states needs at least to reach the end (0 for others) */
+  regionMaxMinLen: number[] = [];
   private readonly loopStates: number[] = [];
   readonly lexStart: number[] = [];
   readonly lexAccept: number[] = [];
@@ -653,6 +666,7 @@ export class LexemeNfa {
       const end = this.regionEnd[r]!;
       this.regionCountClass.push(NO_INTS);
       this.regionClassCount.push(0);
+      this.regionMaxMinLen.push(0);
       if (end < 0) continue;
       const min = this.regionMin[r]!;
       const max = this.regionMax[r]!;
@@ -680,6 +694,7 @@ export class LexemeNfa {
       // has[L * k + i]: state i reaches the end with exactly L characters (L = top: at least top when unbounded)
       const has = lengthLayers(rev0Start, rev0, rev1Start, rev1, index[end]!, top, unbounded);
       // feasible counts per state (0..top, and top + 1: none past max, saturated past min), through running sums over L
+      this.regionMaxMinLen[r] = maxOfShortest(has, k, top);
       const sums = runningSums(has, k, top);
       const rows: Uint8Array[] = [];
       const byHash = new Map<number, number[]>();

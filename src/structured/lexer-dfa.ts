@@ -259,8 +259,12 @@ export class LexerDfa {
       const r = nfa.stateRegion[q]!;
       let part = String(q);
       if (r >= 0 && nfa.regionEnd[r]! >= 0) {
-        // a length region: which states stay feasible can turn on any count, so counts are told exactly
-        part += `:${Math.max(0, nfa.regionMin[r]! - c)}/${nfa.regionMax[r]! - c}`;
+        // a length region: below min, a state's feasibility can turn at any count, so the count is told exactly;
+        // once min is reached only the room matters, and a state needs at most regionMaxMinLen characters to end:
+        // room enough for that after any token's characters is as good as no max (walks shared along the string)
+        const need = Math.max(0, nfa.regionMin[r]! - c);
+        const room = nfa.regionMax[r]! - c;
+        part += `:${need}/${need === 0 && room >= longest + nfa.regionMaxMinLen[r]! ? Infinity : room}`;
       } else if (r >= 0) {
         const need = tell(Math.max(0, nfa.regionMin[r]! - c));
         const room = tell(nfa.regionMax[r]! - c);

@@ -161,6 +161,44 @@ test('length regions of one pattern under different bounds: one provider gives t
   }
 });
 
+test('length regions share lexer walks along a string once min is met and the room outlasts any token', () => {
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const text = `mailto:${'hopper.grace.'.repeat(4)}x@navy.example.mil`;
+  // the longest first: its walks then stand for maxLength 300's; the short ones' room runs out inside the text
+  const schemas = [1000, 300, text.length + 2, text.length - 1].map((maxLength) => ({ type: 'string', format: 'uri', maxLength }));
+  const texts = schemas.map(() => text);
+  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  const walk = (provider: ReturnType<typeof createGrammarProvider>, i: number) => {
+    const m = provider.create({ kind: 'json', schema: schemas[i]! });
+    const masks: Int32Array[] = [];
+    for (const id of q.encode(JSON.stringify(texts[i]))) {
+      const mask = new Int32Array(words);
+      m.fillNextTokenBitmask(mask, 0);
+      masks.push(mask);
+      if (!m.acceptToken(id)) return { masks, complete: false };
+    }
+    return { masks, complete: m.eosAllowed() };
+  };
+  const before = shared.walks.stats.computed;
+  const viaShared = schemas.map((_, i) => walk(shared, i));
+  assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false]);
+  const walks = shared.walks.stats.computed - before;
+  for (let i = 0; i < schemas.length; i++) {
+    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), i);
+    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
+    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `schema ${i} step ${k}`));
+  }
+  // maxLength 1000's walks served maxLength 300 all along the text, and some of them served several masks
+  const alone = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  const longest = walk(alone, 0).masks.length;
+  const longestWalks = alone.walks.stats.computed;
+  assert.ok(longestWalks < longest, `${longestWalks} walks for ${longest} masks`);
+  walk(alone, 1);
+  assert.equal(alone.walks.stats.computed, longestWalks, 'maxLength 300 made no walk of its own');
+  assert.ok(walks > longestWalks, 'the short maxLengths made walks of their own');
+});
+
 test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {
   const q = qwen();
   const provider = createGrammarProvider(q.vocab);

@@ -199,6 +199,26 @@ test('length regions share lexer walks along a string once min is met and the ro
   assert.ok(walks > longestWalks, 'the short maxLengths made walks of their own');
 });
 
+test('walks are shared across bounds only where they agree: a branch that fits the longer max, not the shorter', () => {
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const b = q.encode('b')[0]!;
+  // the b-branch needs 150 characters: it fits under maxLength 1000, not under 140, though both leave the a-loop room
+  const schema = (maxLength: number) => ({ type: 'string', pattern: '^a*(b{150})?$', maxLength });
+  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
+    const m = provider.create({ kind: 'json', schema: schema(maxLength) });
+    assert.equal(m.acceptToken(q.encode('"')[0]!), true);
+    const mask = new Int32Array(words);
+    m.fillNextTokenBitmask(mask, 0);
+    return mask;
+  };
+  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  assert.equal(((firstMask(shared, 1000)[b >>> 5]! >>> (b & 31)) & 1) === 1, true, '"b" under maxLength 1000');
+  const mask = firstMask(shared, 140);
+  assert.equal(((mask[b >>> 5]! >>> (b & 31)) & 1) === 1, false, '"b" under maxLength 140');
+  assert.deepEqual(mask, firstMask(createGrammarProvider(q.vocab, { prewalkFormats: false }), 140));
+});
+
 test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {
   const q = qwen();
   const provider = createGrammarProvider(q.vocab);

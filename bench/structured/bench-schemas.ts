@@ -1,5 +1,5 @@
 // The JSONSchemaBench schemas the structured-output benches walk: per subset (sorted), in file order, those whose
-// generated example instance (instance-generator.ts) is valid under ajv. Each bench adds its own filters and takes
+// generated example instance (instance-generator.ts) is valid under ajv with ajv-formats. Each bench adds its own filters and takes
 // the first N per subset that pass them.
 import { createRequire } from 'node:module';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -17,6 +17,7 @@ export interface BenchSchema {
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = (require('ajv/dist/2020.js') as { default: new (o: object) => { compile(s: unknown): (v: unknown) => boolean } }).default;
+const addFormats = (require('ajv-formats') as { default: (a: unknown) => void }).default;
 
 export const JSONSCHEMABENCH_DIR = join(SHARED_DATA, 'jsonschemabench');
 
@@ -27,6 +28,8 @@ export function benchSubsets(): string[] {
 /** a subset's schemas, in file order, with an example instance that ajv accepts */
 export function* validExamples(subset: string): Generator<BenchSchema> {
   const ajv = new Ajv2020({ strict: false, logger: false });
+  // formats checked too (as generation.test.ts does): the generator writes generic text for most of them
+  addFormats(ajv);
   for (const file of readdirSync(join(JSONSCHEMABENCH_DIR, subset)).sort()) {
     const schema = JSON.parse(readFileSync(join(JSONSCHEMABENCH_DIR, subset, file), 'utf8'));
     const instance = exampleInstance(schema);

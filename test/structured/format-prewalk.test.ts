@@ -23,6 +23,7 @@ const SAMPLES: Record<string, string> = {
   ipv4: '192.168.100.254',
   ipv6: '2001:db8:85a3::8a2e:370:7334',
   uuid: '3f2b8c1e-9d4a-4b7e-8f21-0c6d5e4a3b2f',
+  byte: 'SGVsbG8sIHdvcmxkIQ==',
 };
 
 test('every supported format has a sample here', () => {

@@ -33,6 +33,9 @@ const QUERY = `(\\?(${PCHAR}|[/?])*)?(#(${PCHAR}|[/?])*)?`;
 const SCHEME = '[A-Za-z][A-Za-z0-9+.\\-]*';
 const URI = `${SCHEME}:(//(${HOSTNAME}|${IPV4})(:\\d{1,5})?(/${PCHAR}*)*|(${PCHAR})+(/${PCHAR}*)*|/(${PCHAR}+(/${PCHAR}*)*)?)?${QUERY}`;
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+// OpenAPI's `byte` (Kubernetes schemas use it for secret data): base64 with padding, as ajv-formats checks it
+const B64 = '[A-Za-z0-9+/]';
+const BYTE = `(${B64}{4})*(${B64}{2}==|${B64}{3}=)?`;
 
 const FORMATS: Record<string, string> = {
   date: DATE,
@@ -45,6 +48,7 @@ const FORMATS: Record<string, string> = {
   ipv6: IPV6,
   uuid: UUID,
   uri: URI,
+  byte: BYTE,
 };
 
 export function formatRegex(format: string): RNode | null {

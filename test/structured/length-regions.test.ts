@@ -219,6 +219,27 @@ test('walks are shared across bounds only where they agree: a branch that fits t
   assert.deepEqual(mask, firstMask(createGrammarProvider(q.vocab, { prewalkFormats: false }), 140));
 });
 
+test('the room rule keeps the shortest completion: a 128-space token fits maxLength 1000, not 130, under ^ *x *yz$', () => {
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const spaces = q.vocab.tokenBytes.findIndex((b) => b !== undefined && b !== null && b.length >= 100 && b.every((x) => x === 0x20));
+  assert.ok(spaces >= 0, 'the vocabulary has a long run of spaces');
+  const n = q.vocab.tokenBytes[spaces]!.length;
+  // the string's first mask: after n spaces, "x" + "yz" still need 3 characters
+  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
+    const m = provider.create({ kind: 'json', schema: { type: 'string', pattern: '^ *x *yz$', maxLength } });
+    assert.equal(m.acceptToken(q.encode('"')[0]!), true);
+    const mask = new Int32Array(words);
+    m.fillNextTokenBitmask(mask, 0);
+    return ((mask[spaces >>> 5]! >>> (spaces & 31)) & 1) === 1;
+  };
+  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  assert.equal(firstMask(shared, 1000), true);
+  // n + 2 characters of room: past the longest token, short of its spaces plus the 3 still needed
+  assert.equal(firstMask(shared, n + 2), false);
+  assert.equal(firstMask(shared, n + 3), true);
+});
+
 test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {
   const q = qwen();
   const provider = createGrammarProvider(q.vocab);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LexemeTable } from '../../src/structured/lexeme-table.js';
 import { LexerDfa } from '../../src/structured/lexer-dfa.js';
-import { ANY_CHAR, RNode, ch, jsonSpelled, rep, seq } from '../../src/structured/regex-ast.js';
+import { ANY_CHAR, RNode, alt, ch, cls, jsonSpelled, rep, seq } from '../../src/structured/regex-ast.js';
 import { parseRegex } from '../../src/structured/regex-parser.js';
 import { formatRegex } from '../../src/structured/json-schema/formats.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
@@ -89,6 +89,34 @@ test('length region: the same strings and the same live prefixes as the product,
       if (got.endsWith('A')) accepted++;
     }
     assert.ok(accepted > 0, `${pattern}: some strings accepted`);
+  }
+});
+
+test('length region: random patterns and bounds agree with the product on every short string', () => {
+  // a seeded generator of small patterns over a, b, é (counted and copied repetitions, alternatives, classes)
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const letters = [0x61, 0x62, 0xe9];
+  const atom = (): RNode => (rand(3) === 0 ? cls([0x61, 0x62]) : ch(letters[rand(3)]!));
+  const node = (depth: number): RNode => {
+    const k = depth > 2 ? 0 : rand(5);
+    if (k === 0) return atom();
+    if (k === 1) return seq([node(depth + 1), node(depth + 1)]);
+    if (k === 2) return alt([node(depth + 1), node(depth + 1)]);
+    const min = rand(3);
+    return rep(k === 3 ? atom() : node(depth + 1), min, rand(2) ? Infinity : min + rand(6));
+  };
+  const alphabet = ['a', 'b', 'é', 'c'];
+  for (let i = 0; i < 150; i++) {
+    const x = node(0);
+    const min = rand(4);
+    const max = rand(4) === 0 ? Infinity : min + rand(5);
+    const region = trace(jsonString(lengthRegion(x, min, max)));
+    const reference = trace(jsonString(product(x, min, max)));
+    for (const body of allStrings(alphabet, 5)) {
+      const text = spell(body);
+      assert.equal(region.run(text), reference.run(text), `pattern ${i} {${min},${max}}: ${text}`);
+    }
   }
 });
 

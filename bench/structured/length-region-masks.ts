@@ -13,6 +13,7 @@ const CASES: Array<[string, object, string]> = [
   ['email', { type: 'string', format: 'email' }, EMAIL_TEXT],
   ['email, maxLength 255', { type: 'string', format: 'email', maxLength: 255 }, EMAIL_TEXT],
   ['pattern ^[a-z0-9.-]+@[a-z.]+$, maxLength 64', { type: 'string', pattern: '^[a-z0-9.-]+@[a-z.]+$', maxLength: 64 }, EMAIL_TEXT],
+  ['pattern ^[a-z0-9 .-]+@[a-z .]+$, maxLength 150', { type: 'string', pattern: '^[a-z0-9 .-]+@[a-z .]+$', maxLength: 150 }, 'grace hopper rear admiral of the navy and other titles.and-more@navy example mil'],
 ];
 
 const q = qwen();

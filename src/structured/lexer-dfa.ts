@@ -261,10 +261,18 @@ export class LexerDfa {
       if (r >= 0 && nfa.regionEnd[r]! >= 0) {
         // a length region: below min, a state's feasibility can turn at any count, so the count is told exactly;
         // once min is reached only the room matters, and a state needs at most regionMaxMinLen characters to end:
-        // room enough for that after any token's characters is as good as no max (walks shared along the string)
+        // room enough for that after any token's characters is as good as no max (walks shared along the string),
+        // and after any token under `horizon` characters, as good as any other such room (capped, as counts are)
         const need = Math.max(0, nfa.regionMin[r]! - c);
         const room = nfa.regionMax[r]! - c;
-        part += `:${need}/${need === 0 && room >= longest + nfa.regionMaxMinLen[r]! ? Infinity : room}`;
+        const margin = nfa.regionMaxMinLen[r]!;
+        let told = room;
+        if (need === 0 && room >= longest + margin) told = Infinity;
+        else if (need === 0 && room >= horizon + margin) {
+          clamped = true;
+          told = horizon + margin;
+        }
+        part += `:${need}/${told}`;
       } else if (r >= 0) {
         const need = tell(Math.max(0, nfa.regionMin[r]! - c));
         const room = tell(nfa.regionMax[r]! - c);

@@ -254,18 +254,56 @@ test('the room rule keeps the shortest completion: a 128-space token fits maxLen
   assert.ok(spaces >= 0, 'the vocabulary has a long run of spaces');
   const n = q.vocab.tokenBytes[spaces]!.length;
   // the string's first mask: after n spaces, "x" + "yz" still need 3 characters
-  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
+  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number, token = spaces) => {
     const m = provider.create({ kind: 'json', schema: { type: 'string', pattern: '^ *x *yz$', maxLength } });
     assert.equal(m.acceptToken(q.encode('"')[0]!), true);
     const mask = new Int32Array(words);
     m.fillNextTokenBitmask(mask, 0);
-    return ((mask[spaces >>> 5]! >>> (spaces & 31)) & 1) === 1;
+    return ((mask[token >>> 5]! >>> (token & 31)) & 1) === 1;
   };
   const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
   assert.equal(firstMask(shared, 1000), true);
   // n + 2 characters of room: past the longest token, short of its spaces plus the 3 still needed
   assert.equal(firstMask(shared, n + 2), false);
   assert.equal(firstMask(shared, n + 3), true);
+  // rooms under the longest token share a capped walk that stops at 64 bytes: the long token is decided apart
+  assert.equal(firstMask(shared, 100), false);
+  assert.equal(firstMask(shared, 90), false);
+  // and the cap keeps the margin too: 64 spaces fit a room of 67, not 66, after the capped walk of 100
+  const spaces64 = q.vocab.tokenBytes.findIndex((b) => b !== undefined && b !== null && b.length === 64 && b.every((x) => x === 0x20));
+  assert.ok(spaces64 >= 0, 'the vocabulary has a run of 64 spaces');
+  assert.equal(firstMask(shared, 100, spaces64), true);
+  assert.equal(firstMask(shared, 66, spaces64), false);
+  assert.equal(firstMask(shared, 67, spaces64), true);
+});
+
+test('moderate maxLengths share capped walks along the string: the masks of fresh providers', () => {
+  const q = qwen();
+  const words = Math.ceil(q.vocab.size / 32);
+  const text = 'grace hopper rear admiral of the navy and other titles.and-more@navy example mil';
+  const pattern = '^[a-z0-9 .-]+@[a-z .]+$';
+  const bounds = [150, 120, text.length + 1, text.length - 1];
+  const walk = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
+    const m = provider.create({ kind: 'json', schema: { type: 'string', pattern, maxLength } });
+    const masks: Int32Array[] = [];
+    for (const id of q.encode(JSON.stringify(text))) {
+      const mask = new Int32Array(words);
+      m.fillNextTokenBitmask(mask, 0);
+      masks.push(mask);
+      if (!m.acceptToken(id)) return { masks, complete: false };
+    }
+    return { masks, complete: m.eosAllowed() };
+  };
+  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
+  const first = walk(shared, bounds[0]!);
+  assert.ok(shared.walks.stats.computed < first.masks.length / 2, `${shared.walks.stats.computed} walks for ${first.masks.length} masks`);
+  const viaShared = [first, ...bounds.slice(1).map((b) => walk(shared, b))];
+  assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false]);
+  bounds.forEach((maxLength, i) => {
+    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), maxLength);
+    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
+    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `maxLength ${maxLength} step ${k}`));
+  });
 });
 
 test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {

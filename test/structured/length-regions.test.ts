@@ -12,6 +12,7 @@ import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { qwen } from './qwen-fixture.js';
 import { accepts } from './walk.js';
+import type { GrammarMatcher } from '../../src/structured/matcher.js';
 
 const enc = new TextEncoder();
 
@@ -156,9 +157,47 @@ test('schema level: a format or pattern under maxLength compiles and is enforced
   assert.doesNotThrow(() => compileConstraint({ kind: 'json', schema: { type: 'string', format: 'uri', maxLength: 2048 } }));
 });
 
+type Provider = ReturnType<typeof createGrammarProvider>;
+/** a provider without start-up walks: the walks counted are the test's */
+const freshProvider = (): Provider => createGrammarProvider(qwen().vocab, { prewalkFormats: false });
+const bit = (mask: Int32Array, id: number) => ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+
+/** the masks along the text as a JSON string (up to the first token refused) and whether it completes; `check` sees each mask */
+function walkText(provider: Provider, schema: object, text: string, check?: (m: GrammarMatcher, mask: Int32Array) => void) {
+  const q = qwen();
+  const m = provider.create({ kind: 'json', schema });
+  const masks: Int32Array[] = [];
+  for (const id of q.encode(JSON.stringify(text))) {
+    const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
+    m.fillNextTokenBitmask(mask, 0);
+    masks.push(mask);
+    check?.(m, mask);
+    if (!m.acceptToken(id)) return { masks, complete: false };
+  }
+  return { masks, complete: m.eosAllowed() };
+}
+
+/** each schema's masks along the text, from a fresh provider, equal those `viaShared` holds */
+function assertFreshAgree(schemas: object[], text: string, viaShared: Array<{ masks: Int32Array[] }>): void {
+  schemas.forEach((schema, i) => {
+    const fresh = walkText(freshProvider(), schema, text);
+    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
+    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `${JSON.stringify(schema)} step ${k}`));
+  });
+}
+
+/** the mask right after the string's opening quote */
+function firstMaskInString(provider: Provider, schema: object): Int32Array {
+  const q = qwen();
+  const m = provider.create({ kind: 'json', schema });
+  assert.equal(m.acceptToken(q.encode('"')[0]!), true);
+  const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
+  m.fillNextTokenBitmask(mask, 0);
+  return mask;
+}
+
 test('length regions of one pattern under different bounds: one provider gives the masks of fresh ones', () => {
   const q = qwen();
-  const words = Math.ceil(q.vocab.size / 32);
   const sample: number[] = [];
   for (let id = 0; id < q.vocab.size; id++) {
     const b = q.vocab.tokenBytes[id];
@@ -166,144 +205,78 @@ test('length regions of one pattern under different bounds: one provider gives t
   }
   const body = 'hopper.grace@navy.example.mil';
   const schemas = [30, 40, 29, 28].map((maxLength) => ({ type: 'string', format: 'email', maxLength }));
-  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  const walk = (provider: ReturnType<typeof createGrammarProvider>, schema: object) => {
-    const m = provider.create({ kind: 'json', schema });
-    const masks: Int32Array[] = [];
-    for (const id of q.encode(JSON.stringify(body))) {
-      const mask = new Int32Array(words);
-      m.fillNextTokenBitmask(mask, 0);
-      masks.push(mask);
-      // exact: each sampled token as stepping it through says
-      for (const t of sample) assert.equal(((mask[t >>> 5]! >>> (t & 31)) & 1) === 1, m.canAcceptToken(t), `token ${t}`);
-      if (!m.acceptToken(id)) return { masks, complete: false };
-    }
-    return { masks, complete: m.eosAllowed() };
+  const shared = freshProvider();
+  // exact: each sampled token as stepping it through says
+  const exact = (m: GrammarMatcher, mask: Int32Array) => {
+    for (const t of sample) assert.equal(bit(mask, t), m.canAcceptToken(t), `token ${t}`);
   };
-  const viaShared = schemas.map((s) => walk(shared, s));
+  const viaShared = schemas.map((s) => walkText(shared, s, body, exact));
   assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false], '29 characters: within 30, 40, 29, not 28');
-  for (let i = 0; i < schemas.length; i++) {
-    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), schemas[i]!);
-    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
-    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `maxLength ${schemas[i]!.maxLength} step ${k}`));
-  }
+  assertFreshAgree(schemas, body, viaShared);
 });
 
 test('length regions share lexer walks along a string once min is met and the room outlasts any token', () => {
-  const q = qwen();
-  const words = Math.ceil(q.vocab.size / 32);
   const text = `mailto:${'hopper.grace.'.repeat(4)}x@navy.example.mil`;
   // the longest first: its walks then stand for maxLength 300's; the short ones' room runs out inside the text
   const schemas = [1000, 300, text.length + 2, text.length - 1].map((maxLength) => ({ type: 'string', format: 'uri', maxLength }));
-  const texts = schemas.map(() => text);
-  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  const walk = (provider: ReturnType<typeof createGrammarProvider>, i: number) => {
-    const m = provider.create({ kind: 'json', schema: schemas[i]! });
-    const masks: Int32Array[] = [];
-    for (const id of q.encode(JSON.stringify(texts[i]))) {
-      const mask = new Int32Array(words);
-      m.fillNextTokenBitmask(mask, 0);
-      masks.push(mask);
-      if (!m.acceptToken(id)) return { masks, complete: false };
-    }
-    return { masks, complete: m.eosAllowed() };
-  };
-  const before = shared.walks.stats.computed;
-  const viaShared = schemas.map((_, i) => walk(shared, i));
+  const shared = freshProvider();
+  const viaShared = schemas.map((s) => walkText(shared, s, text));
   assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false]);
-  const walks = shared.walks.stats.computed - before;
-  for (let i = 0; i < schemas.length; i++) {
-    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), i);
-    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
-    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `schema ${i} step ${k}`));
-  }
+  const walks = shared.walks.stats.computed;
+  assertFreshAgree(schemas, text, viaShared);
   // maxLength 1000's walks served maxLength 300 all along the text, and some of them served several masks
-  const alone = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  const longest = walk(alone, 0).masks.length;
+  const alone = freshProvider();
+  const longest = walkText(alone, schemas[0]!, text).masks.length;
   const longestWalks = alone.walks.stats.computed;
   assert.ok(longestWalks < longest, `${longestWalks} walks for ${longest} masks`);
-  walk(alone, 1);
+  walkText(alone, schemas[1]!, text);
   assert.equal(alone.walks.stats.computed, longestWalks, 'maxLength 300 made no walk of its own');
   assert.ok(walks > longestWalks, 'the short maxLengths made walks of their own');
 });
 
 test('walks are shared across bounds only where they agree: a branch that fits the longer max, not the shorter', () => {
-  const q = qwen();
-  const words = Math.ceil(q.vocab.size / 32);
-  const b = q.encode('b')[0]!;
+  const b = qwen().encode('b')[0]!;
   // the b-branch needs 150 characters: it fits under maxLength 1000, not under 140, though both leave the a-loop room
   const schema = (maxLength: number) => ({ type: 'string', pattern: '^a*(b{150})?$', maxLength });
-  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
-    const m = provider.create({ kind: 'json', schema: schema(maxLength) });
-    assert.equal(m.acceptToken(q.encode('"')[0]!), true);
-    const mask = new Int32Array(words);
-    m.fillNextTokenBitmask(mask, 0);
-    return mask;
-  };
-  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  assert.equal(((firstMask(shared, 1000)[b >>> 5]! >>> (b & 31)) & 1) === 1, true, '"b" under maxLength 1000');
-  const mask = firstMask(shared, 140);
-  assert.equal(((mask[b >>> 5]! >>> (b & 31)) & 1) === 1, false, '"b" under maxLength 140');
-  assert.deepEqual(mask, firstMask(createGrammarProvider(q.vocab, { prewalkFormats: false }), 140));
+  const shared = freshProvider();
+  assert.equal(bit(firstMaskInString(shared, schema(1000)), b), true, '"b" under maxLength 1000');
+  const mask = firstMaskInString(shared, schema(140));
+  assert.equal(bit(mask, b), false, '"b" under maxLength 140');
+  assert.deepEqual(mask, firstMaskInString(freshProvider(), schema(140)));
 });
 
 test('the room rule keeps the shortest completion: a 128-space token fits maxLength 1000, not 130, under ^ *x *yz$', () => {
   const q = qwen();
-  const words = Math.ceil(q.vocab.size / 32);
-  const spaces = q.vocab.tokenBytes.findIndex((b) => b !== undefined && b !== null && b.length >= 100 && b.every((x) => x === 0x20));
-  assert.ok(spaces >= 0, 'the vocabulary has a long run of spaces');
-  const n = q.vocab.tokenBytes[spaces]!.length;
-  // the string's first mask: after n spaces, "x" + "yz" still need 3 characters
-  const firstMask = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number, token = spaces) => {
-    const m = provider.create({ kind: 'json', schema: { type: 'string', pattern: '^ *x *yz$', maxLength } });
-    assert.equal(m.acceptToken(q.encode('"')[0]!), true);
-    const mask = new Int32Array(words);
-    m.fillNextTokenBitmask(mask, 0);
-    return ((mask[token >>> 5]! >>> (token & 31)) & 1) === 1;
-  };
-  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  assert.equal(firstMask(shared, 1000), true);
+  const runOfSpaces = (length: number) => q.vocab.tokenBytes.findIndex((b) => b !== undefined && b !== null && b.length === length && b.every((x) => x === 0x20));
+  const n = q.vocab.tokenBytes.reduce((most, b) => (b && b.every((x) => x === 0x20) && b.length > most ? b.length : most), 0);
+  const spaces = runOfSpaces(n);
+  const spaces64 = runOfSpaces(64);
+  assert.ok(n >= 100 && spaces64 >= 0, 'the vocabulary has long runs of spaces');
+  // the string's first mask: after the spaces, "x" + "yz" still need 3 characters
+  const shared = freshProvider();
+  const allows = (maxLength: number, token = spaces) => bit(firstMaskInString(shared, { type: 'string', pattern: '^ *x *yz$', maxLength }), token);
+  assert.equal(allows(1000), true);
   // n + 2 characters of room: past the longest token, short of its spaces plus the 3 still needed
-  assert.equal(firstMask(shared, n + 2), false);
-  assert.equal(firstMask(shared, n + 3), true);
+  assert.equal(allows(n + 2), false);
+  assert.equal(allows(n + 3), true);
   // rooms under the longest token share a capped walk that stops at 64 bytes: the long token is decided apart
-  assert.equal(firstMask(shared, 100), false);
-  assert.equal(firstMask(shared, 90), false);
+  assert.equal(allows(100), false);
+  assert.equal(allows(90), false);
   // and the cap keeps the margin too: 64 spaces fit a room of 67, not 66, after the capped walk of 100
-  const spaces64 = q.vocab.tokenBytes.findIndex((b) => b !== undefined && b !== null && b.length === 64 && b.every((x) => x === 0x20));
-  assert.ok(spaces64 >= 0, 'the vocabulary has a run of 64 spaces');
-  assert.equal(firstMask(shared, 100, spaces64), true);
-  assert.equal(firstMask(shared, 66, spaces64), false);
-  assert.equal(firstMask(shared, 67, spaces64), true);
+  assert.equal(allows(100, spaces64), true);
+  assert.equal(allows(66, spaces64), false);
+  assert.equal(allows(67, spaces64), true);
 });
 
 test('moderate maxLengths share capped walks along the string: the masks of fresh providers', () => {
-  const q = qwen();
-  const words = Math.ceil(q.vocab.size / 32);
   const text = 'grace hopper rear admiral of the navy and other titles.and-more@navy example mil';
-  const pattern = '^[a-z0-9 .-]+@[a-z .]+$';
-  const bounds = [150, 120, text.length + 1, text.length - 1];
-  const walk = (provider: ReturnType<typeof createGrammarProvider>, maxLength: number) => {
-    const m = provider.create({ kind: 'json', schema: { type: 'string', pattern, maxLength } });
-    const masks: Int32Array[] = [];
-    for (const id of q.encode(JSON.stringify(text))) {
-      const mask = new Int32Array(words);
-      m.fillNextTokenBitmask(mask, 0);
-      masks.push(mask);
-      if (!m.acceptToken(id)) return { masks, complete: false };
-    }
-    return { masks, complete: m.eosAllowed() };
-  };
-  const shared = createGrammarProvider(q.vocab, { prewalkFormats: false });
-  const first = walk(shared, bounds[0]!);
+  const schemas = [150, 120, text.length + 1, text.length - 1].map((maxLength) => ({ type: 'string', pattern: '^[a-z0-9 .-]+@[a-z .]+$', maxLength }));
+  const shared = freshProvider();
+  const first = walkText(shared, schemas[0]!, text);
   assert.ok(shared.walks.stats.computed < first.masks.length / 2, `${shared.walks.stats.computed} walks for ${first.masks.length} masks`);
-  const viaShared = [first, ...bounds.slice(1).map((b) => walk(shared, b))];
+  const viaShared = [first, ...schemas.slice(1).map((s) => walkText(shared, s, text))];
   assert.deepEqual(viaShared.map((r) => r.complete), [true, true, true, false]);
-  bounds.forEach((maxLength, i) => {
-    const fresh = walk(createGrammarProvider(q.vocab, { prewalkFormats: false }), maxLength);
-    assert.equal(fresh.masks.length, viaShared[i]!.masks.length);
-    fresh.masks.forEach((mask, k) => assert.deepEqual(mask, viaShared[i]!.masks[k], `maxLength ${maxLength} step ${k}`));
-  });
+  assertFreshAgree(schemas, text, viaShared);
 });
 
 test('a pattern beside a format: the strings both allow (their product), also under maxLength', () => {

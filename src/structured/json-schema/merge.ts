@@ -83,6 +83,12 @@ export function mergeSchemas(a: Schema, b: Schema): Schema {
       out[k] = { allOf: [av, v] };
     } else if (k === 'uniqueItems') out[k] = av === true || v === true;
     else if (k === '$defs' || k === 'definitions') out[k] = { ...(av as object), ...(v as object) };
+    else if (k === 'dependentRequired' && isObject(av) && isObject(v)) {
+      // both branches' dependencies hold: per trigger, the union of the names it requires
+      const d: Record<string, unknown> = { ...av };
+      for (const [t, names] of Object.entries(v)) setOwn(d, t, Object.hasOwn(d, t) ? [...new Set([...(d[t] as string[]), ...(names as string[])])] : names);
+      out[k] = d;
+    }
     else throw new UnsupportedSchemaError(k, 'different values in several allOf branches cannot be combined');
   }
   return out;

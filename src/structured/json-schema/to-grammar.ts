@@ -175,7 +175,12 @@ class SchemaCompiler {
       }
       return out;
     }
-    if ('dependentRequired' in s || 'dependentSchemas' in s || 'dependencies' in s) return this.normalize(withoutDependencies(s));
+    // dependentRequired is kept for objectAlternatives (tracked exactly where it can be), as are draft-7 dependencies
+    // that list names; a schema dependency is narrowed (withoutDependencies)
+    if ('dependentSchemas' in s || 'dependencies' in s) {
+      const listed = dependenciesAsRequired(s);
+      return this.normalize(listed ?? withoutDependencies(s));
+    }
     if ('not' in s) return this.normalize(withoutNot(s));
     if (Array.isArray(s.allOf)) {
       const rest: Record<string, unknown> = { ...s };
@@ -453,6 +458,9 @@ class SchemaCompiler {
   }
 
   private objectAlternatives(s: Record<string, unknown>, depth: number): Sym[][] {
+    const dependent = 'dependentRequired' in s ? trackedDependencies(s) : new Map<string, string[]>();
+    // dependencies this chain cannot track: the narrowing (an optional trigger is never written)
+    if (dependent === null) return this.objectAlternatives(this.normalize(withoutDependencies(s)) as Record<string, unknown>, depth);
     const props = isObject(s.properties) ? s.properties : {};
     const required = Array.isArray(s.required) ? (s.required as string[]) : [];
     let additional: Schema = 'additionalProperties' in s ? (s.additionalProperties as Schema) : this.opts.disableAdditionalProperties ? false : true;
@@ -499,20 +507,25 @@ class SchemaCompiler {
     const comma = this.p(',');
     const cap = maxP !== Infinity ? maxP : Math.max(minP, 1);
     const sep = (c: number): Sym[] => (c === 0 ? [] : [comma, ...this.ows]);
+    const deps = dependencyTracking(names, dependent);
     const memo = new Map<string, number>();
-    // after(i, c): properties i.. to come, c already written (c capped once bounds no longer matter)
-    const after = (i: number, c: number): number => {
-      const key = `${i}/${c}`;
+    // after(i, c, written): properties i.. to come, c already written (c capped once bounds no longer matter);
+    // `written`: which names that dependencies still look at were written (bits of deps.bit)
+    const after = (i: number, c: number, written: number): number => {
+      const key = `${i}/${c}/${written}`;
       const hit = memo.get(key);
       if (hit !== undefined) return hit;
-      const nt = this.b.nonterminal(`object-${i}-${c}`);
+      const nt = this.b.nonterminal(`object-${i}-${c}${written ? `-w${written}` : ''}`);
       memo.set(key, nt);
       if (i < names.length) {
         const name = names[i]!;
-        if (!required.includes(name)) this.b.rule(nt, [after(i + 1, c)]);
-        if (c < maxP) {
+        const next = (w: number) => w & deps.lookedAtFrom[i + 1]!;
+        // left out only if not required, by the schema or by a trigger written before it
+        if (!required.includes(name) && !(written & deps.requiredBy[i]!)) this.b.rule(nt, [after(i + 1, c, next(written))]);
+        // written only if the names it requires that come before it were written
+        if (c < maxP && (written & deps.needsBefore[i]!) === deps.needsBefore[i]) {
           const prop = [this.stringLiteral(name), ...this.ows, this.p(':'), ...this.ows, this.value(schemaOf(name), depth + 1), ...this.ows];
-          this.b.rule(nt, [...sep(c), ...prop, after(i + 1, Math.min(c + 1, cap))]);
+          this.b.rule(nt, [...sep(c), ...prop, after(i + 1, Math.min(c + 1, cap), next(written | deps.bit[i]!))]);
         }
         return nt;
       }
@@ -524,11 +537,11 @@ class SchemaCompiler {
           this.b.rule(more, []);
           this.b.rule(more, [more, comma, ...this.ows, ...extra]);
           this.b.rule(nt, [comma, ...this.ows, ...extra, more]);
-        } else this.b.rule(nt, [...sep(c), ...extra, after(i, Math.min(c + 1, cap))]);
+        } else this.b.rule(nt, [...sep(c), ...extra, after(i, Math.min(c + 1, cap), written)]);
       }
       return nt;
     };
-    return [[this.p('{'), ...this.ows, after(0, 0), this.p('}')]];
+    return [[this.p('{'), ...this.ows, after(0, 0, 0), this.p('}')]];
   }
 
   /** any JSON value */
@@ -586,6 +599,74 @@ export function notOneOf(names: string[]): RNode {
 /** a schema every value satisfies (true, or only annotations) */
 function isTrivial(s: unknown): boolean {
   return s === true || (isObject(s) && assertionKeys(s).length === 0);
+}
+
+/** most names one object's dependentRequired may involve and still be tracked (a bit each in the chain's states) */
+const MAX_TRACKED_DEPENDENCIES = 12;
+
+/** draft-7 `dependencies` that only list names, as dependentRequired (merged with one already there); else null */
+function dependenciesAsRequired(s: Record<string, unknown>): Schema | null {
+  if ('dependentSchemas' in s || !isObject(s.dependencies)) return null;
+  const merged: Record<string, string[]> = isObject(s.dependentRequired) ? { ...(s.dependentRequired as Record<string, string[]>) } : {};
+  for (const [k, v] of Object.entries(s.dependencies)) {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return null;
+    setOwn(merged, k, [...new Set([...(merged[k] ?? []), ...(v as string[])])]);
+  }
+  const out: Record<string, unknown> = { ...s, dependentRequired: merged };
+  delete out.dependencies;
+  return out;
+}
+
+/**
+ * The object's dependentRequired as trigger -> names, when the property chain can track it exactly: every name
+ * involved is a declared property, there are no pattern properties, and few enough names. null: narrow instead.
+ */
+function trackedDependencies(s: Record<string, unknown>): Map<string, string[]> | null {
+  const dr = s.dependentRequired;
+  if (!isObject(dr)) throw new GrammarError('structured output: dependentRequired must be an object');
+  const declared = new Set([...Object.keys(isObject(s.properties) ? s.properties : {}), ...(Array.isArray(s.required) ? (s.required as string[]) : [])]);
+  const out = new Map<string, string[]>();
+  const involved = new Set<string>();
+  for (const [t, names] of Object.entries(dr)) {
+    if (!Array.isArray(names) || !names.every((x) => typeof x === 'string')) throw new GrammarError(`structured output: dependentRequired.${t} must list property names`);
+    const others = (names as string[]).filter((n) => n !== t);
+    if (others.length === 0) continue;
+    out.set(t, others);
+    for (const n of [t, ...others]) involved.add(n);
+  }
+  if (isObject(s.patternProperties) && Object.keys(s.patternProperties).length > 0) return null;
+  if ([...involved].some((n) => !declared.has(n)) || involved.size > MAX_TRACKED_DEPENDENCIES) return null;
+  return out;
+}
+
+/**
+ * Per position of the property chain (names in order): bit[i] for a name dependencies look at (else 0);
+ * requiredBy[i], the triggers before it that require it; needsBefore[i], the names before it that it requires;
+ * lookedAtFrom[i], the names whose being written still matters from position i on (states keep only those bits).
+ */
+function dependencyTracking(names: string[], dependent: Map<string, string[]>) {
+  const n = names.length;
+  const pos = new Map(names.map((x, i) => [x, i]));
+  const bit = new Array<number>(n + 1).fill(0);
+  let next = 0;
+  for (const [t, ds] of dependent) for (const x of [t, ...ds]) if (bit[pos.get(x)!] === 0) bit[pos.get(x)!] = 1 << next++;
+  const requiredBy = new Array<number>(n + 1).fill(0);
+  const needsBefore = new Array<number>(n + 1).fill(0);
+  const lookedAtFrom = new Array<number>(n + 2).fill(0);
+  for (const [t, ds] of dependent) {
+    const ti = pos.get(t)!;
+    for (const d of ds) {
+      const di = pos.get(d)!;
+      if (di > ti) {
+        requiredBy[di] |= bit[ti]!;
+        for (let i = ti + 1; i <= di; i++) lookedAtFrom[i] |= bit[ti]!;
+      } else {
+        needsBefore[ti] |= bit[di]!;
+        for (let i = di + 1; i <= ti; i++) lookedAtFrom[i] |= bit[di]!;
+      }
+    }
+  }
+  return { bit, requiredBy, needsBefore, lookedAtFrom };
 }
 
 /**

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { SERVAL_VERSION } from '../version.js';
 import { createVllmMetrics, type VllmMetrics } from '../metrics/vllm-metrics.js';
+import { mergeExtraBody } from './extra-body.js';
 import { ApiError, errorBody, toApiError } from './api-error.js';
 import { ApiKeyChecker, requiresApiKey } from './auth.js';
 import { InflightRequests } from './inflight.js';
@@ -71,6 +72,10 @@ export async function buildServer(engine: ServerEngine, options: ServerOptions, 
         .code(401)
         .send(errorBody(401, 'Missing or invalid API key: send it as "Authorization: Bearer <key>"', null));
     }
+  });
+  // before the routes' schemas check the body: extra_body's fields are top-level fields (extra-body.ts)
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST') mergeExtraBody(request.body);
   });
   if (options.accessLog) {
     app.addHook('onResponse', async (request, reply) => {

@@ -55,3 +55,31 @@ test('the issue\'s request: guided_json and extra_body fields at top level reach
   assert.deepEqual(engine.calls[1].params.structured, { kind: 'choice', choices: ['yes', 'no'] });
   await app.close();
 });
+
+test('a literal extra_body object: its fields count as top-level fields; conflicts and non-objects are 400s', async () => {
+  const { app, engine } = await fakeServer();
+  const r = await app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    payload: { model: 'fake-model', messages: [{ role: 'user', content: 'list CPEs' }], extra_body: { guided_json: schema, top_k: 7 } },
+  });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual(engine.calls[0].params.structured, { kind: 'json', schema });
+  assert.equal(engine.calls[0].params.topK, 7);
+  // the same value both ways is fine; completions take it too
+  const c = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', top_k: 3, extra_body: { top_k: 3, guided_choice: ['yes', 'no'] } } });
+  assert.equal(c.statusCode, 200, c.body);
+  assert.deepEqual(engine.calls[1].params.structured, { kind: 'choice', choices: ['yes', 'no'] });
+  const conflict = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', top_k: 3, extra_body: { top_k: 4 } } });
+  assert.equal(conflict.statusCode, 400);
+  assert.equal(conflict.json().error.param, 'extra_body.top_k');
+  assert.match(conflict.json().error.message, /top_k is given both at top level and in extra_body/);
+  const notObject = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'fake-model', messages: [{ role: 'user', content: 'x' }], extra_body: 'guided_json' } });
+  assert.equal(notObject.statusCode, 400);
+  assert.equal(notObject.json().error.param, 'extra_body');
+  // its fields are checked as top-level ones
+  const bad = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', extra_body: { max_tokens: -1 } } });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(engine.calls.length, 2, 'refused requests never reach the engine');
+  await app.close();
+});

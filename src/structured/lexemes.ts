@@ -8,6 +8,7 @@
 // start counts, instead of its product with a copied `.{min,max}` (an email under maxLength 255 passed 20,000 states).
 import { ANY_CHAR, RNode, containsKind, intersectRanges, rep, subtractRanges } from './regex-ast.js';
 import { utf8Sequences, ByteRangeSeq } from './utf8.js';
+import { analyzeLengthRegion } from './length-region-analysis.js';
 
 /** how a character is spelled in bytes: plain UTF-8, or as it must appear inside a JSON string literal */
 export type Spelling = 'raw' | 'json';
@@ -64,111 +65,6 @@ export function isRegionPattern(x: RNode): boolean {
   return !containsKind(x, ['and', 'notOneOf', 'len']);
 }
 
-/** CSR of the reversed pairs (from, to) over k nodes: starts, and each node's sources */
-function reverseCsr(pairs: number[], k: number): [Int32Array, Int32Array] {
-  const start = new Int32Array(k + 1);
-  for (let e = 0; e < pairs.length; e += 2) start[pairs[e]! + 1]++;
-  for (let i = 0; i < k; i++) start[i + 1] += start[i]!;
-  const at = start.slice(0, k);
-  const sources = new Int32Array(pairs.length >> 1);
-  for (let e = 0; e < pairs.length; e += 2) sources[at[pairs[e]!]!++] = pairs[e + 1]!;
-  return [start, sources];
-}
-
-/**
- * has[L * k + i]: node i reaches node `end` over the reversed graphs' edges with exactly L of weight 1 (rev1; rev0:
- * weight 0); L = top stands for at least top when unbounded
- */
-function lengthLayers(rev0Start: Int32Array, rev0: Int32Array, rev1Start: Int32Array, rev1: Int32Array, end: number, top: number, unbounded: boolean): Uint8Array {
-  const k = rev0Start.length - 1;
-  const has = new Uint8Array((top + 1) * k);
-  const stack = new Int32Array(k);
-  /** layer L: what ticks into layer `from` (or the seed), then all that reaches those without a character; grew? */
-  const layer = (L: number, from: number, seed: number): boolean => {
-    const base = L * k;
-    let sp = 0;
-    if (seed >= 0 && !has[base + seed]) (has[base + seed] = 1), (stack[sp++] = seed);
-    for (let i = 0; from >= 0 && i < k; i++) {
-      if (!has[from * k + i]) continue;
-      for (let j = rev1Start[i]!; j < rev1Start[i + 1]!; j++) {
-        const p = rev1[j]!;
-        if (!has[base + p]) (has[base + p] = 1), (stack[sp++] = p);
-      }
-    }
-    const grew = sp > 0;
-    while (sp > 0) {
-      const i = stack[--sp]!;
-      for (let j = rev0Start[i]!; j < rev0Start[i + 1]!; j++) {
-        const p = rev0[j]!;
-        if (!has[base + p]) (has[base + p] = 1), (stack[sp++] = p);
-      }
-    }
-    return grew;
-  };
-  layer(0, -1, end);
-  for (let L = 1; L <= top; L++) {
-    layer(L, L - 1, -1);
-    // each layer follows from the one before alone: once two are equal (or empty), so are all after them
-    if (sameLayer(has, (L - 1) * k, L * k, k)) {
-      for (let M = L + 1; M <= top; M++) has.copyWithin(M * k, L * k, (L + 1) * k);
-      break;
-    }
-  }
-  // unbounded: lengths past min all count as min, so the last layer also takes what ticks into itself
-  if (unbounded) while (layer(top, top, -1)) {}
-  return has;
-}
-
-/** over the k nodes that reach the end at all: the most characters one of them needs at least */
-function maxOfShortest(has: Uint8Array, k: number, top: number): number {
-  let most = 0;
-  for (let i = 0; i < k; i++) {
-    let L = 0;
-    while (L <= top && !has[L * k + i]) L++;
-    if (L <= top && L > most) most = L;
-  }
-  return most;
-}
-
-/** sums[L * k + i]: how many of the layers before L hold state i (small functions: V8 optimizes them at once) */
-function runningSums(has: Uint8Array, k: number, top: number): Int32Array {
-  const sums = new Int32Array((top + 2) * k);
-  for (let L = 0; L <= top; L++) for (let i = 0; i < k; i++) sums[(L + 1) * k + i] = sums[L * k + i]! + has[L * k + i]!;
-  return sums;
-}
-
-/**
- * Per count 0..top, 1 where state i reaches the end with a length in [min - count, max - count] (max -1: unbounded,
- * the top layer standing for every length from top on); entry top + 1: none past max, saturated past min.
- */
-function feasibleCounts(sums: Int32Array, k: number, i: number, min: number, max: number, top: number): Uint8Array {
-  const row = new Uint8Array(top + 2);
-  for (let c = 0; c <= top; c++) {
-    const lo = min > c ? min - c : 0;
-    const hi = max < 0 ? top : max - c;
-    row[c] = lo <= hi && sums[(hi + 1) * k + i]! - sums[lo * k + i]! > 0 ? 1 : 0;
-  }
-  row[top + 1] = max < 0 ? row[top]! : 0;
-  return row;
-}
-
-function hashBytes(a: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
-  return h & 0x3fffffff;
-}
-
-function sameLayer(has: Uint8Array, a: number, b: number, k: number): boolean {
-  for (let i = 0; i < k; i++) if (has[a + i] !== has[b + i]) return false;
-  return true;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 // the arrays of a LexemeNfa before finalize() (shared: nothing can be written to an empty array)
 const NO_INTS = new Int32Array(0);
 const NO_BYTES = new Uint8Array(0);
@@ -208,7 +104,8 @@ export class LexemeNfa {
   stateFlags = NO_INTS;
   /** per state: 1 where a character starts inside a counted region (each byte edge counts one; a loop state or a length region's class start) */
   isLoop = NO_BYTES;
-  /** per counted region: a length region's last state (buildLengthRegion), or -1 for a counted repetition */
+  /** per counted region: a length region's first and last states (buildLengthRegion), or -1 for a counted repetition */
+  readonly regionEntry: number[] = [];
   readonly regionEnd: number[] = [];
   /**
    * Length regions only (see analyzeLengthRegions): per state its feasibility profile or -1; per profile, 1 at count
@@ -386,6 +283,7 @@ export class LexemeNfa {
     const entry = this.newState();
     this.eps(s, entry);
     const end = this.build(x, sp, entry);
+    this.regionEntry[region] = entry;
     this.regionEnd[region] = end;
     this.currentRegion = -1;
     const exit = this.newState();
@@ -396,6 +294,7 @@ export class LexemeNfa {
   private newRegion(min: number, max: number): number {
     this.regionMin.push(min);
     this.regionMax.push(max);
+    this.regionEntry.push(-1);
     this.regionEnd.push(-1);
     return this.regionMin.length - 1;
   }
@@ -601,17 +500,11 @@ export class LexemeNfa {
     for (let r = 0; r < this.regionEnd.length; r++) {
       const end = this.regionEnd[r]!;
       if (end < 0) continue;
-      const entry = this.regionEntry(r);
+      const entry = this.regionEntry[r]!;
       const p = this.stateProfile[entry]!;
       if (this.live[entry] && (p < 0 || !this.profileFeasible[p]![0])) (blocked ??= new Uint8Array(n))[entry] = 1;
     }
     if (blocked) this.live = this.reachAccept(scratchOf(2 * n + 1 + ne + m), blocked);
-  }
-
-  /** a length region's entry: its first state (buildLengthRegion makes it first) */
-  private regionEntry(r: number): number {
-    for (let q = 0; q < this.nStates; q++) if (this.stateRegion[q] === r) return q;
-    throw new Error('internal: a length region without states');
   }
 
   /** states that reach an accepting state over both edge kinds, not through `blocked` ones */
@@ -653,10 +546,9 @@ export class LexemeNfa {
   }
 
   /**
-   * For each length region: the completions' lengths (in characters) from each of its states to its end, as sets
-   * up to the bound that matters (max; min when max is Infinity, past which counts saturate), and from them which
-   * counts leave each state a completion within [min, max]. The lexer DFA drops configurations without one, so that
-   * no prefix it keeps is a dead end (the product construction's states had this by their liveness).
+   * For each length region, which counts leave each of its states a completion within [min, max]
+   * (length-region-analysis.ts). The lexer DFA drops configurations without one, so that no prefix it keeps is a
+   * dead end (the product construction's states had this by their liveness).
    */
   private analyzeLengthRegions(): void {
     const n = this.nStates;
@@ -668,60 +560,29 @@ export class LexemeNfa {
       this.regionClassCount.push(0);
       this.regionMaxMinLen.push(0);
       if (end < 0) continue;
-      const min = this.regionMin[r]!;
-      const max = this.regionMax[r]!;
-      const unbounded = max === Infinity;
-      const top = unbounded ? min : max;
       index.fill(-1);
       const states: number[] = [];
       for (let q = 0; q < n; q++) if (this.stateRegion[q] === r && this.live![q]) index[q] = states.push(q) - 1;
-      const k = states.length;
-      // reverse edges inside the region, in CSR: weight 1 from a character's start (rev1), else 0 (rev0)
-      const edges: number[][] = [[], []];
-      for (let i = 0; i < k; i++) {
+      // the region's edges between its live states, as index pairs: weight 1 from a character's start, else 0
+      const edges: [number[], number[]] = [[], []];
+      for (let i = 0; i < states.length; i++) {
         const q = states[i]!;
         for (let j = this.epsStart[q]!; j < this.epsStart[q + 1]!; j++) {
           const t = index[this.epsTarget[j]!]!;
-          if (t >= 0) edges[0]!.push(t, i);
+          if (t >= 0) edges[0].push(i, t);
         }
         for (let j = this.edgeStart[q]!; j < this.edgeStart[q + 1]!; j++) {
           const t = index[this.edgeTo[j]!]!;
-          if (t >= 0) edges[this.isLoop[q] ? 1 : 0]!.push(t, i);
+          if (t >= 0) edges[this.isLoop[q] ? 1 : 0].push(i, t);
         }
       }
-      const [rev0Start, rev0] = reverseCsr(edges[0]!, k);
-      const [rev1Start, rev1] = reverseCsr(edges[1]!, k);
-      // has[L * k + i]: state i reaches the end with exactly L characters (L = top: at least top when unbounded)
-      const has = lengthLayers(rev0Start, rev0, rev1Start, rev1, index[end]!, top, unbounded);
-      // feasible counts per state (0..top, and top + 1: none past max, saturated past min), through running sums over L
-      this.regionMaxMinLen[r] = maxOfShortest(has, k, top);
-      const sums = runningSums(has, k, top);
-      const rows: Uint8Array[] = [];
-      const byHash = new Map<number, number[]>();
-      for (let i = 0; i < k; i++) {
-        const row = feasibleCounts(sums, k, i, min, unbounded ? -1 : max, top);
-        const h = hashBytes(row);
-        let bucket = byHash.get(h);
-        if (!bucket) byHash.set(h, (bucket = []));
-        let id = bucket.find((p) => sameBytes(this.profileFeasible[p]!, row));
-        if (id === undefined) {
-          id = this.profileFeasible.push(row) - 1;
-          bucket.push(id);
-          rows.push(row);
-        }
-        this.stateProfile[states[i]!] = id;
-      }
-      // counts alike for every profile, at the count and at the next one, share a class
-      const classes = new Int32Array(top + 1);
-      const representative: number[] = [];
-      const alike = (a: number, b: number) => rows.every((row) => row[a] === row[b] && row[a + 1] === row[b + 1]);
-      for (let c = 0; c <= top; c++) {
-        let id = c > 0 && alike(c, c - 1) ? classes[c - 1]! : representative.findIndex((d) => alike(c, d));
-        if (id < 0) id = representative.push(c) - 1;
-        classes[c] = id;
-      }
-      this.regionCountClass[r] = classes;
-      this.regionClassCount[r] = representative.length;
+      const a = analyzeLengthRegion(states.length, edges[0], edges[1], index[end]!, this.regionMin[r]!, this.regionMax[r]!);
+      const first = this.profileFeasible.length;
+      this.profileFeasible.push(...a.rows);
+      for (let i = 0; i < states.length; i++) this.stateProfile[states[i]!] = first + a.rowOf[i]!;
+      this.regionCountClass[r] = a.countClass;
+      this.regionClassCount[r] = a.classCount;
+      this.regionMaxMinLen[r] = a.maxMinLen;
     }
   }
 

@@ -154,6 +154,9 @@ function matchesNonEmpty(n: RNode, spelling: Spelling): boolean {
 }
 
 
+/** intersections and lengths have no syntactic test of emptiness (see lexemeLive) */
+const CHECKED_ON_AUTOMATON: ReadonlyArray<RNode['k']> = ['and', 'len'];
+
 export class LexemeTable {
   private readonly nodes: RNode[] = [];
   private readonly spellings: Spelling[] = [];
@@ -240,7 +243,7 @@ export class LexemeTable {
    */
   lexemeLive(lex: number): boolean {
     const node = this.nodes[lex]!;
-    if (this.automata[lex] || containsKind(node, ['and', 'len'])) return this.automaton(lex).nfa.lexemeLive(0);
+    if (this.automata[lex] || containsKind(node, CHECKED_ON_AUTOMATON)) return this.automaton(lex).nfa.lexemeLive(0);
     return matchesNonEmpty(node, this.spellings[lex]!);
   }
 }

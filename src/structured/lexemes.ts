@@ -62,8 +62,9 @@ export function isCountedRep(n: RNode): boolean {
  * intersection, name trie or second length inside.
  */
 export function isRegionPattern(x: RNode): boolean {
-  return !containsKind(x, ['and', 'notOneOf', 'len']);
+  return !containsKind(x, NOT_IN_REGIONS);
 }
+const NOT_IN_REGIONS: ReadonlyArray<RNode['k']> = ['and', 'notOneOf', 'len'];
 
 // the arrays of a LexemeNfa before finalize() (shared: nothing can be written to an empty array)
 const NO_INTS = new Int32Array(0);

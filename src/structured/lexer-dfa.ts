@@ -241,12 +241,13 @@ export class LexerDfa {
     const perLex = new Map<number, string[]>();
     const base = this.stateBase[s]!;
     let clamped = false;
-    // a count no token can reach is told as Infinity; one only long tokens can reach is capped at `horizon`
-    const tell = (n: number): number => {
-      if (n >= longest) return Infinity;
-      if (n < horizon) return n;
+    // a count no token can reach is told as Infinity; one only long tokens can reach is capped at `horizon`. With a
+    // `margin`, the count a state may still need on top of the token's characters shifts both
+    const tell = (n: number, margin = 0): number => {
+      if (n >= longest + margin) return Infinity;
+      if (n < horizon + margin) return n;
       clamped = true;
-      return horizon;
+      return horizon + margin;
     };
     const configs = this.shapes[this.stateShape[s]!]!.configs;
     for (let k = 0; k < configs.length; k++) {
@@ -258,25 +259,13 @@ export class LexerDfa {
       const nfa = this.lexemes.automaton(lex).nfa;
       const r = nfa.stateRegion[q]!;
       let part = String(q);
-      if (r >= 0 && nfa.regionEnd[r]! >= 0) {
-        // a length region: below min, a state's feasibility can turn at any count, so the count is told exactly;
-        // once min is reached only the room matters, and a state needs at most regionMaxMinLen characters to end:
-        // room enough for that after any token's characters is as good as no max (walks shared along the string),
-        // and after any token under `horizon` characters, as good as any other such room (capped, as counts are)
+      if (r >= 0) {
         const need = Math.max(0, nfa.regionMin[r]! - c);
         const room = nfa.regionMax[r]! - c;
-        const margin = nfa.regionMaxMinLen[r]!;
-        let told = room;
-        if (need === 0 && room >= longest + margin) told = Infinity;
-        else if (need === 0 && room >= horizon + margin) {
-          clamped = true;
-          told = horizon + margin;
-        }
-        part += `:${need}/${told}`;
-      } else if (r >= 0) {
-        const need = tell(Math.max(0, nfa.regionMin[r]! - c));
-        const room = tell(nfa.regionMax[r]! - c);
-        part += `:${need}/${room}`;
+        if (nfa.regionEnd[r]! < 0) part += `:${tell(need)}/${tell(room)}`;
+        // a length region: below min, a state's feasibility can turn at any count, so the count is told exactly;
+        // once min is reached only the room matters, beyond the most characters a state needs to end (the margin)
+        else part += need > 0 ? `:${need}/${room}` : `:0/${tell(room, nfa.regionMaxMinLen[r]!)}`;
       }
       let parts = perLex.get(lex);
       if (!parts) perLex.set(lex, (parts = []));

@@ -143,6 +143,10 @@ export interface StepRun {
   /** of them, those posted before the rest of the rows were fed (WorkerMaskTimings.earlyColdRows), and when */
   earlyColdRows: number[];
   earlyPostMs: number[];
+  /** of them, those posted before the engine thread fed them, of those the ones it then found cached, and of these the ones it wrote itself (WorkerMaskTimings.aheadRows, aheadCachedRows, aheadReclaimedRows) */
+  aheadRows: number[];
+  aheadCachedRows: number[];
+  aheadReclaimedRows: number[];
   /** of them, rows the engine thread took over once its cached rows were written (BulkMaskFiller.assist) */
   assistedRows: number[];
   /** the engine thread's time on them */
@@ -182,7 +186,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0, pending: -1 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], aheadRows: [], aheadCachedRows: [], aheadReclaimedRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   // an earlier run's last fills are not this run's
   pool?.takeFillTimes();
@@ -215,7 +219,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       // mask found, the cold ones posted to the workers, the cached ones written here (equal masks pointed at one row:
       // grammarSameAs), the engine thread's assist; logits never ready: no row is deferred, the step waits for every
       // mask
-      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0 };
+      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 };
       let failed: unknown = null;
       const pooled = provider instanceof PooledGrammarProvider ? provider : null;
       const assistedBefore = pooled?.rowsAssisted ?? 0;
@@ -229,6 +233,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
           graceMs: 0,
           rows: live.map((l, i) => ({ i, grammar: l.grammar })),
           feed: (i) => feed(live[i]!),
+          pendingToken: (i) => live[i]!.pending,
           shared: new SharedMaskRows(sameAs),
           held,
           late: [],
@@ -251,6 +256,9 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       run.coldRows.push(timings.coldRows);
       run.earlyColdRows.push(timings.earlyColdRows);
       run.earlyPostMs.push(timings.earlyPostMs);
+      run.aheadRows.push(timings.aheadRows);
+      run.aheadCachedRows.push(timings.aheadCachedRows);
+      run.aheadReclaimedRows.push(timings.aheadReclaimedRows);
       coldInStep = timings.coldRows;
     } else {
       sameAs.fill(-1);
@@ -331,7 +339,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), earlyColdRows: stats(r.earlyColdRows), earlyPostMs: stats(r.earlyPostMs), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), earlyColdRows: stats(r.earlyColdRows), earlyPostMs: stats(r.earlyPostMs), aheadRows: stats(r.aheadRows), aheadCachedRows: stats(r.aheadCachedRows), aheadReclaimedRows: stats(r.aheadReclaimedRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, engineThreadWalksInCold: engineWalksInCold, memoryAfterColdMiB };
     console.log(JSON.stringify(row));

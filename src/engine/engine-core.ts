@@ -437,7 +437,7 @@ export class EngineCore {
       }
     }
     const live = (i: number) => this.seqRefs.get(sampleSeqs[i])?.state ?? null;
-    const { deferred, bitmaskInUse, cachedRows, coldRows } = await fillWithWorkers(
+    const { deferred, bitmaskInUse, cachedRows, coldRows, aheadRows } = await fillWithWorkers(
       {
         bitmask: batch.grammarBitmask!,
         grammarRows: batch.grammarRows!,
@@ -451,6 +451,7 @@ export class EngineCore {
           if (!ref) throw new Error('structured output: the request ended before its mask');
           this.feedPendingToken(ref.state);
         },
+        pendingToken: (i) => this.seqRefs.get(sampleSeqs[i])?.state.grammarPendingToken ?? -1,
         shared,
         held: this.maskBuffer,
         late,
@@ -464,6 +465,7 @@ export class EngineCore {
     );
     this.maskCounters.rowsCachedOnEngine += cachedRows;
     this.maskCounters.rowsOnWorkers += coldRows;
+    this.maskCounters.rowsPostedAhead += aheadRows;
     for (const i of deferred) pending.deferred.add(i);
     if (deferred.length > 0) {
       this.maskCounters.stepsDeferred++;

@@ -70,6 +70,11 @@ export function writeMaskRow(grammar: RequestGrammar, identity: object | null, o
 export interface MaskRow {
   grammar: RequestGrammar;
   offset: number;
+  /**
+   * a token the engine thread has not fed the grammar yet (BulkMaskFiller.takesAhead): the filler's thread feeds it
+   * before the mask, while the engine thread feeds its own matcher; absent or -1: none
+   */
+  pendingToken?: number;
 }
 
 /** fills many rows' masks at once off the engine's thread (worker threads) */
@@ -89,6 +94,16 @@ export interface BulkMaskFiller {
    * started and that are cheap to compute, for a bounded time; each is told through that fill's onRowDone
    */
   assist?(): void;
+  /**
+   * whether `fill` can take this grammar's row before the engine thread feeds it its pending token
+   * (MaskRow.pendingToken): the row's mask is then computed only off the engine thread
+   */
+  takesAhead?(grammar: RequestGrammar): boolean;
+  /**
+   * a row taken ahead whose mask the engine thread found cached once it fed the token: if no other thread has started
+   * it, the filler writes it now from that cache and tells it done (its fill's onRowDone); returns whether it did
+   */
+  reclaim?(grammar: RequestGrammar): boolean;
 }
 
 export interface GrammarProvider {

@@ -34,6 +34,8 @@ export interface StructuredMaskStats {
   rowsCachedOnEngine: number;
   /** grammar rows handed to the mask workers (cold, or a grammar that cannot tell) */
   rowsOnWorkers: number;
+  /** of them, rows handed over before the engine thread fed them their tokens (likely cold: fillWithWorkers) */
+  rowsPostedAhead: number;
   /** steps that deferred at least one row, and the rows deferred */
   stepsDeferred: number;
   rowsDeferred: number;
@@ -44,7 +46,7 @@ export interface StructuredMaskStats {
 }
 
 export function emptyMaskStats(): StructuredMaskStats {
-  return { steps: 0, rowsCachedOnEngine: 0, rowsOnWorkers: 0, stepsDeferred: 0, rowsDeferred: 0, maskWaitMs: 0, maxMaskWaitMs: 0 };
+  return { steps: 0, rowsCachedOnEngine: 0, rowsOnWorkers: 0, rowsPostedAhead: 0, stepsDeferred: 0, rowsDeferred: 0, maskWaitMs: 0, maxMaskWaitMs: 0 };
 }
 
 /** the step's logits-ready signal: the backend calls `signal`; `at` is when (performance.now), null before */

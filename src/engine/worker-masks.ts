@@ -1,9 +1,10 @@
 // One step's grammar masks with the mask workers (engine-core.ts gathers the rows and tells which are late). The
 // engine thread feeds each row its pending token and finds its cached mask (~2–5 µs a row); the cold rows are posted
 // to the workers, then the cached rows are filled on the engine thread (a cache copy: microseconds). Rows likely to
-// be cold (cold at their request's last step, or new) are fed first and their cold ones posted at once, so that the
-// workers start while the engine thread feeds the rest (~0.5 ms of a 128-row step); cold rows found among the rest
-// are posted after. When the backend's logits are ready, each row still being computed gets its grace
+// be cold (cold at their request's last step, or new) are posted before anything is fed, with their pending tokens,
+// where the filler takes them ahead (its workers' mirrors feed the tokens): the workers start at once rather than
+// after the engine thread fed them (~0.5 ms of a 128-row step). Likely cold rows it does not take are fed first and
+// their cold ones posted then; cold rows found among the rest are posted after. When the backend's logits are ready, each row still being computed gets its grace
 // (maskGraceFor) and is then deferred: it samples unconstrained, the engine discards its token and the scheduler
 // schedules it again at the same position; its grammar is untouched (no token accepted). Its worker finishes into
 // this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that mask
@@ -61,16 +62,24 @@ export interface WorkerMaskTimings {
   earlyColdRows: number;
   /** from the start to that early post (0: none) */
   earlyPostMs: number;
+  /** of the early cold rows, those posted before this thread fed them (BulkMaskFiller.takesAhead) */
+  aheadRows: number;
+  /** of those, the ones this thread then found cached, and of these the ones it wrote itself (BulkMaskFiller.reclaim) */
+  aheadCachedRows: number;
+  aheadReclaimedRows: number;
 }
 
-/** the grammars whose mask was cached at the last step they were in: the others (and new ones) are likely cold */
-const cachedAtLastStep = new WeakSet<RequestGrammar>();
+/**
+ * per grammar, whether its mask was cached at the last step it was in: the others (and new ones, absent) are likely
+ * cold
+ */
+const cachedAtLastStep = new WeakMap<RequestGrammar, boolean>();
 
 /** the rows likely cold first (order kept within each part), and how many they are */
 function likelyColdFirst(rows: WorkerMaskStep['rows']): { ordered: WorkerMaskStep['rows']; likely: number } {
-  const likely = rows.filter((r) => !cachedAtLastStep.has(r.grammar));
+  const likely = rows.filter((r) => cachedAtLastStep.get(r.grammar) !== true);
   if (likely.length === 0 || likely.length === rows.length) return { ordered: rows, likely: likely.length };
-  return { ordered: [...likely, ...rows.filter((r) => cachedAtLastStep.has(r.grammar))], likely: likely.length };
+  return { ordered: [...likely, ...rows.filter((r) => cachedAtLastStep.get(r.grammar) === true)], likely: likely.length };
 }
 
 export interface WorkerMaskStep {
@@ -83,6 +92,8 @@ export interface WorkerMaskStep {
   rows: Array<{ i: number; grammar: RequestGrammar }>;
   /** feeds row i its pending token (throws if its grammar rejects it) */
   feed(i: number): void;
+  /** the token feed(i) feeds (-1: none); absent: no row is posted before it is fed */
+  pendingToken?(i: number): number;
   /** cached rows with equal identities: one written, the others pointed at it */
   shared: SharedMaskRows;
   /** what the bitmask's rows hold from earlier steps (the bitmask is reused): a cached row holding its mask is not rewritten */
@@ -103,6 +114,8 @@ export interface WorkerMaskResult {
   bitmaskInUse: boolean;
   cachedRows: number;
   coldRows: number;
+  /** of the cold rows, those posted before this thread fed them */
+  aheadRows: number;
 }
 
 /** fills the step's rows; resolves once each is filled, failed or deferred */
@@ -142,12 +155,12 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       grammarRows[i] = 1;
     }
   };
-  /** posts cold[from..] to the workers */
-  const postCold = (from: number) => {
+  /** posts cold[from..] to the workers (`ahead`: with their pending tokens, not fed here yet) */
+  const postCold = (from: number, ahead = false) => {
     const batch = cold.slice(from);
     // rows written by a worker: their words are no mask identity's
     for (const { i } of batch) s.held.hold(i, null);
-    const rows: MaskRow[] = batch.map(({ i, grammar }) => ({ grammar, offset: i * words }));
+    const rows: MaskRow[] = batch.map(({ i, grammar }) => ({ grammar, offset: i * words, pendingToken: ahead ? s.pendingToken!(i) : -1 }));
     const told = (k: number, err: Error | null) => onRow(from + k, err);
     void filler.fill(rows, bitmask, told).then(
       (errors) => errors.forEach((e, k) => told(k, e)),
@@ -158,27 +171,69 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   const { ordered, likely } = likelyColdFirst(s.rows);
   let earlyColdRows = 0;
   let earlyPostMs = 0;
+  // the rows cold at their last step with a token to feed, that the filler takes before it is fed: posted now, so
+  // that the workers start at once (their mirrors feed the tokens) while this thread feeds its own matchers. They are
+  // cold rows whatever this thread's cache then says (a row written twice could be read half rewritten), unless the
+  // filler hands one back that no worker has started (reclaim). A new request's row has no token to feed: it is
+  // classified at once below
+  const takesAhead = s.pendingToken ? filler.takesAhead?.bind(filler) : undefined;
+  const ahead = new Set<number>();
+  if (takesAhead) {
+    for (let n = 0; n < likely; n++) {
+      const r = ordered[n]!;
+      if (cachedAtLastStep.get(r.grammar) !== false || s.pendingToken!(r.i) < 0 || !takesAhead(r.grammar)) continue;
+      ahead.add(r.i);
+      cold.push(r);
+      coldMasks.push(new LateMask(bitmask, r.i * words, words));
+    }
+    if (cold.length > 0) {
+      earlyColdRows = cold.length;
+      postCold(0, true);
+      earlyPostMs = performance.now() - start;
+    }
+  }
+  const aheadRows = cold.length;
+  let aheadCachedRows = 0;
+  let aheadReclaimedRows = 0;
   ordered.forEach(({ i, grammar }, n) => {
+    if (ahead.has(i)) {
+      try {
+        s.feed(i);
+        // cached here after all: written here if no worker has started it; and no longer likely cold
+        const cachedHere = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() !== null : grammar.nextMaskCached?.() === true;
+        cachedAtLastStep.set(grammar, cachedHere);
+        if (cachedHere) {
+          aheadCachedRows++;
+          if (filler.reclaim?.(grammar)) aheadReclaimedRows++;
+        }
+      } catch (e) {
+        // its worker's answer is for a state this thread's matcher never reached: never adopted (done already)
+        coldMasks[cold.findIndex((c) => c.i === i)]!.finish(true);
+        failures++;
+        s.fail(i, e);
+      }
+      return;
+    }
     try {
       s.feed(i);
       // a grammar that tells its cached mask's identity answers both questions at once
       const identity = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() : null;
       if (grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true) {
         cached.push({ i, grammar, identity });
-        cachedAtLastStep.add(grammar);
+        cachedAtLastStep.set(grammar, true);
       } else {
         cold.push({ i, grammar });
         coldMasks.push(new LateMask(bitmask, i * words, words));
-        cachedAtLastStep.delete(grammar);
+        cachedAtLastStep.set(grammar, false);
       }
     } catch (e) {
       // its row stays free (zero)
       s.fail(i, e);
     }
     // the likely cold rows are classified: the workers start on their cold ones while this thread feeds the rest
-    if (n + 1 === likely && likely < ordered.length && cold.length > 0) {
+    if (n + 1 === likely && likely < ordered.length && cold.length > earlyColdRows) {
+      postCold(earlyColdRows);
       earlyColdRows = cold.length;
-      postCold(0);
       earlyPostMs = performance.now() - start;
     }
   });
@@ -210,7 +265,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       s.fail(i, e);
     }
   }
-  if (s.timings) Object.assign(s.timings, { classifyMs: classified - start, cachedFillMs: performance.now() - classified, cachedRows: cached.length, coldRows: cold.length, earlyColdRows, earlyPostMs });
+  if (s.timings) Object.assign(s.timings, { classifyMs: classified - start, cachedFillMs: performance.now() - classified, cachedRows: cached.length, coldRows: cold.length, earlyColdRows, earlyPostMs, aheadRows, aheadCachedRows, aheadReclaimedRows });
   // the cached rows are written: this thread takes cold rows no worker has started yet
   if (cold.length > 0) filler.assist?.();
   if (waits.length > 0) {
@@ -247,5 +302,5 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     const state = s.live(i);
     if (state) state.maskDeferrals = 0;
   }
-  return { deferred, bitmaskInUse, cachedRows: cached.length, coldRows: cold.length };
+  return { deferred, bitmaskInUse, cachedRows: cached.length, coldRows: cold.length, aheadRows };
 }

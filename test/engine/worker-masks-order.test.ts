@@ -14,7 +14,12 @@ const WORDS = 1;
 /** a grammar whose next mask is cached or not as the test says; its mask is one bit: its row's number */
 class FlagGrammar implements RequestGrammar {
   cold = true;
+  /** told when a worker's mask for it is taken (RequestGrammar.adoptNextMask) */
+  onAdopt: (() => void) | null = null;
   constructor(readonly row: number) {}
+  adoptNextMask(): void {
+    this.onAdopt?.();
+  }
   fillNextTokenBitmask(out: Int32Array, offset: number): void {
     out.fill(0, offset, offset + WORDS);
     out[offset + (this.row >> 5)] = 1 << (this.row & 31);
@@ -33,17 +38,43 @@ class FlagGrammar implements RequestGrammar {
   }
 }
 
-/** fills every posted row at once, noting for each fill which rows it had and how many rows were fed by then */
+/**
+ * fills every posted row at once, noting for each fill which rows it had, how many rows were fed by then and the
+ * rows' pending tokens; takes ahead the grammars `ahead` picks (none by default)
+ */
 class RecordingFiller implements BulkMaskFiller {
-  fills: Array<{ rows: number[]; fedBefore: number }> = [];
-  constructor(private readonly fed: () => number) {}
+  fills: Array<{ rows: number[]; fedBefore: number; pending?: number[] }> = [];
+  takesAhead?: (g: RequestGrammar) => boolean;
+  /** rows handed back (reclaim): written by the caller's thread, not by this filler */
+  reclaimed: number[] = [];
+  private posted: Array<{ rows: readonly MaskRow[]; out: Int32Array; onRowDone?: (k: number, e: Error | null) => void }> = [];
+  constructor(
+    private readonly fed: () => number,
+    ahead?: (row: number) => boolean,
+  ) {
+    if (ahead) this.takesAhead = (g) => ahead((g as FlagGrammar).row);
+  }
+  reclaim(g: RequestGrammar): boolean {
+    for (const { rows, out, onRowDone } of this.posted) {
+      const k = rows.findIndex((r) => r.grammar === g);
+      if (k < 0) continue;
+      this.reclaimed.push((g as FlagGrammar).row);
+      g.fillNextTokenBitmask(out, rows[k]!.offset);
+      onRowDone?.(k, null);
+      return true;
+    }
+    return false;
+  }
   allocate(length: number): Int32Array {
     return new Int32Array(new SharedArrayBuffer(length * 4));
   }
   async fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, e: Error | null) => void): Promise<Array<Error | null>> {
-    this.fills.push({ rows: rows.map((r) => (r.grammar as FlagGrammar).row), fedBefore: this.fed() });
+    const pending = rows.map((r) => r.pendingToken ?? -1);
+    this.fills.push({ rows: rows.map((r) => (r.grammar as FlagGrammar).row), fedBefore: this.fed(), ...(pending.some((t) => t >= 0) ? { pending } : {}) });
+    this.posted.push({ rows, out, onRowDone });
     await Promise.resolve();
     rows.forEach((r, k) => {
+      if (this.reclaimed.includes((r.grammar as FlagGrammar).row)) return;
       r.grammar.fillNextTokenBitmask(out, r.offset);
       onRowDone?.(k, null);
     });
@@ -51,14 +82,19 @@ class RecordingFiller implements BulkMaskFiller {
   }
 }
 
-async function step(grammars: FlagGrammar[]) {
+/**
+ * one step over `grammars`; with `ahead`, the filler takes those rows ahead and row i's pending token is 100 + i;
+ * `rejects`: rows whose feed throws (their requests fail, and nothing else)
+ */
+async function step(grammars: FlagGrammar[], ahead?: (row: number) => boolean, rejects: number[] = []) {
   let fed = 0;
-  const filler = new RecordingFiller(() => fed);
+  const failed: number[] = [];
+  const filler = new RecordingFiller(() => fed, ahead);
   const bitmask = filler.allocate(grammars.length * WORDS);
   const grammarRows = new Uint8Array(grammars.length);
   const states = grammars.map(() => ({ lateMask: null, maskDeferrals: 0 }) as unknown as SequenceState);
   const held: HeldRows = { holds: () => false, hold: () => undefined };
-  const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0 };
+  const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 };
   const result = await fillWithWorkers(
     {
       bitmask,
@@ -67,21 +103,31 @@ async function step(grammars: FlagGrammar[]) {
       logits: new LogitsSignal(),
       graceMs: 0,
       rows: grammars.map((grammar, i) => ({ i, grammar })),
-      feed: () => void fed++,
+      feed: (i) => {
+        fed++;
+        if (rejects.includes(i)) throw new Error(`row ${i}: the grammar rejected its token`);
+      },
+      ...(ahead ? { pendingToken: (i: number) => 100 + i } : {}),
       shared: new SharedMaskRows(new Int32Array(grammars.length).fill(-1)),
       held,
       late: [],
-      live: (i) => states[i]!,
-      fail: (i, e) => assert.fail(`row ${i} failed: ${String(e)}`),
+      live: (i) => (failed.includes(i) ? null : states[i]!),
+      fail: (i, e) => {
+        assert.ok(rejects.includes(i), `row ${i} failed: ${String(e)}`);
+        failed.push(i);
+      },
       timings,
     },
     filler,
   );
+  // the filler's answers come in later turns: the step is over once they are in
+  await new Promise((r) => setImmediate(r));
   grammars.forEach((g, i) => {
+    if (rejects.includes(i)) return;
     assert.equal(grammarRows[i], 1, `row ${i} filled`);
     assert.equal(bitmask[i * WORDS + (g.row >> 5)], 1 << (g.row & 31), `row ${i} holds its own mask`);
   });
-  return { fills: filler.fills, timings, result };
+  return { fills: filler.fills, timings, result, failed, grammarRows, reclaimed: filler.reclaimed };
 }
 
 test('rows cold at their last step are fed first and their cold masks posted before the other rows are fed', async () => {
@@ -107,4 +153,52 @@ test('rows cold at their last step are fed first and their cold masks posted bef
   const third = await step(grammars);
   assert.deepEqual(third.fills, [{ rows: [3], fedBefore: 8 }]);
   assert.equal(third.timings.earlyColdRows, 0);
+});
+
+test('rows cold at their last step that the filler takes ahead are posted before any row is fed, with their pending tokens', async () => {
+  const grammars = Array.from({ length: 8 }, (_, i) => new FlagGrammar(i));
+  const even = (row: number) => row % 2 === 0;
+  // first step: every request is new (no step yet tells whether it is cold): nothing is taken ahead
+  grammars.forEach((g, i) => (g.cold = i !== 5));
+  const first = await step(grammars, even);
+  assert.deepEqual(first.fills, [{ rows: [0, 1, 2, 3, 4, 6, 7], fedBefore: 8 }]);
+  assert.equal(first.timings.aheadRows, 0);
+  // second step: the filler takes the even rows cold at the last step ahead, posted with their tokens before any feed,
+  // as cold rows whatever this thread's cache then says; row 4, cached here once fed, is handed back (reclaim) and
+  // written here. The odd ones cold at the last step are fed and classified as before; row 5 (cached) last
+  grammars.forEach((g, i) => (g.cold = i !== 4 && i !== 5));
+  const second = await step(grammars, even);
+  assert.deepEqual(second.fills, [
+    { rows: [0, 2, 4, 6], fedBefore: 0, pending: [100, 102, 104, 106] },
+    { rows: [1, 3, 7], fedBefore: 4 + 3 },
+  ]);
+  assert.deepEqual(second.reclaimed, [4]);
+  assert.deepEqual(
+    [second.timings.aheadRows, second.timings.aheadCachedRows, second.timings.aheadReclaimedRows, second.timings.coldRows, second.result.aheadRows],
+    [4, 1, 1, 7, 4],
+  );
+  assert.equal(second.result.bitmaskInUse, false);
+  // third step: row 4 (cached once fed) is no longer likely cold; cold again now, it is fed and posted after the
+  // likely ones
+  grammars.forEach((g, i) => (g.cold = i !== 5));
+  const third = await step(grammars, even);
+  assert.deepEqual(third.fills, [
+    { rows: [0, 2, 6], fedBefore: 0, pending: [100, 102, 106] },
+    { rows: [1, 3, 7], fedBefore: 3 + 3 },
+    { rows: [4], fedBefore: 8 },
+  ]);
+});
+
+test('a row taken ahead whose token its grammar then rejects fails alone; its answer is never adopted', async () => {
+  const grammars = Array.from({ length: 4 }, (_, i) => new FlagGrammar(i));
+  // a first step makes them cold at their last step
+  await step(grammars);
+  const adopted: number[] = [];
+  for (const g of grammars) g.onAdopt = () => void adopted.push(g.row);
+  const { fills, failed, grammarRows, result } = await step(grammars, () => true, [2]);
+  assert.deepEqual(fills, [{ rows: [0, 1, 2, 3], fedBefore: 0, pending: [100, 101, 102, 103] }]);
+  assert.deepEqual(failed, [2]);
+  assert.equal(grammarRows[2], 0, 'its row is not handed to the sampler');
+  assert.deepEqual(adopted.sort(), [0, 1, 3], "the failed row's mask is for a state its matcher never reached");
+  assert.equal(result.bitmaskInUse, true, 'a worker may still write the failed row: the bitmask is not reused');
 });

@@ -340,6 +340,63 @@ test('fills overlap: a later fill queues behind a slow one on its worker and sen
   });
 });
 
+test('a row posted with a pending token: its mirror feeds it first; the next fill, whose history has it, sends only what follows', async () => {
+  await withPool({ numWorkers: 1 }, async (pool) => {
+    const c: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } } } };
+    const text = q.encode('{"name": "Ada", "n": 12');
+    assert.ok(text.length >= 6);
+    const out = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+    const fillAt = async (history: number[], pendingToken: number) => {
+      out.fill(0);
+      assert.deepEqual(await pool.fill([{ key: 7, constraint: c, constraintKey: 'c', history, pendingToken, offset: 0 }], out), [null]);
+      return out.slice();
+    };
+    // first mask after 2 tokens, the second one still pending on the engine thread
+    assert.deepEqual(await fillAt(text.slice(0, 1), text[1]!), referenceMask(c, text.slice(0, 2)));
+    // the engine thread fed it: its history has it now; one more pending
+    assert.deepEqual(await fillAt(text.slice(0, 2), text[2]!), referenceMask(c, text.slice(0, 3)));
+    // none pending (-1): the mirror stands where the history ends
+    assert.deepEqual(await fillAt(text.slice(0, 5), -1), referenceMask(c, text.slice(0, 5)));
+    assert.deepEqual(await fillAt(text.slice(0, 5), text[5]!), referenceMask(c, text.slice(0, 6)));
+  });
+});
+
+test('a row taken ahead that the engine thread then finds cached is written there while its worker is busy; the worker only syncs', async () => {
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, engineAssistMs: 0 });
+  try {
+    await p.startWorkers().whenStarted();
+    const c: StructuredConstraint = { kind: 'json', schema: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } } } };
+    const text = q.encode('{"name": "Ada", "n": 12');
+    // the engine thread's cache has the mask after 3 tokens
+    const first = p.create(c);
+    for (const t of text.slice(0, 3)) assert.ok(first.acceptToken(t));
+    first.fillNextTokenBitmask(new Int32Array(WORDS), 0);
+    const g = p.create(c);
+    for (const t of text.slice(0, 2)) assert.ok(g.acceptToken(t));
+    // the worker is kept busy: new requests are compiled and their first masks computed there, a heavy one last
+    p.create({ kind: 'json', schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, { type: 'string', maxLength: i + 2 }])) } });
+    const filler = p.bulkFiller(2)!;
+    assert.ok(filler.takesAhead!(g));
+    const out = filler.allocate(WORDS);
+    const told: Array<[number, Error | null]> = [];
+    const done = filler.fill([{ grammar: g, offset: 0, pendingToken: text[2]! }], out, (k, e) => told.push([k, e]));
+    assert.ok(g.acceptToken(text[2]!));
+    assert.equal(filler.reclaim!(g), true, 'written here: its worker had not started it');
+    assert.deepEqual(told, [[0, null]], 'told done at once');
+    assert.deepEqual(out, referenceMask(c, text.slice(0, 3)));
+    assert.deepEqual(await done, [null]);
+    assert.equal(p.rowsReclaimed, 1);
+    assert.equal(filler.reclaim!(g), false, 'a fill answered is not reclaimed');
+    // its worker fed the pending token: the next fill, with none, is exact
+    assert.ok(g.acceptToken(text[3]!));
+    out.fill(0);
+    assert.deepEqual(await filler.fill([{ grammar: g, offset: 0 }], out), [null]);
+    assert.deepEqual(out, referenceMask(c, text.slice(0, 4)));
+  } finally {
+    await p.close();
+  }
+});
+
 test('a closed pool answers with errors at once and leaves no thread behind', async () => {
   const pool = new MaskWorkerPool(q.vocab, { numWorkers: 2 });
   await pool.whenStarted();
@@ -405,12 +462,15 @@ test('engine: steps computed on the workers give the same outputs as the engine 
       ),
     );
     const threads = pool?.threads().length ?? 0;
+    const stats = e.maskStats();
     await e.shutdown();
-    return { texts: outs.map((o) => o.outputs[0].text), finish: outs.map((o) => o.outputs[0].finishReason), threads, threadsAfter: pool?.threads().length ?? 0 };
+    return { texts: outs.map((o) => o.outputs[0].text), finish: outs.map((o) => o.outputs[0].finishReason), threads, threadsAfter: pool?.threads().length ?? 0, stats };
   };
   const plain = await run(false);
   const pooled = await run(true);
   assert.ok(bulkSteps >= 3, `${bulkSteps} steps had their masks computed on the worker`);
+  // rows likely cold were handed over before the engine thread fed them (their workers fed the tokens)
+  assert.ok(pooled.stats.rowsPostedAhead > 0, JSON.stringify(pooled.stats));
   assert.equal(pooled.threads, 1);
   assert.equal(pooled.threadsAfter, 0, 'shutdown stopped the worker');
   assert.deepEqual(pooled.finish, plain.finish.map(() => 'stop'));

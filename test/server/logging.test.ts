@@ -34,3 +34,16 @@ test('log lines are human-readable, vLLM-like', () => {
   const line = formatLogLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5), name: 'serve', msg: 'careful', requestId: 'x' }));
   assert.match(line, /^WARNING \d\d-\d\d \d\d:\d\d:05 \[serve\] careful requestId="x"\n$/);
 });
+
+test('fields a route does not know are ignored and named in a warning (as vLLM); known and extra_body fields are not', async () => {
+  const { lines, logger } = capture();
+  const { app } = await buildServer(new FakeEngine(), { ...DEFAULT_SERVER_OPTIONS, servedModelNames: ['m'] }, { logger });
+  const chat = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, guided_jsn: { type: 'object' }, user: 'u1' } });
+  assert.equal(chat.statusCode, 200, chat.body);
+  const plain = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'hi', max_tokens: 3, extra_body: { top_k: 2 } } });
+  assert.equal(plain.statusCode, 200, plain.body);
+  await app.close();
+  const warnings = lines.map((l) => JSON.parse(l)).filter((o) => o.level === 40 && /were present in the request but ignored/.test(o.msg));
+  assert.equal(warnings.length, 1, lines.join(''));
+  assert.match(warnings[0].msg, /ignored: guided_jsn$/);
+});

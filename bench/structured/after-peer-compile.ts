@@ -1,6 +1,6 @@
 // Our first-request masks right after web-xgrammar compiled the same schema in this process, against the same masks
 // without that compile (sp_100 by default, after the 40 schemas mask-bench runs before it, tokens 18-40), and the
-// cost of allocating a mask-sized typed array at each point. Round 20: in mask-bench's interleaved order, on the GPU
+// cost of allocating a mask-sized typed array after each (not before the masks: it would move them). Round 20: in mask-bench's interleaved order, on the GPU
 // host, sp_100's masks after web-xgrammar's multi-second compile of it took 450-3,600 µs (67-131 µs alone).
 // Usage: node --expose-gc [--trace-gc] --import tsx bench/structured/after-peer-compile.ts [schemaFile=Snowplow/sp_100_Normalized.json]
 import { createRequire } from 'node:module';
@@ -75,11 +75,9 @@ for (const peerFirst of [false, true]) {
     const compiled = await compiler.compileJSONSchema(JSON.stringify(target), true, undefined, undefined, false);
     const m = process.memoryUsage();
     console.log(`web-xgrammar compiled ${file} in ${(performance.now() - t).toFixed(0)} ms (rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`);
-    console.log(`allocation right after it: ${allocation()}`);
     run(provider, target, `${file} first request (after ${n} schemas), right after web-xgrammar's compile`);
     compiled.dispose();
   } else {
-    console.log(`allocation: ${allocation()}`);
     run(provider, target, `${file} first request (after ${n} schemas), no web-xgrammar compile`);
   }
   console.log(`allocation after the masks: ${allocation()}`);

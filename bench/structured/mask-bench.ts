@@ -18,7 +18,7 @@
 // caches). MASK_BENCH_ORDER=apart: ours for every schema (compile, masks), then web-xgrammar for every schema, the
 // schemas it refuses dropped from both: neither engine's masks follow the other's compiles. On the GPU host, 21-32
 // of an interleaved run's slow first-request masks were sp_100's, right after web-xgrammar's multi-second compile of
-// it (the cause is open: after-peer-compile.ts does not reproduce it on the 2-core box).
+// it (after-peer-compile.ts reproduces it on the 2-core box when bundled as the host runs it; the cause is open).
 // Our compile is timed as the engine pays it on a cache miss: provider.compileUncached (the grammar, the
 // CompiledGrammar and, since round 8, its lexeme automata: before round 8 this bench timed compileConstraint alone,
 // and the automata were built inside the first masks). Every schema is compiled afresh, duplicates included. Run

@@ -3,16 +3,14 @@
 // cost of allocating a mask-sized typed array after each (not before the masks: it would move them). Round 20: in mask-bench's interleaved order, on the GPU
 // host, sp_100's masks after web-xgrammar's multi-second compile of it took 450-3,600 µs (67-131 µs alone).
 // Usage: node --expose-gc [--trace-gc] --import tsx bench/structured/after-peer-compile.ts [schemaFile=Snowplow/sp_100_Normalized.json]
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { qwen, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
+import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
+import { webXgrammarCompiler } from './web-xgrammar.js';
 import { exampleInstance } from './instance-generator.js';
 import { JSONSCHEMABENCH_DIR, benchSubsets, preparedExamples } from './bench-schemas.js';
 
-const require = createRequire(import.meta.url);
-const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgrammar');
 const file = process.argv[2] ?? 'Snowplow/sp_100_Normalized.json';
 const q = qwen();
 const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
@@ -40,12 +38,7 @@ function allocation(): string {
   return `${(((performance.now() - t) * 1000) / keep.length).toFixed(1)} µs per ${((mask.length * 4) / 1024).toFixed(0)} KiB typed array`;
 }
 
-const tokJson = JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer.json'), 'utf8'));
-const encoded: string[] = new Array(q.vocab.size).fill('');
-for (const [s, id] of Object.entries(tokJson.model.vocab as Record<string, number>)) encoded[id] = s;
-for (const a of tokJson.added_tokens as Array<{ id: number; content: string }>) encoded[a.id] = a.content;
-const info = await xg.TokenizerInfo.createTokenizerInfo(encoded, 'BYTE_LEVEL', false, q.vocab.size, q.vocab.eosIds as number[]);
-const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
+const compiler = await webXgrammarCompiler(q);
 // the 10 first examples of each subset before Snowplow (mask-bench's, but for the few our compiler refuses)
 const examples = preparedExamples(10);
 const before: unknown[] = [];

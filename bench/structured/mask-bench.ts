@@ -24,11 +24,11 @@
 // and the automata were built inside the first masks). Every schema is compiled afresh, duplicates included. Run
 // on a version before round 8 (an old-vs-new comparison), which has no compileUncached, it times what that
 // version's provider.compile did on a miss: the grammar and the CompiledGrammar.
-import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { qwen, QWEN_DIR } from '../../test/structured/qwen-fixture.js';
+import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
+import { webXgrammarCompiler, xg } from './web-xgrammar.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, preparedExamples } from './bench-schemas.js';
@@ -37,8 +37,6 @@ import { timedCompile } from './timed-compile.js';
 import { collectionShare, watchCollections } from './gc-overlap.js';
 import type { StructuredConstraint } from '../../src/engine/types.js';
 
-const require = createRequire(import.meta.url);
-const xg = require('@mlc-ai/web-xgrammar') as typeof import('@mlc-ai/web-xgrammar');
 
 const perSubset = Number(process.argv[2] ?? 25);
 const oursOnly = process.env.MASK_BENCH_OURS_ONLY === '1';
@@ -60,12 +58,7 @@ const q = qwen();
 const provider = createGrammarProvider(q.vocab);
 const uncached = (provider as { compileUncached?: (c: StructuredConstraint) => unknown }).compileUncached?.bind(provider);
 const compileUncached = (c: StructuredConstraint): unknown => (uncached ? uncached(c) : new CompiledGrammar(compileConstraint(c), provider.walks));
-const tokJson = JSON.parse(readFileSync(join(QWEN_DIR, 'tokenizer.json'), 'utf8'));
-const encoded: string[] = new Array(q.vocab.size).fill('');
-for (const [s, id] of Object.entries(tokJson.model.vocab as Record<string, number>)) encoded[id] = s;
-for (const a of tokJson.added_tokens as Array<{ id: number; content: string }>) encoded[a.id] = a.content;
-const info = await xg.TokenizerInfo.createTokenizerInfo(encoded, 'BYTE_LEVEL', false, q.vocab.size, q.vocab.eosIds as number[]);
-const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
+const compiler = await webXgrammarCompiler(q);
 
 const words = Math.ceil(q.vocab.size / 32);
 const mask = new Int32Array(words);

@@ -96,7 +96,8 @@ export interface BulkMaskFiller {
   assist?(): void;
   /**
    * whether `fill` can take this grammar's row before the engine thread feeds it its pending token
-   * (MaskRow.pendingToken): the row's mask is then computed only off the engine thread
+   * (MaskRow.pendingToken): the row's mask is then computed only off the engine thread (a row answered within the
+   * fill call, before that feed, is filled but its mask is not adopted)
    */
   takesAhead?(grammar: RequestGrammar): boolean;
   /**

@@ -130,6 +130,8 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   const cached: Array<{ i: number; grammar: RequestGrammar; identity: object | null }> = [];
   const cold: Array<{ i: number; grammar: RequestGrammar }> = [];
   const coldMasks: LateMask[] = [];
+  /** the rows taken ahead (below) whose tokens this thread has not fed yet */
+  const unfed = new Set<number>();
 
   // rows copied from a late mask: their words are no mask identity's
   for (const i of s.late) s.held.hold(i, null);
@@ -138,7 +140,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     if (late.done) return;
     const i = cold[k]!.i;
     let failure = err;
-    if (!failure) {
+    // a row taken ahead answered before this thread fed its grammar the token: its mask is right for the row, but
+    // not for the grammar's state now (a filler answering within its fill call): not adopted
+    if (!failure && !unfed.has(i)) {
       // the grammar has not moved since the row was posted (a deferred one neither): the mask is its current one.
       // Adopting it (taken now, cached later: mask-adoption.ts) may throw: that fails this row's request only.
       try {
@@ -184,6 +188,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       const r = ordered[n]!;
       if (cachedAtLastStep.get(r.grammar) !== false || s.pendingToken!(r.i) < 0 || !takesAhead(r.grammar)) continue;
       ahead.add(r.i);
+      unfed.add(r.i);
       cold.push(r);
       coldMasks.push(new LateMask(bitmask, r.i * words, words));
     }
@@ -200,6 +205,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     if (ahead.has(i)) {
       try {
         s.feed(i);
+        unfed.delete(i);
         // cached here after all: written here if no worker has started it; and no longer likely cold
         const cachedHere = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() !== null : grammar.nextMaskCached?.() === true;
         cachedAtLastStep.set(grammar, cachedHere);

@@ -202,6 +202,59 @@ test('a cold row still computing when the logits are ready is deferred; the othe
   }
 });
 
+/**
+ * takes every row ahead (posted before the engine thread feeds its token, MaskRow.pendingToken), computing each mask on
+ * a mirror of the grammar that is fed that token first, as the pool's workers do; unheld rows answer within the fill
+ * call (before the engine thread has fed them), held ones when released
+ */
+class AheadFiller extends ControlledFiller {
+  /** per fill: its rows' pending tokens */
+  pendings: number[][] = [];
+  takesAhead(): boolean {
+    return true;
+  }
+  override async fill(rows: readonly MaskRow[], out: Int32Array, onRowDone?: (k: number, e: Error | null) => void): Promise<Array<Error | null>> {
+    this.pendings.push(rows.map((r) => r.pendingToken ?? -1));
+    const mirrored = rows.map((r) => {
+      const g = r.grammar as ModGrammar;
+      const mirror = new ModGrammar(g.name, g.len, false);
+      mirror.pos = g.pos;
+      if ((r.pendingToken ?? -1) >= 0) assert.ok(mirror.acceptToken(r.pendingToken!), 'the mirror takes the pending token');
+      return { grammar: mirror as RequestGrammar, offset: r.offset };
+    });
+    return super.fill(mirrored, out, onRowDone);
+  }
+}
+
+test('rows taken ahead: a cold row deferred; its output equals running it alone; no mask adopted for a state it was not computed for', async () => {
+  const filler = new AheadFiller(holdOnce([['slow', 2]]));
+  const p = provider(filler);
+  const { core } = makeCore({ grammar: p });
+  const slowParams: SamplingParams = { temperature: 0, maxTokens: 10, minTokens: 3, logprobs: 2, structured: structured('slow', 4) };
+  const reqs = {
+    slow: submit(core, 'slow', [2, 3, 4], slowParams),
+    free: submit(core, 'free', [7, 8], { temperature: 0, maxTokens: 8, ignoreEos: true }),
+  };
+  const trace = await runSteps(core, filler, reqs);
+  assert.ok(filler.pendings.some((tokens) => tokens.some((t) => t >= 0)), `rows were posted with their tokens: ${JSON.stringify(filler.pendings)}`);
+  assert.ok(core.maskStats().rowsPostedAhead > 0);
+  assert.equal(core.maskStats().stepsDeferred, 1, JSON.stringify(trace));
+  const slow = reqs.slow.final().outputs[0];
+  const ref = (await alone([2, 3, 4], slowParams)).outputs[0];
+  assert.deepEqual(slow.tokenIds, ref.tokenIds);
+  assert.deepEqual(slow.logprobs, ref.logprobs);
+  assert.equal(slow.finishReason, 'stop');
+  // a mask answered within the fill call came before the engine thread's feed: never adopted; the held one was
+  const slowGrammar = p.made.find((g) => g.name === 'slow')!;
+  assert.ok(slowGrammar.adopted.length >= 1, 'the held row was adopted once released');
+  for (const [pos, mask] of slowGrammar.adopted) {
+    const want = new Int32Array(WORDS);
+    Object.assign(new ModGrammar('ref', 4, false), { pos }).fillNextTokenBitmask(want, 0);
+    assert.deepEqual(mask, want, `adopted mask at position ${pos}`);
+  }
+  assert.equal(core.scheduler.kv.pool.numFreeBlocks, 256);
+});
+
 test('a deferred row waits for the same computation at its next steps, never posted again, with a growing grace', async () => {
   const filler = new ControlledFiller(holdOnce([['slow', 1]]));
   const params: SamplingParams = { temperature: 0, maxTokens: 6, structured: structured('slow', 3) };

@@ -3,6 +3,9 @@
 // cost of allocating a mask-sized typed array after each (not before the masks: it would move them). Round 20: in mask-bench's interleaved order, on the GPU
 // host, sp_100's masks after web-xgrammar's multi-second compile of it took 450-3,600 µs (67-131 µs alone).
 // Usage: node --expose-gc [--trace-gc] --import tsx bench/structured/after-peer-compile.ts [schemaFile=Snowplow/sp_100_Normalized.json]
+// Variants of the second pass (env): PEER_SWEEP_MS=N sweeps 300 MiB for N ms instead of the compile (evicts every
+// cache level as a long compile would); PEER_DISPOSE_FIRST=1 frees web-xgrammar's grammar before our masks;
+// PEER_IDLE_MS=N waits N ms between the compile and our masks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
@@ -39,6 +42,19 @@ function allocation(): string {
 }
 
 const compiler = await webXgrammarCompiler(q);
+const sweepMs = Number(process.env.PEER_SWEEP_MS ?? 0);
+const disposeFirst = process.env.PEER_DISPOSE_FIRST === '1';
+const idleMs = Number(process.env.PEER_IDLE_MS ?? 0);
+
+/** `ms` of reading and writing a 300 MiB array, in place of the compile (an object to dispose, as its grammar is) */
+function sweep(ms: number): { dispose(): void } {
+  const big = new Float64Array((300 * 2 ** 20) / 8);
+  const t = performance.now();
+  let x = 0;
+  while (performance.now() - t < ms) for (let i = 0; i < big.length; i += 8) x += big[i]! + (big[i] = i);
+  if (!Number.isFinite(x)) throw new Error('unreachable: keeps the sweep from being optimized away');
+  return { dispose() {} };
+}
 // the 10 first examples of each subset before Snowplow (mask-bench's, but for the few our compiler refuses)
 const examples = preparedExamples(10);
 const before: unknown[] = [];
@@ -65,11 +81,14 @@ for (const peerFirst of [false, true]) {
   }
   if (peerFirst) {
     const t = performance.now();
-    const compiled = await compiler.compileJSONSchema(JSON.stringify(target), true, undefined, undefined, false);
+    const compiled = sweepMs > 0 ? sweep(sweepMs) : await compiler.compileJSONSchema(JSON.stringify(target), true, undefined, undefined, false);
     const m = process.memoryUsage();
-    console.log(`web-xgrammar compiled ${file} in ${(performance.now() - t).toFixed(0)} ms (rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`);
-    run(provider, target, `${file} first request (after ${n} schemas), right after web-xgrammar's compile`);
-    compiled.dispose();
+    const what = sweepMs > 0 ? `swept 300 MiB` : `web-xgrammar compiled ${file}`;
+    console.log(`${what} in ${(performance.now() - t).toFixed(0)} ms (rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`);
+    if (disposeFirst) compiled.dispose();
+    if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
+    run(provider, target, `${file} first request (after ${n} schemas), right after ${sweepMs > 0 ? 'the sweep' : "web-xgrammar's compile"}${disposeFirst ? ', its grammar freed' : ''}${idleMs > 0 ? `, ${idleMs} ms idle` : ''}`);
+    if (!disposeFirst) compiled.dispose();
   } else {
     run(provider, target, `${file} first request (after ${n} schemas), no web-xgrammar compile`);
   }

@@ -7,12 +7,15 @@
 # environment settings joined by "+", "new:STEP_MASKS_FEED_IN_STEP=1+STEP_MASKS_REWRITE_ALL=1"; "none" skips the step bench), SM_ROUNDS (2),
 # SM_ARGS ("30 100": schemas per subset, steps per phase), SM_WORKERS ("4,14"), SM_FORWARD ("0": simulated forward
 # ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;
-# bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own|apart ...", in order; ours = MASK_BENCH_OURS_ONLY, own / apart = MASK_BENCH_ORDER=own / apart), MB_PER_SUBSET (10);
+# bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own|apart|same ...", in order; ours = MASK_BENCH_OURS_ONLY, own / apart = MASK_BENCH_ORDER=own / apart,
+# same = the default order with web-xgrammar in the bench's thread: MASK_BENCH_PEER=same-thread; a kind ending in
+# "+detach" sets MASK_BENCH_DETACH_FIRST=1), MB_PER_SUBSET (10);
+# APC_RUNS ("variant:own-thread|same-thread ...": after-peer-compile.ts with web-xgrammar in its own or the bench's thread);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);
 # PS_VARIANTS (""): provider-start.ts 3 per variant (start-up time and memory of a grammar provider);
 # CB_PREFIX (""): a command the cold-mask runs go through, e.g. "taskset -c 3" to keep each on one core.
-# Results: sm-<variant>-f<forward>-<round>.json and .log, mb-<n>-<variant>-<kind>.json with -slow.json (its first-request
+# Results: sm-<variant>-f<forward>-<round>.json and .log, apc-<n>-<variant>-<place>.log, mb-<n>-<variant>-<kind>.json with -slow.json (its first-request
 # masks of 100 µs or more, named: MASK_BENCH_SLOW_OUT) in $OUT/results.tgz (a call returns 8 files at most), $OUT/run.log.
 set -uo pipefail
 tar xJf .dev-serve/node_modules.tar.xz
@@ -53,11 +56,22 @@ done
 n=0
 for spec in ${MB_RUNS:-}; do
   n=$((n + 1)) v=${spec%%:*} kind=${spec##*:} s=$(date +%s)
-  ours=$([ "$kind" = ours ] && echo 1 || echo 0)
-  order=$( { [ "$kind" = own ] || [ "$kind" = apart ]; } && echo "$kind" || echo default)
-  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_OURS_ONLY=$ours MASK_BENCH_ORDER=$order MASK_BENCH_SLOW_OUT="$RES/mb-$n-$v-$kind-slow.json" \
+  detach=$([ "${kind%+detach}" != "$kind" ] && echo 1 || echo 0) kind=${kind%+detach}
+  [ "$detach" = 1 ] && kind=$kind-detach
+  base=${kind%-detach}
+  ours=$([ "$base" = ours ] && echo 1 || echo 0)
+  order=$( { [ "$base" = own ] || [ "$base" = apart ]; } && echo "$base" || echo default)
+  peer=$([ "$base" = same ] && echo same-thread || echo own-thread)
+  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_DETACH_FIRST=$detach MASK_BENCH_OURS_ONLY=$ours MASK_BENCH_ORDER=$order MASK_BENCH_PEER=$peer MASK_BENCH_SLOW_OUT="$RES/mb-$n-$v-$kind-slow.json" \
     timeout 300 node --expose-gc ".dev-sm/$v/mask-bench.mjs" "${MB_PER_SUBSET:-10}" \
     "$RES/mb-$n-$v-$kind.json" > "$RES/mb-$n-$v-$kind.log" 2>&1
   echo "=== mask-bench $n $v $kind: rc=$?, $(( $(date +%s) - s )) s" | tee -a "$OUT/run.log"
+done
+n=0
+for spec in ${APC_RUNS:-}; do
+  n=$((n + 1)) v=${spec%%:*} place=${spec##*:}
+  SERVAL_SHARED_DATA=/tmp/shared-data MASK_BENCH_PEER=$place timeout 120 node --expose-gc ".dev-sm/$v/after-peer-compile.mjs" \
+    > "$RES/apc-$n-$v-$place.log" 2>&1
+  echo "=== after-peer-compile $n $v $place: rc=$?" | tee -a "$OUT/run.log"
 done
 tar czf "$OUT/results.tgz" -C /tmp sm-results

@@ -5,12 +5,15 @@
 // Usage: node --expose-gc [--trace-gc] --import tsx bench/structured/after-peer-compile.ts [schemaFile=Snowplow/sp_100_Normalized.json]
 // Variants of the second pass (env): PEER_SWEEP_MS=N sweeps 300 MiB for N ms instead of the compile (evicts every
 // cache level as a long compile would); PEER_DISPOSE_FIRST=1 frees web-xgrammar's grammar before our masks;
-// PEER_IDLE_MS=N waits N ms between the compile and our masks.
+// PEER_IDLE_MS=N waits N ms between the compile and our masks. MASK_BENCH_PEER=same-thread runs web-xgrammar in this
+// thread (default: its own; web-xgrammar-peer.ts). Round 21: the burst is V8's ArrayBufferDetaching protector falling
+// in the shared thread when web-xgrammar's WASM memory grows (--trace-protector-invalidation shows it there); under
+// tsx it did not show because tsx itself detaches a buffer at start-up, before our code is optimized.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { webXgrammarCompiler } from './web-xgrammar.js';
+import { peerPlaceFromEnv, webXgrammarPeer } from './web-xgrammar-peer.js';
 import { exampleInstance } from './instance-generator.js';
 import { JSONSCHEMABENCH_DIR, benchSubsets, preparedExamples } from './bench-schemas.js';
 
@@ -41,19 +44,18 @@ function allocation(): string {
   return `${(((performance.now() - t) * 1000) / keep.length).toFixed(1)} µs per ${((mask.length * 4) / 1024).toFixed(0)} KiB typed array`;
 }
 
-const compiler = await webXgrammarCompiler(q);
+const peer = await webXgrammarPeer(peerPlaceFromEnv(), q);
 const sweepMs = Number(process.env.PEER_SWEEP_MS ?? 0);
 const disposeFirst = process.env.PEER_DISPOSE_FIRST === '1';
 const idleMs = Number(process.env.PEER_IDLE_MS ?? 0);
 
-/** `ms` of reading and writing a 300 MiB array, in place of the compile (an object to dispose, as its grammar is) */
-function sweep(ms: number): { dispose(): void } {
+/** `ms` of reading and writing a 300 MiB array, in place of the compile */
+function sweep(ms: number): void {
   const big = new Float64Array((300 * 2 ** 20) / 8);
   const t = performance.now();
   let x = 0;
   while (performance.now() - t < ms) for (let i = 0; i < big.length; i += 8) x += big[i]! + (big[i] = i);
   if (!Number.isFinite(x)) throw new Error('unreachable: keeps the sweep from being optimized away');
-  return { dispose() {} };
 }
 // the 10 first examples of each subset before Snowplow (mask-bench's, but for the few our compiler refuses)
 const examples = preparedExamples(10);
@@ -81,16 +83,18 @@ for (const peerFirst of [false, true]) {
   }
   if (peerFirst) {
     const t = performance.now();
-    const compiled = sweepMs > 0 ? sweep(sweepMs) : await compiler.compileJSONSchema(JSON.stringify(target), true, undefined, undefined, false);
+    if (sweepMs > 0) sweep(sweepMs);
+    else if ((await peer.compile(target)) === null) throw new Error(`web-xgrammar refused ${file}`);
     const m = process.memoryUsage();
-    const what = sweepMs > 0 ? `swept 300 MiB` : `web-xgrammar compiled ${file}`;
+    const what = sweepMs > 0 ? `swept 300 MiB` : `web-xgrammar (${peer.place}) compiled ${file}`;
     console.log(`${what} in ${(performance.now() - t).toFixed(0)} ms (rss ${(m.rss / 2 ** 20).toFixed(0)} MiB, array buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`);
-    if (disposeFirst) compiled.dispose();
+    if (disposeFirst) await peer.dispose();
     if (idleMs > 0) await new Promise((r) => setTimeout(r, idleMs));
     run(provider, target, `${file} first request (after ${n} schemas), right after ${sweepMs > 0 ? 'the sweep' : "web-xgrammar's compile"}${disposeFirst ? ', its grammar freed' : ''}${idleMs > 0 ? `, ${idleMs} ms idle` : ''}`);
-    if (!disposeFirst) compiled.dispose();
+    if (!disposeFirst) await peer.dispose();
   } else {
     run(provider, target, `${file} first request (after ${n} schemas), no web-xgrammar compile`);
   }
   console.log(`allocation after the masks: ${allocation()}`);
 }
+await peer.close();

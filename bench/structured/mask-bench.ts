@@ -18,7 +18,14 @@
 // caches). MASK_BENCH_ORDER=apart: ours for every schema (compile, masks), then web-xgrammar for every schema, the
 // schemas it refuses dropped from both: neither engine's masks follow the other's compiles. On the GPU host, 21-32
 // of an interleaved run's slow first-request masks were sp_100's, right after web-xgrammar's multi-second compile of
-// it (after-peer-compile.ts reproduces it on the 2-core box when bundled as the host runs it; the cause is open).
+// it (after-peer-compile.ts reproduces it on the 2-core box when bundled as the host runs it). Round 21 found why:
+// web-xgrammar's WASM memory growing detached an ArrayBuffer in the thread both engines shared, and V8 then discarded
+// our optimized mask path (web-xgrammar-peer.ts). MASK_BENCH_PEER: where web-xgrammar runs: own-thread (default since
+// round 21: a worker thread, its own V8 isolate, as in any real deployment the two engines are apart) or same-thread
+// (this bench's thread, as up to round 20). Its compile and masks are timed inside its thread either way.
+// MASK_BENCH_DETACH_FIRST=1 detaches a buffer in this thread before our provider exists, so our mask path is
+// compiled with V8's detach checks, as in a server whose start-up fetched from the hub (any fetch() detaches one;
+// a local model folder does not). Under tsx it makes no difference: tsx's CommonJS hook detaches one at start-up.
 // Our compile is timed as the engine pays it on a cache miss: provider.compileUncached (the grammar, the
 // CompiledGrammar and, since round 8, its lexeme automata: before round 8 this bench timed compileConstraint alone,
 // and the automata were built inside the first masks). Every schema is compiled afresh, duplicates included. Run
@@ -28,7 +35,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { webXgrammarCompiler, xg } from './web-xgrammar.js';
+import { peerPlaceFromEnv, webXgrammarPeer } from './web-xgrammar-peer.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, preparedExamples } from './bench-schemas.js';
@@ -55,10 +62,15 @@ function stats(xs: number[]) {
 }
 
 const q = qwen();
+const detachFirst = process.env.MASK_BENCH_DETACH_FIRST === '1';
+if (detachFirst) {
+  const buffer = new ArrayBuffer(8);
+  structuredClone(buffer, { transfer: [buffer] });
+}
 const provider = createGrammarProvider(q.vocab);
 const uncached = (provider as { compileUncached?: (c: StructuredConstraint) => unknown }).compileUncached?.bind(provider);
 const compileUncached = (c: StructuredConstraint): unknown => (uncached ? uncached(c) : new CompiledGrammar(compileConstraint(c), provider.walks));
-const compiler = await webXgrammarCompiler(q);
+const peer = await webXgrammarPeer(peerPlaceFromEnv(), q);
 
 const words = Math.ceil(q.vocab.size / 32);
 const mask = new Int32Array(words);
@@ -99,32 +111,15 @@ function ourMasks(c: StructuredConstraint, ids: number[], subset: string, file: 
   return r;
 }
 
-type TheirCompiled = Awaited<ReturnType<typeof compiler.compileJSONSchema>>;
-
-/** web-xgrammar's compile (ms), or null when it refuses the schema */
-async function theirCompile(schema: unknown): Promise<{ compiled: TheirCompiled; ms: number } | null> {
-  const t = performance.now();
-  try {
-    const compiled = await compiler.compileJSONSchema(JSON.stringify(schema), true, undefined, undefined, false);
-    return { compiled, ms: performance.now() - t };
-  } catch {
-    return null;
-  }
+/** web-xgrammar's compile (ms), kept for theirMasks, or null when it refuses the schema */
+async function theirCompile(schema: unknown): Promise<{ ms: number } | null> {
+  const ms = await peer.compile(schema);
+  return ms === null ? null : { ms };
 }
 
 /** web-xgrammar's masks along the output (µs; none with MASK_BENCH_OURS_ONLY); frees the compiled grammar */
-async function theirMasks(compiled: TheirCompiled, ids: number[]): Promise<number[]> {
-  const masks: number[] = [];
-  const xm = await xg.GrammarMatcher.createGrammarMatcher(compiled);
-  for (const id of oursOnly ? [] : ids) {
-    const t = performance.now();
-    await xm.getNextTokenBitmask();
-    masks.push((performance.now() - t) * 1000);
-    if (!xm.acceptToken(id)) break;
-  }
-  xm.dispose();
-  compiled.dispose();
-  return masks;
+async function theirMasks(ids: number[]): Promise<number[]> {
+  return peer.masks(ids, !oursOnly);
 }
 
 /** one schema's results, kept once both engines compiled it */
@@ -163,16 +158,17 @@ for (const subset of benchSubsets()) {
     const their = await theirCompile(schema);
     if (!their) continue;
     const o = own ?? ourMasks(c, ids, subset, file);
-    keep(compile, o, { compile: their.ms, masks: await theirMasks(their.compiled, ids) });
+    keep(compile, o, { compile: their.ms, masks: await theirMasks(ids) });
     used++;
   }
 }
 // a schema web-xgrammar refuses is dropped from both (this order may then have fewer schemas than perSubset a subset)
 for (const { schema, ids, compile, masks } of oursFirst) {
   const their = await theirCompile(schema);
-  if (their) keep(compile, masks, { compile: their.ms, masks: await theirMasks(their.compiled, ids) });
+  if (their) keep(compile, masks, { compile: their.ms, masks: await theirMasks(ids) });
 }
 await collections.stop();
+await peer.close();
 const cpu = machineName();
 const load = readFileSync('/proc/loadavg', 'utf8').trim();
 const result = {
@@ -187,6 +183,8 @@ const result = {
     : ownOrder
       ? "each engine's masks right after its own compile"
       : "web-xgrammar's compile between our compile and our masks",
+  webXgrammarThread: peer.place,
+  detachedBeforeProvider: detachFirst,
   oursRejectedInstanceTokens: disagreements,
   units: { compile: 'ms', mask: 'µs' },
   // compileCpu: the process's CPU time during each compile (all its threads), less moved by other processes' load

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_ENGINE_ARGS, type EngineArgs } from '../config/engine-args.js';
 import { checkHostKvCacheDtype } from '../config/kv-cache-dtype.js';
-import { resolveModelPath } from '../hub/resolve-model-path.js';
+import { resolveModelPathOffThread } from '../hub/resolve-off-thread.js';
 import { ensureDemoModel } from '../models/demo-model.js';
 import { loadModelConfig } from '../loader/model-config.js';
 import { loadGenerationConfig } from '../loader/generation-config.js';
@@ -69,11 +69,11 @@ export async function buildEngineParts(partial: Partial<EngineArgs> & EngineFact
     );
   }
   // no model: the built-in demo model (random weights, real tokenizer), as `serval serve` without a model
-  const modelDir = args.model === undefined ? await ensureDemoModel() : await resolveModelPath(args.model, { revision: args.revision, downloadDir: args.downloadDir });
+  const modelDir = args.model === undefined ? await ensureDemoModel() : await resolveModelPathOffThread(args.model, { revision: args.revision, downloadDir: args.downloadDir });
   const modelConfig = loadModelConfig(modelDir);
   // a tokenizer-only folder or repo has no config.json: require the tokenizer file instead
   const tokenizerDir = args.tokenizer
-    ? await resolveModelPath(args.tokenizer, { revision: args.revision, downloadDir: args.downloadDir, requiredFile: 'tokenizer.json' })
+    ? await resolveModelPathOffThread(args.tokenizer, { revision: args.revision, downloadDir: args.downloadDir, requiredFile: 'tokenizer.json' })
     : modelDir;
   const tokenizer = await loadTokenizer(tokenizerDir);
 

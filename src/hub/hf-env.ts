@@ -1,4 +1,4 @@
-// Where huggingface_hub's environment variables point: the HF home folder and the access token.
+// Where huggingface_hub's environment variables point: the HF home folder, the access token, offline mode.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -15,4 +15,10 @@ export function hfToken(env: NodeJS.ProcessEnv): string | undefined {
   const path = env.HF_TOKEN_PATH || join(hfHome(env), 'token');
   const saved = existsSync(path) ? readFileSync(path, 'utf8').trim() : '';
   return saved || undefined;
+}
+
+/** $HF_HUB_OFFLINE set to a true value: only the local cache is used */
+export function hubOffline(env: NodeJS.ProcessEnv): boolean {
+  const value = env.HF_HUB_OFFLINE;
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
 }

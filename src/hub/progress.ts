@@ -6,6 +6,9 @@ export interface ByteProgress {
   stop(): void;
 }
 
+/** what draws a download's progress: byteProgress here, or a stand-in that sends it to the thread that draws it */
+export type ProgressBarFactory = (label: string, totalBytes: number, enabled: boolean) => ByteProgress;
+
 export function byteProgress(label: string, totalBytes: number, enabled: boolean): ByteProgress {
   if (!enabled || totalBytes === 0 || !process.stderr.isTTY) {
     if (enabled && totalBytes > 0) process.stderr.write(`${label}: downloading ${formatBytes(totalBytes)}\n`);

@@ -4,10 +4,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_ALLOW_PATTERNS } from './allow-patterns.js';
 import { hubCacheDir, RepoCache } from './cache-layout.js';
-import { hfToken } from './hf-env.js';
+import { hfToken, hubOffline } from './hf-env.js';
 import { explainHubError, HubError, isNetworkFailure, type HubContext } from './hub-errors.js';
 import { INDEX_FILE } from './select-weights.js';
 import { snapshotDownload } from './snapshot-download.js';
+import type { ProgressBarFactory } from './progress.js';
 
 export interface ResolveOptions {
   /** branch, tag or commit hash (default "main") */
@@ -18,6 +19,8 @@ export interface ResolveOptions {
   allowPatterns?: string[];
   /** progress bar on stderr (default true) */
   progress?: boolean;
+  /** draws that bar (default byteProgress: resolve-off-thread.ts sends it to the main thread instead) */
+  progressBar?: ProgressBarFactory;
   /** the file that makes a folder usable: config.json (default) for a model, tokenizer.json for --tokenizer */
   requiredFile?: string;
   /** environment to read HF_* variables from (default process.env) */
@@ -37,7 +40,7 @@ export async function resolveModelPath(idOrPath: string, opts: ResolveOptions = 
   const cache = new RepoCache(hubCacheDir(env, opts.downloadDir), idOrPath);
   const ctx: HubContext = { repoId: idOrPath, revision, hubUrl };
 
-  if (isTruthy(env.HF_HUB_OFFLINE)) {
+  if (hubOffline(env)) {
     const snapshot = cachedSnapshot(cache, revision, requiredFile);
     if (!snapshot) {
       throw new HubError(`HF_HUB_OFFLINE is set and ${idOrPath} (revision ${revision}) is not in the cache ` +
@@ -53,6 +56,7 @@ export async function resolveModelPath(idOrPath: string, opts: ResolveOptions = 
       dedupeWeights: opts.allowPatterns === undefined,
       requiredFile,
       progress: opts.progress ?? true,
+      ...(opts.progressBar ? { progressBar: opts.progressBar } : {}),
     });
   } catch (err) {
     // As huggingface_hub: with the hub unreachable, a complete snapshot already in the cache is used (said aloud).
@@ -92,8 +96,4 @@ function cachedSnapshot(cache: RepoCache, revision: string, requiredFile: string
     if (![...new Set(Object.values(weightMap))].every((shard) => existsSync(resolve(dir, shard)))) return null;
   }
   return dir;
-}
-
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
 }

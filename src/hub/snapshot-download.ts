@@ -11,7 +11,7 @@ import { matchesAny } from './allow-patterns.js';
 import { COMMIT_HASH, type RepoCache } from './cache-layout.js';
 import { downloadBlob } from './download-blob.js';
 import { HubError, type HubContext } from './hub-errors.js';
-import { byteProgress } from './progress.js';
+import { byteProgress, type ProgressBarFactory } from './progress.js';
 import { INDEX_FILE, isWeightFile, selectWeightFiles, type RepoFile } from './select-weights.js';
 
 const PARALLEL_DOWNLOADS = 4;
@@ -24,6 +24,8 @@ export interface SnapshotRequest extends HubContext {
   /** the file the snapshot must contain (config.json for a model) */
   requiredFile: string;
   progress: boolean;
+  /** draws the weights' progress (default byteProgress) */
+  progressBar?: ProgressBarFactory;
 }
 
 export async function snapshotDownload(cache: RepoCache, req: SnapshotRequest): Promise<string> {
@@ -66,7 +68,7 @@ export async function snapshotDownload(cache: RepoCache, req: SnapshotRequest): 
 }
 
 async function fetchBlobs(cache: RepoCache, req: SnapshotRequest, commit: string, files: RepoFile[], showProgress: boolean) {
-  const bar = byteProgress(req.repoId, files.reduce((n, f) => n + f.size, 0), showProgress);
+  const bar = (req.progressBar ?? byteProgress)(req.repoId, files.reduce((n, f) => n + f.size, 0), showProgress);
   try {
     const queue = [...files];
     let stop = false;

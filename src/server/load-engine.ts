@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.js';
 import { AsyncEngine } from '../engine/async-engine.js';
-import { resolveModelPath } from '../hub/resolve-model-path.js';
+import { resolveModelPathOffThread } from '../hub/resolve-off-thread.js';
 import { ensureDemoModel } from '../models/demo-model.js';
 import { ApiError, badRequest } from './api-error.js';
 import type { ChatTemplateRenderer, ServerEngine } from './server-engine.js';
@@ -60,7 +60,7 @@ export async function awaitPromptWorkers(engine: Pick<AsyncEngine, 'promptEncode
 export async function loadServerEngine(config: ServeConfig, log: Logger): Promise<ServerEngine> {
   const args = { ...config.engineArgs };
   const where = { ...(args.revision !== undefined ? { revision: args.revision } : {}), ...(args.downloadDir !== undefined ? { downloadDir: args.downloadDir } : {}) };
-  const modelDir = args.model === undefined ? await demoModelDir(log) : await resolveModelPath(args.model, where);
+  const modelDir = args.model === undefined ? await demoModelDir(log) : await resolveModelPathOffThread(args.model, where);
   log.info(`loading ${args.model ?? 'the demo model'} from ${modelDir} ...`);
   const t0 = Date.now();
   // the engine brings serval's structured-output engine over the model's vocabulary; its start-up facts (device, the

@@ -5,7 +5,8 @@
 // Usage: node --expose-gc [--trace-gc] --import tsx bench/structured/after-peer-compile.ts [schemaFile=Snowplow/sp_100_Normalized.json]
 // Variants of the second pass (env): PEER_SWEEP_MS=N sweeps 300 MiB for N ms instead of the compile (evicts every
 // cache level as a long compile would); PEER_DISPOSE_FIRST=1 frees web-xgrammar's grammar before our masks;
-// PEER_IDLE_MS=N waits N ms between the compile and our masks. MASK_BENCH_PEER=same-thread runs web-xgrammar in this
+// PEER_IDLE_MS=N waits N ms between the compile and our masks. MASK_BENCH_DETACH_FIRST=1: detach-first.ts.
+// MASK_BENCH_PEER=same-thread runs web-xgrammar in this
 // thread (default: its own; web-xgrammar-peer.ts). Round 21: the burst is V8's ArrayBufferDetaching protector falling
 // in the shared thread when web-xgrammar's WASM memory grows (--trace-protector-invalidation shows it there); under
 // tsx it did not show because tsx itself detaches a buffer at start-up, before our code is optimized.
@@ -14,10 +15,12 @@ import { join } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { peerPlaceFromEnv, webXgrammarPeer } from './web-xgrammar-peer.js';
+import { detachFirstFromEnv } from './detach-first.js';
 import { exampleInstance } from './instance-generator.js';
 import { JSONSCHEMABENCH_DIR, benchSubsets, preparedExamples } from './bench-schemas.js';
 
 const file = process.argv[2] ?? 'Snowplow/sp_100_Normalized.json';
+if (detachFirstFromEnv()) console.log('a buffer was detached before our providers (MASK_BENCH_DETACH_FIRST)');
 const q = qwen();
 const mask = new Int32Array(Math.ceil(q.vocab.size / 32));
 const target = JSON.parse(readFileSync(join(JSONSCHEMABENCH_DIR, file), 'utf8'));
@@ -26,14 +29,20 @@ function run(provider: ReturnType<typeof createGrammarProvider>, schema: unknown
   const ids = q.encode(JSON.stringify(exampleInstance(schema), null, 2));
   const m = provider.create({ kind: 'json', schema });
   const out: string[] = [];
+  /** tokens 20-32: sp_100's string positions under maxLength 128 (the masks of round 20's burst) */
+  const band: number[] = [];
   ids.forEach((id, k) => {
     const t = performance.now();
     m.fillNextTokenBitmask(mask, 0);
     const us = (performance.now() - t) * 1000;
     if (label && k >= 18 && k <= 40) out.push(`${k}:${us.toFixed(0)}`);
+    if (k >= 20 && k <= 32) band.push(us);
     m.acceptToken(id);
   });
-  if (label) console.log(`${label}: ${out.join(' ')}`);
+  if (!label) return;
+  band.sort((a, b) => a - b);
+  const median = band.length > 0 ? band[band.length >> 1]!.toFixed(0) : '-';
+  console.log(`${label}: ${out.join(' ')}; tokens 20-32: median ${median} µs`);
 }
 
 /** µs per allocation of 200 typed arrays of one mask's size (kept until the end, as cached masks are) */

@@ -36,6 +36,7 @@ import { join, dirname } from 'node:path';
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { peerPlaceFromEnv, webXgrammarPeer } from './web-xgrammar-peer.js';
+import { detachFirstFromEnv } from './detach-first.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { benchSubsets, preparedExamples } from './bench-schemas.js';
@@ -62,11 +63,7 @@ function stats(xs: number[]) {
 }
 
 const q = qwen();
-const detachFirst = process.env.MASK_BENCH_DETACH_FIRST === '1';
-if (detachFirst) {
-  const buffer = new ArrayBuffer(8);
-  structuredClone(buffer, { transfer: [buffer] });
-}
+const detachFirst = detachFirstFromEnv();
 const provider = createGrammarProvider(q.vocab);
 const uncached = (provider as { compileUncached?: (c: StructuredConstraint) => unknown }).compileUncached?.bind(provider);
 const compileUncached = (c: StructuredConstraint): unknown => (uncached ? uncached(c) : new CompiledGrammar(compileConstraint(c), provider.walks));
@@ -111,16 +108,8 @@ function ourMasks(c: StructuredConstraint, ids: number[], subset: string, file: 
   return r;
 }
 
-/** web-xgrammar's compile (ms), kept for theirMasks, or null when it refuses the schema */
-async function theirCompile(schema: unknown): Promise<{ ms: number } | null> {
-  const ms = await peer.compile(schema);
-  return ms === null ? null : { ms };
-}
-
-/** web-xgrammar's masks along the output (µs; none with MASK_BENCH_OURS_ONLY); frees the compiled grammar */
-async function theirMasks(ids: number[]): Promise<number[]> {
-  return peer.masks(ids, !oursOnly);
-}
+/** web-xgrammar's masks along the output, with the grammar its last compile kept (µs; none with MASK_BENCH_OURS_ONLY) */
+const theirMasks = (ids: number[]): Promise<number[]> => peer.masks(ids, !oursOnly);
 
 /** one schema's results, kept once both engines compiled it */
 function keep(compile: { ms: number; cpuMs: number }, o: OurMasks, their: { compile: number; masks: number[] }): void {
@@ -155,17 +144,17 @@ for (const subset of benchSubsets()) {
       continue;
     }
     const own = ownOrder ? ourMasks(c, ids, subset, file) : null;
-    const their = await theirCompile(schema);
-    if (!their) continue;
+    const theirMs = await peer.compile(schema);
+    if (theirMs === null) continue; // refused by web-xgrammar
     const o = own ?? ourMasks(c, ids, subset, file);
-    keep(compile, o, { compile: their.ms, masks: await theirMasks(ids) });
+    keep(compile, o, { compile: theirMs, masks: await theirMasks(ids) });
     used++;
   }
 }
 // a schema web-xgrammar refuses is dropped from both (this order may then have fewer schemas than perSubset a subset)
 for (const { schema, ids, compile, masks } of oursFirst) {
-  const their = await theirCompile(schema);
-  if (their) keep(compile, masks, { compile: their.ms, masks: await theirMasks(ids) });
+  const theirMs = await peer.compile(schema);
+  if (theirMs !== null) keep(compile, masks, { compile: theirMs, masks: await theirMasks(ids) });
 }
 await collections.stop();
 await peer.close();

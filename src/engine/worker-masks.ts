@@ -76,6 +76,11 @@ export interface WorkerMaskTimings {
  */
 const cachedAtLastStep = new WeakMap<RequestGrammar, boolean>();
 
+/** whether the grammar's next mask is cached; `identity`: what its cachedMaskIdentity answered (null if it has none) */
+function isCached(grammar: RequestGrammar, identity: object | null): boolean {
+  return grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true;
+}
+
 /** the rows likely cold first (order kept within each part), and how many they are */
 function likelyColdFirst(rows: WorkerMaskStep['rows']): { ordered: WorkerMaskStep['rows']; likely: number } {
   const likely = rows.filter((r) => cachedAtLastStep.get(r.grammar) !== true);
@@ -207,7 +212,7 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
         s.feed(i);
         unfed.delete(i);
         // cached here after all: written here if no worker has started it; and no longer likely cold
-        const cachedHere = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() !== null : grammar.nextMaskCached?.() === true;
+        const cachedHere = isCached(grammar, grammar.cachedMaskIdentity?.() ?? null);
         cachedAtLastStep.set(grammar, cachedHere);
         if (cachedHere) {
           aheadCachedRows++;
@@ -224,8 +229,8 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     try {
       s.feed(i);
       // a grammar that tells its cached mask's identity answers both questions at once
-      const identity = grammar.cachedMaskIdentity ? grammar.cachedMaskIdentity() : null;
-      if (grammar.cachedMaskIdentity ? identity !== null : grammar.nextMaskCached?.() === true) {
+      const identity = grammar.cachedMaskIdentity?.() ?? null;
+      if (isCached(grammar, identity)) {
         cached.push({ i, grammar, identity });
         cachedAtLastStep.set(grammar, true);
       } else {

@@ -1,7 +1,7 @@
 // resolveModelPath with its hub requests on a worker thread. Reading a fetch() body detaches an ArrayBuffer, and the
 // first detach in a thread makes V8 give up an assumption for good (its ArrayBufferDetaching protector): typed-array
 // code optimized after it carries a detach check on every read. On the engine thread that is the grammar masks' code,
-// which the 2-core box measured 23 % slower at p50 after a detach (bench/structured/results, "Round 21"). Serving a
+// which the 2-core box measured 5-23 % slower at p50 after a detach (bench/structured/results, "Round 21"). Serving a
 // hub id would otherwise run slower masks than serving a local folder. A local folder, or HF_HUB_OFFLINE, needs no
 // request and resolves here.
 import { existsSync } from 'node:fs';

@@ -11,6 +11,7 @@ import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 import { type StoredMask, walkMaskOf } from './mask-store.js';
 import { type StateClass, type StateClasses, stateClassesFor } from './state-classes.js';
+import type { MemoEntry } from './mask-memo.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -44,12 +45,15 @@ export class CompiledGrammar {
   /**
    * `splitAtQuote` false: every lexer walk crosses the whole trie (the exact reference the tests compare the
    * split walks of string-body-split.ts against). Grammars with different settings need different walk caches.
+   * `memoMasks` false: no mask is reused by the parser's answers (mask-memo.ts): every mask not in this grammar's
+   * cache is computed (the reference the tests compare reused masks against).
    */
   constructor(
     readonly grammar: Grammar,
     private readonly sharedWalks: LexerWalkCache = new LexerWalkCache(),
     private readonly splitAtQuote = true,
     readonly lexer: SharedLexer = sharedLexer(),
+    private readonly memoMasks = true,
   ) {
     this.dfa = lexer.dfa;
     this.sharedIds = new Int32Array(grammar.lexemes.count).fill(-1);
@@ -161,6 +165,10 @@ export class CompiledGrammar {
   private readonly maskClassIds = new Map<string, number>();
   /** per mask class: 1 where its masks cannot depend on the parser (see maskKey) */
   private parserFree = new Uint8Array(64);
+  /** per mask class: its key (maskClassIds backwards) */
+  private classKeys: string[] = [];
+  /** per mask class and lexeme start (2 * class + 1 at a start): the shared list of its masks by trace (memoList) */
+  private memoLists: MemoEntry[][] = [];
 
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk;
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
@@ -238,9 +246,12 @@ export class CompiledGrammar {
         this.maskClassIds.clear();
         this.maskClassOf.clear();
         this.masks.clear();
+        this.classKeys = [];
+        this.memoLists = [];
       }
       id = this.maskClassIds.size;
       this.maskClassIds.set(c.classKey, id);
+      this.classKeys[id] = c.classKey;
       if (id >= this.parserFree.length) {
         const grown = new Uint8Array(2 * id);
         grown.set(this.parserFree);
@@ -289,6 +300,28 @@ export class CompiledGrammar {
     }
     this.storeMask(key, mask);
     return mask;
+  }
+
+  /**
+   * the masks of class `cls` kept with the parser's answers they were computed from (mask-memo.ts), shared with every
+   * grammar meeting the class; null where masks are not reused (memoMasks)
+   */
+  memoList(cls: number, atLexemeStart: boolean): MemoEntry[] | null {
+    if (!this.memoMasks) return null;
+    const i = 2 * cls + (atLexemeStart ? 1 : 0);
+    let l = this.memoLists[i];
+    if (l === undefined) l = this.memoLists[i] = this.stateClasses.memos.list(`${atLexemeStart ? 'S' : 'I'}${this.classKeys[cls]!}`);
+    return l;
+  }
+
+  /** a mask was found in a memo list instead of computed (MaskMemos.reused) */
+  noteMemoReused(): void {
+    this.stateClasses.memos.reused++;
+  }
+
+  /** masks found in this grammar's store of memo lists so far, by every grammar sharing it */
+  get memoReused(): number {
+    return this.stateClasses.memos.reused;
   }
 
   cachedMask(key: number): StoredMask | undefined {

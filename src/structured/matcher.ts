@@ -7,6 +7,8 @@ import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, StoredMask } from './mask-store.js';
+import { type MemoEntry, remember, ScanTrace } from './mask-memo.js';
+import type { LexerWalk } from './lexer-walk.js';
 import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -15,6 +17,11 @@ const NO_EDGES = new Int32Array(8);
 
 /** the identity of a finished matcher's mask (no token allowed: all zero), shared by every grammar */
 const NO_TOKEN_MASK: object = Object.freeze({ mask: 'no token' });
+
+/** the questions the mask being computed asked the parser (one computation at a time per thread) */
+const trace = new ScanTrace();
+/** per question of a trace being replayed: the chart set its scan made */
+let replaySets = new Int32Array(64);
 
 /** bound on the parser work of one mask (typical masks need well under 10,000 items) */
 const MAX_PARSER_ITEMS_PER_MASK = 2_000_000;
@@ -225,15 +232,57 @@ export class GrammarMatcher implements RequestGrammar {
     const key = this.maskKey(cls);
     const stored = this.cg.cachedMask(key);
     if (stored) return stored;
-    this.computeMask();
+    // a mask another parser state answered alike for (mask-memo.ts): the parser's questions asked again, no walk
+    const memos = this.cg.memoList(cls, this.atLexemeStart);
+    const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
+    if (memos) {
+      for (let k = 0; k < memos.length; k++) {
+        const e = memos[k]!;
+        if (this.answersAlike(e, walk)) {
+          this.cg.noteMemoReused();
+          this.cg.storeMask(key, e.mask);
+          return e.mask;
+        }
+      }
+    }
+    const eos = this.computeMask(walk);
     const computed = maskScratch(this.words).store();
     this.cg.storeMask(key, computed);
+    if (memos) {
+      const e = trace.entry(eos, computed);
+      if (e) remember(memos, e);
+    }
     return computed;
   }
 
-  /** the next mask, into the scratch buffer (maskScratch): valid until the next mask is computed */
-  private computeMask(): void {
-    const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
+  /** would this state's parser answer every question of `e` as the state it was computed for did (see mask-memo.ts) */
+  private answersAlike(e: MemoEntry, walk: LexerWalk): boolean {
+    const parser = this.parser;
+    const baseSets = parser.setCount;
+    const workStart = parser.work;
+    const { parent, query, answer } = e;
+    const n = query.length;
+    if (replaySets.length < n) replaySets = new Int32Array(2 * n);
+    const sets = replaySets;
+    let alike = true;
+    for (let i = 0; i < n && alike; i++) {
+      const p = parent[i]!;
+      parser.truncate(p < 0 ? baseSets : sets[p]! + 1);
+      boundWork(parser.work - workStart);
+      const q = query[i]!;
+      const ok = parser.scan(q < 0 ? walk.boundaryGroups[-1 - q]!.accepting : this.cg.acceptedLexemes(q));
+      alike = (ok ? parser.lexState : -1) === answer[i];
+      if (ok) sets[i] = parser.setCount - 1;
+    }
+    parser.truncate(baseSets);
+    return alike && this.eosAllowed() === e.eos;
+  }
+
+  /**
+   * the next mask, into the scratch buffer (maskScratch): valid until the next mask is computed. The parser's
+   * questions are noted in `trace`. Returns whether end of sequence is allowed.
+   */
+  private computeMask(walk: LexerWalk = this.cg.lexerWalk(this.lex, this.trie, this.words)): boolean {
     const scratch = maskScratch(this.words);
     scratch.start(walk.inner);
     // the walk's node lists index its own trie (a part of this.trie for walks split at a quote)
@@ -245,11 +294,16 @@ export class GrammarMatcher implements RequestGrammar {
     const setStack = this.setStack;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    for (const { accepting, nodes: group, byteStart, byteSet, byteIndex } of walk.boundaryGroups) {
+    trace.reset(baseSets - 1);
+    const groups = walk.boundaryGroups;
+    for (let g = 0; g < groups.length; g++) {
+      const { accepting, nodes: group, byteStart, byteSet, byteIndex } = groups[g]!;
       // the lexemes ending before these nodes' bytes: the parser decides once what may follow, for the whole group
       parser.truncate(baseSets);
       boundWork(parser.work - workStart);
-      if (!parser.scan(accepting)) continue;
+      const ok = parser.scan(accepting);
+      trace.note(baseSets - 1, -1 - g, ok ? parser.lexState : -1);
+      if (!ok) continue;
       const scanned = parser.setCount;
       const after = parser.lexState;
       const onEdges = dfa.edgeBytes(after);
@@ -303,7 +357,9 @@ export class GrammarMatcher implements RequestGrammar {
       this.walkSubtree(trie, top, trie.endOf(top), scratch);
       parser.truncate(baseSets);
     }
-    if (this.eosAllowed()) for (const e of this.vocab.eosIds) scratch.add(e);
+    const eos = this.eosAllowed();
+    if (eos) for (const e of this.vocab.eosIds) scratch.add(e);
+    return eos;
   }
 
   /** the bytes leading to trie node `node` (excluding its own): a prefix of any token in its subtree */
@@ -336,7 +392,12 @@ export class GrammarMatcher implements RequestGrammar {
     const onEdges = dfa.edgeBytes(from);
     const acc = this.cg.acceptedLexemes(from);
     // the set scanned here stays for the children's walk to reuse (EarleyParser.scan keeps it)
-    const next = acc.length > 0 && parser.scan(acc) ? dfa.edgeBytes(parser.lexState) : NO_EDGES;
+    let next: Int32Array = NO_EDGES;
+    if (acc.length > 0) {
+      const ok = parser.scan(acc);
+      trace.note(sets - 1, from, ok ? parser.lexState : -1);
+      if (ok) next = dfa.edgeBytes(parser.lexState);
+    }
     const { wideChildren, nodes } = trie;
     const rec = WIDE_STRIDE * w;
     for (let k = 0; k < 8; k++) {
@@ -378,7 +439,13 @@ export class GrammarMatcher implements RequestGrammar {
           accFrom = parentLex;
           acc = this.cg.acceptedLexemes(parentLex);
         }
-        if (acc.length === 0 || !parser.scan(acc) || (ns = dfa.next((from = parser.lexState), b)) < 0) {
+        if (acc.length === 0) {
+          i = nodes[at + SUBTREE_END]!;
+          continue;
+        }
+        const ok = parser.scan(acc);
+        trace.note(parentSets - 1, parentLex, ok ? parser.lexState : -1);
+        if (!ok || (ns = dfa.next((from = parser.lexState), b)) < 0) {
           i = nodes[at + SUBTREE_END]!;
           continue;
         }

@@ -21,6 +21,8 @@ export interface GrammarProviderOptions {
   warmUp?: boolean;
   /** false: skip walking the built-in string formats' first bytes at start-up (format-prewalk.ts); default: warmUp */
   prewalkFormats?: boolean;
+  /** false: no mask is reused by the parser's answers (mask-memo.ts), the exact reference for tests; default true */
+  memoMasks?: boolean;
 }
 
 export class StructuredGrammarProvider implements GrammarProvider {
@@ -28,6 +30,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
   private readonly compiled = new Map<string, CompiledGrammar | Error>();
   private readonly maxCompiled: number;
   private readonly splitWalksAtQuote: boolean;
+  private readonly memoMasks: boolean;
   /** lexer walks shared by all compiled grammars (they depend on the token trie only) */
   readonly walks = new LexerWalkCache();
   /** the warm-up's sample matchers, kept alive with the provider (see warm-up.ts) */
@@ -40,6 +43,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
     this.trie = new TokenTrie(vocab);
     this.maxCompiled = opts.maxCompiled ?? 256;
     this.splitWalksAtQuote = opts.splitWalksAtQuote ?? true;
+    this.memoMasks = opts.memoMasks ?? true;
     // the split's one whole-trie walk, here rather than inside the first request's first object-key mask
     if (this.splitWalksAtQuote) prepareQuoteSplit(this.trie, Math.ceil(vocab.size / 32));
     this.warmUpSample = (opts.warmUp ?? true) ? warmUpMaskPath(vocab, this.trie, this.splitWalksAtQuote) : [];
@@ -67,7 +71,7 @@ export class StructuredGrammarProvider implements GrammarProvider {
 
   /** what compile does for a constraint it has not cached (benchmarks time it); the result is not cached */
   compileUncached(constraint: StructuredConstraint): CompiledGrammar {
-    const cg = new CompiledGrammar(compileConstraint(constraint), this.walks, this.splitWalksAtQuote);
+    const cg = new CompiledGrammar(compileConstraint(constraint), this.walks, this.splitWalksAtQuote, undefined, this.memoMasks);
     // its lexemes' automata now, so that no mask pays for them (see COMPILE_LEXEME_STATES)
     cg.buildLexemeAutomata(COMPILE_LEXEME_STATES);
     return cg;

@@ -4,6 +4,7 @@
 // for states other grammars had met already. These parts do not depend on the grammar (shared lexeme ids only), nor
 // does a parser-free state's mask.
 import type { StoredMask } from './mask-store.js';
+import { MaskMemos } from './mask-memo.js';
 
 export interface StateClass {
   /** the key of the state's shared walk in the walk cache */
@@ -27,6 +28,8 @@ const MAX_WALK_MASKS = 1024;
 export class StateClasses {
   private readonly byState = new Map<number, StateClass>();
   private readonly walkMasks = new Map<number, StoredMask>();
+  /** masks by the parser's answers, per mask class (mask-memo.ts) */
+  readonly memos = new MaskMemos();
 
   get(lexState: number): StateClass | undefined {
     return this.byState.get(lexState);

@@ -11,7 +11,7 @@ import type { TokenTrie } from './token-trie.js';
 import { splitDescription, walkSplitAtQuote } from './string-body-split.js';
 import { type StoredMask, walkMaskOf } from './mask-store.js';
 import { type StateClass, type StateClasses, stateClassesFor } from './state-classes.js';
-import type { MemoEntry } from './mask-memo.js';
+import type { MemoClass, MemoEntry } from './mask-memo.js';
 
 const MAX_CACHED_MASKS = 4096;
 const MAX_CACHED_WALKS = 1024;
@@ -167,8 +167,8 @@ export class CompiledGrammar {
   private parserFree = new Uint8Array(64);
   /** per mask class: its key (maskClassIds backwards) */
   private classKeys: string[] = [];
-  /** per mask class and lexeme start (2 * class + 1 at a start): the shared list of its masks by trace (memoList) */
-  private memoLists: MemoEntry[][] = [];
+  /** per mask class and lexeme start (2 * class + 1 at a start): its masks kept by trace, shared (memoClass) */
+  private memoClasses: MemoClass[] = [];
 
   lexerWalk(lexState: number, trie: TokenTrie, words: number): LexerWalk;
   /** `onlyIfWalked`: null where the state's shared walk would have to be computed now (a trie walk) */
@@ -247,7 +247,7 @@ export class CompiledGrammar {
         this.maskClassOf.clear();
         this.masks.clear();
         this.classKeys = [];
-        this.memoLists = [];
+        this.memoClasses = [];
       }
       id = this.maskClassIds.size;
       this.maskClassIds.set(c.classKey, id);
@@ -306,15 +306,20 @@ export class CompiledGrammar {
    * the masks of class `cls` kept with the parser's answers they were computed from (mask-memo.ts), shared with every
    * grammar meeting the class; null where masks are not reused (memoMasks)
    */
-  memoList(cls: number, atLexemeStart: boolean): MemoEntry[] | null {
+  memoClass(cls: number, atLexemeStart: boolean): MemoClass | null {
     if (!this.memoMasks) return null;
     const i = 2 * cls + (atLexemeStart ? 1 : 0);
-    let l = this.memoLists[i];
-    if (l === undefined) l = this.memoLists[i] = this.stateClasses.memos.list(`${atLexemeStart ? 'S' : 'I'}${this.classKeys[cls]!}`);
-    return l;
+    let c = this.memoClasses[i];
+    if (c === undefined) c = this.memoClasses[i] = this.stateClasses.memos.forClass(`${atLexemeStart ? 'S' : 'I'}${this.classKeys[cls]!}`);
+    return c;
   }
 
-  /** a mask was found in a memo list instead of computed (MaskMemos.reused) */
+  /** keep a computed mask with its trace in class `c` (from memoClass) */
+  rememberMask(c: MemoClass, e: MemoEntry): void {
+    this.stateClasses.memos.remember(c, e);
+  }
+
+  /** a mask was found among the kept masks instead of computed (MaskMemos.reused) */
   noteMemoReused(): void {
     this.stateClasses.memos.reused++;
   }

@@ -12,32 +12,37 @@ import type { StoredMask } from './mask-store.js';
 
 /** questions a trace notes at most: a mask asking more is not kept (the replay would cost what the walk does) */
 const MAX_TRACE = 64;
-/** masks kept per mask class, the oldest dropped first */
-const MAX_PER_CLASS = 8;
 /**
- * classes kept per store, the oldest dropped first (a grammar keeps its lists while it lives): a class's masks hold
- * its lexer walk's 19 KB mask (Qwen3's vocabulary), which the walk cache may have dropped. mask-bench's 200 schemas
- * (40 per subset) met 1,407 classes with 1,957 masks kept, ~160 words of their own each.
+ * A class's masks are kept by the answer to its first question (every computation of a class asks the same first
+ * question: no answer is known yet to make them differ), so a new state asks that once and replays only the traces
+ * answered alike there: at most this many per answer, and this many answers per class, the oldest dropped first
  */
+const MAX_PER_ANSWER = 8;
+const MAX_ANSWERS = 32;
+/**
+ * masks kept per store: a full store drops its oldest class (a grammar keeps its lists while it lives). mask-bench's
+ * 200 schemas (40 per subset) met 1,407 classes, whose masks hold ~160 words of their own each; each class's also
+ * hold its lexer walk's 19 KB mask (Qwen3's vocabulary), which the walk cache may have dropped.
+ */
+const MAX_ENTRIES = 8192;
 const MAX_CLASSES = 1024;
 /** a mask holding more words of its own (StoredMask.ownWords) is not kept: at most 4 KB each */
 const MAX_OWN_WORDS = 1024;
+/** the first question of a class whose masks ask none (they depend on end of sequence only) */
+export const NO_QUESTION = 0x7fffffff;
 
 /**
- * One mask's questions, in the order first asked. Question n was asked from the set that question parent[n]'s
- * scan made (-1: the set the mask started from); `query`: the lexemes scanned, as -1 - g for the lexer walk's
- * boundary group g, else the DFA state whose accepted lexemes they were; `answer`: the DFA state where the next
- * lexeme starts after the scan, or -1 where it failed. Parents come before their children.
+ * One mask's questions, in the order first asked, as triples (parent, query, answer) back to back. Question n was
+ * asked from the set that question `parent`'s scan made (-1: the set the mask started from); `query`: the lexemes
+ * scanned, as -1 - g for the lexer walk's boundary group g, else the DFA state whose accepted lexemes they were;
+ * `answer`: the DFA state where the next lexeme starts after the scan, or -1 where it failed. Parents come before
+ * their children. (A plain array: the typed arrays of a first version cost a microsecond or so each to allocate, for
+ * every mask computed.)
  */
-export interface MemoTrace {
-  parent: Int32Array;
-  query: Int32Array;
-  answer: Int32Array;
+export interface MemoEntry {
+  questions: number[];
   /** whether end of sequence was allowed */
   eos: boolean;
-}
-
-export interface MemoEntry extends MemoTrace {
   mask: StoredMask;
 }
 
@@ -61,7 +66,7 @@ export class ScanTrace {
   }
 
   /**
-   * A scan from chart set `set` of lexemes `query` (see MemoTrace) answered `answer`. A question asked before (same
+   * A scan from chart set `set` of lexemes `query` (see MemoEntry) answered `answer`. A question asked before (same
    * set, same lexemes) is not noted again; a successful scan's new set (set + 1) is the question's from now on.
    */
   note(set: number, query: number, answer: number): void {
@@ -88,8 +93,9 @@ export class ScanTrace {
   /** the trace as kept with its mask, or null where it overflowed */
   entry(eos: boolean, mask: StoredMask): MemoEntry | null {
     if (this.overflow) return null;
-    const n = this.count;
-    return { parent: this.parent.slice(0, n), query: this.query.slice(0, n), answer: this.answer.slice(0, n), eos, mask };
+    const questions: number[] = [];
+    for (let n = 0; n < this.count; n++) questions.push(this.parent[n]!, this.query[n]!, this.answer[n]!);
+    return { questions, eos, mask };
   }
 
   private ensure(sets: number): void {
@@ -101,30 +107,79 @@ export class ScanTrace {
   }
 }
 
+/** the masks kept of one mask class (see MAX_PER_ANSWER) */
+export class MemoClass {
+  /** the class's first question (MemoEntry's query), NO_QUESTION, or null before the first mask is kept */
+  firstQuery: number | null = null;
+  private readonly byAnswer = new Map<number, MemoEntry[]>();
+  size = 0;
+  /** still counted by its store (a dropped class lives on in the grammars that met it, bounded by itself) */
+  inStore = true;
+
+  /** the masks whose first question was answered `answer` (NO_QUESTION: those that asked none), newest first */
+  withFirstAnswer(answer: number): MemoEntry[] | undefined {
+    return this.byAnswer.get(answer);
+  }
+
+  /** keep `e`; false where it is not kept (many own words, or a first question other than the class's) */
+  add(e: MemoEntry): boolean {
+    if (e.mask.ownWords > MAX_OWN_WORDS) return false;
+    const q = e.questions.length > 0 ? e.questions[1]! : NO_QUESTION;
+    if (this.firstQuery === null) this.firstQuery = q;
+    else if (this.firstQuery !== q) return false;
+    const a = q === NO_QUESTION ? NO_QUESTION : e.questions[2]!;
+    let l = this.byAnswer.get(a);
+    if (!l) {
+      if (this.byAnswer.size >= MAX_ANSWERS) {
+        const [oldest, dropped] = this.byAnswer.entries().next().value!;
+        this.byAnswer.delete(oldest);
+        this.size -= dropped.length;
+      }
+      this.byAnswer.set(a, (l = []));
+    }
+    if (l.length >= MAX_PER_ANSWER) {
+      l.pop();
+      this.size--;
+    }
+    l.unshift(e);
+    this.size++;
+    return true;
+  }
+}
+
 /** the masks kept per mask class, for every grammar over one walk cache and shared lexer (state-classes.ts) */
 export class MaskMemos {
-  private readonly byClass = new Map<string, MemoEntry[]>();
+  private readonly byClass = new Map<string, MemoClass>();
+  private entries = 0;
   /** masks found here instead of computed (benchmarks and tests read it) */
   reused = 0;
 
-  /** the class's list (the same array from then on: grammars keep it per class id) */
-  list(classKey: string): MemoEntry[] {
-    let l = this.byClass.get(classKey);
-    if (!l) {
-      if (this.byClass.size >= MAX_CLASSES) this.byClass.delete(this.byClass.keys().next().value!);
-      this.byClass.set(classKey, (l = []));
+  /** the class's masks (the same object from then on: grammars keep it per class id) */
+  forClass(classKey: string): MemoClass {
+    let c = this.byClass.get(classKey);
+    if (!c) {
+      if (this.byClass.size >= MAX_CLASSES) this.dropOldest();
+      this.byClass.set(classKey, (c = new MemoClass()));
     }
-    return l;
+    return c;
+  }
+
+  /** keep `e` in class `c` (from forClass) */
+  remember(c: MemoClass, e: MemoEntry): void {
+    const before = c.size;
+    if (!c.add(e) || !c.inStore) return;
+    this.entries += c.size - before;
+    while (this.entries > MAX_ENTRIES && this.byClass.size > 1) this.dropOldest();
   }
 
   get classes(): number {
     return this.byClass.size;
   }
-}
 
-/** keep `e` at the front of its class's list, the oldest dropped (a mask of many own words is not kept) */
-export function remember(list: MemoEntry[], e: MemoEntry): void {
-  if (e.mask.ownWords > MAX_OWN_WORDS) return;
-  if (list.length >= MAX_PER_CLASS) list.pop();
-  list.unshift(e);
+  private dropOldest(): void {
+    const [key, c] = this.byClass.entries().next().value!;
+    this.byClass.delete(key);
+    c.inStore = false;
+    this.entries -= c.size;
+  }
 }

@@ -7,7 +7,7 @@ import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
 import { loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, StoredMask } from './mask-store.js';
-import { type MemoEntry, remember, ScanTrace } from './mask-memo.js';
+import { type MemoClass, type MemoEntry, NO_QUESTION, ScanTrace } from './mask-memo.js';
 import type { LexerWalk } from './lexer-walk.js';
 import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
@@ -233,26 +233,39 @@ export class GrammarMatcher implements RequestGrammar {
     const stored = this.cg.cachedMask(key);
     if (stored) return stored;
     // a mask another parser state answered alike for (mask-memo.ts): the parser's questions asked again, no walk
-    const memos = this.cg.memoList(cls, this.atLexemeStart);
+    const memo = this.cg.memoClass(cls, this.atLexemeStart);
     const walk = this.cg.lexerWalk(this.lex, this.trie, this.words);
-    if (memos) {
-      for (let k = 0; k < memos.length; k++) {
-        const e = memos[k]!;
-        if (this.answersAlike(e, walk)) {
-          this.cg.noteMemoReused();
-          this.cg.storeMask(key, e.mask);
-          return e.mask;
-        }
-      }
+    const found = memo ? this.keptMask(memo, walk) : null;
+    if (found) {
+      this.cg.noteMemoReused();
+      this.cg.storeMask(key, found);
+      return found;
     }
     const eos = this.computeMask(walk);
     const computed = maskScratch(this.words).store();
     this.cg.storeMask(key, computed);
-    if (memos) {
+    if (memo) {
       const e = trace.entry(eos, computed);
-      if (e) remember(memos, e);
+      if (e) this.cg.rememberMask(memo, e);
     }
     return computed;
+  }
+
+  /** a mask of class `memo` this state answers every question of alike, or null: the class's first question asked once */
+  private keptMask(memo: MemoClass, walk: LexerWalk): StoredMask | null {
+    const q = memo.firstQuery;
+    if (q === null) return null;
+    let candidates: MemoEntry[] | undefined;
+    if (q === NO_QUESTION) candidates = memo.withFirstAnswer(NO_QUESTION);
+    else {
+      const parser = this.parser;
+      const baseSets = parser.setCount;
+      const answer = parser.scan(q < 0 ? walk.boundaryGroups[-1 - q]!.accepting : this.cg.acceptedLexemes(q)) ? parser.lexState : -1;
+      parser.truncate(baseSets);
+      candidates = memo.withFirstAnswer(answer);
+    }
+    if (candidates) for (let k = 0; k < candidates.length; k++) if (this.answersAlike(candidates[k]!, walk)) return candidates[k]!.mask;
+    return null;
   }
 
   /** would this state's parser answer every question of `e` as the state it was computed for did (see mask-memo.ts) */
@@ -260,18 +273,18 @@ export class GrammarMatcher implements RequestGrammar {
     const parser = this.parser;
     const baseSets = parser.setCount;
     const workStart = parser.work;
-    const { parent, query, answer } = e;
-    const n = query.length;
+    const qs = e.questions;
+    const n = qs.length / 3;
     if (replaySets.length < n) replaySets = new Int32Array(2 * n);
     const sets = replaySets;
     let alike = true;
     for (let i = 0; i < n && alike; i++) {
-      const p = parent[i]!;
+      const p = qs[3 * i]!;
       parser.truncate(p < 0 ? baseSets : sets[p]! + 1);
       boundWork(parser.work - workStart);
-      const q = query[i]!;
+      const q = qs[3 * i + 1]!;
       const ok = parser.scan(q < 0 ? walk.boundaryGroups[-1 - q]!.accepting : this.cg.acceptedLexemes(q));
-      alike = (ok ? parser.lexState : -1) === answer[i];
+      alike = (ok ? parser.lexState : -1) === qs[3 * i + 2];
       if (ok) sets[i] = parser.setCount - 1;
     }
     parser.truncate(baseSets);

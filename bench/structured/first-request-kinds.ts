@@ -1,10 +1,12 @@
 // First-request masks (each schema new to the provider, as mask-bench.ts's first requests) by kind: a copy of a
-// cached mask, computed from a lexer walk the thread has, or needing a new walk; each kind's share and times, and
+// cached mask, a mask kept by the parser's answers (mask-memo.ts: `reused`, since round 22), computed from a lexer walk
+// the thread has, or needing a new walk; each kind's share and times, and
 // where the p50 of all of them falls. Engine thread, no other engine's work in between (mask-bench.ts interleaves
 // web-xgrammar's compiles).
 // Usage: node --import tsx bench/structured/first-request-kinds.ts [schemasPerSubset=10] [outFile]
 import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
+import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { pickWorkload } from './step-masks.js';
 import { runFacts, writeResult } from './run-facts.js';
 
@@ -12,16 +14,19 @@ const q = qwen();
 const work = pickWorkload(q, Number(process.argv[2] ?? 10));
 const provider = createGrammarProvider(q.vocab);
 const out = new Int32Array(Math.ceil(q.vocab.size / 32));
-const kinds = { cached: [] as number[], walked: [] as number[], newWalk: [] as number[] };
+const kinds = { cached: [] as number[], reused: [] as number[], walked: [] as number[], newWalk: [] as number[] };
 const all: number[] = [];
 for (const item of work) {
   const m = provider.create(item.constraint);
+  const cg = (m as unknown as { cg: CompiledGrammar }).cg;
   for (const id of item.ids) {
-    const kind = m.cachedMaskIdentity() !== null ? 'cached' : m.nextMaskWalked() ? 'walked' : 'newWalk';
+    const walked = m.nextMaskWalked();
+    const cached = m.cachedMaskIdentity() !== null;
+    const reusedBefore = cg.memoReused;
     const t = performance.now();
     m.fillNextTokenBitmask(out, 0);
     const us = (performance.now() - t) * 1000;
-    kinds[kind].push(us);
+    kinds[cached ? 'cached' : cg.memoReused > reusedBefore ? 'reused' : walked ? 'walked' : 'newWalk'].push(us);
     all.push(us);
     if (!m.acceptToken(id)) throw new Error(`${item.name}: token ${id} rejected`);
   }
@@ -35,6 +40,7 @@ writeResult(process.argv[3], {
   units: 'µs per mask',
   all: { n: all.length, p40: pct(all, 0.4), p50: pct(all, 0.5), p60: pct(all, 0.6), p99: pct(all, 0.99) },
   cached: describe(kinds.cached),
+  reused: describe(kinds.reused),
   walked: describe(kinds.walked),
   newWalk: describe(kinds.newWalk),
 });

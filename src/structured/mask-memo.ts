@@ -28,6 +28,8 @@ const MAX_ENTRIES = 8192;
 const MAX_CLASSES = 1024;
 /** a mask holding more words of its own (StoredMask.ownWords) is not kept: at most 4 KB each */
 const MAX_OWN_WORDS = 1024;
+/** the bounds above, for tests */
+export const MEMO_LIMITS = { MAX_PER_ANSWER, MAX_ANSWERS, MAX_ENTRIES, MAX_CLASSES, MAX_OWN_WORDS } as const;
 /** the first question of a class whose masks ask none (they depend on end of sequence only) */
 export const NO_QUESTION = 0x7fffffff;
 
@@ -174,6 +176,11 @@ export class MaskMemos {
 
   get classes(): number {
     return this.byClass.size;
+  }
+
+  /** masks kept in the classes still counted (tests read it) */
+  get size(): number {
+    return this.entries;
   }
 
   private dropOldest(): void {

@@ -7,6 +7,8 @@ import type { StructuredConstraint } from '../../src/engine/types.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
+import { MaskMemos, MEMO_LIMITS, type MemoEntry } from '../../src/structured/mask-memo.js';
+import { diffMask } from '../../src/structured/mask-store.js';
 import { qwen } from './qwen-fixture.js';
 import { allowedIds, rng } from './random-walk.js';
 
@@ -122,4 +124,36 @@ test('reused masks equal computed ones along random outputs of varied constraint
   }
   assert.ok(masks > 600, `${masks} masks compared`);
   assert.ok(reused >= 20, `${reused} of them reused`);
+});
+
+test('the kept masks stay within their bounds: per answer, per class and per store, the oldest dropped first', () => {
+  const { MAX_PER_ANSWER, MAX_ANSWERS, MAX_ENTRIES, MAX_CLASSES, MAX_OWN_WORDS } = MEMO_LIMITS;
+  const small = diffMask(new Int32Array(words), new Int32Array(words));
+  const big = diffMask(new Int32Array(words).fill(1, 0, MAX_OWN_WORDS + 1), new Int32Array(words));
+  const entry = (answer: number, mask = small): MemoEntry => ({ questions: [-1, -1, answer], eos: false, mask });
+  const memos = new MaskMemos();
+  const c = memos.forClass('a');
+  assert.equal(memos.forClass('a'), c, 'one object per class key');
+  for (let k = 0; k < MAX_PER_ANSWER + 3; k++) memos.remember(c, entry(7));
+  assert.equal(c.withFirstAnswer(7)!.length, MAX_PER_ANSWER);
+  memos.remember(c, entry(8, big));
+  assert.equal(c.withFirstAnswer(8), undefined, 'a mask of many own words is not kept');
+  // another first question than the class's: not kept
+  memos.remember(c, { questions: [-1, 5, 8], eos: false, mask: small });
+  assert.equal(c.withFirstAnswer(8), undefined);
+  for (let a = 0; a < MAX_ANSWERS + 1; a++) memos.remember(c, entry(100 + a));
+  assert.equal(c.withFirstAnswer(7), undefined, 'the oldest answer dropped');
+  assert.equal(c.size, MAX_ANSWERS);
+  assert.equal(memos.size, MAX_ANSWERS);
+  // many classes: the store keeps MAX_CLASSES and at most MAX_ENTRIES masks, dropping the oldest classes
+  for (let k = 0; memos.size < MAX_ENTRIES || k < MAX_CLASSES; k++) {
+    const d = memos.forClass(`c${k}`);
+    for (let a = 0; a < 8; a++) memos.remember(d, entry(a));
+    assert.ok(memos.classes <= MAX_CLASSES && memos.size <= MAX_ENTRIES, `${memos.classes} classes, ${memos.size} masks`);
+  }
+  assert.equal(c.inStore, false, 'the first class was dropped');
+  const before = memos.size;
+  memos.remember(c, entry(1));
+  assert.equal(memos.size, before, 'a dropped class is no longer counted');
+  assert.equal(c.withFirstAnswer(1)!.length, 1, 'but still keeps masks for the grammars that hold it');
 });

@@ -8,6 +8,7 @@ import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { pickWorkload } from './step-masks.js';
+import { forEachFirstRequestMask } from './first-request-masks.js';
 import { runFacts, writeResult } from './run-facts.js';
 
 const q = qwen();
@@ -16,21 +17,15 @@ const provider = createGrammarProvider(q.vocab);
 const out = new Int32Array(Math.ceil(q.vocab.size / 32));
 const kinds = { cached: [] as number[], reused: [] as number[], walked: [] as number[], newWalk: [] as number[] };
 const all: number[] = [];
-for (const item of work) {
-  const m = provider.create(item.constraint);
+forEachFirstRequestMask(work, provider, out, (fill, m) => {
   const cg = (m as unknown as { cg: CompiledGrammar }).cg;
-  for (const id of item.ids) {
-    const walked = m.nextMaskWalked();
-    const cached = m.cachedMaskIdentity() !== null;
-    const reusedBefore = cg.memoReused;
-    const t = performance.now();
-    m.fillNextTokenBitmask(out, 0);
-    const us = (performance.now() - t) * 1000;
-    kinds[cached ? 'cached' : cg.memoReused > reusedBefore ? 'reused' : walked ? 'walked' : 'newWalk'].push(us);
-    all.push(us);
-    if (!m.acceptToken(id)) throw new Error(`${item.name}: token ${id} rejected`);
-  }
-}
+  const walked = m.nextMaskWalked();
+  const cached = m.cachedMaskIdentity() !== null;
+  const reusedBefore = cg.memoReused;
+  const us = fill();
+  kinds[cached ? 'cached' : cg.memoReused > reusedBefore ? 'reused' : walked ? 'walked' : 'newWalk'].push(us);
+  all.push(us);
+});
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))]!;
 const describe = (xs: number[]) => ({ n: xs.length, share: xs.length / all.length, p10: pct(xs, 0.1), p25: pct(xs, 0.25), p50: pct(xs, 0.5), p90: pct(xs, 0.9) });
 writeResult(process.argv[3], {

@@ -10,6 +10,7 @@ import { qwen } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { pickWorkload } from './step-masks.js';
+import { forEachFirstRequestMask } from './first-request-masks.js';
 import { runFacts, writeResult } from './run-facts.js';
 
 interface Run {
@@ -33,16 +34,10 @@ function oneRun(): Run {
   const out = new Int32Array(Math.ceil(q.vocab.size / 32));
   const us: number[] = [];
   let reused = 0;
-  for (const item of work) {
-    const m = provider.create(item.constraint);
-    for (const id of item.ids) {
-      const t = performance.now();
-      m.fillNextTokenBitmask(out, 0);
-      us.push((performance.now() - t) * 1000);
-      if (!m.acceptToken(id)) throw new Error(`${item.name}: token ${id} rejected`);
-    }
+  forEachFirstRequestMask(work, provider, out, (fill, m) => {
+    us.push(fill());
     reused = (m as unknown as { cg: CompiledGrammar }).cg.memoReused;
-  }
+  });
   us.sort((a, b) => a - b);
   const at = (p: number) => us[Math.floor(p * us.length)]!;
   return { memo, masks: us.length, p50: at(0.5), p60: at(0.6), p90: at(0.9), p95: at(0.95), p99: at(0.99), atLeast100us: us.filter((x) => x >= 100).length, sumMs: us.reduce((a, b) => a + b, 0) / 1000, reused };

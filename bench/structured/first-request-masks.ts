@@ -5,15 +5,15 @@ import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { WorkloadItem } from './step-masks.js';
 
 /**
- * For each mask of each item's output: `onMask(fill, m, item)`, where `fill()` fills the mask into `out` and
- * answers its time in µs (a callback may look at the matcher before it); then the output's token is accepted (a
- * rejected one throws: the workload's outputs are valid).
+ * For each mask of each item's output: `onMask(fill, m, item, k)` (k: the mask's position in the output), where
+ * `fill()` fills the mask into `out` and answers its time in µs (a callback may look at the matcher before it); then
+ * the output's token is accepted (a rejected one throws: the workload's outputs are valid).
  */
 export function forEachFirstRequestMask(
   work: readonly WorkloadItem[],
   provider: StructuredGrammarProvider,
   out: Int32Array,
-  onMask: (fill: () => number, m: GrammarMatcher, item: WorkloadItem) => void,
+  onMask: (fill: () => number, m: GrammarMatcher, item: WorkloadItem, k: number) => void,
 ): void {
   for (const item of work) {
     const m = provider.create(item.constraint);
@@ -22,9 +22,9 @@ export function forEachFirstRequestMask(
       m.fillNextTokenBitmask(out, 0);
       return (performance.now() - t) * 1000;
     };
-    for (const id of item.ids) {
-      onMask(fill, m, item);
+    item.ids.forEach((id, k) => {
+      onMask(fill, m, item, k);
       if (!m.acceptToken(id)) throw new Error(`${item.name}: token ${id} rejected`);
-    }
+    });
   }
 }

@@ -4,11 +4,10 @@ import type { RequestGrammar } from '../engine/grammar.js';
 import { CompiledGrammar } from './compiled-grammar.js';
 import { EarleyParser } from './earley.js';
 import { DEAD, MAX_LOOP_RUN } from './lexer-dfa.js';
-import { loopSubtreeEnd } from './lexer-walk.js';
+import { type LexerWalk, loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, StoredMask } from './mask-store.js';
 import { type MemoClass, type MemoEntry, NO_QUESTION, ScanTrace } from './mask-memo.js';
-import type { LexerWalk } from './lexer-walk.js';
 import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -265,12 +264,17 @@ export class GrammarMatcher implements RequestGrammar {
     else {
       const parser = this.parser;
       const baseSets = parser.setCount;
-      const answer = parser.scan(q < 0 ? walk.boundaryGroups[-1 - q]!.accepting : this.cg.acceptedLexemes(q)) ? parser.lexState : -1;
+      const answer = parser.scan(this.questionLexemes(q, walk)) ? parser.lexState : -1;
       parser.truncate(baseSets);
       candidates = memo.withFirstAnswer(answer);
     }
     if (candidates) for (let k = 0, n = Math.min(candidates.length, MAX_TRIES); k < n; k++) if (this.answersAlike(candidates[k]!, walk)) return candidates[k]!.mask;
     return null;
+  }
+
+  /** the lexemes a question scans (its query, see MemoEntry): a boundary group's of `walk`, or a DFA state's accepted ones */
+  private questionLexemes(query: number, walk: LexerWalk): Int32Array {
+    return query < 0 ? walk.boundaryGroups[-1 - query]!.accepting : this.cg.acceptedLexemes(query);
   }
 
   /** would this state's parser answer every question of `e` as the state it was computed for did (see mask-memo.ts) */
@@ -288,7 +292,7 @@ export class GrammarMatcher implements RequestGrammar {
       parser.truncate(p < 0 ? baseSets : sets[p]! + 1);
       boundWork(parser.work - workStart);
       const q = qs[3 * i + 1]!;
-      const ok = parser.scan(q < 0 ? walk.boundaryGroups[-1 - q]!.accepting : this.cg.acceptedLexemes(q));
+      const ok = parser.scan(this.questionLexemes(q, walk));
       alike = (ok ? parser.lexState : -1) === qs[3 * i + 2];
       if (ok) sets[i] = parser.setCount - 1;
     }

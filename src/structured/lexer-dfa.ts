@@ -97,6 +97,8 @@ interface Shape {
   classes: ByteClasses;
   /** this shape with BASE tags replaced by count 0 (a base of 0 is always stored in this form) */
   zeroForm: number;
+  /** the state of this shape at base 0 once interned, else -1 (the only state of a shape without BASE tags) */
+  baseZeroState: number;
 }
 
 export class LexerDfa {
@@ -336,6 +338,15 @@ export class LexerDfa {
     const sig = this.stateSig[s]!;
     const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
     const cls = classes.classOf[b]!;
+    const chunk = this.chunks[s >>> CHUNK_BITS]!;
+    const row = (s & CHUNK_MASK) << 8;
+    const runs = classes.runs;
+    if (cls === 0) {
+      // bytes on no edge of the shape: dead without stepping its configurations (about a fifth of a cold mask's
+      // transitions: nearly every new state meets one)
+      for (let k = classes.runStart[0]!; k < classes.runStart[1]!; k += 2) chunk.fill(DEAD, row | runs[k]!, (row | runs[k + 1]!) + 1);
+      return DEAD;
+    }
     let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + cls);
     if (step === undefined) {
       step = this.stepShape(shape.configs, base, b);
@@ -348,9 +359,6 @@ export class LexerDfa {
     }
     const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
     // every byte of the class steps alike: one computation fills them all
-    const chunk = this.chunks[s >>> CHUNK_BITS]!;
-    const row = (s & CHUNK_MASK) << 8;
-    const runs = classes.runs;
     for (let k = classes.runStart[cls]!; k < classes.runStart[cls + 1]!; k += 2) chunk.fill(t, row | runs[k]!, (row | runs[k + 1]!) + 1);
     return t;
   }
@@ -588,7 +596,7 @@ export class LexerDfa {
     }
     accepting.sort((p, q) => p - q);
     const id = this.shapes.length;
-    const shape: Shape = { configs: own, initial, accepting: accepting.length > 0 ? new Int32Array(accepting) : NONE_ACCEPTED, hasBase, baseMin: hasBase ? new Float64Array(baseMin) : NO_BOUNDS, baseMax: hasBase ? new Float64Array(baseMax) : NO_BOUNDS, lengthClasses: lengthClasses.length > 0 ? lengthClasses : NO_LENGTH_CLASSES, lengthClassCounts: lengthClasses.length > 0 ? Int32Array.from(lengthClassCounts) : NO_CLASS_COUNTS, steps: new Map(), classes: NO_CLASSES, zeroForm: id };
+    const shape: Shape = { configs: own, initial, accepting: accepting.length > 0 ? new Int32Array(accepting) : NONE_ACCEPTED, hasBase, baseMin: hasBase ? new Float64Array(baseMin) : NO_BOUNDS, baseMax: hasBase ? new Float64Array(baseMax) : NO_BOUNDS, lengthClasses: lengthClasses.length > 0 ? lengthClasses : NO_LENGTH_CLASSES, lengthClassCounts: lengthClasses.length > 0 ? Int32Array.from(lengthClassCounts) : NO_CLASS_COUNTS, steps: new Map(), classes: NO_CLASSES, zeroForm: id, baseZeroState: -1 };
     this.shapes.push(shape);
     bucket.push(id);
     if (hasBase) shape.zeroForm = this.internShape(own.map((x) => (tagOf(x) === BASE ? x - BASE : x)).sort(), initial);
@@ -602,9 +610,15 @@ export class LexerDfa {
       shapeId = shape.zeroForm;
       shape = this.shapes[shapeId]!;
     }
+    // most states have base 0 (no counted region): found on their shape, which the caller has at hand, rather than in
+    // a map of every state (a lookup that missed the caches in most new transitions)
     const key = shapeId * BASE + base;
-    const hit = this.stateByKey.get(key);
-    if (hit !== undefined) return hit;
+    if (base === 0) {
+      if (shape.baseZeroState >= 0) return shape.baseZeroState;
+    } else {
+      const hit = this.stateByKey.get(key);
+      if (hit !== undefined) return hit;
+    }
     const id = this.stateShape.length;
     if (id >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
     // a fresh chunk of rows, all UNKNOWN (one backing store per CHUNK_STATES states, not one per state: each is a
@@ -615,7 +629,8 @@ export class LexerDfa {
     this.stateSig.push(guardSignature(shape, base));
     this.accepting.push(shape.accepting);
     this.loops.push(undefined);
-    this.stateByKey.set(key, id);
+    if (base === 0) shape.baseZeroState = id;
+    else this.stateByKey.set(key, id);
     if (initial) this.initialStates.add(id);
     return id;
   }

@@ -43,15 +43,16 @@ export class CompiledGrammar {
   private readonly stateClasses: StateClasses;
 
   /**
-   * `splitAtQuote` false: every lexer walk crosses the whole trie (the exact reference the tests compare the
-   * split walks of string-body-split.ts against). Grammars with different settings need different walk caches.
+   * `splitAtQuote` false: every lexer walk crosses the whole trie and every mask walks the strings it opens byte by
+   * byte (the exact reference the tests compare the split walks of string-body-split.ts and the opened strings'
+   * token lists of string-open.ts against). Grammars with different settings need different walk caches.
    * `memoMasks` false: no mask is reused by the parser's answers (mask-memo.ts): every mask not in this grammar's
    * cache is computed (the reference the tests compare reused masks against).
    */
   constructor(
     readonly grammar: Grammar,
     private readonly sharedWalks: LexerWalkCache = new LexerWalkCache(),
-    private readonly splitAtQuote = true,
+    readonly splitAtQuote = true,
     readonly lexer: SharedLexer = sharedLexer(),
     private readonly memoMasks = true,
   ) {

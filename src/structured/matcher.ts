@@ -8,6 +8,7 @@ import { type LexerWalk, loopSubtreeEnd } from './lexer-walk.js';
 import { MaskAdoption, adoptionStateId } from './mask-adoption.js';
 import { MaskScratch, maskScratch, StoredMask } from './mask-store.js';
 import { type MemoClass, type MemoEntry, NO_QUESTION, ScanTrace } from './mask-memo.js';
+import { QUOTE, quoteFreeSubtree, tokensInsideOpenedString } from './string-open.js';
 import { BYTE_DEPTH, DEPTH_MASK, NODE_STRIDE, SEVERAL_TOKENS, SUBTREE_END, TOKEN, type TokenTrie, WIDE_SHIFT, WIDE_STRIDE, wideChild } from './token-trie.js';
 import type { TokenVocab } from './token-vocab.js';
 
@@ -39,6 +40,11 @@ export class GrammarMatcher implements RequestGrammar {
   private readonly lexStack: Int32Array;
   private readonly setStack: Int32Array;
   private readonly pathState: Int32Array;
+  /**
+   * per depth of the walk's path: 1 where the path is inside a string opened on it that continues as an unconstrained
+   * body, with no `"` since (see string-open.ts): quote-free subtrees below are left to the opening quote's list
+   */
+  private readonly inOpenString: Uint8Array;
 
   constructor(
     private readonly cg: CompiledGrammar,
@@ -53,6 +59,7 @@ export class GrammarMatcher implements RequestGrammar {
     this.lexStack = new Int32Array(trie.maxDepth + 1);
     this.setStack = new Int32Array(trie.maxDepth + 1);
     this.pathState = new Int32Array(trie.maxDepth + 1);
+    this.inOpenString = new Uint8Array(trie.maxDepth + 1);
   }
 
   /** the lexer DFA state (start-up pre-walks and benches read it) */
@@ -350,6 +357,7 @@ export class GrammarMatcher implements RequestGrammar {
             const topDepth = (byteDepth >>> 8) & DEPTH_MASK;
             lexStack[topDepth] = first;
             setStack[topDepth] = scanned;
+            this.inOpenString[topDepth] = b === QUOTE && this.opensString(trie, top, first, scratch) ? 1 : 0;
             addOwnTokens(trie, top, scratch);
             this.walkChildren(trie, top, byteDepth, scratch);
           }
@@ -376,6 +384,7 @@ export class GrammarMatcher implements RequestGrammar {
       if (s < 0) continue;
       lexStack[trie.depthOf(top) - 1] = s;
       setStack[trie.depthOf(top) - 1] = baseSets;
+      this.inOpenString[trie.depthOf(top) - 1] = 0;
       this.walkSubtree(trie, top, trie.endOf(top), scratch);
       parser.truncate(baseSets);
     }
@@ -434,6 +443,18 @@ export class GrammarMatcher implements RequestGrammar {
   }
 
   /**
+   * Quote node `node` was reached in lexer state `s`: if that opens a string that continues as an unconstrained body,
+   * allow the subtree's tokens that stay inside it (string-open.ts) and answer true (the walk below then goes only
+   * where a second quote is).
+   */
+  private opensString(trie: TokenTrie, node: number, s: number, mask: MaskScratch): boolean {
+    if (!this.cg.splitAtQuote || !this.cg.dfa.continuesAsAnyStringBody(s, trie.maxDepth + 1)) return false;
+    const tokens = tokensInsideOpenedString(trie, node);
+    for (let k = 0; k < tokens.length; k++) mask.add(tokens[k]!);
+    return true;
+  }
+
+  /**
    * Trie nodes [i, end), the states of their parents' depth already on lexStack/setStack: mark every token
    * whose bytes the lexer and parser accept, crossing lexeme ends through the parser.
    */
@@ -443,6 +464,7 @@ export class GrammarMatcher implements RequestGrammar {
     const parser = this.parser;
     const lexStack = this.lexStack;
     const setStack = this.setStack;
+    const inOpenString = this.inOpenString;
     // the lexemes ending at the last parent state a lexeme end was tried from (siblings share their parent)
     let accFrom = -1;
     let acc: Int32Array = NO_LEXEMES;
@@ -450,6 +472,12 @@ export class GrammarMatcher implements RequestGrammar {
       const at = NODE_STRIDE * i;
       const byteDepth = nodes[at + BYTE_DEPTH]!;
       const d = (byteDepth >>> 8) & DEPTH_MASK;
+      const inString = inOpenString[d - 1] === 1;
+      if (inString && quoteFreeSubtree(trie, i)) {
+        // its allowed tokens came with the opening quote's list
+        i = nodes[at + SUBTREE_END]!;
+        continue;
+      }
       const parentLex = lexStack[d - 1]!;
       const parentSets = setStack[d - 1]!;
       if (parser.setCount !== parentSets) parser.truncate(parentSets);
@@ -481,6 +509,7 @@ export class GrammarMatcher implements RequestGrammar {
       }
       lexStack[d] = ns;
       setStack[d] = parser.setCount;
+      inOpenString[d] = b !== QUOTE ? (inString ? 1 : 0) : this.opensString(trie, i, ns, mask) ? 1 : 0;
       const t = nodes[at + TOKEN]!;
       if (t >= 0) mask.add(t);
       else if (t === SEVERAL_TOKENS) for (let k = tokenStart[i]!, e = tokenStart[i + 1]!; k < e; k++) mask.add(tokenOrder[k]!);

@@ -15,7 +15,10 @@ import { prewalkFormats } from './format-prewalk.js';
 export interface GrammarProviderOptions {
   /** compiled constraints kept (least recently used dropped first); default 256 */
   maxCompiled?: number;
-  /** false: lexer walks never split at a quote (string-body-split.ts), the exact reference for tests; default true */
+  /**
+   * false: lexer walks never split at a quote (string-body-split.ts) and no mask takes an opened string's token list
+   * (string-open.ts): the exact reference for tests; default true
+   */
   splitWalksAtQuote?: boolean;
   /** false: skip the start-up sample request that gets V8 to compile the mask path (warm-up.ts); default true */
   warmUp?: boolean;

@@ -7,13 +7,10 @@
 // without a `"`, plus an exact walk over the small trie of the tokens that contain one (~2k nodes for Qwen3),
 // where the key ends and the parser decides which branch it was. Strings under a maxLength split alike while
 // their room exceeds a split bound (SPLIT_BOUNDS): only the tokens longer than the bound are walked exactly too.
-import { ANY_CHAR, ch, jsonSpelled, rep, seq } from './regex-ast.js';
-import { LexemeTable } from './lexeme-table.js';
 import { type CanonicalState, LexerDfa } from './lexer-dfa.js';
+import { QUOTE, unconstrainedBody } from './string-open.js';
 import { type SharedLexerWalk, walkLexer } from './lexer-walk.js';
 import { TokenTrie, WALK_DEPTH } from './token-trie.js';
-
-const QUOTE = 0x22;
 
 /**
  * Token length bounds of the splits for strings with room for fewer characters than the longest token has, largest
@@ -65,10 +62,7 @@ function quoteSplit(trie: TokenTrie, words: number): QuoteSplit {
   if (q) return q;
   const { vocab } = trie;
   // the walk from inside an unconstrained JSON string (`"` then any body), over the whole trie
-  const lexemes = new LexemeTable();
-  lexemes.add(seq([ch(QUOTE), jsonSpelled(rep(ANY_CHAR, 0, Infinity)), ch(QUOTE)]), 'raw');
-  const dfa = new LexerDfa(lexemes);
-  const body = dfa.next(dfa.initial([0]), QUOTE);
+  const { dfa, start: body } = unconstrainedBody();
   if (!dfa.continuesAsAnyStringBody(body, trie.maxDepth + 1)) throw new Error('internal: the unconstrained string body is not recognized as one');
   const anyBody = walkLexer(dfa, trie, body, words);
   if (anyBody.deepNodes.length > 0) throw new Error('internal: the unconstrained string body walk stopped early');

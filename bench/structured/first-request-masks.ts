@@ -1,6 +1,6 @@
 // The first requests of a workload (pickWorkload: each schema new to the provider) through one provider, mask by
 // mask, as mask-bench.ts times them: the fill alone. The benches that look at first-request masks share this walk.
-import type { StructuredGrammarProvider } from '../../src/structured/provider.js';
+import type { StructuredConstraint } from '../../src/engine/types.js';
 import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { WorkloadItem } from './step-masks.js';
 
@@ -11,7 +11,7 @@ import type { WorkloadItem } from './step-masks.js';
  */
 export function forEachFirstRequestMask(
   work: readonly WorkloadItem[],
-  provider: StructuredGrammarProvider,
+  provider: { create(constraint: StructuredConstraint): GrammarMatcher },
   out: Int32Array,
   onMask: (fill: () => number, m: GrammarMatcher, item: WorkloadItem, k: number) => void,
 ): void {

@@ -9,7 +9,7 @@
 # ms, a list runs each); SM_ASSIST ("1": the engine thread's assist limits in ms, a list: a config each, 0 = none;
 # bundles from before the assist ignore it); MB_RUNS ("variant:ours|full|own|apart|same ...", in order; ours = MASK_BENCH_OURS_ONLY, own / apart = MASK_BENCH_ORDER=own / apart,
 # same = the default order with web-xgrammar in the bench's thread: MASK_BENCH_PEER=same-thread; a kind ending in
-# "+detach" sets MASK_BENCH_DETACH_FIRST=1), MB_PER_SUBSET (10);
+# "+detach" sets MASK_BENCH_DETACH_FIRST=1), MB_PER_SUBSET (10); MASK_BENCH_PAGE_FAULTS=1 in the environment reaches mask-bench.ts;
 # APC_RUNS ("variant:own-thread|same-thread ...": after-peer-compile.ts with web-xgrammar in its own or the bench's thread);
 # CB_VARIANTS ("": none) and CB_ROUNDS (3): single-thread cold-mask-breakdown.ts 10 250, variants alternated per round;
 # CB_PROFILE=1: the last round's runs also write a CPU profile of their masks (cb-<variant>-<round>.cpuprofile);

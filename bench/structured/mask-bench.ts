@@ -8,6 +8,9 @@
 // masks over 250 µs, all of one schema, within 20 ms after a marking started (on the GPU host, 31 of a run's 54 were
 // one schema's).
 // serval.firstRequestCollections: of the first-request masks over 250 µs, those a V8 collection overlapped (gc-overlap.ts).
+// MASK_BENCH_PAGE_FAULTS=1: the process's minor page faults during each first-request mask (read outside its timed
+// span, and only with this set: the reads are system calls between masks), summed over all of them and over those of
+// 250 µs or more (serval.firstRequestPageFaults), and per slow mask in MASK_BENCH_SLOW_OUT's file.
 // MASK_BENCH_OURS_ONLY=1: serval only (the same schemas must compile in web-xgrammar too, but its masks are not
 // timed): for comparing two versions of serval back to back.
 // MASK_BENCH_SLOW_OUT=FILE: the first-request masks of at least 100 µs, named (subset, schema file, token index, µs,
@@ -52,8 +55,11 @@ const ownOrder = process.env.MASK_BENCH_ORDER === 'own';
 const apartOrder = process.env.MASK_BENCH_ORDER === 'apart';
 const slowOut = process.env.MASK_BENCH_SLOW_OUT;
 const SLOW_US = 100;
+const countFaults = process.env.MASK_BENCH_PAGE_FAULTS === '1';
+/** MASK_BENCH_PAGE_FAULTS: minor page faults in first-request masks, all of them and those of 250 µs or more */
+const pageFaults = { masks: 0, faults: 0, slowMasks: 0, slowFaults: 0 };
 /** the slow first-request masks, with their output's ids (its text is decoded after the run, not between masks) */
-const slow: Array<{ subset: string; file: string; token: number; us: number; ids: number[] }> = [];
+const slow: Array<{ subset: string; file: string; token: number; us: number; faults?: number; ids: number[] }> = [];
 const outFile = process.argv[3] ?? join(dirname(new URL(import.meta.url).pathname), 'results', 'mask-bench.json');
 
 function stats(xs: number[]) {
@@ -93,11 +99,21 @@ function ourMasks(c: StructuredConstraint, ids: number[], subset: string, file: 
   for (const phase of ['cold', 'warm'] as const) {
     const m = provider.create(c);
     for (const id of ids) {
+      const faultsBefore = countFaults && phase === 'cold' ? process.resourceUsage().minorPageFault : 0;
       const t = performance.now();
       m.fillNextTokenBitmask(mask, 0);
       const us = (performance.now() - t) * 1000;
+      const faults = countFaults && phase === 'cold' ? process.resourceUsage().minorPageFault - faultsBefore : undefined;
+      if (faults !== undefined) {
+        pageFaults.masks++;
+        pageFaults.faults += faults;
+        if (us >= 250) {
+          pageFaults.slowMasks++;
+          pageFaults.slowFaults += faults;
+        }
+      }
       (phase === 'cold' ? r.cold : r.warm).push(us);
-      if (slowOut && phase === 'cold' && us >= SLOW_US) r.slow.push({ subset, file, token: r.cold.length - 1, us: Math.round(us), ids });
+      if (slowOut && phase === 'cold' && us >= SLOW_US) r.slow.push({ subset, file, token: r.cold.length - 1, us: Math.round(us), faults, ids });
       if (phase === 'cold') r.spans.push({ start: t, us });
       if (!m.acceptToken(id)) {
         r.rejected++;
@@ -177,7 +193,7 @@ const result = {
   oursRejectedInstanceTokens: disagreements,
   units: { compile: 'ms', mask: 'µs' },
   // compileCpu: the process's CPU time during each compile (all its threads), less moved by other processes' load
-  serval: { compile: stats(ours.compile), compileCpu: stats(ours.compileCpu), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm), firstRequestCollections: collectionShare(coldSpans, collections, 250) },
+  serval: { compile: stats(ours.compile), compileCpu: stats(ours.compileCpu), maskFirstRequest: stats(ours.maskCold), maskSecondRequest: stats(ours.maskWarm), firstRequestCollections: collectionShare(coldSpans, collections, 250), ...(countFaults ? { firstRequestPageFaults: pageFaults } : {}) },
   webXgrammar: oursOnly ? 'masks not timed (MASK_BENCH_OURS_ONLY)' : { compile: stats(theirs.compile), mask: stats(theirs.mask) },
 };
 if (slowOut) {

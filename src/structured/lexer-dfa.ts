@@ -338,15 +338,19 @@ export class LexerDfa {
     const sig = this.stateSig[s]!;
     const classes = (shape.classes !== NO_CLASSES ? shape.classes : (shape.classes = this.byteClasses(shape.configs)));
     const cls = classes.classOf[b]!;
+    // bytes on no edge of the shape (class 0) are dead without stepping its configurations: about a fifth of a cold
+    // mask's transitions, as nearly every new state meets one
+    const t = cls === 0 ? DEAD : this.stepClass(shape, base, sig, cls, b);
+    // every byte of the class steps alike: one computation fills them all
     const chunk = this.chunks[s >>> CHUNK_BITS]!;
     const row = (s & CHUNK_MASK) << 8;
     const runs = classes.runs;
-    if (cls === 0) {
-      // bytes on no edge of the shape: dead without stepping its configurations (about a fifth of a cold mask's
-      // transitions: nearly every new state meets one)
-      for (let k = classes.runStart[0]!; k < classes.runStart[1]!; k += 2) chunk.fill(DEAD, row | runs[k]!, (row | runs[k + 1]!) + 1);
-      return DEAD;
-    }
+    for (let k = classes.runStart[cls]!; k < classes.runStart[cls + 1]!; k += 2) chunk.fill(t, row | runs[k]!, (row | runs[k + 1]!) + 1);
+    return t;
+  }
+
+  /** the state a byte of class `cls` (not 0) leads to from `shape` at `base` (guard signature `sig`), or DEAD */
+  private stepClass(shape: Shape, base: number, sig: number, cls: number, b: number): number {
     let step = sig < 0 ? undefined : shape.steps.get(sig * 256 + cls);
     if (step === undefined) {
       step = this.stepShape(shape.configs, base, b);
@@ -357,10 +361,7 @@ export class LexerDfa {
       const absolute = shape.configs.map((x) => (tagOf(x) === BASE ? x - BASE + base : x)).sort();
       step = this.stepShape(absolute, 0, b);
     }
-    const t = step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
-    // every byte of the class steps alike: one computation fills them all
-    for (let k = classes.runStart[cls]!; k < classes.runStart[cls + 1]!; k += 2) chunk.fill(t, row | runs[k]!, (row | runs[k + 1]!) + 1);
-    return t;
+    return step === STEP_DEAD ? DEAD : this.stateOfStep(step, base);
   }
 
   /**
@@ -613,12 +614,8 @@ export class LexerDfa {
     // most states have base 0 (no counted region): found on their shape, which the caller has at hand, rather than in
     // a map of every state (a lookup that missed the caches in most new transitions)
     const key = shapeId * BASE + base;
-    if (base === 0) {
-      if (shape.baseZeroState >= 0) return shape.baseZeroState;
-    } else {
-      const hit = this.stateByKey.get(key);
-      if (hit !== undefined) return hit;
-    }
+    const hit = base === 0 ? shape.baseZeroState : (this.stateByKey.get(key) ?? -1);
+    if (hit >= 0) return hit;
     const id = this.stateShape.length;
     if (id >= MAX_DFA_STATES) throw new Error('structured output: lexer DFA state limit reached');
     // a fresh chunk of rows, all UNKNOWN (one backing store per CHUNK_STATES states, not one per state: each is a

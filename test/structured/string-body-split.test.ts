@@ -13,10 +13,9 @@ import { notOneOf } from '../../src/structured/json-schema/to-grammar.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { quoteSplitReady } from '../../src/structured/string-body-split.js';
 import { WALK_DEPTH } from '../../src/structured/token-trie.js';
-import type { GrammarMatcher } from '../../src/structured/matcher.js';
 import type { CompiledGrammar } from '../../src/structured/compiled-grammar.js';
 import { qwen } from './qwen-fixture.js';
-import { allowedIds, rng } from './random-walk.js';
+import { compareAlongRandomOutputs } from './random-walk.js';
 
 const enc = new TextEncoder();
 /** tokens of at most LONGEST - 1 characters */
@@ -70,34 +69,8 @@ const words = Math.ceil(q.vocab.size / 32);
 const split = createGrammarProvider(q.vocab);
 const whole = createGrammarProvider(q.vocab, { splitWalksAtQuote: false });
 
-/**
- * Random walks through a constraint: at each step both providers' masks must be equal; the next token is drawn
- * from the mask, preferring tokens with a quote (where the split walks differ from the shared one).
- */
-function compareRandomWalks(c: StructuredConstraint, seed: number, walks: number, steps: number): number {
-  const next = rng(seed);
-  const a = new Int32Array(words);
-  const b = new Int32Array(words);
-  let compared = 0;
-  for (let w = 0; w < walks; w++) {
-    const ms: GrammarMatcher = split.create(c);
-    const mw: GrammarMatcher = whole.create(c);
-    for (let i = 0; i < steps; i++) {
-      ms.fillNextTokenBitmask(a, 0);
-      mw.fillNextTokenBitmask(b, 0);
-      compared++;
-      assert.deepEqual(a, b, `masks differ at step ${i} of walk ${w} (seed ${seed})`);
-      const ids = allowedIds(b).filter((id) => !q.vocab.eosIds.includes(id));
-      if (ids.length === 0) break;
-      const quoted = ids.filter((id) => q.vocab.tokenBytes[id]!.includes(0x22));
-      const pool = quoted.length > 0 && next() < 0.5 ? quoted : ids;
-      const id = pool[Math.floor(next() * pool.length)]!;
-      assert.equal(ms.acceptToken(id), true);
-      assert.equal(mw.acceptToken(id), true);
-    }
-  }
-  return compared;
-}
+/** random walks through a constraint: at each step both providers' masks must be equal, quotes preferred half the time */
+const compareRandomWalks = (c: StructuredConstraint, seed: number, walks: number, steps: number): number => compareAlongRandomOutputs(split, whole, q.vocab, c, seed, walks, steps, 0.5);
 
 const schemas: unknown[] = [
   { type: 'object', properties: { name: { type: 'string' }, nick: { type: 'string', maxLength: 5 }, 'a"b': { type: 'integer' }, 'é😀': { type: 'boolean' } } },

@@ -8,7 +8,7 @@ import type { StructuredConstraint } from '../../src/engine/types.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { QUOTE, stringOpenStats, tokensInsideOpenedString } from '../../src/structured/string-open.js';
 import { qwen } from './qwen-fixture.js';
-import { allowedIds, rng } from './random-walk.js';
+import { compareAlongRandomOutputs } from './random-walk.js';
 
 const q = qwen();
 const words = Math.ceil(q.vocab.size / 32);
@@ -69,30 +69,9 @@ test('masks crossing an opened string agree with token-by-token acceptance for e
 });
 
 test('masks equal the reference along random outputs (seeded, quotes preferred)', () => {
-  const a = new Int32Array(words);
-  const b = new Int32Array(words);
-  let compared = 0;
   const usesBefore = stringOpenStats.uses;
-  schemas.forEach((schema, s) => {
-    const next = rng(77 + s);
-    for (let w = 0; w < 3; w++) {
-      const m = provider.create({ kind: 'json', schema });
-      const r = reference.create({ kind: 'json', schema });
-      for (let i = 0; i < 25; i++) {
-        m.fillNextTokenBitmask(a, 0);
-        r.fillNextTokenBitmask(b, 0);
-        compared++;
-        assert.deepEqual(a, b, `schema ${s}, walk ${w}, step ${i}`);
-        const ids = allowedIds(b).filter((id) => !q.vocab.eosIds.includes(id));
-        if (ids.length === 0) break;
-        const quoted = ids.filter((id) => q.vocab.tokenBytes[id]!.includes(QUOTE));
-        const pool = quoted.length > 0 && next() < 0.6 ? quoted : ids;
-        const id = pool[Math.floor(next() * pool.length)]!;
-        assert.equal(m.acceptToken(id), true);
-        assert.equal(r.acceptToken(id), true);
-      }
-    }
-  });
+  let compared = 0;
+  schemas.forEach((schema, s) => (compared += compareAlongRandomOutputs(provider, reference, q.vocab, { kind: 'json', schema }, 77 + s, 3, 25, 0.6)));
   assert.ok(compared > 150, `${compared} masks compared`);
   assert.ok(stringOpenStats.uses > usesBefore, 'the random outputs crossed opened strings');
 });

@@ -136,6 +136,8 @@ export interface StepRun {
   classifyMs: number[];
   /** filling the cached rows (after the cold ones were posted) */
   cachedFillMs: number[];
+  /** feeding the rows posted ahead, after the cached rows were written (WorkerMaskTimings.aheadFeedMs) */
+  aheadFeedMs: number[];
   /** from the end of the engine thread's first assist slice until the last row was done (adopting the masks that came in and later assist slices included) */
   waitMs: number[];
   /** cold rows (posted to the workers) */
@@ -186,7 +188,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     return { grammar: provider.create(item.constraint), item, pos: 0, pending: -1 };
   };
   const live: Live[] = Array.from({ length: rows }, start);
-  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], aheadRows: [], aheadCachedRows: [], aheadReclaimedRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
+  const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], aheadFeedMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], aheadRows: [], aheadCachedRows: [], aheadReclaimedRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
   // an earlier run's last fills are not this run's
   pool?.takeFillTimes();
@@ -219,7 +221,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       // mask found, the cold ones posted to the workers, the cached ones written here (equal masks pointed at one row:
       // grammarSameAs), the engine thread's assist; logits never ready: no row is deferred, the step waits for every
       // mask
-      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 };
+      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, aheadFeedMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 };
       let failed: unknown = null;
       const pooled = provider instanceof PooledGrammarProvider ? provider : null;
       const assistedBefore = pooled?.rowsAssisted ?? 0;
@@ -252,6 +254,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       if (failed) throw failed;
       run.classifyMs.push(timings.classifyMs);
       run.cachedFillMs.push(timings.cachedFillMs);
+      run.aheadFeedMs.push(timings.aheadFeedMs);
       run.waitMs.push(performance.now() - assisted);
       run.coldRows.push(timings.coldRows);
       run.earlyColdRows.push(timings.earlyColdRows);
@@ -339,7 +342,7 @@ async function main(): Promise<void> {
     const afterWarm = workerStats();
     if (provider instanceof PooledGrammarProvider) await provider.close();
     const parts = (r: StepRun) =>
-      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), earlyColdRows: stats(r.earlyColdRows), earlyPostMs: stats(r.earlyPostMs), aheadRows: stats(r.aheadRows), aheadCachedRows: stats(r.aheadCachedRows), aheadReclaimedRows: stats(r.aheadReclaimedRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
+      c.workers === 0 ? undefined : { classifyMs: stats(r.classifyMs), cachedFillMs: stats(r.cachedFillMs), aheadFeedMs: stats(r.aheadFeedMs), waitMs: stats(r.waitMs), coldRows: stats(r.coldRows), earlyColdRows: stats(r.earlyColdRows), earlyPostMs: stats(r.earlyPostMs), aheadRows: stats(r.aheadRows), aheadCachedRows: stats(r.aheadCachedRows), aheadReclaimedRows: stats(r.aheadReclaimedRows), assistedRows: stats(r.assistedRows), assistMs: stats(r.assistMs), ...(r.slowestWorkerMs.length > 0 ? { slowestWorkerMs: stats(r.slowestWorkerMs), slowestRowMs: stats(r.slowestRowMs), busiestRows: stats(r.busiestRows), latestStartMs: stats(r.latestStartMs), latestStartBusyMs: stats(r.latestStartBusyMs), latestAnswerMs: stats(r.latestAnswerMs), postMs: stats(r.postMs), busiestWorkerParts: Object.fromEntries(Object.entries(r.busiestParts).map(([k, v]) => [k, stats(v)])) } : {}) };
     const late = (r: StepRun) => (forwardMs > 0 ? { ...stats(r.lateMs), stepsLate: r.lateMs.filter((x) => x > 0).length } : undefined);
     const row = { config: c.name, workers: c.workers, engineAssistMs: c.assistMs, loadavgBefore: load, coldMs: stats(cold.stepMs), warmMs: stats(warm.stepMs), coldLateMs: late(cold), warmLateMs: late(warm), coldEngineThreadParts: parts(cold), warmEngineThreadParts: parts(warm), workerRowsAfterCold: afterCold, workerRowsAfterWarm: afterWarm, engineThreadWalksInCold: engineWalksInCold, memoryAfterColdMiB };
     console.log(JSON.stringify(row));

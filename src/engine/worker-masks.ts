@@ -3,9 +3,10 @@
 // to the workers, then the cached rows are filled on the engine thread (a cache copy: microseconds). Rows cold at
 // their request's last step are posted before anything is fed, with their pending tokens, where the filler takes them
 // ahead (its workers' mirrors feed the tokens): the workers start at once rather than after the engine thread fed
-// them (~0.5 ms of a 128-row step). The other rows likely to be cold (new requests: no token to feed, or rows the
-// filler does not take) are fed first and their cold ones posted then; cold rows found among the rest are posted
-// after. When the backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is
+// them (~0.5 ms of a 128-row step). This thread feeds those last, once the other rows are classified and the cached
+// ones written, so that the cold rows found among the others reach their workers ~10 µs a row ahead sooner. The other
+// rows likely to be cold (new requests: no token to feed, or rows the filler does not take) are fed first and their
+// cold ones posted then; cold rows found among the rest are posted after. When the backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is
 // then deferred: it samples unconstrained, the engine discards its token and the scheduler schedules it again at the
 // same position; its grammar is untouched (no token accepted). Its worker finishes into
 // this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that mask
@@ -53,10 +54,12 @@ export class LateMask {
 
 /** the engine thread's parts of a step (benchmarks read them) */
 export interface WorkerMaskTimings {
-  /** feeding the rows their tokens, finding their cached masks and posting the cold ones */
+  /** feeding the rows their tokens, finding their cached masks and posting the cold ones (the rows posted ahead not fed yet) */
   classifyMs: number;
   /** writing the cached rows */
   cachedFillMs: number;
+  /** feeding the rows posted ahead (after the cached rows are written) and handing back those found cached here */
+  aheadFeedMs: number;
   cachedRows: number;
   coldRows: number;
   /** of the cold rows, those posted before the rest of the rows were fed (found among the likely cold ones) */
@@ -207,25 +210,9 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
   let aheadCachedRows = 0;
   let aheadReclaimedRows = 0;
   ordered.forEach(({ i, grammar }, n) => {
-    if (ahead.has(i)) {
-      try {
-        s.feed(i);
-        unfed.delete(i);
-        // cached here after all: written here if no worker has started it; and no longer likely cold
-        const cachedHere = isCached(grammar, grammar.cachedMaskIdentity?.() ?? null);
-        cachedAtLastStep.set(grammar, cachedHere);
-        if (cachedHere) {
-          aheadCachedRows++;
-          if (filler.reclaim?.(grammar)) aheadReclaimedRows++;
-        }
-      } catch (e) {
-        // its worker's answer is for a state this thread's matcher never reached: never adopted (done already)
-        coldMasks[cold.findIndex((c) => c.i === i)]!.finish(true);
-        failures++;
-        s.fail(i, e);
-      }
-      return;
-    }
+    // fed below, once the other rows are classified and the cached ones written: their workers have them already,
+    // while the cold rows found among the others wait for this thread's post
+    if (ahead.has(i)) return;
     try {
       s.feed(i);
       // a grammar that tells its cached mask's identity answers both questions at once
@@ -277,7 +264,28 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
       s.fail(i, e);
     }
   }
-  if (s.timings) Object.assign(s.timings, { classifyMs: classified - start, cachedFillMs: performance.now() - classified, cachedRows: cached.length, coldRows: cold.length, earlyColdRows, earlyPostMs, aheadRows, aheadCachedRows, aheadReclaimedRows });
+  const filledCached = performance.now();
+  // the rows taken ahead: fed now (before any assist, which computes from this thread's matchers)
+  for (let k = 0; k < aheadRows; k++) {
+    const { i, grammar } = cold[k]!;
+    try {
+      s.feed(i);
+      unfed.delete(i);
+      // cached here after all: written here if no worker has started it; and no longer likely cold
+      const cachedHere = isCached(grammar, grammar.cachedMaskIdentity?.() ?? null);
+      cachedAtLastStep.set(grammar, cachedHere);
+      if (cachedHere) {
+        aheadCachedRows++;
+        if (filler.reclaim?.(grammar)) aheadReclaimedRows++;
+      }
+    } catch (e) {
+      // its worker's answer is for a state this thread's matcher never reached: never adopted (done already)
+      coldMasks[k]!.finish(true);
+      failures++;
+      s.fail(i, e);
+    }
+  }
+  if (s.timings) Object.assign(s.timings, { classifyMs: classified - start, cachedFillMs: filledCached - classified, aheadFeedMs: performance.now() - filledCached, cachedRows: cached.length, coldRows: cold.length, earlyColdRows, earlyPostMs, aheadRows, aheadCachedRows, aheadReclaimedRows });
   // the cached rows are written: this thread takes cold rows no worker has started yet
   if (cold.length > 0) filler.assist?.();
   if (waits.length > 0) {

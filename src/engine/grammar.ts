@@ -105,6 +105,16 @@ export interface BulkMaskFiller {
    * it, the filler writes it now from that cache and tells it done (its fill's onRowDone); returns whether it did
    */
   reclaim?(grammar: RequestGrammar): boolean;
+  /**
+   * the step's rows are all filled or deferred: work the filler held back so as not to delay them (reading the
+   * step's answers into the engine thread's caches) may run in a later turn
+   */
+  stepOver?(): void;
+  /**
+   * a bitmask this filler allocated is about to be written for a new step (StepMaskBuffer.take): whatever still
+   * reads the last step's rows from it reads them now
+   */
+  beforeReuse?(): void;
 }
 
 export interface GrammarProvider {

@@ -29,6 +29,7 @@ export class StepMaskBuffer implements HeldRows {
    */
   take(rows: number, written: readonly number[], filler: BulkMaskFiller | null): Int32Array {
     const words = this.words;
+    this.owner?.beforeReuse?.();
     if (!this.buffer || this.buffer.length < rows * words || (filler !== null && this.owner !== filler)) {
       const length = Math.max(rows, this.maxRows) * words;
       this.buffer = filler ? filler.allocate(length) : new Int32Array(length);

@@ -322,5 +322,6 @@ export async function fillWithWorkers(s: WorkerMaskStep, filler: BulkMaskFiller)
     const state = s.live(i);
     if (state) state.maskDeferrals = 0;
   }
+  filler.stepOver?.();
   return { deferred, bitmaskInUse, cachedRows: cached.length, coldRows: cold.length, aheadRows };
 }

@@ -2,11 +2,13 @@
 // and the key needs the lexer walk of the state (up to milliseconds when the state is new): the very walk the worker
 // just made; storing it as a diff compares all its words. Done as each answer came in (~17 µs per answer without a
 // walk), 128 answers kept the engine thread busy past the slowest worker and held the step's end (2.1–2.5 ms of a
-// cold 128-mask step on 16 cores). An answer now costs the state (parser key, lexer state) and a copy of the mask,
-// once per state (rows of one schema at one position answer alike). The store comes in later turns of the event
-// loop: while a fill waits on the workers only those whose walk exists (microseconds each, between the workers'
-// answers), the others when no fill does (while the forward runs). Until then a row at that state copies the mask
-// the adoption holds (pooled-provider.ts), rather than going back to a worker or storing it on the step.
+// cold 128-mask step on 16 cores). Then an answer cost the state (parser key, lexer state) and a copy of the mask, or
+// a store where the walk existed, which still held a step's last answers ~0.7 ms behind its workers (round 24). An
+// answer that comes while fills are out is now only noted (its state and a view of its bitmask row); it is settled
+// (stored, or copied) once the step's fills are answered, in a later turn. The store comes in later turns of the
+// event loop: while a fill waits on the workers only those whose walk exists (microseconds each, between the
+// workers' answers), the others when no fill does (while the forward runs). Until then a row at that state copies the
+// mask the adoption holds (pooled-provider.ts), rather than going back to a worker or storing it on the step.
 import type { CompiledGrammar } from './compiled-grammar.js';
 import { diffMask, maskFromWalkDiff } from './mask-store.js';
 import type { TokenTrie } from './token-trie.js';
@@ -83,6 +85,9 @@ export class AdoptionQueue {
   private readonly states = new Map<CompiledGrammar, Map<number, Adoption>>();
   /** fills waiting on the workers */
   private fills = 0;
+  /** answers taken while fills were out, their masks still views of the step's bitmask (see take) */
+  private deferred: Adoption[] = [];
+  private flushScheduled = false;
   private scheduled = false;
   private closed = false;
   /** mask buffers of stored adoptions, reused for the next copies (one width per provider) */
@@ -93,14 +98,15 @@ export class AdoptionQueue {
    */
   readonly stats = { stored: 0, atOnce: 0, dropped: 0, failed: 0, duplicate: 0 };
 
-  /** adoptions waiting */
+  /** adoptions waiting (noted ones included) */
   get length(): number {
-    return this.waiting.length + this.needWalk.length;
+    return this.waiting.length + this.needWalk.length + this.deferred.length;
   }
 
   /**
    * the adoption waiting for this state of `cg`, if there is one: its mask is the state's (a copy the queue holds
-   * until the adoption is stored, in a later turn of the event loop), so the engine thread can copy it rather than
+   * until the adoption is stored, in a later turn of the event loop; for an answer noted while fills are out, the
+   * step's bitmask row itself, settled before that bitmask is written again), so the engine thread can copy it rather than
    * send the state back to a worker, without storing it now (its walk, when new, and the compare of every word
    * would be done on the step)
    */
@@ -129,34 +135,82 @@ export class AdoptionQueue {
   }
 
   /**
-   * a cheap adoption is stored now (no copy of its mask); others are taken with a copy of the mask, unless the state
-   * is waiting already, and stored in a later turn
+   * Takes a worker's answer. While fills are out (a step is waiting on the workers) it is only noted, its mask still a
+   * view of the step's bitmask: the engine thread handles every answer of a step between its own work, and a cheap
+   * store (its walk looked up, its state described when new) or a 19 KB copy per answer kept the step's last rows
+   * waiting ~0.7 ms on a 16-core host. Noted answers are settled once the fills are all answered or the step is over
+   * (flushDeferred, in a later turn), and at the latest before the bitmask is written again (StepMaskBuffer.take).
+   * Settling: a cheap adoption is stored at once (no copy of its mask); others are taken with a copy of the mask,
+   * unless the state is waiting already, and stored in a later turn.
    */
   take(a: Adoption): void {
     if (this.closed) return;
-    if (a.cheap) {
-      this.stats.atOnce++;
-      this.storeNow(a);
+    if (this.fills > 0) {
+      if (!this.claim(a)) return;
+      this.deferred.push(a);
       return;
     }
-    this.push(a);
+    this.settle(a, false);
   }
 
   /** takes `a` with a copy of its mask, unless its state is waiting already */
   push(a: Adoption): void {
-    if (this.closed) return;
+    if (this.closed || !this.claim(a)) return;
+    this.keep(a);
+  }
+
+  /** the answers noted while fills were out, settled now (see take) */
+  flushDeferred(): void {
+    this.flushScheduled = false;
+    const noted = this.deferred;
+    if (noted.length === 0) return;
+    this.deferred = [];
+    for (const a of noted) this.settle(a, true);
+  }
+
+  /** settles `flushDeferred` in a later turn of the event loop (once) */
+  flushSoon(): void {
+    if (this.flushScheduled || this.deferred.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushDeferred());
+  }
+
+  /** a cheap adoption stored now, any other kept with a copy of its mask; `claimed`: its state is noted already */
+  private settle(a: Adoption, claimed: boolean): void {
+    if (a.cheap) {
+      this.stats.atOnce++;
+      this.storeNow(a);
+      if (claimed) this.unclaim(a);
+      return;
+    }
+    if (claimed || this.claim(a)) this.keep(a);
+  }
+
+  /** notes `a` as its state's waiting adoption: false (counted) if the state has one or the queue is full */
+  private claim(a: Adoption): boolean {
     let set = this.states.get(a.cg);
     if (!set) this.states.set(a.cg, (set = new Map()));
     if (set.has(a.stateId)) {
       this.stats.duplicate++;
-      return;
+      return false;
     }
     if (this.full) {
       this.stats.dropped++;
-      return;
+      return false;
     }
-    a.mask = this.copy(a.mask);
     set.set(a.stateId, a);
+    return true;
+  }
+
+  private unclaim(a: Adoption): void {
+    const set = this.states.get(a.cg)!;
+    set.delete(a.stateId);
+    if (set.size === 0) this.states.delete(a.cg);
+  }
+
+  /** a claimed adoption kept with a copy of its mask, stored in a later turn */
+  private keep(a: Adoption): void {
+    a.mask = this.copy(a.mask);
     this.waiting.push(a);
     this.schedule();
   }
@@ -168,6 +222,7 @@ export class AdoptionQueue {
 
   fillDone(): void {
     this.fills--;
+    if (this.fills === 0) this.flushSoon();
     this.schedule();
   }
 
@@ -175,6 +230,7 @@ export class AdoptionQueue {
     this.closed = true;
     this.waiting = [];
     this.needWalk = [];
+    this.deferred = [];
     this.states.clear();
   }
 

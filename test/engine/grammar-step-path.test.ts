@@ -140,6 +140,27 @@ test('StepMaskBuffer: zeroes exactly the rows an earlier step wrote that this st
   assert.equal(buf.take(2, [1], filler).buffer, shared.buffer, 'and the filler keeps it');
 });
 
+test('StepMaskBuffer: the filler that allocated the bitmask reads the last step\'s rows before any step writes it again', () => {
+  const buf = new StepMaskBuffer(2, 2);
+  const seen: number[][] = [];
+  let current: Int32Array | null = null;
+  const filler = {
+    allocate: (n: number) => new Int32Array(new SharedArrayBuffer(n * 4)),
+    fill: async () => [],
+    beforeReuse: () => void seen.push(Array.from(current!)),
+  };
+  current = buf.take(2, [0, 1], filler);
+  assert.deepEqual(seen, [], 'a new buffer: nothing to read');
+  current.set([1, 2, 3, 4]);
+  // row 0 not rewritten (zeroed by take), row 1 rewritten: the filler read both first
+  buf.take(2, [1], filler);
+  buf.take(1, [], null);
+  assert.deepEqual(seen, [
+    [1, 2, 3, 4],
+    [0, 0, 3, 4],
+  ], 'each take lets the filler read the rows as the last step left them');
+});
+
 test('only the first request of a constraint starts its grammar at admission; the others start at their first mask', async () => {
   const log: string[] = [];
   let made = 0;

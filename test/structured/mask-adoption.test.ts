@@ -1,4 +1,5 @@
-// Worker masks are cached on the engine thread in later turns (mask-adoption.ts): taking an adoption costs a copy,
+// Worker masks are cached on the engine thread in later turns (mask-adoption.ts): an answer that comes while fills are
+// out is only noted, and settled once they are answered; taking an adoption then costs a copy,
 // once per state; while a fill waits on the workers only stores without a walk run; oldest dropped past the bound;
 // through the pooled provider, a state adopted after its fill reads as cached and copies the mask the worker computed,
 // and a state whose adoption still waits copies the waiting mask without storing it.
@@ -16,12 +17,12 @@ const CG_A = {} as CompiledGrammar;
 const CG_B = {} as CompiledGrammar;
 
 /** an adoption that records its store (or throws there) */
-function fake(log: number[], id: number, opts: { walked?: boolean; fails?: boolean; cg?: CompiledGrammar; mask?: Int32Array } = {}): Adoption {
+function fake(log: number[], id: number, opts: { walked?: boolean; cheap?: boolean; fails?: boolean; cg?: CompiledGrammar; mask?: Int32Array } = {}): Adoption {
   return {
     cg: opts.cg ?? CG_A,
     stateId: id,
     walked: opts.walked ?? true,
-    cheap: false,
+    cheap: opts.cheap ?? false,
     mask: opts.mask ?? new Int32Array(4),
     store() {
       if (opts.fails) throw new Error('a lexer limit');
@@ -135,6 +136,46 @@ test('the queue keeps a copy of the mask (the caller\'s buffer is reused); a sto
   assert.deepEqual(second.mask, new Int32Array([9, 9, 9, 9]));
 });
 
+test('answers taken while fills are out are only noted (no copy, no store); settled in a later turn once every fill is answered', async () => {
+  const q = new AdoptionQueue();
+  const log: number[] = [];
+  const row = new Int32Array([5, 6, 7, 8]);
+  const kept = fake(log, 2, { mask: row });
+  q.fillStarted();
+  q.fillStarted();
+  q.take(fake(log, 1, { cheap: true }));
+  q.take(kept);
+  q.take(fake(log, 2));
+  assert.equal(q.stats.duplicate, 1, 'a state noted already is not taken twice');
+  assert.equal(kept.mask, row, 'not copied: still the step\'s row');
+  assert.equal(q.waitingFor(CG_A, 2), kept, 'a noted answer stands for its state');
+  assert.equal(q.length, 2);
+  q.fillDone();
+  await turns(3);
+  assert.deepEqual(log, [], 'a fill is still out: nothing settled');
+  assert.equal(kept.mask, row);
+  q.fillDone();
+  assert.deepEqual(log, [], 'settled in a later turn, not when the last fill is answered');
+  await turns(3);
+  assert.deepEqual(log, [1, 2], 'the cheap one stored at once, the other copied and stored');
+  assert.notEqual(kept.mask, row, 'copied before its store');
+  assert.deepEqual(kept.mask, new Int32Array([5, 6, 7, 8]));
+  assert.deepEqual(q.stats, { stored: 2, atOnce: 1, dropped: 0, failed: 0, duplicate: 1 });
+  assert.equal(q.waitingFor(CG_A, 1), undefined, 'a stored cheap one no longer stands for its state');
+});
+
+test('flushDeferred settles the noted answers at once: their rows are copied before the bitmask is written again', () => {
+  const q = new AdoptionQueue();
+  const row = new Int32Array([1, 2, 3, 4]);
+  const a = fake([], 1, { mask: row, walked: false });
+  q.fillStarted();
+  q.take(a);
+  q.flushDeferred();
+  row.fill(0);
+  assert.deepEqual(a.mask, new Int32Array([1, 2, 3, 4]), 'the copy taken before the row was rewritten');
+  assert.equal(q.length, 1, 'kept until its store (after the fill)');
+});
+
 test('pooled provider: a worker mask is cached on the engine thread once its fill is answered, and equals the engine thread\'s own', async () => {
   const fixture = qwen();
   const voc = fixture.vocab;
@@ -151,7 +192,7 @@ test('pooled provider: a worker mask is cached on the engine thread once its fil
     for (const id of prefix) assert.equal(other.acceptToken(id), true);
     assert.equal(g.nextMaskCached(), false);
     const { out, waitingAfterAnswer } = await fillOnWorkers(p, g, words);
-    assert.equal(waitingAfterAnswer, 1, 'taken when the answer came, not stored');
+    assert.equal(waitingAfterAnswer, 1, 'noted when the answer came, not stored');
     for (let k = 0; k < 5 && p.adoptions.length > 0; k++) await turn();
     assert.equal(p.adoptions.stats.stored, 1, 'stored once the fill was answered');
     assert.equal(other.nextMaskCached(), true, 'another request at that state now copies it on the engine thread');
@@ -214,8 +255,11 @@ test('pooled provider: a worker mask whose walk the engine thread has is stored 
     }
     assert.equal(g.nextMaskCached(), false, 'a\'s mask is not cached on the engine thread');
     const { out, waitingAfterAnswer } = await fillOnWorkers(p, g, words);
-    assert.equal(waitingAfterAnswer, 0, 'stored when the answer came: nothing waits');
-    assert.equal(p.adoptions.stats.atOnce, 1);
+    assert.equal(waitingAfterAnswer, 1, 'noted when the answer came (its fill was out), not stored on the step');
+    assert.equal(p.adoptions.stats.atOnce, 0);
+    await turn();
+    assert.equal(p.adoptions.length, 0, 'stored once the fill was answered: nothing waits');
+    assert.equal(p.adoptions.stats.atOnce, 1, 'from the worker\'s diff, without a copy');
     assert.equal(other.matcher.cachedMaskIdentity() !== null, true, 'in the engine thread\'s cache');
     const got = new Int32Array(words);
     other.fillNextTokenBitmask(got, 0);

@@ -190,6 +190,8 @@ export class PooledGrammarProvider implements GrammarProvider {
       assist: () => this.assist(),
       takesAhead: (g) => this.takesAhead(g),
       reclaim: (g) => this.reclaim(g),
+      stepOver: () => this.adoptions.flushSoon(),
+      beforeReuse: () => this.adoptions.flushDeferred(),
     };
   }
 

@@ -23,7 +23,7 @@ import { qwen, type QwenFixture } from '../../test/structured/qwen-fixture.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
 import { compileConstraint } from '../../src/structured/compile.js';
 import { DEFAULT_ENGINE_ASSIST_MS, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
-import type { MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
+import type { AnswerTimes, MaskWorkerPool } from '../../src/structured/workers/mask-worker-pool.js';
 import type { FillParts } from '../../src/structured/workers/protocol.js';
 import { writeMaskRow, type GrammarProvider, type HeldRows, type RequestGrammar } from '../../src/engine/grammar.js';
 import { StepMaskBuffer } from '../../src/engine/step-mask-buffer.js';
@@ -190,6 +190,10 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
   const live: Live[] = Array.from({ length: rows }, start);
   const run: StepRun = { stepMs: [], classifyMs: [], cachedFillMs: [], aheadFeedMs: [], waitMs: [], coldRows: [], earlyColdRows: [], earlyPostMs: [], aheadRows: [], aheadCachedRows: [], aheadReclaimedRows: [], assistedRows: [], assistMs: [], slowestWorkerMs: [], slowestRowMs: [], busiestRows: [], latestStartMs: [], latestStartBusyMs: [], latestAnswerMs: [], postMs: [], busiestParts: {}, lateMs: [], masks: rows * steps };
   const pool = provider instanceof PooledGrammarProvider ? provider.startWorkers() : null;
+  // STEP_MASKS_TRACE=<stem>: every step's timings and every worker answer's times, written as <stem>-w<workers>-<run>.json
+  // (step-trace-summary.ts reads them)
+  const trace: TraceEvent[] | null = process.env.STEP_MASKS_TRACE ? [] : null;
+  if (pool && trace) pool.onAnswer = (a) => trace.push({ e: 'ans', ...a });
   // an earlier run's last fills are not this run's
   pool?.takeFillTimes();
   /** replacements that arrived during the current step's forward, by row */
@@ -214,6 +218,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     else pool?.takeFillTimes();
     coldInStep = 0;
     const filler = provider.bulkFiller?.(rows) ?? null;
+    let stepTimings: WorkerMaskTimings | null = null;
     const t = performance.now();
     const out = buffer.take(rows, allRows, filler);
     if (filler) {
@@ -221,7 +226,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       // mask found, the cold ones posted to the workers, the cached ones written here (equal masks pointed at one row:
       // grammarSameAs), the engine thread's assist; logits never ready: no row is deferred, the step waits for every
       // mask
-      const timings: WorkerMaskTimings = { classifyMs: 0, cachedFillMs: 0, aheadFeedMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 };
+      const timings: WorkerMaskTimings = (stepTimings = { classifyMs: 0, cachedFillMs: 0, aheadFeedMs: 0, cachedRows: 0, coldRows: 0, earlyColdRows: 0, earlyPostMs: 0, aheadRows: 0, aheadCachedRows: 0, aheadReclaimedRows: 0 });
       let failed: unknown = null;
       const pooled = provider instanceof PooledGrammarProvider ? provider : null;
       const assistedBefore = pooled?.rowsAssisted ?? 0;
@@ -273,6 +278,7 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
     }
     const masksMs = performance.now() - t;
     run.stepMs.push(masksMs);
+    trace?.push({ e: 'step', s, at: performance.timeOrigin + t, ms: masksMs, timings: stepTimings ? { ...stepTimings } : null });
     if (!arriveInStep) arrive();
     if (forwardMs > 0) {
       run.lateMs.push(Math.max(0, masksMs - forwardMs));
@@ -292,8 +298,14 @@ export async function runSteps(provider: GrammarProvider, work: WorkloadItem[], 
       }
     });
   }
+  if (pool) pool.onAnswer = null;
+  if (trace) writeFileSync(`${process.env.STEP_MASKS_TRACE}-w${pool?.numWorkers ?? 0}-${++traceRuns}.json`, JSON.stringify(trace));
   return run;
 }
+
+/** a step-masks trace (STEP_MASKS_TRACE): a step's start (ms since the epoch), length and engine-thread parts, or a worker's answer */
+export type TraceEvent = ({ e: 'step'; s: number; at: number; ms: number; timings: WorkerMaskTimings | null }) | ({ e: 'ans' } & AnswerTimes);
+let traceRuns = 0;
 
 function stats(xs: number[]) {
   const s = [...xs].sort((a, b) => a - b);

@@ -88,6 +88,19 @@ export interface MaskWorkerStats {
   parts: FillParts;
 }
 
+/**
+ * one worker's answer to one fill, as times since the epoch in ms (performance.timeOrigin + performance.now()):
+ * posted, read by the worker, answered by it (startedAt + busyMs) and taken by this thread (MaskWorkerPool.onAnswer)
+ */
+export interface AnswerTimes {
+  slot: number;
+  rows: number;
+  postedAt: number;
+  startedAt: number;
+  busyMs: number;
+  answeredAt: number;
+}
+
 /** the last fill's answers (benchmarks read it to tell the workers' own time from the wait for their answers) */
 export interface FillTimes {
   /** the busiest worker's time on it, ms, and where it went */
@@ -165,6 +178,8 @@ export class MaskWorkerPool {
   lastFill: FillTimes = noFillTimes();
   /** the fills since the last takeFillTimes(), merged (see there) */
   private merged: MergedFills | null = null;
+  /** told of every worker's answer as this thread takes it (benchmarks' step timelines: step-masks.ts) */
+  onAnswer: ((a: AnswerTimes) => void) | null = null;
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
@@ -262,6 +277,7 @@ export class MaskWorkerPool {
           m.times.latestAnswerMs = Math.max(m.times.latestAnswerMs, answeredAt - m.firstPostedAt);
           if (!('failed' in result)) mergeAnswer(m, slot.index, list.length, result, postedAt);
         }
+        if (!('failed' in result)) this.onAnswer?.({ slot: slot.index, rows: list.length, postedAt, startedAt: result.startedAt, busyMs: result.busyMs, answeredAt });
         for (let j = 0; j < list.length; j++) {
           const { k, row, mirror } = list[j]!;
           const err = 'failed' in result ? `structured output: mask worker ${slot.index} ${result.failed}` : result.errors[j];

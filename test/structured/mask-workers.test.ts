@@ -373,8 +373,11 @@ test('a row taken ahead that the engine thread then finds cached is written ther
     first.fillNextTokenBitmask(new Int32Array(WORDS), 0);
     const g = p.create(c);
     for (const t of text.slice(0, 2)) assert.ok(g.acceptToken(t));
-    // the worker is kept busy: new requests are compiled and their first masks computed there, a heavy one last
-    p.create({ kind: 'json', schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, { type: 'string', maxLength: i + 2 }])) } });
+    // the worker is kept busy: new requests are compiled and their first masks computed there, three heavy ones last
+    // (one left the race to a loaded CI machine's worker once: the engine thread must reach the row first)
+    for (const extra of [2, 3, 4]) {
+      p.create({ kind: 'json', schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, { type: 'string', maxLength: i + extra }])) } });
+    }
     const filler = p.bulkFiller(2)!;
     assert.ok(filler.takesAhead!(g));
     const out = filler.allocate(WORDS);

@@ -4,14 +4,14 @@
 // their request's last step are posted before anything is fed, with their pending tokens, where the filler takes them
 // ahead (its workers' mirrors feed the tokens): the workers start at once rather than after the engine thread fed
 // them (~0.5 ms of a 128-row step). This thread feeds those last, once the other rows are classified and the cached
-// ones written, so that the cold rows found among the others reach their workers ~10 µs a row ahead sooner. The other
-// rows likely to be cold (new requests: no token to feed, or rows the filler does not take) are fed first and their
-// cold ones posted then; cold rows found among the rest are posted after. When the backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is
-// then deferred: it samples unconstrained, the engine discards its token and the scheduler schedules it again at the
-// same position; its grammar is untouched (no token accepted). Its worker finishes into
-// this step's bitmask, which no later step gets (StepMaskBuffer.discard); since the grammar has not moved, that mask
-// is the one the row needs next: it is never posted again, later steps wait for the same computation (a LateMask)
-// and copy its row once it is done.
+// ones written: the cold rows found among the others are then posted sooner (~10 µs a row taken ahead, ~0.3 ms of a
+// cold step). The other rows likely to be cold (new requests: no token to feed, or rows the filler does not take) are
+// fed first and their cold ones posted then; cold rows found among the rest are posted after. When the backend's
+// logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it samples
+// unconstrained, the engine discards its token and the scheduler schedules it again at the same position; its grammar
+// is untouched (no token accepted). Its worker finishes into this step's bitmask, which no later step gets
+// (StepMaskBuffer.discard); since the grammar has not moved, that mask is the one the row needs next: it is never
+// posted again, later steps wait for the same computation (a LateMask) and copy its row once it is done.
 import { writeMaskRow, type BulkMaskFiller, type HeldRows, type MaskRow, type RequestGrammar } from './grammar.js';
 import { maskGraceFor, type LogitsSignal } from './mask-deadline.js';
 import type { SequenceState } from './request-state.js';

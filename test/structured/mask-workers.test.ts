@@ -9,7 +9,7 @@ import { qwen, SHARED_DATA } from './qwen-fixture.js';
 import { pickWorkload, type WorkloadItem } from '../../bench/structured/step-masks.js';
 import { MirroredGrammar, PooledGrammarProvider } from '../../src/structured/workers/pooled-provider.js';
 import { createGrammarProvider } from '../../src/structured/provider.js';
-import { MaskWorkerPool, type MaskWorkerPoolOptions } from '../../src/structured/workers/mask-worker-pool.js';
+import { MaskWorkerPool, type AnswerTimes, type MaskWorkerPoolOptions } from '../../src/structured/workers/mask-worker-pool.js';
 import { BY_ENGINE, claimRow, tailFirst } from '../../src/structured/workers/row-claims.js';
 import { packVocab, unpackVocab } from '../../src/structured/workers/vocab-transfer.js';
 import { makeTestModel } from '../../src/models/make-test-model.js';
@@ -337,6 +337,31 @@ test('fills overlap: a later fill queues behind a slow one on its worker and sen
     for (const t of text.slice(0, 3)) assert.ok(m.acceptToken(t));
     m.fillNextTokenBitmask(ref, WORDS);
     assert.deepEqual(outB, ref, 'the second fill saw each mirror exactly where the engine is');
+  });
+});
+
+test('onAnswer is told of each worker answer as it is taken: its worker, rows and times in order', async () => {
+  await withPool({ numWorkers: 2 }, async (pool) => {
+    const told: AnswerTimes[] = [];
+    pool.onAnswer = (a) => told.push(a);
+    const out = new Int32Array(new SharedArrayBuffer(3 * WORDS * 4));
+    const choice: StructuredConstraint = { kind: 'choice', choices: ['yes', 'no'] };
+    const errors = await pool.fill(
+      [0, 1, 2].map((key) => ({ key, constraint: choice, constraintKey: `c${key}`, history: [], offset: key * WORDS })),
+      out,
+    );
+    assert.deepEqual(errors, [null, null, null]);
+    assert.equal(told.length, new Set([0, 1, 2].map((k) => pool.workerOf(k))).size, 'one per worker that had rows');
+    assert.equal(told.reduce((n, a) => n + a.rows, 0), 3);
+    for (const a of told) {
+      assert.ok(a.slot === 0 || a.slot === 1);
+      assert.ok(a.busyMs >= 0);
+      // one clock across threads (performance.timeOrigin + now): posted, then read, then taken after its end
+      assert.ok(a.startedAt >= a.postedAt - 1 && a.answeredAt >= a.startedAt + a.busyMs - 1, JSON.stringify(a));
+    }
+    pool.onAnswer = null;
+    await pool.fill([{ key: 0, constraint: choice, constraintKey: 'c0', history: [], offset: 0 }], out);
+    assert.equal(told.length, new Set([0, 1, 2].map((k) => pool.workerOf(k))).size, 'none told once the hook is cleared');
   });
 });
 

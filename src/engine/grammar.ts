@@ -106,6 +106,13 @@ export interface BulkMaskFiller {
    */
   reclaim?(grammar: RequestGrammar): boolean;
   /**
+   * tells (each through its fill's onRowDone) the rows the filler's threads have written since the last call, before
+   * their threads' answers come (those may wait behind others on the engine thread); returns how many
+   */
+  pollWritten?(): number;
+  /** resolves once the filler's threads have written another row since the last pollWritten, or after `timeoutMs` */
+  whenProgress?(timeoutMs: number): Promise<unknown>;
+  /**
    * the step's rows are all filled or deferred: work the filler held back so as not to delay them (reading the
    * step's answers into the engine thread's caches) may run in a later turn
    */

@@ -1,6 +1,7 @@
 // The order in which fillWithWorkers feeds a step's rows: rows likely to be cold (cold at their request's last step,
 // or new) first, their cold masks posted to the workers before the other rows are fed; cold rows found among the
-// others are posted after, in a second fill. Every row ends filled either way.
+// others are posted after, in a second fill. Every row ends filled either way. Rows a filler marks written are told
+// from their marks: the step does not wait for the filler's answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BulkMaskFiller, HeldRows, MaskRow, RequestGrammar } from '../../src/engine/grammar.js';
@@ -40,9 +41,17 @@ class FlagGrammar implements RequestGrammar {
 
 /**
  * fills every posted row at once, noting for each fill which rows it had, how many rows were fed by then and the
- * rows' pending tokens; takes ahead the grammars `ahead` picks (none by default)
+ * rows' pending tokens; takes ahead the grammars `ahead` picks (none by default). With `marks`, it writes the rows
+ * and marks them (pollWritten tells them), but holds its answers until release()
  */
 class RecordingFiller implements BulkMaskFiller {
+  /** rows written and marked, not told yet (marks mode) */
+  private marked: Array<() => void> = [];
+  private held: Array<() => void> = [];
+  /** the answers held so far were released (marks mode) */
+  released = false;
+  pollWritten?: () => number;
+  whenProgress?: () => Promise<unknown>;
   fills: Array<{ rows: number[]; fedBefore: number; pending?: number[] }> = [];
   takesAhead?: (g: RequestGrammar) => boolean;
   /** rows handed back (reclaim): written by the caller's thread, not by this filler */
@@ -53,8 +62,17 @@ class RecordingFiller implements BulkMaskFiller {
   constructor(
     private readonly fed: () => number,
     ahead?: (row: number) => boolean,
+    private readonly marks = false,
   ) {
     if (ahead) this.takesAhead = (g) => ahead((g as FlagGrammar).row);
+    if (marks) {
+      this.pollWritten = () => this.marked.splice(0).map((tell) => tell()).length;
+      this.whenProgress = () => new Promise((r) => setImmediate(r));
+    }
+  }
+  release(): void {
+    this.released = true;
+    for (const answer of this.held.splice(0)) answer();
   }
   reclaim(g: RequestGrammar): boolean {
     for (const { rows, out, onRowDone } of this.posted) {
@@ -77,6 +95,14 @@ class RecordingFiller implements BulkMaskFiller {
     const pending = rows.map((r) => r.pendingToken ?? -1);
     this.fills.push({ rows: rows.map((r) => (r.grammar as FlagGrammar).row), fedBefore: this.fed(), ...(pending.some((t) => t >= 0) ? { pending } : {}) });
     this.posted.push({ rows, out, onRowDone });
+    if (this.marks) {
+      rows.forEach((r, k) => {
+        r.grammar.fillNextTokenBitmask(out, r.offset);
+        this.marked.push(() => onRowDone?.(k, null));
+      });
+      await new Promise<void>((r) => this.held.push(r));
+      return rows.map(() => null);
+    }
     await Promise.resolve();
     rows.forEach((r, k) => {
       if (this.reclaimed.includes((r.grammar as FlagGrammar).row)) return;
@@ -91,10 +117,10 @@ class RecordingFiller implements BulkMaskFiller {
  * one step over `grammars`; with `ahead`, the filler takes those rows ahead and row i's pending token is 100 + i;
  * `rejects`: rows whose feed throws (their requests fail, and nothing else)
  */
-async function step(grammars: FlagGrammar[], ahead?: (row: number) => boolean, rejects: number[] = []) {
+async function step(grammars: FlagGrammar[], ahead?: (row: number) => boolean, rejects: number[] = [], marks = false) {
   let fed = 0;
   const failed: number[] = [];
-  const filler = new RecordingFiller(() => fed, ahead);
+  const filler = new RecordingFiller(() => fed, ahead, marks);
   const bitmask = filler.allocate(grammars.length * WORDS);
   const grammarRows = new Uint8Array(grammars.length);
   const states = grammars.map(() => ({ lateMask: null, maskDeferrals: 0 }) as unknown as SequenceState);
@@ -125,14 +151,16 @@ async function step(grammars: FlagGrammar[], ahead?: (row: number) => boolean, r
     },
     filler,
   );
+  const answeredBefore = filler.released;
   // the filler's answers come in later turns: the step is over once they are in
+  filler.release();
   await new Promise((r) => setImmediate(r));
   grammars.forEach((g, i) => {
     if (rejects.includes(i)) return;
     assert.equal(grammarRows[i], 1, `row ${i} filled`);
     assert.equal(bitmask[i * WORDS + (g.row >> 5)], 1 << (g.row & 31), `row ${i} holds its own mask`);
   });
-  return { fills: filler.fills, timings, result, failed, grammarRows, reclaimed: filler.reclaimed, assistedAfter: filler.assistedAfter };
+  return { fills: filler.fills, timings, result, failed, grammarRows, reclaimed: filler.reclaimed, assistedAfter: filler.assistedAfter, answeredBefore };
 }
 
 test('rows cold at their last step are fed first and their cold masks posted before the other rows are fed', async () => {
@@ -208,4 +236,14 @@ test('a row taken ahead whose token its grammar then rejects fails alone; its an
   assert.equal(grammarRows[2], 0, 'its row is not handed to the sampler');
   assert.deepEqual(adopted.sort(), [0, 1, 3], "the failed row's mask is for a state its matcher never reached");
   assert.equal(result.bitmaskInUse, true, 'a worker may still write the failed row: the bitmask is not reused');
+});
+
+test('rows the filler marks written end the step without its answers', async () => {
+  const grammars = Array.from({ length: 6 }, (_, i) => new FlagGrammar(i));
+  grammars.forEach((g, i) => (g.cold = i % 2 === 0));
+  const { fills, result, answeredBefore } = await step(grammars, undefined, [], true);
+  assert.deepEqual(fills, [{ rows: [0, 2, 4], fedBefore: 6 }]);
+  assert.equal(answeredBefore, false, "the step ended before the filler's answers came");
+  assert.deepEqual(result.deferred, []);
+  assert.equal(result.bitmaskInUse, false);
 });

@@ -696,3 +696,72 @@ test('a worker mask waiting to be adopted is written from its identity, which do
     await p.close();
   }
 });
+
+/**
+ * tells the rows written so far from their marks (pollWritten), spinning on this thread until one is: no answer can
+ * be taken meanwhile (it needs a turn of the event loop), so a row told here is told before its worker's answer
+ */
+function spinUntilWritten(poll: () => number): number {
+  const until = Date.now() + 10_000;
+  let told = 0;
+  while ((told = poll()) === 0) if (Date.now() > until) throw new Error('no row was marked written within 10 s');
+  return told;
+}
+
+test('a row its worker marks written is told from the mark before the answer, once; the answer brings its walkDiff to onAnswered', async () => {
+  await withPool({ numWorkers: 1 }, async (pool) => {
+    const rows = [0, 1, 2].map((i) => ({ key: i + 1, constraint: { kind: 'choice', choices: [`left${i}`, `right${i}`] } as StructuredConstraint, constraintKey: `c${i}`, history: [], offset: i * WORDS }));
+    const out = new Int32Array(new SharedArrayBuffer(rows.length * WORDS * 4));
+    let answered = false;
+    pool.onAnswer = () => (answered = true);
+    const told: Array<{ k: number; fromMark: boolean; beforeAnswer: boolean }> = [];
+    const toOnAnswered: number[] = [];
+    const fill = pool.fill(rows, out, (k, e, _walkDiff, fromMark) => {
+      assert.equal(e, null);
+      told.push({ k, fromMark: fromMark === true, beforeAnswer: !answered });
+    }, undefined, (k) => toOnAnswered.push(k));
+    spinUntilWritten(() => pool.pollWritten());
+    const fromMarks = told.map((t) => t.k);
+    assert.ok(fromMarks.length >= 1 && told.every((t) => t.fromMark && t.beforeAnswer), `told from marks first: ${JSON.stringify(told)}`);
+    assert.equal(pool.pollWritten(), told.length - fromMarks.length, 'a row is told from its mark once');
+    assert.deepEqual(await fill, [null, null, null]);
+    assert.deepEqual(told.map((t) => t.k).sort(), [0, 1, 2], 'each row told once, from its mark or its answer');
+    assert.deepEqual(toOnAnswered.sort(), told.filter((t) => t.fromMark).map((t) => t.k).sort(), 'the answer goes to onAnswered for exactly the rows told from marks');
+    rows.forEach((r, k) => assert.deepEqual(out.subarray(k * WORDS, (k + 1) * WORDS), referenceMask(r.constraint), `row ${k}`));
+  });
+});
+
+test("a row told from its mark is cached on the engine thread when its answer comes, unless its grammar moved or its bitmask is about to be written again", async () => {
+  const p = new PooledGrammarProvider(q.vocab, { numWorkers: 1, engineAssistMs: 0 });
+  try {
+    await p.startWorkers().whenStarted();
+    const filler = p.bulkFiller(1)!;
+    for (const [n, how] of (['kept', 'moved', 'reused'] as const).entries()) {
+      const c: StructuredConstraint = { kind: 'choice', choices: [`left${n}`, `right${n}`] };
+      const g = p.create(c);
+      const out = filler.allocate(WORDS);
+      const told: number[] = [];
+      const done = filler.fill([{ grammar: g, offset: 0 }], out, (k) => told.push(k));
+      spinUntilWritten(() => filler.pollWritten!());
+      assert.deepEqual(told, [0], `${how}: told from its mark`);
+      if (how === 'moved') assert.ok(g.acceptToken(q.encode(`left${n}`)[0]!));
+      if (how === 'reused') filler.beforeReuse!();
+      assert.deepEqual(await done, [null]);
+      // the adoption is stored in later turns of the event loop
+      await new Promise((r) => setTimeout(r, 20));
+      const fresh = p.create(c);
+      assert.equal(fresh.nextMaskCached(), how === 'kept', `${how}: the first mask cached on the engine thread`);
+      if (how === 'kept') {
+        const mask = new Int32Array(WORDS);
+        fresh.fillNextTokenBitmask(mask, 0);
+        assert.deepEqual(mask, referenceMask(c));
+      }
+      // never the first mask for the state the grammar moved to
+      if (how === 'moved') assert.equal(g.nextMaskCached(), false, 'moved: its new state has no mask cached');
+      g.release();
+      fresh.release();
+    }
+  } finally {
+    await p.close();
+  }
+});

@@ -11,7 +11,7 @@ import type { StructuredConstraint } from '../../engine/types.js';
 import type { TokenVocab } from '../token-vocab.js';
 import { emptyFillParts, type FillParts, type FromWorker, type MaskWorkerInit, type MirrorRow, type ToWorker } from './protocol.js';
 import { packVocab } from './vocab-transfer.js';
-import { BY_WORKER, claimRow, claimedByEngine, newClaims, tailFirst } from './row-claims.js';
+import { BY_WORKER, TOLD, claimRow, claimedByEngine, newClaims, newProgress, tailFirst, takeWritten } from './row-claims.js';
 
 export interface MaskWorkerPoolOptions {
   numWorkers: number;
@@ -54,8 +54,22 @@ interface FillAnswer {
   busyUntil: number;
 }
 
-/** told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent */
-export type RowDone = (k: number, error: Error | null, walkDiff: Int32Array | null) => void;
+/**
+ * told per row as its worker answers: its error, or null and its mask's walkDiff (StoredMask.walkDiff) if sent; or,
+ * for a row its worker marked written, once this thread finds the mark (MaskWorkerPool.pollWritten): null, and no
+ * walkDiff (the answer brings it later: RowAnswered)
+ */
+export type RowDone = (k: number, error: Error | null, walkDiff: Int32Array | null, fromMark?: boolean) => void;
+
+/** a row told done from its written mark (see RowDone), when its worker's answer comes: its mask's walkDiff, if sent */
+export type RowAnswered = (k: number, walkDiff: Int32Array | null) => void;
+
+/** a fill whose answers have not all come: pollWritten reads its rows' marks */
+interface LiveFill {
+  claims: Int32Array;
+  /** the fill's row k as told from its mark */
+  tell: (k: number) => void;
+}
 
 /** a posted fill's rows that the engine thread may still take over (row-claims.ts) */
 export interface PostedFill {
@@ -180,12 +194,17 @@ export class MaskWorkerPool {
   private merged: MergedFills | null = null;
   /** told of every worker's answer as this thread takes it (benchmarks' step timelines: step-masks.ts) */
   onAnswer: ((a: AnswerTimes) => void) | null = null;
+  /** bumped by the workers after each row they mark written (row-claims.ts) */
+  private readonly progress = newProgress();
+  /** the progress word as the last pollWritten read it, before reading the marks */
+  private progressSeen = 0;
+  private readonly liveFills = new Set<LiveFill>();
 
   constructor(vocab: TokenVocab, opts: MaskWorkerPoolOptions) {
     if (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1) {
       throw new Error(`structured output: the mask worker pool needs at least 1 worker, got ${opts.numWorkers}`);
     }
-    this.init = { vocab: packVocab(vocab), maxCompiled: opts.maxCompiled ?? 256 };
+    this.init = { vocab: packVocab(vocab), maxCompiled: opts.maxCompiled ?? 256, progress: this.progress.buffer as SharedArrayBuffer };
     this.fillTimeoutMs = opts.fillTimeoutMs ?? 30_000;
     this.maxRestarts = opts.maxRestarts ?? 3;
     this.onWorkerError = opts.onWorkerError ?? (() => undefined);
@@ -229,8 +248,10 @@ export class MaskWorkerPool {
    * deferred row's next mask).
    * `onPosted` is told, once the messages are posted, which rows the caller may claim (claimRow(claims, k,
    * BY_ENGINE)) and compute itself; a row it claimed is neither told (onRowDone) nor answered (null) here.
+   * A row its worker marks written may be told by pollWritten before the answer (onRowDone with no walkDiff); the
+   * answer then goes to `onAnswered` (the walkDiff), or nowhere if the worker failed after writing the row.
    */
-  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: RowDone, onPosted?: (posted: PostedFill) => void): Promise<Array<Error | null>> {
+  async fill(rows: readonly PoolRow[], out: Int32Array, onRowDone?: RowDone, onPosted?: (posted: PostedFill) => void, onAnswered?: RowAnswered): Promise<Array<Error | null>> {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const failAll = (msg: string) => {
       const all = rows.map(() => new Error(msg));
@@ -286,6 +307,11 @@ export class MaskWorkerPool {
           // the engine thread computed its mask (and told it): the worker only synced its mirror. Claimed here for the
           // worker otherwise (a row it failed before claiming, or a crash): the engine thread must not take it now
           if (!claimRow(claims, k, BY_WORKER) && claimedByEngine(claims, k)) continue;
+          // told from its mark already: its mask is written
+          if (Atomics.load(claims, k) === TOLD) {
+            if (!err && !('failed' in result)) onAnswered?.(k, result.walkDiffs[j] ?? null);
+            continue;
+          }
           if (err) errors[k] = new Error(err);
           onRowDone?.(k, errors[k]!, err || 'failed' in result ? null : (result.walkDiffs[j] ?? null));
         }
@@ -294,9 +320,42 @@ export class MaskWorkerPool {
     own.times.postMs = performance.timeOrigin + performance.now() - postedAt;
     merged.times.postMs += own.times.postMs;
     onPosted?.({ claims, order: tailFirst([...bySlot.values()].map((list) => list.map((x) => x.k))) });
-    await answers;
+    const live: LiveFill = { claims, tell: (k) => onRowDone?.(k, null, null, true) };
+    this.liveFills.add(live);
+    try {
+      await answers;
+    } finally {
+      this.liveFills.delete(live);
+    }
     this.lastFill = own.times;
     return errors;
+  }
+
+  /**
+   * tells (RowDone) every row of the fills not yet answered whose worker has marked it written since the last call;
+   * returns how many. whenProgress waits for the marks that come after this call
+   */
+  pollWritten(): number {
+    this.progressSeen = Atomics.load(this.progress, 0);
+    let told = 0;
+    for (const f of this.liveFills) {
+      for (let k = 0; k < f.claims.length; k++) {
+        if (!takeWritten(f.claims, k)) continue;
+        told++;
+        f.tell(k);
+      }
+    }
+    return told;
+  }
+
+  /**
+   * resolves once a worker has marked a row written since the last pollWritten read the marks (at once if one did
+   * already), or after `timeoutMs`. Atomics.waitAsync: the wake-up comes before the answers already waiting for
+   * this thread
+   */
+  whenProgress(timeoutMs: number): Promise<unknown> {
+    const w = Atomics.waitAsync(this.progress, 0, this.progressSeen, timeoutMs);
+    return w.async ? w.value : Promise.resolve();
   }
 
   /**

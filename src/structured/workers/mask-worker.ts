@@ -10,13 +10,14 @@ import type { GrammarMatcher } from '../matcher.js';
 import { emptyFillParts, type FillParts, type FromWorker, type MaskWorkerInit, type MirrorRow, type ToWorker } from './protocol.js';
 import { unpackVocab } from './vocab-transfer.js';
 import { IdleWork } from './idle-work.js';
-import { BY_WORKER, claimRow } from './row-claims.js';
+import { BY_WORKER, bumpProgress, claimRow, markWritten } from './row-claims.js';
 
 if (!parentPort) throw new Error('mask-worker.ts runs as a worker thread of the structured-output mask pool');
 const port = parentPort;
 const init = workerData as MaskWorkerInit;
 const provider = new StructuredGrammarProvider(unpackVocab(init.vocab), { maxCompiled: init.maxCompiled });
 const mirrors = new Map<number, GrammarMatcher>();
+const progress = new Int32Array(init.progress);
 /** requests whose early mirror failed: their next fill reports why */
 const mirrorErrors = new Map<number, string>();
 
@@ -46,8 +47,8 @@ const idle = new IdleWork();
 let lastMessageEnd = -1;
 
 /**
- * fills the row (unless the engine thread claimed it first) and returns its mask's walkDiff (a copy: the cache's own
- * is a view into a shared block)
+ * fills the row (unless the engine thread claimed it first), marks it written, and returns its mask's walkDiff (a
+ * copy: the cache's own is a view into a shared block)
  */
 function fillRow(row: MirrorRow, out: Int32Array, claims: Int32Array): Int32Array | null {
   const early = mirrorErrors.get(row.key);
@@ -76,6 +77,8 @@ function fillRow(row: MirrorRow, out: Int32Array, claims: Int32Array): Int32Arra
     stored.writeTo(out, row.offset);
     diff = stored.walkDiff?.slice() ?? null;
   }
+  markWritten(claims, row.claim);
+  bumpProgress(progress);
   if (cold) parts.computeMs += performance.now() - t1;
   else parts.copyMs += performance.now() - t1;
   return diff;

@@ -66,8 +66,11 @@ export class MirroredGrammar implements RequestGrammar {
   placement: 'unplaced' | 'engine' | 'workers' = 'unplaced';
   /** the walkDiff its worker sent with the mask it just answered (set while the engine is told the row is done) */
   answeredWalkDiff: Int32Array | null = null;
-  /** set while the engine is told of a mask the engine thread computed itself (its cache has it: nothing to adopt) */
-  filledHere = false;
+  /**
+   * set while the engine is told of a mask it must not adopt now: one the engine thread computed itself (its cache
+   * has it), or one told from its worker's written mark (adopted when the answer brings its walkDiff: adoptAnswer)
+   */
+  adoptsNothing = false;
   constructor(
     readonly key: number,
     readonly constraint: StructuredConstraint,
@@ -131,8 +134,17 @@ export class MirroredGrammar implements RequestGrammar {
    * taking it costs a copy, once per state
    */
   adoptNextMask(mask: Int32Array): void {
-    if (this.filledHere) return;
-    const walkDiff = this.answeredWalkDiff;
+    if (this.adoptsNothing) return;
+    this.adoptAnswer(mask, this.answeredWalkDiff, this.history.length);
+  }
+
+  /**
+   * adoptNextMask for a mask computed once the grammar had accepted `atHistory` tokens (the caller vouches that
+   * `mask` still holds it): nothing if the grammar has accepted another token since (or failed to take the one the
+   * worker was sent)
+   */
+  adoptAnswer(mask: Int32Array, walkDiff: Int32Array | null, atHistory: number): void {
+    if (this.history.length !== atHistory) return;
     // a full queue takes nothing that would wait in it: checked before the state's key is even made
     if (this.adoptions.full && walkDiff === null) return this.adoptions.skipped();
     const a = this.matcher.adoptionOf(mask, walkDiff);
@@ -170,6 +182,11 @@ export class PooledGrammarProvider implements GrammarProvider {
   rowsAssisted = 0;
   /** rows taken ahead that the engine thread then wrote from its cache (reclaim) */
   rowsReclaimed = 0;
+  /**
+   * bitmasks about to be written again (BulkMaskFiller.beforeReuse): a fill's rows told from their marks are adopted
+   * from its bitmask when their answers come only while this has not moved since it was posted
+   */
+  private reuses = 0;
   assistMs = 0;
 
   constructor(vocab: TokenVocab, opts: PooledGrammarProviderOptions) {
@@ -190,8 +207,13 @@ export class PooledGrammarProvider implements GrammarProvider {
       assist: () => this.assist(),
       takesAhead: (g) => this.takesAhead(g),
       reclaim: (g) => this.reclaim(g),
+      pollWritten: () => this.pool?.pollWritten() ?? 0,
+      whenProgress: (ms) => this.pool?.whenProgress(ms) ?? Promise.resolve(),
       stepOver: () => this.adoptions.flushSoon(),
-      beforeReuse: () => this.adoptions.flushDeferred(),
+      beforeReuse: () => {
+        this.reuses++;
+        this.adoptions.flushDeferred();
+      },
     };
   }
 
@@ -271,6 +293,8 @@ export class PooledGrammarProvider implements GrammarProvider {
     const errors: Array<Error | null> = new Array(rows.length).fill(null);
     const poolRows: PoolRow[] = [];
     const poolAt: number[] = [];
+    /** per pool row: the tokens its grammar will have accepted at the state its mask is for */
+    const atHistory: number[] = [];
     const engineAt: number[] = [];
     for (let k = 0; k < rows.length; k++) {
       const g = rows[k]!.grammar;
@@ -291,6 +315,8 @@ export class PooledGrammarProvider implements GrammarProvider {
         continue;
       }
       poolRows.push({ key: g.key, constraint: g.constraint, constraintKey: g.constraintKey, history: g.history, pendingToken: pending, offset: rows[k]!.offset });
+      // the worker's mask is for the state after the pending token too
+      atHistory.push(g.history.length + (pending >= 0 ? 1 : 0));
       poolAt.push(k);
       grammars.push(g);
     }
@@ -299,32 +325,35 @@ export class PooledGrammarProvider implements GrammarProvider {
     this.adoptions.fillStarted();
     const taken = new Map<number, Error | null>();
     let assistable: AssistableFill | null = null;
+    /** tells the engine pool row j is done; what adoptNextMask reads if the engine calls it while told */
+    const tell = (j: number, err: Error | null, walkDiff: Int32Array | null, adopts: boolean) => {
+      const g = grammars[j]!;
+      g.answeredWalkDiff = walkDiff;
+      g.adoptsNothing = !adopts;
+      try {
+        onRowDone?.(poolAt[j]!, err);
+      } finally {
+        g.answeredWalkDiff = null;
+        g.adoptsNothing = false;
+      }
+    };
+    const words = Math.ceil(this.main.vocab.size / 32);
+    const reuses = this.reuses;
     const fromPool = this.startWorkers()
       .fill(
         poolRows,
         out,
-        onRowDone &&
-          ((j, err, walkDiff) => {
-            // for adoptNextMask, if the engine calls it while told
-            const g = grammars[j]!;
-            g.answeredWalkDiff = walkDiff;
-            try {
-              onRowDone(poolAt[j]!, err);
-            } finally {
-              g.answeredWalkDiff = null;
-            }
-          }),
+        onRowDone && ((j, err, walkDiff, fromMark) => tell(j, err, walkDiff, !fromMark)),
         (posted) => {
-          const tell = (j: number, err: Error | null) => {
-            const g = grammars[j]!;
-            g.filledHere = true;
-            try {
-              onRowDone?.(poolAt[j]!, err);
-            } finally {
-              g.filledHere = false;
-            }
-          };
-          this.assistable.push((assistable = { posted, grammars, offsets: poolRows.map((r) => r.offset), out, tell, taken }));
+          // computed on this thread: its cache has the mask
+          const tellTaken = (j: number, err: Error | null) => tell(j, err, null, false);
+          this.assistable.push((assistable = { posted, grammars, offsets: poolRows.map((r) => r.offset), out, tell: tellTaken, taken }));
+        },
+        // a row told from its mark: adopted now, from the bitmask, unless that may have been written again since
+        (j, walkDiff) => {
+          if (this.reuses !== reuses) return;
+          const offset = poolRows[j]!.offset;
+          grammars[j]!.adoptAnswer(out.subarray(offset, offset + words), walkDiff, atHistory[j]!);
         },
       )
       .finally(() => {

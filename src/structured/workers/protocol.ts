@@ -6,6 +6,8 @@ export interface MaskWorkerInit {
   vocab: PackedVocab;
   /** the provider's compile cache size (the same semantics as the engine thread's provider) */
   maxCompiled: number;
+  /** the pool's progress word (row-claims.ts newProgress): bumped after each row marked written */
+  progress: SharedArrayBuffer;
 }
 
 /** one request's row: bring its mirror up to date, then write its mask into the shared bitmask */

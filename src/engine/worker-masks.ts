@@ -7,10 +7,10 @@
 // ones written: the cold rows found among the others are then posted sooner (~10 µs a row taken ahead, ~0.3 ms of a
 // cold step). The other rows likely to be cold (new requests: no token to feed, or rows the filler does not take) are
 // fed first and their cold ones posted then; cold rows found among the rest are posted after. A row is done when its
-// worker marks it written in shared memory (watchWritten), not when this thread takes the worker's answer. When the backend's
-// logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it samples
-// unconstrained, the engine discards its token and the scheduler schedules it again at the same position; its grammar
-// is untouched (no token accepted). Its worker finishes into this step's bitmask, which no later step gets
+// worker marks it written in shared memory (watchWritten), not when this thread takes the worker's answer. When the
+// backend's logits are ready, each row still being computed gets its grace (maskGraceFor) and is then deferred: it
+// samples unconstrained, the engine discards its token and the scheduler schedules it again at the same position; its
+// grammar is untouched (no token accepted). Its worker finishes into this step's bitmask, which no later step gets
 // (StepMaskBuffer.discard); since the grammar has not moved, that mask is the one the row needs next: it is never
 // posted again, later steps wait for the same computation (a LateMask) and copy its row once it is done.
 import { writeMaskRow, type BulkMaskFiller, type HeldRows, type MaskRow, type RequestGrammar } from './grammar.js';
@@ -128,7 +128,7 @@ export interface WorkerMaskResult {
   aheadRows: number;
 }
 
-/** a wait for the workers' next written mark is cut at this (ms): a step left waiting ends its watch by then at the latest */
+/** a wait for the workers' next written mark is cut at this (ms): a step's watch ends by then at the latest */
 const WATCH_TIMEOUT_MS = 50;
 
 /**

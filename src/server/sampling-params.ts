@@ -4,7 +4,7 @@ import type { SamplingParams } from '../engine/types.js';
 import { badRequest } from './api-error.js';
 
 export interface SamplingFieldsIn {
-  n?: number;
+  n?: number | null;
   temperature?: number | null;
   top_p?: number | null;
   top_k?: number | null;
@@ -64,7 +64,7 @@ export function resolveMaxTokens(requested: number | null | undefined, promptTok
 /** Everything but maxTokens, logprobs and structured (which depend on the route and the prompt). */
 export function toSamplingParams(b: SamplingFieldsIn, ctx: SamplingContext): SamplingParams {
   const p: SamplingParams = {};
-  if (b.n !== undefined) p.n = b.n;
+  if (b.n != null) p.n = b.n;
   if (b.temperature !== undefined && b.temperature !== null) p.temperature = b.temperature;
   if (b.top_p !== undefined && b.top_p !== null) p.topP = b.top_p;
   if (b.top_k !== undefined && b.top_k !== null) p.topK = b.top_k;

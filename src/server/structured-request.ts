@@ -6,23 +6,24 @@ import type { StructuredDefaults } from './server-options.js';
 import { GUIDED_DECODING_BACKENDS } from '../config/serve-flags.js';
 
 export interface StructuredFields {
+  // (null: the field left out, as vLLM's Optional fields take it)
   guided_json?: unknown;
-  guided_regex?: string;
-  guided_choice?: string[];
-  guided_grammar?: string;
-  guided_whitespace_pattern?: string;
-  guided_decoding_backend?: string;
+  guided_regex?: string | null;
+  guided_choice?: string[] | null;
+  guided_grammar?: string | null;
+  guided_whitespace_pattern?: string | null;
+  guided_decoding_backend?: string | null;
   structured_outputs?: {
     json?: unknown;
-    regex?: string;
-    choice?: string[];
-    grammar?: string;
-    json_object?: boolean;
-    disable_any_whitespace?: boolean;
-    disable_additional_properties?: boolean;
-    whitespace_pattern?: string;
-  };
-  response_format?: { type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean | null } };
+    regex?: string | null;
+    choice?: string[] | null;
+    grammar?: string | null;
+    json_object?: boolean | null;
+    disable_any_whitespace?: boolean | null;
+    disable_additional_properties?: boolean | null;
+    whitespace_pattern?: string | null;
+  } | null;
+  response_format?: { type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean | null } | null } | null;
 }
 
 function parseSchema(value: unknown, field: string): unknown {
@@ -43,7 +44,7 @@ interface Found {
 
 /** @param forcedTool the constraint a tool_choice of "required" or a named function implies, if any */
 export function parseStructuredOutput(body: StructuredFields, defaults: StructuredDefaults, forcedTool: Found | null = null): StructuredConstraint | undefined {
-  if (body.guided_decoding_backend !== undefined && !(GUIDED_DECODING_BACKENDS as readonly string[]).includes(body.guided_decoding_backend)) {
+  if (body.guided_decoding_backend != null && !(GUIDED_DECODING_BACKENDS as readonly string[]).includes(body.guided_decoding_backend)) {
     throw badRequest(
       `guided_decoding_backend '${body.guided_decoding_backend}' is unknown; use one of ${GUIDED_DECODING_BACKENDS.join(', ')} (all use serval's engine)`,
       'guided_decoding_backend',
@@ -63,22 +64,22 @@ export function parseStructuredOutput(body: StructuredFields, defaults: Structur
   const jsonObject = (): StructuredConstraint => (disableAnyWhitespace !== undefined ? { kind: 'json_object', disableAnyWhitespace } : { kind: 'json_object' });
 
   const found: Found[] = [];
-  if (body.guided_json !== undefined && body.guided_json !== null) found.push({ field: 'guided_json', constraint: json(parseSchema(body.guided_json, 'guided_json')) });
-  if (body.guided_regex !== undefined) found.push({ field: 'guided_regex', constraint: { kind: 'regex', pattern: body.guided_regex } });
-  if (body.guided_choice !== undefined) found.push({ field: 'guided_choice', constraint: { kind: 'choice', choices: body.guided_choice } });
-  if (body.guided_grammar !== undefined) found.push({ field: 'guided_grammar', constraint: { kind: 'grammar', grammar: body.guided_grammar } });
+  if (body.guided_json != null) found.push({ field: 'guided_json', constraint: json(parseSchema(body.guided_json, 'guided_json')) });
+  if (body.guided_regex != null) found.push({ field: 'guided_regex', constraint: { kind: 'regex', pattern: body.guided_regex } });
+  if (body.guided_choice != null) found.push({ field: 'guided_choice', constraint: { kind: 'choice', choices: body.guided_choice } });
+  if (body.guided_grammar != null) found.push({ field: 'guided_grammar', constraint: { kind: 'grammar', grammar: body.guided_grammar } });
   if (so) {
-    if (so.json !== undefined && so.json !== null) found.push({ field: 'structured_outputs.json', constraint: json(parseSchema(so.json, 'structured_outputs.json')) });
-    if (so.regex !== undefined) found.push({ field: 'structured_outputs.regex', constraint: { kind: 'regex', pattern: so.regex } });
-    if (so.choice !== undefined) found.push({ field: 'structured_outputs.choice', constraint: { kind: 'choice', choices: so.choice } });
-    if (so.grammar !== undefined) found.push({ field: 'structured_outputs.grammar', constraint: { kind: 'grammar', grammar: so.grammar } });
+    if (so.json != null) found.push({ field: 'structured_outputs.json', constraint: json(parseSchema(so.json, 'structured_outputs.json')) });
+    if (so.regex != null) found.push({ field: 'structured_outputs.regex', constraint: { kind: 'regex', pattern: so.regex } });
+    if (so.choice != null) found.push({ field: 'structured_outputs.choice', constraint: { kind: 'choice', choices: so.choice } });
+    if (so.grammar != null) found.push({ field: 'structured_outputs.grammar', constraint: { kind: 'grammar', grammar: so.grammar } });
     if (so.json_object === true) found.push({ field: 'structured_outputs.json_object', constraint: jsonObject() });
   }
   const rf = body.response_format;
   if (rf && rf.type === 'json_object') found.push({ field: 'response_format', constraint: jsonObject() });
   if (rf && rf.type === 'json_schema') {
     const schema = rf.json_schema?.schema;
-    if (schema === undefined) throw badRequest('response_format.json_schema.schema is required when type is "json_schema"', 'response_format.json_schema.schema');
+    if (schema == null) throw badRequest('response_format.json_schema.schema is required when type is "json_schema"', 'response_format.json_schema.schema');
     found.push({ field: 'response_format', constraint: json(schema) });
   }
   if (forcedTool) found.push(forcedTool);

@@ -32,6 +32,15 @@ test('each request surface maps to one StructuredConstraint', () => {
   assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'lm-format-enforcer' }, {}), { kind: 'json', schema });
 });
 
+test('a null field counts as left out, as vLLM takes its Optional fields (OpenAI clients send None as null)', () => {
+  const allNull = { guided_json: null, guided_regex: null, guided_choice: null, guided_grammar: null, guided_whitespace_pattern: null, guided_decoding_backend: null, structured_outputs: null, response_format: null };
+  assert.equal(parseStructuredOutput(allNull, {}), undefined);
+  assert.deepEqual(parseStructuredOutput({ ...allNull, guided_regex: 'a+' }, {}), { kind: 'regex', pattern: 'a+' }, 'one kind given, the others null');
+  assert.deepEqual(parseStructuredOutput({ structured_outputs: { json: null, regex: 'x', choice: null, grammar: null, json_object: null, whitespace_pattern: null } }, {}), { kind: 'regex', pattern: 'x' });
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, structured_outputs: { disable_any_whitespace: null } }, { disableAnyWhitespace: true }), { kind: 'json', schema, disableAnyWhitespace: true }, 'a null option leaves the server default');
+  assert.throws(() => parseStructuredOutput({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: null } } }, {}), (e: any) => e.status === 400 && e.param === 'response_format.json_schema.schema');
+});
+
 test('more than one kind, bad JSON, missing schema and unknown backend are 400s naming the field', () => {
   assert.throws(() => parseStructuredOutput({ guided_json: schema, guided_regex: 'x' }, {}), (e: any) => e.status === 400 && /guided_json, guided_regex/.test(e.message));
   assert.throws(() => parseStructuredOutput({ guided_choice: ['a'], response_format: { type: 'json_object' } }, {}), (e: any) => e.status === 400 && e.param === 'response_format');
@@ -81,5 +90,40 @@ test('a literal extra_body object: its fields count as top-level fields; conflic
   const bad = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', extra_body: { max_tokens: -1 } } });
   assert.equal(bad.statusCode, 400);
   assert.equal(engine.calls.length, 2, 'refused requests never reach the engine');
+  // a null counts as left out: no conflict, and the value given the other way stands
+  const nullTop = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', guided_regex: null, extra_body: { guided_regex: 'y+' } } });
+  assert.equal(nullTop.statusCode, 200, nullTop.body);
+  assert.deepEqual(engine.calls[2].params.structured, { kind: 'regex', pattern: 'y+' });
+  const nullExtra = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', guided_regex: 'z+', extra_body: { guided_regex: null } } });
+  assert.equal(nullExtra.statusCode, 200, nullExtra.body);
+  assert.deepEqual(engine.calls[3].params.structured, { kind: 'regex', pattern: 'z+' });
+  await app.close();
+});
+
+test('null for the fields vLLM declares Optional (n, response_format, guided_*, structured_outputs) is accepted as left out', async () => {
+  const { app, engine } = await fakeServer();
+  const nulls = { n: null, response_format: null, guided_json: null, guided_regex: null, guided_choice: null, guided_grammar: null, guided_whitespace_pattern: null, guided_decoding_backend: null, structured_outputs: null };
+  const chat = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'fake-model', messages: [{ role: 'user', content: 'x' }], ...nulls } });
+  assert.equal(chat.statusCode, 200, chat.body);
+  assert.equal(engine.calls[0].params.structured, undefined);
+  assert.equal(engine.calls[0].params.n, undefined, 'as if n were left out (the default: one choice)');
+  assert.equal(chat.json().choices.length, 1);
+  const completion = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', ...nulls } });
+  assert.equal(completion.statusCode, 200, completion.body);
+  assert.equal(engine.calls[1].params.structured, undefined);
+  // nulls inside: structured_outputs' unused kinds, json_schema's description and strict
+  const inner = await app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    payload: { model: 'fake-model', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'cpe', description: null, schema, strict: null } } },
+  });
+  assert.equal(inner.statusCode, 200, inner.body);
+  assert.deepEqual(engine.calls[2].params.structured, { kind: 'json', schema });
+  const so = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', structured_outputs: { json: null, choice: ['a', 'b'], regex: null } } });
+  assert.equal(so.statusCode, 200, so.body);
+  assert.deepEqual(engine.calls[3].params.structured, { kind: 'choice', choices: ['a', 'b'] });
+  // a wrong type is still a 400
+  const wrong = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', n: 'two' } });
+  assert.equal(wrong.statusCode, 400);
   await app.close();
 });

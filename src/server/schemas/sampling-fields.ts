@@ -1,49 +1,60 @@
 // Request fields shared by /v1/chat/completions and /v1/completions: OpenAI's sampling parameters, vLLM's extras
 // (sent at top level, as the openai client's `extra_body` merges them) and the structured-output fields.
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 const StringOrStrings = Type.Union([Type.String(), Type.Array(Type.String())]);
 
+/** a field vLLM declares Optional: an explicit null counts as the field left out (OpenAI clients send None as null) */
+const orNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const JsonSchemaValue = [Type.String(), Type.Object({}, { additionalProperties: true }), Type.Boolean(), Type.Null()];
+
 export const structuredOutputFields = {
-  guided_json: Type.Optional(Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Boolean()], { description: 'JSON Schema the output must follow (vLLM legacy)' })),
-  guided_regex: Type.Optional(Type.String({ description: 'ECMAScript regex the output must match (vLLM legacy)' })),
-  guided_choice: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'the output is one of these strings (vLLM legacy)' })),
-  guided_grammar: Type.Optional(Type.String({ description: 'GBNF grammar the output must follow (vLLM legacy)' })),
-  guided_whitespace_pattern: Type.Optional(Type.String()),
-  guided_decoding_backend: Type.Optional(Type.String()),
+  guided_json: Type.Optional(Type.Union(JsonSchemaValue, { description: 'JSON Schema the output must follow (vLLM legacy)' })),
+  guided_regex: Type.Optional(orNull(Type.String({ description: 'ECMAScript regex the output must match (vLLM legacy)' }))),
+  guided_choice: Type.Optional(orNull(Type.Array(Type.String(), { minItems: 1, description: 'the output is one of these strings (vLLM legacy)' }))),
+  guided_grammar: Type.Optional(orNull(Type.String({ description: 'GBNF grammar the output must follow (vLLM legacy)' }))),
+  guided_whitespace_pattern: Type.Optional(orNull(Type.String())),
+  guided_decoding_backend: Type.Optional(orNull(Type.String())),
   structured_outputs: Type.Optional(
-    Type.Object(
-      {
-        json: Type.Optional(Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Boolean()])),
-        regex: Type.Optional(Type.String()),
-        choice: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
-        grammar: Type.Optional(Type.String()),
-        json_object: Type.Optional(Type.Boolean()),
-        disable_any_whitespace: Type.Optional(Type.Boolean()),
-        disable_additional_properties: Type.Optional(Type.Boolean()),
-        whitespace_pattern: Type.Optional(Type.String()),
-      },
-      { description: 'vLLM structured outputs: exactly one of json, regex, choice, grammar, json_object' },
+    orNull(
+      Type.Object(
+        {
+          json: Type.Optional(Type.Union(JsonSchemaValue)),
+          regex: Type.Optional(orNull(Type.String())),
+          choice: Type.Optional(orNull(Type.Array(Type.String(), { minItems: 1 }))),
+          grammar: Type.Optional(orNull(Type.String())),
+          json_object: Type.Optional(orNull(Type.Boolean())),
+          disable_any_whitespace: Type.Optional(orNull(Type.Boolean())),
+          disable_additional_properties: Type.Optional(orNull(Type.Boolean())),
+          whitespace_pattern: Type.Optional(orNull(Type.String())),
+        },
+        { description: 'vLLM structured outputs: exactly one of json, regex, choice, grammar, json_object' },
+      ),
     ),
   ),
   response_format: Type.Optional(
-    Type.Object({
-      type: Type.Union([Type.Literal('text'), Type.Literal('json_object'), Type.Literal('json_schema')]),
-      json_schema: Type.Optional(
-        Type.Object({
-          name: Type.Optional(Type.String()),
-          description: Type.Optional(Type.String()),
-          schema: Type.Optional(Type.Object({}, { additionalProperties: true })),
-          strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-        }),
-      ),
-    }),
+    orNull(
+      Type.Object({
+        type: Type.Union([Type.Literal('text'), Type.Literal('json_object'), Type.Literal('json_schema')]),
+        json_schema: Type.Optional(
+          orNull(
+            Type.Object({
+              name: Type.Optional(Type.String()),
+              description: Type.Optional(orNull(Type.String())),
+              schema: Type.Optional(orNull(Type.Object({}, { additionalProperties: true }))),
+              strict: Type.Optional(orNull(Type.Boolean())),
+            }),
+          ),
+        ),
+      }),
+    ),
   ),
 };
 
 export const samplingFields = {
   model: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'one of the served model names' })),
-  n: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
+  n: Type.Optional(orNull(Type.Integer({ minimum: 1, maximum: 128 }))),
   temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
   top_p: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1 }), Type.Null()])),
   top_k: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.Null()])),

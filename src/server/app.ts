@@ -38,8 +38,23 @@ function validationError(e: FastifyError): ApiError {
   const path = (v?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const missing = v?.keyword === 'required' ? String((v.params as { missingProperty?: string }).missingProperty ?? '') : '';
   const field = [path, missing].filter((x) => x !== '').join('.');
-  const message = field ? `${field}: ${v?.message ?? 'is invalid'}` : (e.message ?? 'invalid request');
+  const message = field ? `${field}: ${unionTypes(e, v) ?? v?.message ?? 'is invalid'}` : (e.message ?? 'invalid request');
   return new ApiError(400, message, field || null);
+}
+
+/**
+ * a field of several types or values (a union: each branch fails, then anyOf) is reported as its first branch's error
+ * ("must be string" for a guided_json of 5): name every type or value it takes instead; null if it is no such union
+ */
+function unionTypes(e: FastifyError, first: NonNullable<FastifyError['validation']>[number] | undefined): string | null {
+  if (!first || (first.keyword !== 'type' && first.keyword !== 'const')) return null;
+  const at = first.instancePath;
+  const errors = e.validation ?? [];
+  if (!errors.some((x) => x.keyword === 'anyOf' && x.instancePath === at)) return null;
+  const branch = (x: (typeof errors)[number]) => (x.keyword === 'type' ? String((x.params as { type?: unknown }).type) : JSON.stringify((x.params as { allowedValue?: unknown }).allowedValue));
+  const taken = [...new Set(errors.filter((x) => (x.keyword === 'type' || x.keyword === 'const') && x.instancePath === at).map(branch))];
+  if (taken.length < 2) return null;
+  return `must be ${first.keyword === 'const' ? 'one of ' : ''}${taken.slice(0, -1).join(', ')} or ${taken.at(-1)}`;
 }
 
 export async function buildServer(engine: ServerEngine, options: ServerOptions, build: BuildServerOptions = {}): Promise<BuiltServer> {

@@ -37,6 +37,10 @@ test('400 validation names the field', async () => {
     'messages[0].content',
     /type 'image_url' are not supported/,
   );
+  // a field of several types or values names them all, not only its first branch's
+  assertError(await post('/v1/completions', { prompt: 'x', guided_json: 5 }), 400, 'BadRequestError', 'guided_json', /^guided_json: must be string, object, boolean or null$/);
+  assertError(await post('/v1/completions', { prompt: 'x', stop: 5 }), 400, 'BadRequestError', 'stop', /^stop: must be string, array or null$/);
+  assertError(await post('/v1/chat/completions', { messages, response_format: { type: 'xml' } }), 400, 'BadRequestError', 'response_format.type', /^response_format\.type: must be one of "text", "json_object" or "json_schema"$/);
   const bad = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: '{"messages": [' });
   assertError(bad, 400, 'BadRequestError', null, /JSON/);
   await app.close();

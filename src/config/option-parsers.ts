@@ -1,6 +1,7 @@
 // Value parsers for `serval serve` flags. Each throws commander's InvalidArgumentError with a hint of a valid
 // value, which commander prints as "option '--x <v>' argument 'bad' is invalid. <hint>".
 import { InvalidArgumentError } from 'commander';
+import { parseGuidedBackend } from './guided-backend.js';
 import { HumanReadableIntError, parseHumanReadableInt } from './human-readable-int.js';
 import { checkKvCacheDtype, type KvCacheDtypeArg } from './kv-cache-dtype.js';
 
@@ -85,4 +86,14 @@ export function kvCacheDtypeParser(raw: string): KvCacheDtypeArg {
   } catch (e) {
     throw new InvalidArgumentError(`${(e as Error).message}.`);
   }
+}
+
+/** --guided-decoding-backend: a vLLM backend name, optionally with options after a colon (guided-backend.ts) */
+export function guidedBackendParser(raw: string): string {
+  try {
+    parseGuidedBackend(raw);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message}.`);
+  }
+  return raw;
 }

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { EngineArgs, DtypeArg } from './engine-args.js';
 import { checkKvCacheDtype } from './kv-cache-dtype.js';
+import { parseGuidedBackend } from './guided-backend.js';
 import type { ServerOptions, StructuredDefaults } from '../server/server-options.js';
 import type { LogLevelName } from './serve-flags.js';
 
@@ -77,8 +78,18 @@ const DTYPE_ALIASES: Record<string, DtypeArg> = { half: 'float16', float: 'float
 
 const STRUCTURED_CONFIG_KEYS = ['backend', 'disable_fallback', 'disable_any_whitespace', 'disable_additional_properties', 'whitespace_pattern', 'reasoning_parser', 'enable_in_reasoning'];
 
-function structuredDefaults(cfg: Record<string, unknown> | undefined, notes: string[]): StructuredDefaults {
-  if (!cfg) return {};
+/** --structured-outputs-config's settings, else those of --guided-decoding-backend's options (guided-backend.ts) */
+function structuredDefaults(cfg: Record<string, unknown> | undefined, backendFlag: string, notes: string[]): StructuredDefaults {
+  let backend;
+  try {
+    backend = parseGuidedBackend(backendFlag);
+  } catch (e) {
+    throw new ServeConfigError(`--guided-decoding-backend ${backendFlag}: ${(e as Error).message}`);
+  }
+  const fromBackend: StructuredDefaults = {};
+  if (backend.disableAnyWhitespace) fromBackend.disableAnyWhitespace = true;
+  if (backend.disableAdditionalProperties) fromBackend.disableAdditionalProperties = true;
+  if (!cfg) return fromBackend;
   for (const k of Object.keys(cfg)) {
     if (!STRUCTURED_CONFIG_KEYS.includes(k)) {
       throw new ServeConfigError(`--structured-outputs-config: unknown key '${k}' (known: ${STRUCTURED_CONFIG_KEYS.join(', ')})`);
@@ -94,7 +105,7 @@ function structuredDefaults(cfg: Record<string, unknown> | undefined, notes: str
     throw new ServeConfigError('--structured-outputs-config: reasoning_parser is not supported by serval');
   }
   if (cfg.backend !== undefined) notes.push(`structured-output backend '${String(cfg.backend)}' requested: serval's own structured-output engine serves every backend name`);
-  const out: StructuredDefaults = {};
+  const out: StructuredDefaults = { ...fromBackend };
   const daw = bool('disable_any_whitespace');
   if (daw !== undefined) out.disableAnyWhitespace = daw;
   const dap = bool('disable_additional_properties');
@@ -186,7 +197,7 @@ export function resolveServeConfig(positionalModel: string | undefined, flags: S
     maxLogLen: flags.maxLogLen ?? null,
     accessLog: !flags.disableUvicornAccessLog,
     bodyLimit: flags.maxRequestBodyBytes,
-    structuredDefaults: structuredDefaults(flags.structuredOutputsConfig, notes),
+    structuredDefaults: structuredDefaults(flags.structuredOutputsConfig, flags.guidedDecodingBackend, notes),
   };
   if (flags.host !== undefined) server.host = flags.host;
   const envLevel = env.VLLM_LOGGING_LEVEL?.toLowerCase();

@@ -2,12 +2,11 @@
 // is an error with a hint); turning them into engine/server settings is serve-config.ts's job.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_ENGINE_ARGS } from './engine-args.js';
-import { collect, fractionParser, humanIntParser, intParser, jsonObjectParser, kvCacheDtypeParser, nonNegativeNumberParser, stringListParser } from './option-parsers.js';
+import { collect, fractionParser, guidedBackendParser, humanIntParser, intParser, jsonObjectParser, kvCacheDtypeParser, nonNegativeNumberParser, stringListParser } from './option-parsers.js';
 import { ConfigFileError, expandConfigFile } from './config-file.js';
 
 export const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug', 'trace'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
-export const GUIDED_DECODING_BACKENDS = ['auto', 'xgrammar', 'guidance', 'outlines', 'lm-format-enforcer'] as const;
 
 /** vLLM spellings commander cannot declare (multi-letter short flags) → their long names */
 const FLAG_ALIASES: Record<string, string> = { '-tp': '--tensor-parallel-size', '-pp': '--pipeline-parallel-size' };
@@ -96,7 +95,7 @@ export function createServeCommand(): Command {
     .addOption(new Option('--tokenizer-pool-size <n>', 'worker threads encoding prompts (0 = on the engine thread; default min(8, cores - 1))').argParser(intParser(0, '4')))
     .addOption(new Option('--num-kv-blocks <n>', 'KV blocks for the cpu/ts backends (default: from a memory budget)').argParser(intParser(1, '2048')))
     // structured output
-    .addOption(new Option('--guided-decoding-backend <name>', 'accepted for compatibility: every name uses serval\'s structured-output engine').choices(GUIDED_DECODING_BACKENDS).default('auto'))
+    .addOption(new Option('--guided-decoding-backend <name>', 'accepted for compatibility: every name uses serval\'s structured-output engine; options after a colon (vLLM\'s): disable-any-whitespace, no-additional-properties, no-fallback').argParser(guidedBackendParser).default('auto'))
     .addOption(new Option('--structured-output-workers <n>', 'worker threads computing cold grammar masks while the forward runs (0 = off: every mask on the engine thread; default min(4, cores - 1))').argParser(intParser(0, '4')))
     .addOption(new Option('--structured-output-mask-grace-ms <ms>', 'after a step\'s logits are ready, how long to wait for grammar masks still computing on the mask workers before deferring those requests by one step').argParser(nonNegativeNumberParser('1')).default(d.structuredOutputMaskGraceMs))
     .addOption(new Option('--structured-outputs-config <json>', 'structured-output settings as JSON, e.g. \'{"backend":"auto","disable_any_whitespace":true}\'').argParser(jsonObjectParser('{"backend":"auto"}')));

@@ -3,7 +3,7 @@
 import type { StructuredConstraint } from '../engine/types.js';
 import { badRequest } from './api-error.js';
 import type { StructuredDefaults } from './server-options.js';
-import { GUIDED_DECODING_BACKENDS } from '../config/serve-flags.js';
+import { type GuidedBackend, parseGuidedBackend } from '../config/guided-backend.js';
 
 export interface StructuredFields {
   // (null: the field left out, as vLLM's Optional fields take it)
@@ -44,16 +44,19 @@ interface Found {
 
 /** @param forcedTool the constraint a tool_choice of "required" or a named function implies, if any */
 export function parseStructuredOutput(body: StructuredFields, defaults: StructuredDefaults, forcedTool: Found | null = null): StructuredConstraint | undefined {
-  if (body.guided_decoding_backend != null && !(GUIDED_DECODING_BACKENDS as readonly string[]).includes(body.guided_decoding_backend)) {
-    throw badRequest(
-      `guided_decoding_backend '${body.guided_decoding_backend}' is unknown; use one of ${GUIDED_DECODING_BACKENDS.join(', ')} (all use serval's engine)`,
-      'guided_decoding_backend',
-    );
+  let backend: GuidedBackend | null = null;
+  if (body.guided_decoding_backend != null) {
+    try {
+      backend = parseGuidedBackend(body.guided_decoding_backend);
+    } catch (e) {
+      throw badRequest(`guided_decoding_backend: ${(e as Error).message}`, 'guided_decoding_backend');
+    }
   }
   const so = body.structured_outputs;
   const wsPattern = so?.whitespace_pattern ?? body.guided_whitespace_pattern ?? defaults.whitespacePattern;
-  const disableAnyWhitespace = so?.disable_any_whitespace ?? defaults.disableAnyWhitespace;
-  const disableAdditionalProperties = so?.disable_additional_properties ?? defaults.disableAdditionalProperties;
+  // the request's own setting, then its backend's options ("xgrammar:disable-any-whitespace"), then the server's
+  const disableAnyWhitespace = so?.disable_any_whitespace ?? backend?.disableAnyWhitespace ?? defaults.disableAnyWhitespace;
+  const disableAdditionalProperties = so?.disable_additional_properties ?? backend?.disableAdditionalProperties ?? defaults.disableAdditionalProperties;
   const json = (schema: unknown): StructuredConstraint => {
     const c: StructuredConstraint = { kind: 'json', schema };
     if (wsPattern !== undefined) c.whitespacePattern = wsPattern;

@@ -87,6 +87,13 @@ test('max-model-len 10k / 32K, -tp, --model, repeated --api-key, several served 
   assert.equal(parse(['m', '--dtype', 'half']).engineArgs.dtype, 'float16');
   assert.equal(parse(['m', '--device', 'cpu', '--load-format', 'dummy']).engineArgs.loadFormat, 'dummy');
   assert.deepEqual(parse(['m', '--structured-outputs-config', '{"backend":"xgrammar","disable_any_whitespace":true}']).server.structuredDefaults, { disableAnyWhitespace: true });
+  // vLLM's backend options after a colon set the same defaults; --structured-outputs-config's own keys win
+  assert.deepEqual(parse(['m', '--guided-decoding-backend', 'xgrammar:disable-any-whitespace,no-fallback']).server.structuredDefaults, { disableAnyWhitespace: true });
+  assert.deepEqual(parse(['m', '--guided-decoding-backend', 'guidance:no-additional-properties']).server.structuredDefaults, { disableAdditionalProperties: true });
+  assert.deepEqual(
+    parse(['m', '--guided-decoding-backend', 'xgrammar:disable-any-whitespace,no-additional-properties', '--structured-outputs-config', '{"disable_any_whitespace":false}']).server.structuredDefaults,
+    { disableAnyWhitespace: false, disableAdditionalProperties: true },
+  );
   const t = parse(['m', '--trust-remote-code']);
   assert.ok(t.notes.some((n) => /no remote code/.test(n)));
 });
@@ -122,7 +129,8 @@ test('unknown flag and bad values are errors with a suggestion', () => {
   assert.throws(() => parse(['m', '--port', 'eighty']), /Expected a whole number, e\.g\. 8000/);
   assert.throws(() => parse(['m', '--gpu-memory-utilization', '1.5']), /fraction in \(0, 1\], e\.g\. 0\.9/);
   assert.throws(() => parse(['m', '--dtype', 'bf16']), /Allowed choices are auto, half, float16, bfloat16, float, float32/);
-  assert.throws(() => parse(['m', '--guided-decoding-backend', 'foo']), /Allowed choices are auto, xgrammar, guidance, outlines, lm-format-enforcer/);
+  assert.throws(() => parse(['m', '--guided-decoding-backend', 'foo']), /backend 'foo' is unknown; use one of auto, xgrammar, guidance, outlines, lm-format-enforcer/);
+  assert.throws(() => parse(['m', '--guided-decoding-backend', 'xgrammar:fast']), /backend option 'fast' is unknown; use no-fallback, disable-any-whitespace, no-additional-properties/);
   assert.throws(() => parse(['m', '--block-size', '12']), /Allowed choices are 1, 8, 16, 32, 64, 128/);
   assert.throws(() => parse(['m', '--structured-outputs-config', '{"bakend":1}']), /unknown key 'bakend'/);
   assert.throws(() => parse(['m', '--ssl-keyfile', 'k.pem']), /TLS needs both --ssl-keyfile and --ssl-certfile/);

@@ -30,6 +30,20 @@ test('each request surface maps to one StructuredConstraint', () => {
     disableAnyWhitespace: false,
   });
   assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'lm-format-enforcer' }, {}), { kind: 'json', schema });
+  // vLLM's backend options after a colon; the request's own structured_outputs setting wins, then the option, then the server's
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'xgrammar:disable-any-whitespace' }, {}), { kind: 'json', schema, disableAnyWhitespace: true });
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'guidance:no-additional-properties,no-fallback' }, { disableAnyWhitespace: false }), {
+    kind: 'json',
+    schema,
+    disableAnyWhitespace: false,
+    disableAdditionalProperties: true,
+  });
+  assert.deepEqual(parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'xgrammar:disable-any-whitespace', structured_outputs: { disable_any_whitespace: false } }, {}), {
+    kind: 'json',
+    schema,
+    disableAnyWhitespace: false,
+  });
+  assert.deepEqual(parseStructuredOutput({ response_format: { type: 'json_object' }, guided_decoding_backend: 'xgrammar:disable-any-whitespace' }, {}), { kind: 'json_object', disableAnyWhitespace: true });
 });
 
 test('a null field counts as left out, as vLLM takes its Optional fields (OpenAI clients send None as null)', () => {
@@ -47,6 +61,10 @@ test('more than one kind, bad JSON, missing schema and unknown backend are 400s 
   assert.throws(() => parseStructuredOutput({ guided_json: '{nope' }, {}), (e: any) => e.status === 400 && e.param === 'guided_json' && /not valid JSON/.test(e.message));
   assert.throws(() => parseStructuredOutput({ response_format: { type: 'json_schema' } }, {}), (e: any) => e.status === 400 && e.param === 'response_format.json_schema.schema');
   assert.throws(() => parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'magic' }, {}), (e: any) => e.status === 400 && e.param === 'guided_decoding_backend');
+  assert.throws(
+    () => parseStructuredOutput({ guided_json: schema, guided_decoding_backend: 'xgrammar:turbo' }, {}),
+    (e: any) => e.status === 400 && e.param === 'guided_decoding_backend' && /option 'turbo' is unknown/.test(e.message),
+  );
 });
 
 test('the issue\'s request: guided_json and extra_body fields at top level reach the engine', async () => {

@@ -37,8 +37,11 @@ function validationError(e: FastifyError): ApiError {
   const v = e.validation?.[0];
   const path = (v?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const missing = v?.keyword === 'required' ? String((v.params as { missingProperty?: string }).missingProperty ?? '') : '';
-  const field = [path, missing].filter((x) => x !== '').join('.');
-  const message = field ? `${field}: ${unionTypes(e, v) ?? v?.message ?? 'is invalid'}` : (e.message ?? 'invalid request');
+  // an object that takes only the members it names (structured_outputs): the member it does not know, named
+  const extra = v?.keyword === 'additionalProperties' ? String((v.params as { additionalProperty?: string }).additionalProperty ?? '') : '';
+  const field = [path, missing, extra].filter((x) => x !== '').join('.');
+  const detail = extra ? `is not a field ${path || 'the request'} takes` : (unionTypes(e, v) ?? v?.message ?? 'is invalid');
+  const message = field ? `${field}: ${detail}` : (e.message ?? 'invalid request');
   return new ApiError(400, message, field || null);
 }
 

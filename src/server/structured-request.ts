@@ -13,6 +13,7 @@ export interface StructuredFields {
   guided_grammar?: string | null;
   guided_whitespace_pattern?: string | null;
   guided_decoding_backend?: string | null;
+  structural_tag?: string | null;
   structured_outputs?: {
     json?: unknown;
     regex?: string | null;
@@ -22,6 +23,8 @@ export interface StructuredFields {
     disable_any_whitespace?: boolean | null;
     disable_additional_properties?: boolean | null;
     whitespace_pattern?: string | null;
+    disable_fallback?: boolean | null;
+    structural_tag?: string | null;
   } | null;
   response_format?: { type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean | null } | null } | null;
 }
@@ -53,6 +56,9 @@ export function parseStructuredOutput(body: StructuredFields, defaults: Structur
     }
   }
   const so = body.structured_outputs;
+  for (const [field, tag] of [['structural_tag', body.structural_tag], ['structured_outputs.structural_tag', so?.structural_tag]] as const) {
+    if (tag != null) throw badRequest(`${field}: structural tags (xgrammar's) are not supported by serval's structured-output engine`, field);
+  }
   const wsPattern = so?.whitespace_pattern ?? body.guided_whitespace_pattern ?? defaults.whitespacePattern;
   // the request's own setting, then its backend's options ("xgrammar:disable-any-whitespace"), then the server's
   const disableAnyWhitespace = so?.disable_any_whitespace ?? backend?.disableAnyWhitespace ?? defaults.disableAnyWhitespace;

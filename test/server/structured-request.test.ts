@@ -118,6 +118,28 @@ test('a literal extra_body object: its fields count as top-level fields; conflic
   await app.close();
 });
 
+test('structural tags and unknown structured_outputs members are refused by name, never dropped unseen', async () => {
+  assert.throws(() => parseStructuredOutput({ structural_tag: '{}' }, {}), (e: any) => e.status === 400 && e.param === 'structural_tag' && /not supported/.test(e.message));
+  assert.throws(
+    () => parseStructuredOutput({ structured_outputs: { structural_tag: '{}' } }, {}),
+    (e: any) => e.status === 400 && e.param === 'structured_outputs.structural_tag' && /not supported/.test(e.message),
+  );
+  const { app, engine } = await fakeServer();
+  const unknown = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', structured_outputs: { json: schema, bogus: 1 } } });
+  assert.equal(unknown.statusCode, 400);
+  assert.equal(unknown.json().error.param, 'structured_outputs.bogus');
+  assert.match(unknown.json().error.message, /^structured_outputs\.bogus: is not a field structured_outputs takes$/);
+  const tag = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', structural_tag: '{"type": "structural_tag"}' } });
+  assert.equal(tag.statusCode, 400);
+  assert.equal(tag.json().error.param, 'structural_tag');
+  // vLLM's disable_fallback is taken (serval's engine never falls back to another)
+  const fallback = await app.inject({ method: 'POST', url: '/v1/completions', payload: { prompt: 'x', structured_outputs: { regex: 'a+', disable_fallback: true } } });
+  assert.equal(fallback.statusCode, 200, fallback.body);
+  assert.deepEqual(engine.calls[0].params.structured, { kind: 'regex', pattern: 'a+' });
+  assert.equal(engine.calls.length, 1, 'refused requests never reach the engine');
+  await app.close();
+});
+
 test('null for the fields vLLM declares Optional (n, response_format, guided_*, structured_outputs) is accepted as left out', async () => {
   const { app, engine } = await fakeServer();
   const nulls = { n: null, response_format: null, guided_json: null, guided_regex: null, guided_choice: null, guided_grammar: null, guided_whitespace_pattern: null, guided_decoding_backend: null, structured_outputs: null };

@@ -16,6 +16,8 @@ export const structuredOutputFields = {
   guided_grammar: Type.Optional(orNull(Type.String({ description: 'GBNF grammar the output must follow (vLLM legacy)' }))),
   guided_whitespace_pattern: Type.Optional(orNull(Type.String())),
   guided_decoding_backend: Type.Optional(orNull(Type.String())),
+  // vLLM's xgrammar structural tags: known here so that a request with one is refused by name, not run unconstrained
+  structural_tag: Type.Optional(orNull(Type.String())),
   structured_outputs: Type.Optional(
     orNull(
       Type.Object(
@@ -28,8 +30,11 @@ export const structuredOutputFields = {
           disable_any_whitespace: Type.Optional(orNull(Type.Boolean())),
           disable_additional_properties: Type.Optional(orNull(Type.Boolean())),
           whitespace_pattern: Type.Optional(orNull(Type.String())),
+          disable_fallback: Type.Optional(orNull(Type.Boolean())),
+          structural_tag: Type.Optional(orNull(Type.String())),
         },
-        { description: 'vLLM structured outputs: exactly one of json, regex, choice, grammar, json_object' },
+        // (a member not known here would be dropped unseen: refused by name instead)
+        { description: 'vLLM structured outputs: exactly one of json, regex, choice, grammar, json_object', additionalProperties: false },
       ),
     ),
   ),

@@ -1,5 +1,6 @@
 // Request schema of POST /v1/chat/completions.
 import { Type, type Static } from '@sinclair/typebox';
+import { orNull } from './or-null.js';
 import { samplingFields } from './sampling-fields.js';
 
 const TextPart = Type.Object({ type: Type.Literal('text'), text: Type.String() });
@@ -17,8 +18,8 @@ export const ChatMessageSchema = Type.Object(
     content: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Union([TextPart, AnyPart])), Type.Null()])),
     name: Type.Optional(Type.String()),
     tool_call_id: Type.Optional(Type.String()),
-    tool_calls: Type.Optional(Type.Union([Type.Array(ToolCallSchema), Type.Null()])),
-    reasoning_content: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    tool_calls: Type.Optional(orNull(Type.Array(ToolCallSchema))),
+    reasoning_content: Type.Optional(orNull(Type.String())),
   },
   { additionalProperties: true },
 );
@@ -29,7 +30,7 @@ export const ToolSchema = Type.Object({
     name: Type.String({ minLength: 1 }),
     description: Type.Optional(Type.String()),
     parameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    strict: Type.Optional(orNull(Type.Boolean())),
   }),
 });
 
@@ -44,12 +45,12 @@ export const ChatRequestSchema = Type.Object(
   {
     messages: Type.Array(ChatMessageSchema, { minItems: 1 }),
     ...samplingFields,
-    max_completion_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    logprobs: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    top_logprobs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
-    tools: Type.Optional(Type.Union([Type.Array(ToolSchema), Type.Null()])),
-    tool_choice: Type.Optional(Type.Union([ToolChoiceSchema, Type.Null()])),
-    parallel_tool_calls: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    max_completion_tokens: Type.Optional(orNull(Type.Integer({ minimum: 1 }))),
+    logprobs: Type.Optional(orNull(Type.Boolean())),
+    top_logprobs: Type.Optional(orNull(Type.Integer({ minimum: 0 }))),
+    tools: Type.Optional(orNull(Type.Array(ToolSchema))),
+    tool_choice: Type.Optional(orNull(ToolChoiceSchema)),
+    parallel_tool_calls: Type.Optional(orNull(Type.Boolean())),
     add_generation_prompt: Type.Optional(Type.Boolean()),
     continue_final_message: Type.Optional(Type.Boolean()),
     echo: Type.Optional(Type.Boolean()),

@@ -1,5 +1,6 @@
 // Request schema of POST /v1/completions.
 import { Type, type Static } from '@sinclair/typebox';
+import { orNull } from './or-null.js';
 import { samplingFields } from './sampling-fields.js';
 
 export const PromptSchema = Type.Union(
@@ -16,10 +17,10 @@ export const CompletionRequestSchema = Type.Object(
   {
     prompt: PromptSchema,
     ...samplingFields,
-    echo: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    logprobs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
-    suffix: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    best_of: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    echo: Type.Optional(orNull(Type.Boolean())),
+    logprobs: Type.Optional(orNull(Type.Integer({ minimum: 0 }))),
+    suffix: Type.Optional(orNull(Type.String())),
+    best_of: Type.Optional(orNull(Type.Integer({ minimum: 1 }))),
     add_special_tokens: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: true },

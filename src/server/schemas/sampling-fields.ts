@@ -1,11 +1,9 @@
 // Request fields shared by /v1/chat/completions and /v1/completions: OpenAI's sampling parameters, vLLM's extras
 // (sent at top level, as the openai client's `extra_body` merges them) and the structured-output fields.
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { orNull } from './or-null.js';
 
 const StringOrStrings = Type.Union([Type.String(), Type.Array(Type.String())]);
-
-/** a field vLLM declares Optional: an explicit null counts as the field left out (OpenAI clients send None as null) */
-const orNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const JsonSchemaValue = [Type.String(), Type.Object({}, { additionalProperties: true }), Type.Boolean(), Type.Null()];
 
@@ -58,40 +56,37 @@ export const structuredOutputFields = {
 };
 
 export const samplingFields = {
-  model: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'one of the served model names' })),
+  model: Type.Optional(orNull(Type.String(), { description: 'one of the served model names' })),
   n: Type.Optional(orNull(Type.Integer({ minimum: 1, maximum: 128 }))),
-  temperature: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
-  top_p: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1 }), Type.Null()])),
-  top_k: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.Null()])),
-  min_p: Type.Optional(Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()])),
-  repetition_penalty: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()])),
-  presence_penalty: Type.Optional(Type.Union([Type.Number({ minimum: -2, maximum: 2 }), Type.Null()])),
-  frequency_penalty: Type.Optional(Type.Union([Type.Number({ minimum: -2, maximum: 2 }), Type.Null()])),
-  logit_bias: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Number({ minimum: -100, maximum: 100 })), Type.Null()])),
-  seed: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
-  stop: Type.Optional(Type.Union([StringOrStrings, Type.Null()])),
-  stop_token_ids: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 0 })), Type.Null()])),
+  temperature: Type.Optional(orNull(Type.Number({ minimum: 0 }))),
+  top_p: Type.Optional(orNull(Type.Number({ exclusiveMinimum: 0, maximum: 1 }))),
+  top_k: Type.Optional(orNull(Type.Integer({ minimum: -1 }))),
+  min_p: Type.Optional(orNull(Type.Number({ minimum: 0, maximum: 1 }))),
+  repetition_penalty: Type.Optional(orNull(Type.Number({ exclusiveMinimum: 0 }))),
+  presence_penalty: Type.Optional(orNull(Type.Number({ minimum: -2, maximum: 2 }))),
+  frequency_penalty: Type.Optional(orNull(Type.Number({ minimum: -2, maximum: 2 }))),
+  logit_bias: Type.Optional(orNull(Type.Record(Type.String(), Type.Number({ minimum: -100, maximum: 100 })))),
+  seed: Type.Optional(orNull(Type.Integer())),
+  stop: Type.Optional(orNull(StringOrStrings)),
+  stop_token_ids: Type.Optional(orNull(Type.Array(Type.Integer({ minimum: 0 })))),
   include_stop_str_in_output: Type.Optional(Type.Boolean()),
   ignore_eos: Type.Optional(Type.Boolean()),
   min_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
-  max_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  max_tokens: Type.Optional(orNull(Type.Integer({ minimum: 1 }))),
   skip_special_tokens: Type.Optional(Type.Boolean()),
   spaces_between_special_tokens: Type.Optional(Type.Boolean()),
-  allowed_token_ids: Type.Optional(Type.Union([Type.Array(Type.Integer({ minimum: 0 })), Type.Null()])),
+  allowed_token_ids: Type.Optional(orNull(Type.Array(Type.Integer({ minimum: 0 })))),
   bad_words: Type.Optional(Type.Array(Type.String())),
-  truncate_prompt_tokens: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.Null()], { description: 'keep only the last k prompt tokens (-1: max_model_len)' })),
-  prompt_logprobs: Type.Optional(Type.Union([Type.Integer({ minimum: -1 }), Type.Null()])),
+  truncate_prompt_tokens: Type.Optional(orNull(Type.Integer({ minimum: -1 }), { description: 'keep only the last k prompt tokens (-1: max_model_len)' })),
+  prompt_logprobs: Type.Optional(orNull(Type.Integer({ minimum: -1 }))),
   priority: Type.Optional(Type.Integer()),
   cache_salt: Type.Optional(Type.String()),
   request_id: Type.Optional(Type.String({ description: 'id for logs and the response (the X-Request-Id header wins)' })),
-  user: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  user: Type.Optional(orNull(Type.String())),
   return_tokens_as_token_ids: Type.Optional(Type.Boolean()),
-  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  stream: Type.Optional(orNull(Type.Boolean())),
   stream_options: Type.Optional(
-    Type.Union([
-      Type.Object({ include_usage: Type.Optional(Type.Boolean()), continuous_usage_stats: Type.Optional(Type.Boolean()) }),
-      Type.Null(),
-    ]),
+    orNull(Type.Object({ include_usage: Type.Optional(Type.Boolean()), continuous_usage_stats: Type.Optional(Type.Boolean()) })),
   ),
   ...structuredOutputFields,
 };
